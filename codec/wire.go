@@ -1,0 +1,133 @@
+package codec
+
+import (
+	"bufio"
+	"encoding/binary"
+	"fmt"
+	"io"
+)
+
+const (
+	// DefaultMaxPayload is the default payload limit, NATS's default max_payload.
+	DefaultMaxPayload = 1 << 20
+	// MaxEnvelope is the largest envelope (type, headers, error text) accepted.
+	MaxEnvelope = 64 << 10
+	// lengthSize is the size of the length prefix.
+	lengthSize = 4
+)
+
+// MaxFrameSize is the largest frame body (the bytes after the length prefix)
+// that can carry a payload of maxPayload bytes.
+func MaxFrameSize(maxPayload int) int {
+	return 1 + binary.MaxVarintLen32 + MaxEnvelope + maxPayload
+}
+
+// AppendFrame appends the wire form of f, length prefix included, to dst. It
+// fails with a *SizeError if the payload exceeds maxPayload or the envelope
+// exceeds MaxEnvelope.
+func AppendFrame(dst []byte, f *Frame, maxPayload int) ([]byte, error) {
+	if len(f.Payload) > maxPayload {
+		return dst, &SizeError{What: "payload", Size: len(f.Payload), Limit: maxPayload}
+	}
+	start := len(dst)
+	dst = append(dst, 0, 0, 0, 0, Version)
+	// Reserve the envelope length as a fixed three-byte uvarint, which covers
+	// MaxEnvelope, so the envelope is encoded in place with no copy.
+	lenAt := len(dst)
+	dst = append(dst, 0x80, 0x80, 0)
+	dst, err := appendEnvelope(dst, f)
+	if err != nil {
+		return dst[:start], fmt.Errorf("codec: encoding envelope: %w", err)
+	}
+	envLen := len(dst) - lenAt - 3
+	if envLen > MaxEnvelope {
+		return dst[:start], &SizeError{What: "envelope", Size: envLen, Limit: MaxEnvelope}
+	}
+	putUvarint3(dst[lenAt:], uint32(envLen))
+	dst = append(dst, f.Payload...)
+	binary.BigEndian.PutUint32(dst[start:], uint32(len(dst)-start-lengthSize))
+	return dst, nil
+}
+
+// putUvarint3 writes v as a three-byte, non-minimal uvarint.
+func putUvarint3(b []byte, v uint32) {
+	b[0] = byte(v) | 0x80
+	b[1] = byte(v>>7) | 0x80
+	b[2] = byte(v >> 14)
+}
+
+// DecodeBody parses a frame body: the bytes after the length prefix. The
+// frame's Payload aliases body.
+func DecodeBody(body []byte, f *Frame) error {
+	if len(body) == 0 {
+		return malformed("empty frame")
+	}
+	if body[0] != Version {
+		return fmt.Errorf("%w: %d", ErrUnknownVersion, body[0])
+	}
+	envLen, n := binary.Uvarint(body[1:])
+	if n <= 0 {
+		return malformed("bad envelope length")
+	}
+	rest := body[1+n:]
+	if envLen > uint64(len(rest)) {
+		return malformed("envelope length %d exceeds frame", envLen)
+	}
+	if envLen > MaxEnvelope {
+		return &SizeError{What: "envelope", Size: int(envLen), Limit: MaxEnvelope}
+	}
+	f.Reset()
+	if err := decodeEnvelope(rest[:envLen], f); err != nil {
+		return err
+	}
+	if p := rest[envLen:]; len(p) > 0 {
+		f.Payload = p
+	}
+	return nil
+}
+
+// Reader reads length-prefixed frames from a stream, reassembling frames that
+// arrive in pieces.
+type Reader struct {
+	br         *bufio.Reader
+	maxPayload int
+	maxBody    int
+}
+
+// NewReader returns a Reader that rejects payloads over maxPayload (and so
+// frames over MaxFrameSize(maxPayload)) before allocating for them.
+func NewReader(r io.Reader, maxPayload int) *Reader {
+	return &Reader{br: bufio.NewReaderSize(r, 16<<10), maxPayload: maxPayload, maxBody: MaxFrameSize(maxPayload)}
+}
+
+// Buffered reports how many bytes are already buffered, which tells a caller
+// whether another frame may be ready without blocking.
+func (r *Reader) Buffered() int { return r.br.Buffered() }
+
+// ReadFrame reads the next frame into f. Its payload is freshly allocated and
+// owned by the caller. It returns io.EOF at a clean end of stream and
+// io.ErrUnexpectedEOF if the stream ends inside a frame.
+func (r *Reader) ReadFrame(f *Frame) error {
+	var hdr [lengthSize]byte
+	if _, err := io.ReadFull(r.br, hdr[:]); err != nil {
+		return err
+	}
+	size := int(binary.BigEndian.Uint32(hdr[:]))
+	if size > r.maxBody {
+		return &SizeError{What: "frame", Size: size, Limit: r.maxBody}
+	}
+	body := make([]byte, size)
+	if _, err := io.ReadFull(r.br, body); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return err
+	}
+	if err := DecodeBody(body, f); err != nil {
+		return err
+	}
+	if len(f.Payload) > r.maxPayload {
+		return &SizeError{What: "payload", Size: len(f.Payload), Limit: r.maxPayload}
+	}
+	return nil
+}

@@ -1,0 +1,193 @@
+package connector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/quic-go/quic-go"
+
+	"github.com/peerbridge/peerbridge/connector/identity"
+)
+
+// Connector sends to and receives from peers over pooled QUIC connections
+// that share one UDP socket. Create it with New, bind it with Start, and stop
+// it with Close.
+type Connector struct {
+	cfg      Config
+	id       *identity.Identity
+	log      *slog.Logger
+	quicConf *quic.Config
+	epoch    time.Time
+	handler  atomic.Pointer[Handler]
+	stats    counters
+	pool     *pool
+
+	// Set by Start, read-only afterwards.
+	udp *net.UDPConn
+	tr  *quic.Transport
+	ln  *quic.Listener
+
+	ctx    context.Context // lifetime, cancelled by Close
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// New returns a connector for the node id. It does no I/O: Start binds the
+// socket.
+func New(cfg Config, id *identity.Identity, log *slog.Logger) (*Connector, error) {
+	cfg.populate()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if id == nil {
+		return nil, errors.New("connector: nil identity")
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	c := &Connector{cfg: cfg, id: id, log: log, epoch: time.Now(), pool: newPool()}
+	c.quicConf = c.newQUICConfig()
+	return c, nil
+}
+
+func (c *Connector) newQUICConfig() *quic.Config {
+	keepAlive := max(c.cfg.KeepAlive, 0)
+	return &quic.Config{
+		HandshakeIdleTimeout:  c.cfg.DialTimeout,
+		MaxIdleTimeout:        max(30*time.Second, 2*keepAlive),
+		KeepAlivePeriod:       keepAlive,
+		MaxIncomingStreams:    int64(c.cfg.MaxStreams),
+		MaxIncomingUniStreams: -1,
+	}
+}
+
+// Start binds the UDP socket, starts accepting connections and starts the
+// idle janitor. ctx bounds only the start itself.
+func (c *Connector) Start(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	laddr, err := net.ResolveUDPAddr("udp", c.cfg.ListenAddr)
+	if err != nil {
+		return fmt.Errorf("connector: listen address %q: %w", c.cfg.ListenAddr, err)
+	}
+	udp, err := net.ListenUDP("udp", laddr)
+	if err != nil {
+		return fmt.Errorf("connector: listening on %s: %w", c.cfg.ListenAddr, err)
+	}
+	return c.StartOn(udp)
+}
+
+// StartOn is Start on a socket the caller made, for example one created
+// inside another network namespace. The connector owns it from now on.
+func (c *Connector) StartOn(udp *net.UDPConn) error {
+	key := quic.StatelessResetKey(c.id.StatelessResetKey())
+	c.udp = udp
+	c.tr = &quic.Transport{Conn: udp, StatelessResetKey: &key}
+	ln, err := c.tr.Listen(c.id.ServerTLS(), c.quicConf)
+	if err != nil {
+		c.tr.Close()
+		udp.Close()
+		return fmt.Errorf("connector: quic listen: %w", err)
+	}
+	c.ln = ln
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	c.wg.Add(2)
+	go c.acceptLoop()
+	go c.janitor()
+	c.log.Info("connector listening", "addr", udp.LocalAddr().String(), "node", c.id.NodeID().String())
+	return nil
+}
+
+// Close closes every connection and the socket, and waits for the
+// connector's goroutines to end.
+func (c *Connector) Close() error {
+	if c.cancel == nil {
+		return nil
+	}
+	c.cancel()
+	c.ln.Close()
+	for _, pc := range c.pool.closeAll() {
+		pc.close(codeShutdown, "shutdown")
+	}
+	c.wg.Wait()
+	err := c.tr.Close()
+	return errors.Join(err, c.udp.Close())
+}
+
+// SetHandler sets the handler for inbound messages. Until it is set, inbound
+// requests are answered with 503.
+func (c *Connector) SetHandler(h Handler) { c.handler.Store(&h) }
+
+func (c *Connector) getHandler() Handler {
+	if h := c.handler.Load(); h != nil {
+		return *h
+	}
+	return nil
+}
+
+// NodeID returns this node's ID.
+func (c *Connector) NodeID() identity.NodeID { return c.id.NodeID() }
+
+// Addr returns the bound UDP address.
+func (c *Connector) Addr() netip.AddrPort {
+	return c.udp.LocalAddr().(*net.UDPAddr).AddrPort()
+}
+
+// Transport returns the QUIC transport that owns the UDP socket. NAT
+// traversal sends its own packets through it (WriteTo, ReadNonQUICPacket).
+func (c *Connector) Transport() *quic.Transport { return c.tr }
+
+// Stats returns a snapshot of the counters.
+func (c *Connector) Stats() Stats {
+	s := c.stats.snapshot()
+	s.Conns = c.pool.len()
+	return s
+}
+
+// AddAddress records that node id can be reached at endpoint ("host:port"),
+// so that a target naming only the node ID can be dialled.
+func (c *Connector) AddAddress(id identity.NodeID, endpoint string) {
+	c.pool.setAddr(id, endpoint)
+}
+
+func (c *Connector) acceptLoop() {
+	defer c.wg.Done()
+	for {
+		qc, err := c.ln.Accept(c.ctx)
+		if err != nil {
+			return
+		}
+		if _, err := c.adopt(qc, PathDirect); err != nil {
+			c.log.Warn("rejecting inbound connection", "remote", qc.RemoteAddr().String(), "err", err)
+		}
+	}
+}
+
+// now is the connector's monotonic clock, in nanoseconds since New.
+func (c *Connector) now() int64 { return int64(time.Since(c.epoch)) }
+
+func (c *Connector) janitor() {
+	defer c.wg.Done()
+	tick := min(max(c.cfg.IdleTimeout/4, 5*time.Millisecond), 15*time.Second)
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-t.C:
+			for _, pc := range c.pool.idle(c.now(), int64(c.cfg.IdleTimeout)) {
+				c.stats.evictions.Add(1)
+				pc.close(codeIdle, "idle")
+			}
+		}
+	}
+}

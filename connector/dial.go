@@ -1,0 +1,116 @@
+package connector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync/atomic"
+
+	"github.com/peerbridge/peerbridge/connector/identity"
+)
+
+// conn returns a live connection to t: the pooled one, or a new dial shared
+// with any concurrent callers. reused reports a pool hit.
+func (c *Connector) conn(ctx context.Context, t Target) (pc *peerConn, reused bool, err error) {
+	if c.cancel == nil || c.ctx.Err() != nil {
+		return nil, false, ErrClosed
+	}
+	if t.NodeID == "" && t.Endpoint == "" {
+		return nil, false, fmt.Errorf("%w: no node ID or endpoint", ErrBadTarget)
+	}
+	if t.NodeID != "" && t.Endpoint != "" {
+		c.pool.setAddr(t.NodeID, t.Endpoint)
+	}
+	pc, endpoint := c.pool.lookup(t)
+	if pc != nil && pc.alive() && c.verified(ctx, pc) {
+		c.stats.poolHits.Add(1)
+		return pc, true, nil
+	}
+	c.stats.poolMisses.Add(1)
+	if endpoint == "" {
+		return nil, false, fmt.Errorf("%w: no address known for %s", ErrUnknownPeer, t.NodeID)
+	}
+	pc, err = c.dialShared(ctx, t.NodeID, endpoint)
+	return pc, false, err
+}
+
+// verified pings a connection that has been silent for longer than
+// Config.ReverifyAfter and closes it if the ping fails, so nothing is
+// written to a connection that died quietly (a peer that restarted answers
+// the ping with a stateless reset).
+func (c *Connector) verified(ctx context.Context, pc *peerConn) bool {
+	if c.cfg.ReverifyAfter < 0 || c.now()-pc.lastRecv.Load() < int64(c.cfg.ReverifyAfter) {
+		return true
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.DialTimeout)
+	defer cancel()
+	if err := pc.ping(ctx); err != nil {
+		c.log.Debug("pooled connection failed its ping", "peer", pc.id.Short(), "err", err)
+		pc.close(codeDead, "ping failed")
+		return false
+	}
+	return true
+}
+
+// dialShared dials endpoint once for all concurrent callers asking for the
+// same target.
+func (c *Connector) dialShared(ctx context.Context, want identity.NodeID, endpoint string) (*peerConn, error) {
+	key := "id:" + string(want)
+	if want == "" {
+		key = "ep:" + endpoint
+	}
+	call, leader := c.pool.startDial(key)
+	if leader {
+		pc, err := c.dial(ctx, want, endpoint, PathDirect)
+		c.pool.finishDial(key, call, pc, err)
+	}
+	select {
+	case <-call.done:
+		return call.pc, call.err
+	case <-ctx.Done():
+		return nil, timeoutOr(ctx, ctx.Err())
+	}
+}
+
+// dial makes a new connection to endpoint from the connector's socket. If
+// want is set the peer must prove that node ID.
+func (c *Connector) dial(ctx context.Context, want identity.NodeID, endpoint string, path Path) (*peerConn, error) {
+	c.stats.dials.Add(1)
+	addr, err := resolveUDP(ctx, endpoint)
+	if err != nil {
+		c.stats.dialFailures.Add(1)
+		return nil, err
+	}
+	var mismatch atomic.Pointer[identity.MismatchError]
+	dctx, cancel := context.WithTimeout(ctx, c.cfg.DialTimeout)
+	defer cancel()
+	qc, err := c.tr.Dial(dctx, addr, c.id.ClientTLS(want, &mismatch), c.quicConf)
+	if err != nil {
+		c.stats.dialFailures.Add(1)
+		if m := mismatch.Load(); m != nil {
+			return nil, m
+		}
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return nil, fmt.Errorf("%w: dialling %s: %w", ErrTimeout, endpoint, err)
+		}
+		return nil, fmt.Errorf("%w: dialling %s: %w", ErrUnreachable, endpoint, err)
+	}
+	return c.adoptAt(qc, path, endpoint)
+}
+
+func resolveUDP(ctx context.Context, endpoint string) (*net.UDPAddr, error) {
+	host, port, err := net.SplitHostPort(endpoint)
+	if err != nil {
+		return nil, fmt.Errorf("%w: endpoint %q: %w", ErrBadTarget, endpoint, err)
+	}
+	ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	if err != nil || len(ips) == 0 {
+		return nil, fmt.Errorf("%w: resolving %q: %w", ErrUnreachable, host, err)
+	}
+	pnum, err := net.DefaultResolver.LookupPort(ctx, "udp", port)
+	if err != nil {
+		return nil, fmt.Errorf("%w: port %q: %w", ErrBadTarget, port, err)
+	}
+	return &net.UDPAddr{IP: ips[0].Unmap().AsSlice(), Port: pnum}, nil
+}

@@ -1,0 +1,36 @@
+// Package connector is peerbridge's peer connector: it sends messages and
+// requests to peers over pooled, mutually authenticated QUIC connections and
+// hands inbound ones to a Handler.
+//
+// # Send API
+//
+// [Connector.Send] is fire-and-forget: it returns once the peer has
+// acknowledged the message, or with an error that says it may not have
+// arrived. [Connector.Request] waits for the peer's reply. [Connector.SendMany]
+// sends one message to many peers at once, with a result per peer. A context
+// deadline is the timeout; without one, Config.DefaultTimeout applies.
+//
+// # Streams
+//
+// Each request runs on a QUIC stream of its own, so requests never wait
+// behind each other. Fire-and-forget messages share one long-lived stream per
+// connection and direction: they are written back to back, kept in order,
+// and acknowledged cumulatively by the receiver, so a burst of small
+// messages costs neither a stream open nor an acknowledgement each (see
+// BenchmarkSendStreamModel).
+//
+// # Pool
+//
+// One live connection per peer, keyed by node ID and used in both
+// directions. Concurrent first sends to a peer dial once. Connections idle for
+// Config.IdleTimeout are closed; past Config.MaxConns the least recently used
+// is evicted. A pooled connection silent for longer than
+// Config.ReverifyAfter is pinged before use, so a dead one is found before
+// anything is written to it and the message goes out on a fresh dial
+// instead: a message is retried only where it cannot have been delivered.
+//
+// # Socket
+//
+// One UDP socket, one quic.Transport, both listens and dials, as NAT
+// traversal requires.
+package connector

@@ -1,0 +1,59 @@
+package connector
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/peerbridge/peerbridge/codec"
+	"github.com/peerbridge/peerbridge/connector/identity"
+)
+
+// Errors a send or request can fail with; match them with errors.Is.
+var (
+	// ErrTimeout: no answer within the deadline.
+	ErrTimeout = errors.New("connector: timeout")
+	// ErrUnreachable: no connection to the peer could be made.
+	ErrUnreachable = errors.New("connector: peer unreachable")
+	// ErrUnknownPeer: a node ID with no known address.
+	ErrUnknownPeer = errors.New("connector: unknown peer")
+	// ErrDeliveryUnknown: the connection was lost after the message was
+	// written, so it may or may not have arrived.
+	ErrDeliveryUnknown = errors.New("connector: connection lost, delivery unknown")
+	// ErrClosed: the connector is closed.
+	ErrClosed = errors.New("connector: closed")
+	// ErrBadTarget: a target with neither node ID nor endpoint, or a
+	// malformed one.
+	ErrBadTarget = errors.New("connector: bad target")
+	// ErrIdentityMismatch: the peer at the endpoint proved a different key
+	// than the node ID asked for. The error is an *identity.MismatchError.
+	ErrIdentityMismatch = identity.ErrIdentityMismatch
+	// ErrFrameTooLarge: the message is over the payload limit.
+	ErrFrameTooLarge = codec.ErrFrameTooLarge
+)
+
+// Error codes carried by RemoteError, following NATS micro's HTTP-like codes.
+const (
+	CodeBadRequest  = 400
+	CodeNotFound    = 404
+	CodeTooLarge    = 413
+	CodeInternal    = 500
+	CodeUnavailable = 503
+	CodeTimeout     = 504
+)
+
+// RemoteError is an error the remote side answered with.
+type RemoteError struct {
+	Code int
+	Text string
+}
+
+// Error implements error.
+func (e *RemoteError) Error() string {
+	return fmt.Sprintf("connector: remote error %d: %s", e.Code, e.Text)
+}
+
+// Is matches ErrTimeout for code 504, so callers can treat a timeout on the
+// far side like their own.
+func (e *RemoteError) Is(target error) bool {
+	return target == ErrTimeout && e.Code == CodeTimeout
+}

@@ -1,0 +1,58 @@
+package identity
+
+import (
+	"crypto/ed25519"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// NodeID names a node: its Ed25519 public key in lower-case, unpadded base32.
+type NodeID string
+
+var nodeIDEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+
+// nodeIDLen is the length of an encoded 32-byte key.
+var nodeIDLen = nodeIDEncoding.EncodedLen(ed25519.PublicKeySize)
+
+// ErrInvalidNodeID reports a string that is not a node ID.
+var ErrInvalidNodeID = errors.New("identity: invalid node ID")
+
+// NodeIDFromPublicKey returns the node ID of pub.
+func NodeIDFromPublicKey(pub ed25519.PublicKey) NodeID {
+	return NodeID(nodeIDEncoding.EncodeToString(pub))
+}
+
+// ParseNodeID checks s and returns it as a NodeID. Upper case is accepted and
+// folded to lower case.
+func ParseNodeID(s string) (NodeID, error) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	if len(s) != nodeIDLen {
+		return "", fmt.Errorf("%w: %q has %d characters, want %d", ErrInvalidNodeID, s, len(s), nodeIDLen)
+	}
+	if _, err := nodeIDEncoding.DecodeString(s); err != nil {
+		return "", fmt.Errorf("%w: %q: %v", ErrInvalidNodeID, s, err)
+	}
+	return NodeID(s), nil
+}
+
+// PublicKey returns the Ed25519 key the ID names.
+func (id NodeID) PublicKey() (ed25519.PublicKey, error) {
+	b, err := nodeIDEncoding.DecodeString(string(id))
+	if err != nil || len(b) != ed25519.PublicKeySize {
+		return nil, fmt.Errorf("%w: %q", ErrInvalidNodeID, string(id))
+	}
+	return ed25519.PublicKey(b), nil
+}
+
+// Short returns the first 8 characters, for logs.
+func (id NodeID) Short() string {
+	if len(id) > 8 {
+		return string(id[:8])
+	}
+	return string(id)
+}
+
+// String returns the full ID.
+func (id NodeID) String() string { return string(id) }

@@ -1,0 +1,138 @@
+package connector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/quic-go/quic-go"
+
+	"github.com/peerbridge/peerbridge/codec"
+)
+
+// serveStream serves one stream the peer opened: a single request, or the
+// peer's message stream.
+func (pc *peerConn) serveStream(st *quic.Stream) {
+	defer pc.wg.Done()
+	r := codec.NewReader(st, pc.c.cfg.MaxPayload)
+	var f codec.Frame
+	if err := r.ReadFrame(&f); err != nil {
+		pc.rejectStream(st, err)
+		return
+	}
+	pc.received(len(f.Payload))
+	switch f.Kind {
+	case codec.KindRequest:
+		pc.serveRequest(st, &f)
+	case codec.KindSend, codec.KindPing:
+		pc.serveMessages(st, r, &f)
+	default:
+		pc.rejectStream(st, fmt.Errorf("%w: stream opened with a %s frame", codec.ErrMalformed, f.Kind))
+	}
+}
+
+// rejectStream answers a stream whose first frame was unusable. Oversized
+// frames get a 413 so the sender learns why.
+func (pc *peerConn) rejectStream(st *quic.Stream, err error) {
+	if errors.Is(err, codec.ErrFrameTooLarge) {
+		pc.writeFrame(st, &codec.Frame{Kind: codec.KindError, Code: CodeTooLarge, Error: err.Error()})
+		st.Close()
+	} else if !errors.Is(err, io.EOF) {
+		st.CancelWrite(codeProtocol)
+	}
+	st.CancelRead(codeProtocol)
+}
+
+func (pc *peerConn) message(f *codec.Frame) *Message {
+	return &Message{From: pc.id, Kind: f.Kind, Type: f.Type, Headers: f.Headers, Payload: f.Payload, Path: pc.path, Remote: pc.remote}
+}
+
+// serveRequest runs the handler for one request and writes its answer.
+func (pc *peerConn) serveRequest(st *quic.Stream, f *codec.Frame) {
+	pc.inflight.Add(1)
+	defer pc.inflight.Add(-1)
+	timeout := f.Timeout
+	if timeout <= 0 {
+		timeout = pc.c.cfg.DefaultTimeout
+	}
+	ctx, cancel := context.WithTimeout(st.Context(), timeout)
+	defer cancel()
+	resp, err := pc.handle(ctx, f)
+	answer := codec.Frame{Kind: codec.KindReply, ID: f.ID}
+	if err != nil {
+		answer = errorFrame(f.ID, err)
+	} else if resp != nil {
+		answer.Headers, answer.Payload = resp.Headers, resp.Payload
+	}
+	if err := pc.writeFrame(st, &answer); errors.Is(err, codec.ErrFrameTooLarge) {
+		pc.writeFrame(st, &codec.Frame{Kind: codec.KindError, ID: f.ID, Code: CodeTooLarge, Error: "reply: " + err.Error()})
+	}
+	st.Close()
+}
+
+func (pc *peerConn) handle(ctx context.Context, f *codec.Frame) (*Response, error) {
+	h := pc.c.getHandler()
+	if h == nil {
+		return nil, &RemoteError{Code: CodeUnavailable, Text: "no handler"}
+	}
+	return h.ServePeer(ctx, pc.message(f))
+}
+
+func errorFrame(id uint64, err error) codec.Frame {
+	var re *RemoteError
+	if !errors.As(err, &re) {
+		re = &RemoteError{Code: CodeInternal, Text: err.Error()}
+		if errors.Is(err, context.DeadlineExceeded) {
+			re.Code = CodeTimeout
+		}
+	}
+	return codec.Frame{Kind: codec.KindError, ID: id, Code: re.Code, Error: re.Text}
+}
+
+// serveMessages delivers the peer's fire-and-forget messages in order and
+// acknowledges them cumulatively: one ack covers every frame read before the
+// reader ran dry, so a burst costs one ack.
+func (pc *peerConn) serveMessages(st *quic.Stream, r *codec.Reader, f *codec.Frame) {
+	ctx := st.Context()
+	for {
+		if f.Kind == codec.KindSend {
+			if _, err := pc.deliver(ctx, f); err != nil {
+				errFrame := errorFrame(f.ID, err)
+				if pc.writeFrame(st, &errFrame) != nil {
+					break
+				}
+			}
+		}
+		if r.Buffered() == 0 {
+			if pc.writeFrame(st, &codec.Frame{Kind: codec.KindAck, ID: f.ID}) != nil {
+				break
+			}
+		}
+		if err := r.ReadFrame(f); err != nil {
+			pc.rejectStream(st, err)
+			return
+		}
+		pc.received(len(f.Payload))
+	}
+	st.CancelRead(codeCancelled)
+}
+
+func (pc *peerConn) deliver(ctx context.Context, f *codec.Frame) (*Response, error) {
+	ctx, cancel := context.WithTimeout(ctx, pc.c.cfg.DefaultTimeout)
+	defer cancel()
+	return pc.handle(ctx, f)
+}
+
+// writeFrame encodes f and writes it to st.
+func (pc *peerConn) writeFrame(st *quic.Stream, f *codec.Frame) error {
+	buf, err := codec.AppendFrame(nil, f, pc.c.cfg.MaxPayload)
+	if err != nil {
+		return err
+	}
+	if _, err := st.Write(buf); err != nil {
+		return err
+	}
+	pc.c.stats.out(len(buf))
+	return nil
+}

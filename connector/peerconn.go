@@ -1,0 +1,114 @@
+package connector
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+
+	"github.com/quic-go/quic-go"
+
+	"github.com/peerbridge/peerbridge/connector/identity"
+)
+
+// QUIC application error codes this package closes connections and streams with.
+const (
+	codeShutdown  quic.ApplicationErrorCode = 0
+	codeIdle      quic.ApplicationErrorCode = 1
+	codeEvicted   quic.ApplicationErrorCode = 2
+	codeDead      quic.ApplicationErrorCode = 3
+	codeCancelled quic.StreamErrorCode      = 1
+	codeProtocol  quic.StreamErrorCode      = 2
+)
+
+// peerConn is one authenticated QUIC connection to a peer.
+type peerConn struct {
+	c      *Connector
+	qc     *quic.Conn
+	id     identity.NodeID
+	path   Path
+	remote netip.AddrPort
+
+	lastActive atomic.Int64 // connector clock of the last message either way
+	lastRecv   atomic.Int64 // connector clock of the last frame received
+	inflight   atomic.Int32 // requests in flight either way
+	out        sender       // the outbound message stream
+	wg         sync.WaitGroup
+}
+
+// adopt takes over an established connection: it checks the peer's identity,
+// pools the connection and starts serving its streams. It returns the pooled
+// connection for that peer, which may be an older one.
+func (c *Connector) adopt(qc *quic.Conn, path Path) (*peerConn, error) {
+	return c.adoptAt(qc, path, "")
+}
+
+func (c *Connector) adoptAt(qc *quic.Conn, path Path, endpoint string) (*peerConn, error) {
+	id, err := identity.PeerNodeID(qc.ConnectionState().TLS)
+	if err != nil {
+		qc.CloseWithError(codeDead, "no identity")
+		return nil, fmt.Errorf("connector: %w", err)
+	}
+	pc := &peerConn{c: c, qc: qc, id: id, path: path, remote: addrPort(qc.RemoteAddr())}
+	pc.out.pc = pc
+	now := c.now()
+	pc.lastActive.Store(now)
+	pc.lastRecv.Store(now)
+	pooled, evicted := c.pool.add(pc, endpoint, c.cfg.MaxConns)
+	if pooled == nil {
+		qc.CloseWithError(codeShutdown, "shutdown")
+		return nil, ErrClosed
+	}
+	if evicted != nil {
+		c.stats.evictions.Add(1)
+		evicted.close(codeEvicted, "evicted")
+	}
+	c.wg.Add(1)
+	go pc.run()
+	return pooled, nil
+}
+
+func addrPort(a net.Addr) netip.AddrPort {
+	if u, ok := a.(*net.UDPAddr); ok {
+		return u.AddrPort()
+	}
+	return netip.AddrPort{}
+}
+
+// run accepts the peer's streams until the connection ends, then forgets the
+// connection and fails what was waiting on it.
+func (pc *peerConn) run() {
+	defer pc.c.wg.Done()
+	ctx := pc.qc.Context()
+	for {
+		st, err := pc.qc.AcceptStream(ctx)
+		if err != nil {
+			break
+		}
+		pc.wg.Add(1)
+		go pc.serveStream(st)
+	}
+	pc.c.pool.remove(pc)
+	pc.out.fail(context.Cause(ctx))
+	pc.wg.Wait()
+}
+
+// alive reports whether the connection is still open.
+func (pc *peerConn) alive() bool { return pc.qc.Context().Err() == nil }
+
+func (pc *peerConn) close(code quic.ApplicationErrorCode, why string) {
+	pc.qc.CloseWithError(code, why)
+}
+
+// touch records activity for idle accounting.
+func (pc *peerConn) touch() { pc.lastActive.Store(pc.c.now()) }
+
+// received records a frame from the peer.
+func (pc *peerConn) received(n int) {
+	now := pc.c.now()
+	pc.lastRecv.Store(now)
+	pc.lastActive.Store(now)
+	pc.c.stats.in(n)
+}

@@ -1,0 +1,160 @@
+package connector
+
+import (
+	"sync"
+
+	"github.com/peerbridge/peerbridge/connector/identity"
+)
+
+// pool holds the live connections and the address book.
+type pool struct {
+	mu         sync.Mutex                    // guards every field below
+	conns      map[identity.NodeID]*peerConn // the one pooled connection per peer
+	all        map[*peerConn]struct{}        // every live connection, pooled or not
+	addrs      map[identity.NodeID]string    // where a node can be dialled
+	byEndpoint map[string]identity.NodeID    // which node answered at an endpoint
+	dials      map[string]*dialCall          // dials in flight, by target key
+	closed     bool
+}
+
+// dialCall is one dial that concurrent callers share.
+type dialCall struct {
+	done chan struct{} // closed when pc and err are set
+	pc   *peerConn
+	err  error
+}
+
+func newPool() *pool {
+	return &pool{
+		conns:      make(map[identity.NodeID]*peerConn),
+		all:        make(map[*peerConn]struct{}),
+		addrs:      make(map[identity.NodeID]string),
+		byEndpoint: make(map[string]identity.NodeID),
+		dials:      make(map[string]*dialCall),
+	}
+}
+
+// lookup returns the pooled connection for t, if any, and the endpoint to
+// dial otherwise.
+func (p *pool) lookup(t Target) (pc *peerConn, endpoint string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	id := t.NodeID
+	if id == "" {
+		id = p.byEndpoint[t.Endpoint]
+	}
+	if id != "" {
+		pc = p.conns[id]
+	}
+	endpoint = t.Endpoint
+	if endpoint == "" {
+		endpoint = p.addrs[t.NodeID]
+	}
+	return pc, endpoint
+}
+
+// startDial returns the dial in flight for key, or registers a new one; leader
+// is true for the caller that must perform it.
+func (p *pool) startDial(key string) (call *dialCall, leader bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if call := p.dials[key]; call != nil {
+		return call, false
+	}
+	call = &dialCall{done: make(chan struct{})}
+	p.dials[key] = call
+	return call, true
+}
+
+func (p *pool) finishDial(key string, call *dialCall, pc *peerConn, err error) {
+	p.mu.Lock()
+	delete(p.dials, key)
+	p.mu.Unlock()
+	call.pc, call.err = pc, err
+	close(call.done)
+}
+
+// add records a new live connection and pools it unless the peer already has
+// a live pooled one. It returns the pooled connection for the peer and the
+// connection evicted to stay within max, if any. It returns nil if the pool
+// is closed.
+func (p *pool) add(pc *peerConn, endpoint string, max int) (pooled, evicted *peerConn) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return nil, nil
+	}
+	p.all[pc] = struct{}{}
+	if endpoint != "" {
+		p.byEndpoint[endpoint] = pc.id
+	}
+	if cur := p.conns[pc.id]; cur != nil && cur.alive() {
+		return cur, nil
+	}
+	if len(p.conns) >= max {
+		evicted = p.lruLocked()
+	}
+	p.conns[pc.id] = pc
+	return pc, evicted
+}
+
+func (p *pool) lruLocked() *peerConn {
+	var oldest *peerConn
+	for _, pc := range p.conns {
+		if oldest == nil || pc.lastActive.Load() < oldest.lastActive.Load() {
+			oldest = pc
+		}
+	}
+	if oldest != nil {
+		delete(p.conns, oldest.id)
+	}
+	return oldest
+}
+
+// remove forgets a connection that has closed.
+func (p *pool) remove(pc *peerConn) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.all, pc)
+	if p.conns[pc.id] == pc {
+		delete(p.conns, pc.id)
+	}
+}
+
+// idle returns the connections with no activity since now-timeout and no
+// request in flight.
+func (p *pool) idle(now, timeout int64) []*peerConn {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []*peerConn
+	for pc := range p.all {
+		if pc.inflight.Load() == 0 && now-pc.lastActive.Load() > timeout {
+			out = append(out, pc)
+		}
+	}
+	return out
+}
+
+// closeAll marks the pool closed and returns every connection.
+func (p *pool) closeAll() []*peerConn {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.closed = true
+	out := make([]*peerConn, 0, len(p.all))
+	for pc := range p.all {
+		out = append(out, pc)
+	}
+	return out
+}
+
+func (p *pool) setAddr(id identity.NodeID, endpoint string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.addrs[id] = endpoint
+}
+
+func (p *pool) len() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.conns)
+}

@@ -1,0 +1,91 @@
+package connector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/peerbridge/peerbridge/codec"
+)
+
+// request runs one request on a stream of its own and returns the answer
+// frame. Failures before any byte was written are *notSentError.
+func (pc *peerConn) request(ctx context.Context, f *codec.Frame) (*codec.Frame, error) {
+	pc.inflight.Add(1)
+	defer pc.inflight.Add(-1)
+	pc.touch()
+	if d, ok := ctx.Deadline(); ok {
+		f.Timeout = timeUntil(d)
+	}
+	buf, err := codec.AppendFrame(nil, f, pc.c.cfg.MaxPayload)
+	if err != nil {
+		return nil, err
+	}
+	st, err := pc.qc.OpenStreamSync(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, timeoutOr(ctx, err)
+		}
+		return nil, &notSentError{fmt.Errorf("%w: opening stream: %w", ErrUnreachable, err)}
+	}
+	stop := context.AfterFunc(ctx, func() {
+		st.CancelWrite(codeCancelled)
+		st.CancelRead(codeCancelled)
+	})
+	defer stop()
+	n, err := st.Write(buf)
+	if err != nil {
+		if n == 0 && !pc.alive() {
+			return nil, &notSentError{fmt.Errorf("%w: %w", ErrUnreachable, err)}
+		}
+		return nil, pc.requestFailed(ctx, err)
+	}
+	pc.c.stats.out(len(buf))
+	st.Close()
+	var answer codec.Frame
+	if err := codec.NewReader(st, pc.c.cfg.MaxPayload).ReadFrame(&answer); err != nil {
+		return nil, pc.requestFailed(ctx, err)
+	}
+	pc.received(len(answer.Payload))
+	switch answer.Kind {
+	case codec.KindReply:
+		return &answer, nil
+	case codec.KindError:
+		return nil, &RemoteError{Code: answer.Code, Text: answer.Error}
+	}
+	return nil, fmt.Errorf("%w: %s frame in answer to a request", codec.ErrMalformed, answer.Kind)
+}
+
+// requestFailed classifies an error after the request was written.
+func (pc *peerConn) requestFailed(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return timeoutOr(ctx, err)
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() && pc.alive() {
+		return fmt.Errorf("%w: %w", ErrTimeout, err)
+	}
+	if errors.Is(err, codec.ErrMalformed) || errors.Is(err, codec.ErrFrameTooLarge) || errors.Is(err, codec.ErrUnknownVersion) {
+		return fmt.Errorf("connector: bad answer from %s: %w", pc.id.Short(), err)
+	}
+	return fmt.Errorf("%w: %w", ErrDeliveryUnknown, err)
+}
+
+// ping writes a ping on the message stream and waits for its
+// acknowledgement. A failure is a *notSentError or the ping's own error.
+func (pc *peerConn) ping(ctx context.Context) error {
+	done := make(chan error, 1)
+	if err := pc.out.write(ctx, &codec.Frame{Kind: codec.KindPing}, func(err error) { done <- err }); err != nil {
+		return err
+	}
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("%w: ping: %w", ErrTimeout, ctx.Err())
+	}
+}
+
+func timeUntil(d time.Time) time.Duration { return max(time.Until(d), time.Millisecond) }

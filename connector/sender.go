@@ -1,0 +1,204 @@
+package connector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/quic-go/quic-go"
+
+	"github.com/peerbridge/peerbridge/codec"
+)
+
+// sender writes fire-and-forget messages to the connection's one outbound
+// message stream and matches the receiver's cumulative acknowledgements to
+// the messages waiting for them.
+type sender struct {
+	pc *peerConn
+
+	mu      sync.Mutex   // guards every field below
+	st      *quic.Stream // nil until the first message, and after a failure
+	seq     uint64       // sequence number of the last frame written
+	pending []pending    // written, not yet acknowledged, in seq order
+	buf     []byte       // encoding buffer, reused
+	failed  error        // set once the connection has ended
+}
+
+// pending is a frame waiting for its acknowledgement.
+type pending struct {
+	seq  uint64
+	done func(error)
+}
+
+// notSentError wraps a failure that happened before any byte of the frame
+// was handed to QUIC, so the frame can be retried elsewhere.
+type notSentError struct{ err error }
+
+func (e *notSentError) Error() string { return e.err.Error() }
+func (e *notSentError) Unwrap() error { return e.err }
+
+// write sends f (its ID is set here) and calls done once the peer
+// acknowledges it or the stream fails. done is not called if write returns
+// an error.
+func (s *sender) write(ctx context.Context, f *codec.Frame, done func(error)) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failed != nil {
+		return &notSentError{fmt.Errorf("%w: %w", ErrUnreachable, s.failed)}
+	}
+	if s.st == nil {
+		if err := s.openLocked(ctx); err != nil {
+			return err
+		}
+	}
+	f.ID = s.seq + 1
+	buf, err := codec.AppendFrame(s.buf[:0], f, s.pc.c.cfg.MaxPayload)
+	if err != nil {
+		return err
+	}
+	s.buf = buf
+	if d, ok := ctx.Deadline(); ok {
+		s.st.SetWriteDeadline(d)
+	} else {
+		s.st.SetWriteDeadline(time.Time{})
+	}
+	n, err := s.st.Write(buf)
+	if err != nil {
+		return s.writeFailedLocked(ctx, n, err)
+	}
+	s.seq++
+	s.pending = append(s.pending, pending{seq: s.seq, done: done})
+	s.pc.c.stats.out(len(buf))
+	s.pc.touch()
+	return nil
+}
+
+func (s *sender) openLocked(ctx context.Context) error {
+	st, err := s.pc.qc.OpenStreamSync(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return timeoutOr(ctx, err)
+		}
+		return &notSentError{fmt.Errorf("%w: opening stream: %w", ErrUnreachable, err)}
+	}
+	s.st = st
+	s.pc.wg.Add(1)
+	go s.readAcks(st)
+	return nil
+}
+
+// writeFailedLocked classifies a failed write. Part of the frame may be on
+// its way, so the stream is abandoned: the next frame starts a new one, and
+// the frames before it are failed by readAcks.
+func (s *sender) writeFailedLocked(ctx context.Context, n int, err error) error {
+	st := s.st
+	s.st = nil
+	st.CancelWrite(codeCancelled)
+	st.CancelRead(codeCancelled)
+	if n == 0 && !s.pc.alive() {
+		return &notSentError{fmt.Errorf("%w: %w", ErrUnreachable, err)}
+	}
+	if n == 0 && ctx.Err() != nil {
+		return timeoutOr(ctx, err)
+	}
+	return fmt.Errorf("%w: %w", ErrDeliveryUnknown, err)
+}
+
+// readAcks reads acknowledgements and errors from the peer until the stream
+// ends, then fails what is still waiting.
+func (s *sender) readAcks(st *quic.Stream) {
+	defer s.pc.wg.Done()
+	r := codec.NewReader(st, s.pc.c.cfg.MaxPayload)
+	var f codec.Frame
+	for {
+		if err := r.ReadFrame(&f); err != nil {
+			s.streamEnded(st, err)
+			return
+		}
+		s.pc.received(0)
+		switch f.Kind {
+		case codec.KindAck:
+			s.ack(f.ID)
+		case codec.KindError:
+			s.reject(f.ID, &RemoteError{Code: f.Code, Text: f.Error})
+		default:
+			s.streamEnded(st, fmt.Errorf("%w: unexpected %s frame on message stream", codec.ErrMalformed, f.Kind))
+			return
+		}
+	}
+}
+
+func (s *sender) ack(upTo uint64) {
+	s.mu.Lock()
+	i := 0
+	for i < len(s.pending) && s.pending[i].seq <= upTo {
+		i++
+	}
+	acked := make([]pending, i)
+	copy(acked, s.pending[:i])
+	s.pending = append(s.pending[:0], s.pending[i:]...)
+	s.mu.Unlock()
+	for _, p := range acked {
+		p.done(nil)
+	}
+}
+
+func (s *sender) reject(seq uint64, err error) {
+	s.mu.Lock()
+	var done func(error)
+	for i, p := range s.pending {
+		if p.seq == seq {
+			done = p.done
+			s.pending = append(s.pending[:i], s.pending[i+1:]...)
+			break
+		}
+	}
+	s.mu.Unlock()
+	if done != nil {
+		done(err)
+	}
+}
+
+// streamEnded fails every frame still waiting on st.
+func (s *sender) streamEnded(st *quic.Stream, cause error) {
+	s.mu.Lock()
+	if s.st == st {
+		s.st = nil
+		st.CancelWrite(codeCancelled)
+	}
+	waiting := s.pending
+	s.pending = nil
+	s.mu.Unlock()
+	st.CancelRead(codeCancelled)
+	if errors.Is(cause, io.EOF) {
+		cause = io.ErrUnexpectedEOF
+	}
+	err := fmt.Errorf("%w: %w", ErrDeliveryUnknown, cause)
+	for _, p := range waiting {
+		p.done(err)
+	}
+}
+
+// fail marks the sender dead once the connection has ended.
+func (s *sender) fail(cause error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cause == nil {
+		cause = errors.New("connection closed")
+	}
+	s.failed = cause
+}
+
+// timeoutOr maps a context's deadline to ErrTimeout.
+func timeoutOr(ctx context.Context, err error) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("%w: %w", ErrTimeout, err)
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
+}
