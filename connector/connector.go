@@ -26,6 +26,7 @@ type Connector struct {
 	quicConf *quic.Config
 	epoch    time.Time
 	handler  atomic.Pointer[Handler]
+	router   atomic.Pointer[Router]
 	stats    counters
 	pool     *pool
 
@@ -37,6 +38,9 @@ type Connector struct {
 	ctx    context.Context // lifetime, cancelled by Close
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+
+	closeOnce sync.Once
+	closeErr  error // what the one real Close returned
 }
 
 // New returns a connector for the node id. It does no I/O: Start binds the
@@ -107,11 +111,16 @@ func (c *Connector) StartOn(udp *net.UDPConn) error {
 }
 
 // Close closes every connection and the socket, and waits for the
-// connector's goroutines to end.
+// connector's goroutines to end. Later calls return what the first returned.
 func (c *Connector) Close() error {
 	if c.cancel == nil {
 		return nil
 	}
+	c.closeOnce.Do(func() { c.closeErr = c.close() })
+	return c.closeErr
+}
+
+func (c *Connector) close() error {
 	c.cancel()
 	c.ln.Close()
 	for _, pc := range c.pool.closeAll() {

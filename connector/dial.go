@@ -29,9 +29,16 @@ func (c *Connector) conn(ctx context.Context, t Target) (pc *peerConn, reused bo
 	}
 	c.stats.poolMisses.Add(1)
 	if endpoint == "" {
-		return nil, false, fmt.Errorf("%w: no address known for %s", ErrUnknownPeer, t.NodeID)
+		pc, err = c.route(ctx, t.NodeID, fmt.Errorf("%w: no address known for %s", ErrUnknownPeer, t.NodeID))
+		return pc, false, err
 	}
 	pc, err = c.dialShared(ctx, t.NodeID, endpoint)
+	if err != nil && t.Endpoint == "" && !errors.Is(err, ErrIdentityMismatch) && ctx.Err() == nil {
+		// A known address failed: NAT traversal may still find a path.
+		if routed, rerr := c.route(ctx, t.NodeID, err); rerr == nil {
+			return routed, false, nil
+		}
+	}
 	return pc, false, err
 }
 

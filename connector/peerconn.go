@@ -51,6 +51,9 @@ func (c *Connector) adoptAt(qc *quic.Conn, path Path, endpoint string) (*peerCon
 		qc.CloseWithError(codeDead, "no identity")
 		return nil, fmt.Errorf("connector: %w", err)
 	}
+	if endpoint == "" && path == PathDirect {
+		path = c.pool.inboundPath(id, path)
+	}
 	pc := &peerConn{c: c, qc: qc, id: id, path: path, remote: addrPort(qc.RemoteAddr())}
 	pc.out.pc = pc
 	now := c.now()

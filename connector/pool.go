@@ -14,6 +14,7 @@ type pool struct {
 	addrs      map[identity.NodeID]string    // where a node can be dialled
 	byEndpoint map[string]identity.NodeID    // which node answered at an endpoint
 	dials      map[string]*dialCall          // dials in flight, by target key
+	expect     map[identity.NodeID]Path      // path to label the next inbound connection from a node with
 	closed     bool
 }
 
@@ -31,6 +32,7 @@ func newPool() *pool {
 		addrs:      make(map[identity.NodeID]string),
 		byEndpoint: make(map[string]identity.NodeID),
 		dials:      make(map[string]*dialCall),
+		expect:     make(map[identity.NodeID]Path),
 	}
 }
 
@@ -88,7 +90,7 @@ func (p *pool) add(pc *peerConn, endpoint string, max int) (pooled, evicted *pee
 	if endpoint != "" {
 		p.byEndpoint[endpoint] = pc.id
 	}
-	if cur := p.conns[pc.id]; cur != nil && cur.alive() {
+	if cur := p.conns[pc.id]; cur != nil && cur.alive() && !upgrades(cur.path, pc.path) {
 		return cur, nil
 	}
 	if len(p.conns) >= max {
@@ -157,4 +159,20 @@ func (p *pool) len() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return len(p.conns)
+}
+
+// upgrades reports whether a connection on path next should replace a pooled
+// one on path cur: anything beats the relay.
+func upgrades(cur, next Path) bool { return cur == PathRelayed && next != PathRelayed }
+
+// inboundPath returns the path to label an inbound connection from id with,
+// consuming any expectation ExpectPath set.
+func (p *pool) inboundPath(id identity.NodeID, def Path) Path {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if path, ok := p.expect[id]; ok {
+		delete(p.expect, id)
+		return path
+	}
+	return def
 }

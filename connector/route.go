@@ -1,0 +1,151 @@
+package connector
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"sync/atomic"
+	"time"
+
+	"github.com/quic-go/quic-go"
+
+	"github.com/peerbridge/peerbridge/connector/identity"
+)
+
+// NATOptions steer a NAT-aware send, like the options of macula's
+// send_message_nat_aware.
+type NATOptions struct {
+	// Endpoint skips the lookup: dial the peer here ("host:port").
+	Endpoint string
+	// RelayEndpoint relays through this gateway ("NODEID@host:port" or
+	// "host:port") instead of the configured ones.
+	RelayEndpoint string
+	// SkipHolePunch goes straight from a failed direct dial to the relay.
+	SkipHolePunch bool
+}
+
+// A Router finds a path to a node the pool has no connection for and no
+// reachable address: NAT traversal. On success the new connection has been
+// handed to Adopt or made with DialPath, so it is in the pool.
+type Router interface {
+	Route(ctx context.Context, id identity.NodeID, opts NATOptions) error
+}
+
+// SetRouter installs NAT traversal for targets that name only a node ID.
+func (c *Connector) SetRouter(r Router) { c.router.Store(&r) }
+
+func (c *Connector) getRouter() Router {
+	if r := c.router.Load(); r != nil {
+		return *r
+	}
+	return nil
+}
+
+// SendNATAware is Send to a node ID through NAT-aware routing: the pooled
+// connection, a direct dial, a hole punch, then the relay.
+func (c *Connector) SendNATAware(ctx context.Context, id identity.NodeID, msgType string, payload []byte, headers map[string][]string, opts NATOptions) error {
+	return c.Send(withNATOptions(ctx, opts), Target{NodeID: id, Endpoint: opts.Endpoint}, msgType, payload, headers)
+}
+
+// RequestNATAware is Request to a node ID through NAT-aware routing.
+func (c *Connector) RequestNATAware(ctx context.Context, id identity.NodeID, msgType string, payload []byte, headers map[string][]string, opts NATOptions) (*Reply, error) {
+	return c.Request(withNATOptions(ctx, opts), Target{NodeID: id, Endpoint: opts.Endpoint}, msgType, payload, headers)
+}
+
+type natOptionsKey struct{}
+
+func withNATOptions(ctx context.Context, opts NATOptions) context.Context {
+	return context.WithValue(ctx, natOptionsKey{}, opts)
+}
+
+func natOptionsFrom(ctx context.Context) NATOptions {
+	opts, _ := ctx.Value(natOptionsKey{}).(NATOptions)
+	return opts
+}
+
+// route asks the router for a path to id and returns the pooled connection.
+func (c *Connector) route(ctx context.Context, id identity.NodeID, cause error) (*peerConn, error) {
+	r := c.getRouter()
+	if r == nil || id == "" {
+		return nil, cause
+	}
+	key := "route:" + string(id)
+	call, leader := c.pool.startDial(key)
+	if leader {
+		var pc *peerConn
+		err := r.Route(ctx, id, natOptionsFrom(ctx))
+		if err == nil {
+			if pc, _ = c.pool.lookup(Target{NodeID: id}); pc == nil {
+				err = fmt.Errorf("%w: route to %s found no connection", ErrUnreachable, id.Short())
+			}
+		}
+		c.pool.finishDial(key, call, pc, err)
+	}
+	select {
+	case <-call.done:
+		return call.pc, call.err
+	case <-ctx.Done():
+		return nil, timeoutOr(ctx, ctx.Err())
+	}
+}
+
+// Adopt takes over a connection that NAT traversal established (accepted or
+// dialled on another transport) and pools it, labelled with path. A better
+// path (direct or punched) replaces a relayed one in the pool; the relayed
+// connection finishes what is in flight and closes when idle.
+func (c *Connector) Adopt(qc *quic.Conn, path Path) error {
+	_, err := c.adopt(qc, path)
+	return err
+}
+
+// DialPath dials addr on transport tr (nil means the connector's own) and
+// pools the connection labelled with path. The peer must prove want.
+func (c *Connector) DialPath(ctx context.Context, tr *quic.Transport, addr net.Addr, want identity.NodeID, path Path) error {
+	if tr == nil {
+		tr = c.tr
+	}
+	c.stats.dials.Add(1)
+	var mismatch atomic.Pointer[identity.MismatchError]
+	qc, err := tr.Dial(ctx, addr, c.id.ClientTLS(want, &mismatch), c.quicConf)
+	if err != nil {
+		c.stats.dialFailures.Add(1)
+		if m := mismatch.Load(); m != nil {
+			return m
+		}
+		return fmt.Errorf("%w: dialling %s via %s: %w", ErrUnreachable, want.Short(), addr, err)
+	}
+	_, err = c.adopt(qc, path)
+	return err
+}
+
+// ExpectPath labels the next inbound connection from id with path, for a
+// connection a hole punch makes the peer dial.
+func (c *Connector) ExpectPath(id identity.NodeID, path Path) {
+	c.pool.mu.Lock()
+	defer c.pool.mu.Unlock()
+	c.pool.expect[id] = path
+}
+
+// PathTo reports how the pooled connection to id runs, if there is one.
+func (c *Connector) PathTo(id identity.NodeID) (Path, bool) {
+	pc, _ := c.pool.lookup(Target{NodeID: id})
+	if pc == nil || !pc.alive() {
+		return "", false
+	}
+	return pc.path, true
+}
+
+// RTT returns the smoothed round-trip time of the pooled connection to id.
+func (c *Connector) RTT(id identity.NodeID) (time.Duration, bool) {
+	pc, _ := c.pool.lookup(Target{NodeID: id})
+	if pc == nil || !pc.alive() {
+		return 0, false
+	}
+	return pc.qc.ConnectionStats().SmoothedRTT, true
+}
+
+// Identity returns the node's identity, for transports NAT traversal makes.
+func (c *Connector) Identity() *identity.Identity { return c.id }
+
+// QUICConfig returns a copy of the QUIC configuration the connector uses.
+func (c *Connector) QUICConfig() *quic.Config { return c.quicConf.Clone() }

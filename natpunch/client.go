@@ -1,0 +1,281 @@
+package natpunch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/quic-go/quic-go"
+
+	"github.com/peerbridge/peerbridge/connector"
+	"github.com/peerbridge/peerbridge/connector/identity"
+)
+
+// ClientConfig configures a bridge's NAT traversal. Zero fields mean the
+// defaults named.
+type ClientConfig struct {
+	// Gateways to register with; each needs node ID and endpoint.
+	Gateways []connector.Target
+	// DirectTimeout bounds the direct dial to a peer's known addresses. Default 1.5 s.
+	DirectTimeout time.Duration
+	// PunchTimeout bounds one hole punch. Default 3 s.
+	PunchTimeout time.Duration
+	// RegisterEvery is how often registrations are refreshed. Default 30 s.
+	RegisterEvery time.Duration
+	// UpgradeMin and UpgradeMax bound the backoff between attempts to move a
+	// relayed peer to a direct path. Defaults 1 s and 60 s.
+	UpgradeMin, UpgradeMax time.Duration
+	// Trace, if set, is told of every traversal step.
+	Trace func(Event)
+}
+
+func (c *ClientConfig) populate() {
+	setDefault(&c.DirectTimeout, 1500*time.Millisecond)
+	setDefault(&c.PunchTimeout, 3*time.Second)
+	setDefault(&c.RegisterEvery, 30*time.Second)
+	setDefault(&c.UpgradeMin, time.Second)
+	setDefault(&c.UpgradeMax, time.Minute)
+}
+
+func setDefault(d *time.Duration, v time.Duration) {
+	if *d == 0 {
+		*d = v
+	}
+}
+
+// Event is one step of NAT traversal toward a peer.
+type Event struct {
+	Peer identity.NodeID
+	// Step is "direct", "punch", "relay" or "upgrade".
+	Step string
+	Err  error
+}
+
+// gateway is a configured gateway with its resolved address.
+type gateway struct {
+	target connector.Target
+	addr   netip.AddrPort
+}
+
+// Client is a bridge's side of NAT traversal: it registers with gateways,
+// probes its NAT, and routes sends to peers that have no pooled connection:
+// direct dial, then a coordinated hole punch, then the relay.
+type Client struct {
+	c        *connector.Connector
+	cfg      ClientConfig
+	log      *slog.Logger
+	d        *demux
+	relay    *relayConn
+	relayTr  *quic.Transport
+	gateways []gateway
+
+	mu         sync.Mutex // guards the fields below
+	report     *Report
+	registered chan struct{} // closed at the first successful registration
+	upgrading  map[identity.NodeID]bool
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// NewClient returns NAT traversal for connector c. It does no I/O.
+func NewClient(c *connector.Connector, cfg ClientConfig, log *slog.Logger) (*Client, error) {
+	cfg.populate()
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	cl := &Client{c: c, cfg: cfg, log: log, registered: make(chan struct{}), upgrading: make(map[identity.NodeID]bool)}
+	for _, t := range cfg.Gateways {
+		if t.NodeID == "" || t.Endpoint == "" {
+			return nil, fmt.Errorf("natpunch: gateway %q needs NODEID@host:port", t)
+		}
+		ap, err := netip.ParseAddrPort(t.Endpoint)
+		if err != nil {
+			ua, rerr := net.ResolveUDPAddr("udp", t.Endpoint)
+			if rerr != nil {
+				return nil, fmt.Errorf("natpunch: gateway %s: %w", t.Endpoint, rerr)
+			}
+			ap = ua.AddrPort()
+		}
+		cl.gateways = append(cl.gateways, gateway{target: t, addr: netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())})
+	}
+	return cl, nil
+}
+
+// Start takes over the connector's non-QUIC packets, starts the relay
+// transport, installs the client as the connector's router, and starts
+// probing and registering with the gateways in the background. Call it
+// after the connector has started.
+func (cl *Client) Start(ctx context.Context) error {
+	cl.ctx, cl.cancel = context.WithCancel(context.Background())
+	cl.relay = newRelayConn(cl.writeTo)
+	cl.d = newDemux(cl.c.Transport(), cl.log)
+	cl.d.onRelay = func(from netip.AddrPort, s sessionID, inner []byte) {
+		if !cl.relay.deliver(from, s, inner) {
+			cl.d.dropped.Add(1)
+		}
+	}
+	cl.relayTr = &quic.Transport{Conn: cl.relay}
+	ln, err := cl.relayTr.Listen(cl.c.Identity().ServerTLS(), cl.c.QUICConfig())
+	if err != nil {
+		return fmt.Errorf("natpunch: relay listener: %w", err)
+	}
+	cl.wg.Go(func() { cl.d.run(cl.ctx) })
+	cl.wg.Go(func() { cl.acceptRelayed(ln) })
+	if len(cl.gateways) > 0 {
+		cl.wg.Go(cl.registerLoop)
+	}
+	cl.c.SetRouter(cl)
+	return nil
+}
+
+// Close stops the client and waits for its goroutines. Close the
+// connector after it.
+func (cl *Client) Close() error {
+	if cl.cancel == nil {
+		return nil
+	}
+	cl.cancel()
+	err := cl.relayTr.Close()
+	cl.relay.Close()
+	cl.wg.Wait()
+	return err
+}
+
+func (cl *Client) writeTo(b []byte, to netip.AddrPort) error {
+	_, err := cl.c.Transport().WriteTo(b, net.UDPAddrFromAddrPort(to))
+	return err
+}
+
+func (cl *Client) acceptRelayed(ln *quic.Listener) {
+	defer ln.Close()
+	for {
+		qc, err := ln.Accept(cl.ctx)
+		if err != nil {
+			return
+		}
+		if err := cl.c.Adopt(qc, connector.PathRelayed); err != nil {
+			cl.log.Warn("relayed connection rejected", "err", err)
+		}
+	}
+}
+
+// Registered waits until the first registration with a gateway succeeded.
+func (cl *Client) Registered(ctx context.Context) error {
+	select {
+	case <-cl.registered:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("natpunch: not registered with a gateway: %w", ctx.Err())
+	}
+}
+
+// Report returns the last NAT probe's report, or nil before the first.
+func (cl *Client) Report() *Report {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	return cl.report
+}
+
+func (cl *Client) trace(peer identity.NodeID, step string, err error) {
+	if cl.cfg.Trace != nil {
+		cl.cfg.Trace(Event{Peer: peer, Step: step, Err: err})
+	}
+	cl.log.Debug("traversal step", "peer", peer.Short(), "step", step, "err", err)
+}
+
+// Probe probes this host's NAT against gateway gw from the connector's
+// socket.
+func (cl *Client) Probe(ctx context.Context, gw netip.AddrPort) (*Report, error) {
+	p := &prober{d: cl.d, write: cl.writeTo, tries: 3, wait: 400 * time.Millisecond}
+	return p.run(ctx, gw, cl.c.Addr())
+}
+
+// registerLoop probes the NAT once, then registers with every gateway and
+// refreshes the registrations until the client closes.
+func (cl *Client) registerLoop() {
+	gw := cl.gateways[0]
+	ctx, cancel := context.WithTimeout(cl.ctx, 10*time.Second)
+	report, err := cl.Probe(ctx, gw.addr)
+	cancel()
+	if err != nil {
+		cl.log.Warn("NAT probe failed", "gateway", gw.target.String(), "err", err)
+		report = &Report{Mapping: Unknown, Filtering: Unknown, NATType: Unknown}
+	} else {
+		cl.log.Info("NAT probed", "type", report.NATType, "public", report.Public, "mapping", report.Mapping, "filtering", report.Filtering)
+	}
+	cl.mu.Lock()
+	cl.report = report
+	cl.mu.Unlock()
+	var once sync.Once
+	t := time.NewTicker(cl.cfg.RegisterEvery)
+	defer t.Stop()
+	for {
+		if cl.registerAll(report) {
+			once.Do(func() { close(cl.registered) })
+		}
+		select {
+		case <-cl.ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// registerAll registers with every gateway and reports whether one took it.
+func (cl *Client) registerAll(report *Report) bool {
+	payload, err := encode(&registration{Local: cl.localAddrs(), Mapping: report.Mapping, Filtering: report.Filtering})
+	if err != nil {
+		return false
+	}
+	ok := false
+	for _, gw := range cl.gateways {
+		ctx, cancel := context.WithTimeout(cl.ctx, 5*time.Second)
+		_, err := cl.c.Request(ctx, gw.target, typeRegister, payload, nil)
+		cancel()
+		if err != nil {
+			cl.log.Warn("gateway registration failed", "gateway", gw.target.String(), "err", err)
+			continue
+		}
+		ok = true
+	}
+	return ok
+}
+
+// localAddrs lists the addresses peers on the same network can reach this
+// node at.
+func (cl *Client) localAddrs() []string {
+	self := cl.c.Addr()
+	if !self.Addr().IsUnspecified() {
+		return []string{self.String()}
+	}
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, a := range addrs {
+		n, ok := a.(*net.IPNet)
+		if !ok {
+			continue
+		}
+		ip, ok := netip.AddrFromSlice(n.IP)
+		if !ok || ip.IsLoopback() || ip.IsLinkLocalUnicast() || !ip.Unmap().Is4() {
+			continue
+		}
+		out = append(out, netip.AddrPortFrom(ip.Unmap(), self.Port()).String())
+		if len(out) == 8 {
+			break
+		}
+	}
+	return out
+}
+
+// errNoGateway reports NAT traversal without a gateway.
+var errNoGateway = errors.New("natpunch: no gateway configured")

@@ -1,0 +1,186 @@
+package natpunch
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/peerbridge/peerbridge/connector"
+	"github.com/peerbridge/peerbridge/connector/identity"
+)
+
+// GatewayConfig configures a Gateway. Zero fields mean the defaults named.
+type GatewayConfig struct {
+	// Listen are the UDP addresses to serve on. A second address (another IP
+	// and port) lets NAT probes tell mapping and filtering behaviour apart.
+	Listen []string
+	// RegistrationTTL is how long a bridge's registration lasts without a
+	// refresh. Default 90 s.
+	RegistrationTTL time.Duration
+	// Relay limits each relay session.
+	Relay RelayLimits
+}
+
+// RelayLimits bound one relay session. Zero means unlimited: a relay that is
+// the guaranteed fallback must not end sessions by surprise, so limits are
+// the operator's choice.
+type RelayLimits struct {
+	// MaxBytes is the most bytes forwarded per session, both ways together.
+	MaxBytes int64
+	// MaxRate is the most bytes per second forwarded per session.
+	MaxRate int64
+	// MaxDuration is how long a session may last.
+	MaxDuration time.Duration
+}
+
+// Gateway is the rendezvous and relay server: bridges register with it,
+// look each other up, have it time their hole punches, and relay through it
+// when nothing else works. It relays opaque packets, so the peers' QUIC runs
+// end to end and the gateway can neither read nor forge what they say.
+type Gateway struct {
+	cfg   GatewayConfig
+	id    *identity.Identity
+	log   *slog.Logger
+	conns []*connector.Connector
+	muxes []*demux
+	addrs []netip.AddrPort
+	reg   *registry
+	relay *relayTable
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// NewGateway returns a gateway with identity id. It does no I/O.
+func NewGateway(cfg GatewayConfig, id *identity.Identity, log *slog.Logger) (*Gateway, error) {
+	if len(cfg.Listen) == 0 {
+		return nil, errors.New("natpunch: gateway needs a listen address")
+	}
+	if cfg.RegistrationTTL == 0 {
+		cfg.RegistrationTTL = 90 * time.Second
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Gateway{cfg: cfg, id: id, log: log, reg: newRegistry(), relay: newRelayTable(cfg.Relay)}, nil
+}
+
+// Start binds every listen address and starts serving.
+func (g *Gateway) Start(ctx context.Context) error {
+	udps := make([]*net.UDPConn, 0, len(g.cfg.Listen))
+	for _, a := range g.cfg.Listen {
+		laddr, err := net.ResolveUDPAddr("udp", a)
+		if err == nil {
+			var u *net.UDPConn
+			if u, err = net.ListenUDP("udp", laddr); err == nil {
+				udps = append(udps, u)
+				continue
+			}
+		}
+		for _, u := range udps {
+			u.Close()
+		}
+		return fmt.Errorf("natpunch: gateway listen %s: %w", a, err)
+	}
+	return g.StartOn(udps)
+}
+
+// StartOn serves on sockets the caller made; the gateway owns them.
+func (g *Gateway) StartOn(udps []*net.UDPConn) error {
+	g.ctx, g.cancel = context.WithCancel(context.Background())
+	for i, u := range udps {
+		c, err := connector.New(connector.Config{IdleTimeout: 10 * time.Minute, ReverifyAfter: -1}, g.id, g.log)
+		if err != nil {
+			return err
+		}
+		if err := c.StartOn(u); err != nil {
+			g.Close()
+			return err
+		}
+		c.SetHandler(g.handler(i))
+		g.conns = append(g.conns, c)
+		g.addrs = append(g.addrs, c.Addr())
+		d := newDemux(c.Transport(), g.log)
+		d.onProbe = g.probeServer(i)
+		d.onRelay = g.forward
+		g.muxes = append(g.muxes, d)
+	}
+	for _, d := range g.muxes {
+		g.wg.Go(func() { d.run(g.ctx) })
+	}
+	g.log.Info("gateway running", "node", g.id.NodeID().String(), "addrs", g.addrs)
+	return nil
+}
+
+// Close stops the gateway and waits for it.
+func (g *Gateway) Close() error {
+	if g.cancel != nil {
+		g.cancel()
+	}
+	var errs []error
+	for _, c := range g.conns {
+		errs = append(errs, c.Close())
+	}
+	g.wg.Wait()
+	return errors.Join(errs...)
+}
+
+// NodeID returns the gateway's node ID.
+func (g *Gateway) NodeID() identity.NodeID { return g.id.NodeID() }
+
+// Addrs returns the bound addresses, in the order of GatewayConfig.Listen.
+func (g *Gateway) Addrs() []netip.AddrPort { return append([]netip.AddrPort(nil), g.addrs...) }
+
+// RelayStats returns how many relay sessions exist and how many packets
+// were forwarded and dropped.
+func (g *Gateway) RelayStats() (sessions int, forwarded, dropped uint64) { return g.relay.stats() }
+
+// other returns the index of another listen address than i, or -1.
+func (g *Gateway) other(i int) int {
+	for j, a := range g.addrs {
+		if j != i && a.Addr() != g.addrs[i].Addr() && !a.Addr().IsUnspecified() {
+			return j
+		}
+	}
+	for j := range g.addrs {
+		if j != i {
+			return j
+		}
+	}
+	return -1
+}
+
+// probeServer answers probes arriving on listen address i: to the sender's
+// address only, never larger than the probe, from the other address if the
+// probe asks for it.
+func (g *Gateway) probeServer(i int) func(netip.AddrPort, probe) {
+	return func(from netip.AddrPort, p probe) {
+		o := g.other(i)
+		resp := probeResponse{txn: p.txn, observed: from}
+		if o >= 0 {
+			resp.other = g.addrs[o]
+		}
+		out := g.conns[i]
+		if p.flags&probeFlagChange != 0 {
+			if o < 0 {
+				return
+			}
+			out = g.conns[o]
+		}
+		out.Transport().WriteTo(resp.append(make([]byte, 0, probeResponseSize)), net.UDPAddrFromAddrPort(from))
+	}
+}
+
+// sessionFor makes a random relay session ID.
+func newSessionID() (sessionID, error) {
+	var s sessionID
+	_, err := rand.Read(s[:])
+	return s, err
+}

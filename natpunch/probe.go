@@ -1,0 +1,163 @@
+package natpunch
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"time"
+)
+
+// NAT behaviour in the words of RFC 4787.
+const (
+	MappingIndependent   = "endpoint-independent"
+	MappingDependent     = "address-and-port-dependent"
+	FilteringIndependent = "endpoint-independent"
+	// FilteringDependent is address-dependent or address-and-port-dependent
+	// filtering; telling those apart takes a gateway address with the same IP
+	// and another port.
+	FilteringDependent = "address-dependent or stricter"
+	Unknown            = "unknown"
+)
+
+// ErrNoAnswer reports a probe the gateway never answered.
+var ErrNoAnswer = errors.New("natpunch: gateway did not answer the probe")
+
+// Report is what a NAT probe found out, for a person or a program.
+type Report struct {
+	Gateway   string `json:"gateway"`
+	Local     string `json:"local"`
+	Public    string `json:"public"`
+	Mapping   string `json:"mapping"`
+	Filtering string `json:"filtering"`
+	// NATType is the common name: none, full cone, restricted cone,
+	// symmetric (RFC 4787 calls it endpoint-dependent mapping).
+	NATType string `json:"nat_type"`
+	// RTTMillis is the probe round trip to each gateway address.
+	RTTMillis map[string]float64 `json:"rtt_ms"`
+}
+
+// String renders the report for a person.
+func (r *Report) String() string {
+	s := fmt.Sprintf("NAT type:   %s\npublic:     %s\nlocal:      %s\nmapping:    %s\nfiltering:  %s\n", r.NATType, r.Public, r.Local, r.Mapping, r.Filtering)
+	for a, ms := range r.RTTMillis {
+		s += fmt.Sprintf("rtt:        %.2f ms to %s\n", ms, a)
+	}
+	return s
+}
+
+// prober sends probes from a QUIC transport's socket.
+type prober struct {
+	d     *demux
+	write func(b []byte, to netip.AddrPort) error
+	// tries and wait bound each probe: tries packets, wait apart.
+	tries int
+	wait  time.Duration
+}
+
+// ask sends a probe to `to` until it is answered or the tries run out.
+func (p *prober) ask(ctx context.Context, to netip.AddrPort, flags byte) (probeResponse, time.Duration, error) {
+	var pr probe
+	if _, err := rand.Read(pr.txn[:]); err != nil {
+		return probeResponse{}, 0, err
+	}
+	pr.flags = flags
+	ch := p.d.expect(pr.txn)
+	defer p.d.forget(pr.txn)
+	pkt := pr.append(make([]byte, 0, ProbeSize))
+	for range p.tries {
+		sent := time.Now()
+		if err := p.write(pkt, to); err != nil {
+			return probeResponse{}, 0, fmt.Errorf("natpunch: sending probe to %s: %w", to, err)
+		}
+		t := time.NewTimer(p.wait)
+		select {
+		case r := <-ch:
+			t.Stop()
+			return r, time.Since(sent), nil
+		case <-ctx.Done():
+			t.Stop()
+			return probeResponse{}, 0, ctx.Err()
+		case <-t.C:
+		}
+	}
+	return probeResponse{}, 0, fmt.Errorf("%w: %s after %d tries", ErrNoAnswer, to, p.tries)
+}
+
+// run probes gateway: its address, then (filtering) the same address asking
+// for an answer from its other address, then (mapping) the other address.
+// The filtering test comes before this socket has sent anything to the
+// other address, which would open the NAT toward it.
+func (p *prober) run(ctx context.Context, gateway netip.AddrPort, local netip.AddrPort) (*Report, error) {
+	r := &Report{Gateway: gateway.String(), Local: local.String(), Mapping: Unknown, Filtering: Unknown, NATType: Unknown, RTTMillis: map[string]float64{}}
+	first, rtt, err := p.ask(ctx, gateway, 0)
+	if err != nil {
+		return nil, err
+	}
+	r.Public = first.observed.String()
+	r.RTTMillis[gateway.String()] = ms(rtt)
+	if first.other.IsValid() {
+		r.Filtering = FilteringDependent
+		if _, _, err := p.ask(ctx, gateway, probeFlagChange); err == nil {
+			r.Filtering = FilteringIndependent
+		} else if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		second, rtt, err := p.ask(ctx, first.other, 0)
+		if err != nil {
+			return nil, err
+		}
+		r.RTTMillis[first.other.String()] = ms(rtt)
+		r.Mapping = MappingIndependent
+		if second.observed != first.observed {
+			r.Mapping = MappingDependent
+		}
+	}
+	r.NATType = natType(first.observed, local, r.Mapping, r.Filtering)
+	return r, nil
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// natType names the NAT in common words.
+func natType(public, local netip.AddrPort, mapping, filtering string) string {
+	switch {
+	case isLocal(public, local):
+		return "none"
+	case mapping == MappingDependent:
+		return "symmetric"
+	case mapping == MappingIndependent && filtering == FilteringIndependent:
+		return "full cone"
+	case mapping == MappingIndependent && filtering == FilteringDependent:
+		return "restricted or port-restricted cone"
+	}
+	return Unknown
+}
+
+// isLocal reports whether public is an address of this host with the same
+// port, i.e. there is no NAT.
+func isLocal(public, local netip.AddrPort) bool {
+	if public.Port() != local.Port() {
+		return false
+	}
+	if local.Addr() == public.Addr() {
+		return true
+	}
+	if !local.Addr().IsUnspecified() {
+		return false
+	}
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return false
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok {
+			if ip, ok := netip.AddrFromSlice(n.IP); ok && ip.Unmap() == public.Addr() {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -1,0 +1,298 @@
+package natpunch
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/peerbridge/peerbridge/connector"
+	"github.com/peerbridge/peerbridge/connector/identity"
+)
+
+var _ connector.Router = (*Client)(nil)
+
+// Route finds a path to id, in order: a direct dial to the addresses the
+// gateway knows for it (public and local raced), a hole punch the gateway
+// times, then a relay through the gateway. The connection it makes is in
+// the connector's pool when it returns nil.
+func (cl *Client) Route(ctx context.Context, id identity.NodeID, opts connector.NATOptions) error {
+	gw, err := cl.gatewayFor(opts.RelayEndpoint)
+	if err != nil {
+		return err
+	}
+	info, err := cl.lookup(ctx, gw, id)
+	if err != nil {
+		return err
+	}
+	addrs := append([]string(nil), info.candidates()...)
+	if opts.Endpoint != "" {
+		addrs = append([]string{opts.Endpoint}, addrs...)
+	}
+	err = cl.direct(ctx, id, addrs)
+	cl.trace(id, "direct", err)
+	if err == nil {
+		return nil
+	}
+	if !opts.SkipHolePunch {
+		err = cl.punch(ctx, gw, id)
+		cl.trace(id, "punch", err)
+		if err == nil {
+			return nil
+		}
+	}
+	err = cl.relayTo(ctx, gw, id)
+	cl.trace(id, "relay", err)
+	if err != nil {
+		return err
+	}
+	cl.startUpgrade(gw, id, opts)
+	return nil
+}
+
+// gatewayFor picks the gateway: the one named, else the first configured.
+func (cl *Client) gatewayFor(named string) (gateway, error) {
+	if named != "" {
+		t, err := connector.ParseTarget(named)
+		if err != nil {
+			return gateway{}, err
+		}
+		for _, gw := range cl.gateways {
+			if (t.NodeID == "" || t.NodeID == gw.target.NodeID) && (t.Endpoint == "" || t.Endpoint == gw.target.Endpoint) {
+				return gw, nil
+			}
+		}
+		return gateway{}, fmt.Errorf("%w: relay %s is not a configured gateway", connector.ErrBadTarget, named)
+	}
+	if len(cl.gateways) == 0 {
+		return gateway{}, fmt.Errorf("%w: %w", connector.ErrUnknownPeer, errNoGateway)
+	}
+	return cl.gateways[0], nil
+}
+
+// ask sends a control request to a gateway and decodes the answer into out.
+func (cl *Client) ask(ctx context.Context, gw gateway, typ string, in, out any) error {
+	payload, err := encode(in)
+	if err != nil {
+		return err
+	}
+	r, err := cl.c.Request(ctx, gw.target, typ, payload, nil)
+	if err != nil {
+		var re *connector.RemoteError
+		if errors.As(err, &re) && re.Code == connector.CodeNotFound {
+			return fmt.Errorf("%w: %s", connector.ErrUnknownPeer, re.Text)
+		}
+		return err
+	}
+	return decode(r.Payload, out)
+}
+
+func (cl *Client) lookup(ctx context.Context, gw gateway, id identity.NodeID) (record, error) {
+	var info peerInfo
+	if err := cl.ask(ctx, gw, typeLookup, &nodeRequest{Node: string(id)}, &info); err != nil {
+		return record{}, err
+	}
+	observed, _ := netip.ParseAddrPort(info.Observed)
+	return record{id: id, observed: observed, local: info.Local, mapping: info.Mapping, filtering: info.Filtering}, nil
+}
+
+// direct races dials to every address and keeps the first that answers as
+// the peer.
+func (cl *Client) direct(ctx context.Context, id identity.NodeID, addrs []string) error {
+	ctx, cancel := context.WithTimeout(ctx, cl.cfg.DirectTimeout)
+	defer cancel()
+	return cl.race(ctx, id, addrs, connector.PathDirect)
+}
+
+func (cl *Client) race(ctx context.Context, id identity.NodeID, addrs []string, path connector.Path) error {
+	if len(addrs) == 0 {
+		return fmt.Errorf("%w: no address for %s", connector.ErrUnreachable, id.Short())
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make(chan error, len(addrs))
+	for _, a := range addrs {
+		go func() {
+			ua, err := net.ResolveUDPAddr("udp", a)
+			if err == nil {
+				err = cl.c.DialPath(ctx, nil, ua, id, path)
+			}
+			errs <- err
+		}()
+	}
+	var all []error
+	for range addrs {
+		err := <-errs
+		if err == nil {
+			cancel() // the others give up; their goroutines still report in
+			for range len(addrs) - 1 - len(all) {
+				<-errs
+			}
+			return nil
+		}
+		all = append(all, err)
+	}
+	return fmt.Errorf("%w: %w", connector.ErrUnreachable, errors.Join(all...))
+}
+
+// punch asks the gateway to time a hole punch with id and carries out this
+// side's part of the plan.
+func (cl *Client) punch(ctx context.Context, gw gateway, id identity.NodeID) error {
+	var plan punchPlan
+	if err := cl.ask(ctx, gw, typePunchAsk, &nodeRequest{Node: string(id)}, &plan); err != nil {
+		return err
+	}
+	return cl.followPlan(ctx, id, plan)
+}
+
+// followPlan punches toward the peer's addresses from the connector's
+// socket at the planned moment and, on the dialling side, opens QUIC; the
+// other side waits for the peer's connection to arrive.
+func (cl *Client) followPlan(ctx context.Context, id identity.NodeID, plan punchPlan) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(plan.DelayMs)*time.Millisecond+cl.cfg.PunchTimeout)
+	defer cancel()
+	if !plan.Dial {
+		cl.c.ExpectPath(id, connector.PathPunched)
+	}
+	if err := wait(ctx, time.Duration(plan.DelayMs)*time.Millisecond); err != nil {
+		return err
+	}
+	sprayed := make(chan struct{})
+	go func() {
+		defer close(sprayed)
+		cl.spray(ctx, plan.Addrs)
+	}()
+	defer func() { cancel(); <-sprayed }()
+	if plan.Dial {
+		return cl.race(ctx, id, plan.Addrs, connector.PathPunched)
+	}
+	return cl.awaitPath(ctx, id)
+}
+
+// spray sends small punch packets to every address every 20 ms until ctx
+// ends: each opens this side's NAT toward the peer.
+func (cl *Client) spray(ctx context.Context, addrs []string) {
+	var targets []netip.AddrPort
+	for _, a := range addrs {
+		if ap, err := netip.ParseAddrPort(a); err == nil {
+			targets = append(targets, ap)
+		}
+	}
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	filler := make([]byte, 8)
+	for range 200 { // bounded: at most 4 s of punching
+		rand.Read(filler)
+		for _, ap := range targets {
+			cl.writeTo(appendPunch(nil, filler), ap)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// awaitPath waits until the pool holds a non-relayed connection to id.
+func (cl *Client) awaitPath(ctx context.Context, id identity.NodeID) error {
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if p, ok := cl.c.PathTo(id); ok && p != connector.PathRelayed {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w: no punched connection from %s: %w", connector.ErrUnreachable, id.Short(), ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+func wait(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// relayTo opens a relay session with id through gw and dials the peer over
+// it: end-to-end QUIC inside the gateway's packets.
+func (cl *Client) relayTo(ctx context.Context, gw gateway, id identity.NodeID) error {
+	var grant relayGrant
+	if err := cl.ask(ctx, gw, typeRelayAsk, &nodeRequest{Node: string(id)}, &grant); err != nil {
+		return err
+	}
+	if len(grant.Session) != sessionLen {
+		return fmt.Errorf("natpunch: gateway granted a session of %d bytes", len(grant.Session))
+	}
+	s := sessionID(grant.Session)
+	cl.relay.addSession(s, gw.addr)
+	return cl.c.DialPath(ctx, cl.relayTr, relayAddr{s}, id, connector.PathRelayed)
+}
+
+// startUpgrade keeps trying, with backoff, to replace a relayed connection
+// to id with a direct or punched one. New messages move to the better path
+// once it is pooled; what is in flight on the relay finishes there.
+func (cl *Client) startUpgrade(gw gateway, id identity.NodeID, opts connector.NATOptions) {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	if cl.upgrading[id] || cl.ctx.Err() != nil {
+		return
+	}
+	cl.upgrading[id] = true
+	cl.wg.Go(func() {
+		defer func() {
+			cl.mu.Lock()
+			delete(cl.upgrading, id)
+			cl.mu.Unlock()
+		}()
+		cl.upgrade(gw, id, opts)
+	})
+}
+
+func (cl *Client) upgrade(gw gateway, id identity.NodeID, opts connector.NATOptions) {
+	backoff := cl.cfg.UpgradeMin
+	for range 1000 { // bounded; with backoff this spans days
+		if err := wait(cl.ctx, backoff); err != nil {
+			return
+		}
+		if p, ok := cl.c.PathTo(id); !ok || p != connector.PathRelayed {
+			return // gone, or upgraded from the other side
+		}
+		ctx, cancel := context.WithTimeout(cl.ctx, cl.cfg.DirectTimeout+cl.cfg.PunchTimeout+5*time.Second)
+		err := cl.tryUpgrade(ctx, gw, id, opts)
+		cancel()
+		cl.trace(id, "upgrade", err)
+		if err == nil {
+			cl.log.Info("relayed peer upgraded", "peer", id.Short())
+			return
+		}
+		backoff = min(2*backoff, cl.cfg.UpgradeMax)
+	}
+}
+
+func (cl *Client) tryUpgrade(ctx context.Context, gw gateway, id identity.NodeID, opts connector.NATOptions) error {
+	info, err := cl.lookup(ctx, gw, id)
+	if err != nil {
+		return err
+	}
+	if err := cl.direct(ctx, id, info.candidates()); err == nil {
+		return nil
+	}
+	if opts.SkipHolePunch {
+		return errors.New("natpunch: direct dial failed and hole punching is skipped")
+	}
+	return cl.punch(ctx, gw, id)
+}
