@@ -3,8 +3,10 @@ package codec
 import (
 	"bufio"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
+	"math"
 )
 
 const (
@@ -14,20 +16,36 @@ const (
 	MaxEnvelope = 64 << 10
 	// lengthSize is the size of the length prefix.
 	lengthSize = 4
+	// maxBody is the largest body a length prefix can describe that also fits
+	// in an int (on 32-bit platforms, 2 GiB - 1).
+	maxBody = min(math.MaxUint32, math.MaxInt)
+	// bodyOverhead is the most a frame body takes besides envelope and payload.
+	bodyOverhead = 1 + binary.MaxVarintLen32
 )
 
 // MaxFrameSize is the largest frame body (the bytes after the length prefix)
-// that can carry a payload of maxPayload bytes.
+// that can carry a payload of maxPayload bytes. It never exceeds what a
+// length prefix can describe.
 func MaxFrameSize(maxPayload int) int {
-	return 1 + binary.MaxVarintLen32 + MaxEnvelope + maxPayload
+	if maxPayload > maxBody-bodyOverhead-MaxEnvelope {
+		return maxBody
+	}
+	return bodyOverhead + MaxEnvelope + maxPayload
 }
 
 // AppendFrame appends the wire form of f, length prefix included, to dst. It
-// fails with a *SizeError if the payload exceeds maxPayload or the envelope
-// exceeds MaxEnvelope.
+// fails with a *SizeError if the payload exceeds maxPayload, the envelope
+// exceeds MaxEnvelope or the frame exceeds what a length prefix can describe,
+// and with an error matching ErrMalformed if a field is out of the range a
+// reader accepts (Timeout must be within [0, 24h], Code within [0, 65535]).
+// A positive Timeout under a millisecond is sent as one millisecond. On
+// failure dst is returned with its original length.
 func AppendFrame(dst []byte, f *Frame, maxPayload int) ([]byte, error) {
 	if len(f.Payload) > maxPayload {
 		return dst, &SizeError{What: "payload", Size: len(f.Payload), Limit: maxPayload}
+	}
+	if err := checkEnvelope(f); err != nil {
+		return dst, err
 	}
 	start := len(dst)
 	dst = append(dst, 0, 0, 0, 0, Version)
@@ -42,6 +60,9 @@ func AppendFrame(dst []byte, f *Frame, maxPayload int) ([]byte, error) {
 	envLen := len(dst) - lenAt - 3
 	if envLen > MaxEnvelope {
 		return dst[:start], &SizeError{What: "envelope", Size: envLen, Limit: MaxEnvelope}
+	}
+	if body := len(dst) - start - lengthSize + len(f.Payload); body > maxBody {
+		return dst[:start], &SizeError{What: "frame", Size: body, Limit: maxBody}
 	}
 	putUvarint3(dst[lenAt:], uint32(envLen))
 	dst = append(dst, f.Payload...)
@@ -92,12 +113,35 @@ type Reader struct {
 	br         *bufio.Reader
 	maxPayload int
 	maxBody    int
+	hdr        [lengthSize]byte
+	refused    uint64 // body bytes of a frame ReadFrame refused as too large
 }
 
 // NewReader returns a Reader that rejects payloads over maxPayload (and so
 // frames over MaxFrameSize(maxPayload)) before allocating for them.
 func NewReader(r io.Reader, maxPayload int) *Reader {
 	return &Reader{br: bufio.NewReaderSize(r, 16<<10), maxPayload: maxPayload, maxBody: MaxFrameSize(maxPayload)}
+}
+
+// SkipRefused discards the body of a frame that the last ReadFrame refused
+// as too large, so that the frames after it can still be read. It refuses to
+// skip more than limit bytes, since a skipped frame is still received.
+func (r *Reader) SkipRefused(limit int) error {
+	n := r.refused
+	r.refused = 0
+	if n == 0 {
+		return errors.New("codec: no refused frame to skip")
+	}
+	if n > uint64(max(limit, 0)) {
+		return &SizeError{What: "refused frame", Size: int(min(n, math.MaxInt)), Limit: limit}
+	}
+	if _, err := r.br.Discard(int(n)); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return err
+	}
+	return nil
 }
 
 // Buffered reports how many bytes are already buffered, which tells a caller
@@ -108,13 +152,16 @@ func (r *Reader) Buffered() int { return r.br.Buffered() }
 // owned by the caller. It returns io.EOF at a clean end of stream and
 // io.ErrUnexpectedEOF if the stream ends inside a frame.
 func (r *Reader) ReadFrame(f *Frame) error {
-	var hdr [lengthSize]byte
-	if _, err := io.ReadFull(r.br, hdr[:]); err != nil {
+	if _, err := io.ReadFull(r.br, r.hdr[:]); err != nil {
 		return err
 	}
-	size := int(binary.BigEndian.Uint32(hdr[:]))
-	if size > r.maxBody {
-		return &SizeError{What: "frame", Size: size, Limit: r.maxBody}
+	// Compare as uint64: on a 32-bit platform a prefix of 2 GiB or more
+	// would turn negative as an int and slip past the limit.
+	size := uint64(binary.BigEndian.Uint32(r.hdr[:]))
+	r.refused = 0
+	if size > uint64(max(r.maxBody, 0)) {
+		r.refused = size
+		return &SizeError{What: "frame", Size: int(min(size, math.MaxInt)), Limit: r.maxBody}
 	}
 	body := make([]byte, size)
 	if _, err := io.ReadFull(r.br, body); err != nil {

@@ -52,8 +52,9 @@ func (e *RemoteError) Error() string {
 	return fmt.Sprintf("connector: remote error %d: %s", e.Code, e.Text)
 }
 
-// Is matches ErrTimeout for code 504, so callers can treat a timeout on the
-// far side like their own.
+// Is matches ErrTimeout for code 504 and ErrFrameTooLarge for code 413, so
+// callers can treat a timeout or a size limit on the far side like their own.
 func (e *RemoteError) Is(target error) bool {
-	return target == ErrTimeout && e.Code == CodeTimeout
+	return target == ErrTimeout && e.Code == CodeTimeout ||
+		target == ErrFrameTooLarge && e.Code == CodeTooLarge
 }

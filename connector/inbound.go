@@ -16,12 +16,10 @@ import (
 func (pc *peerConn) serveStream(st *quic.Stream) {
 	defer pc.wg.Done()
 	r := codec.NewReader(st, pc.c.cfg.MaxPayload)
-	var f codec.Frame
-	if err := r.ReadFrame(&f); err != nil {
-		pc.rejectStream(st, err)
+	var f codec.Frame // f.ID 0: a refused first frame is answered as message 1
+	if !pc.nextMessage(st, r, &f) {
 		return
 	}
-	pc.received(len(f.Payload))
 	switch f.Kind {
 	case codec.KindRequest:
 		pc.serveRequest(st, &f)
@@ -38,7 +36,9 @@ func (pc *peerConn) rejectStream(st *quic.Stream, err error) {
 	if errors.Is(err, codec.ErrFrameTooLarge) {
 		pc.writeFrame(st, &codec.Frame{Kind: codec.KindError, Code: CodeTooLarge, Error: err.Error()})
 		st.Close()
-	} else if !errors.Is(err, io.EOF) {
+	} else if errors.Is(err, io.EOF) {
+		st.Close()
+	} else {
 		st.CancelWrite(codeProtocol)
 	}
 	st.CancelRead(codeProtocol)
@@ -92,7 +92,8 @@ func errorFrame(id uint64, err error) codec.Frame {
 
 // serveMessages delivers the peer's fire-and-forget messages in order and
 // acknowledges them cumulatively: one ack covers every frame read before the
-// reader ran dry, so a burst costs one ack.
+// reader ran dry, so a burst costs one ack. A frame over the payload limit is
+// skipped and answered with a 413 for its sequence number; the stream goes on.
 func (pc *peerConn) serveMessages(st *quic.Stream, r *codec.Reader, f *codec.Frame) {
 	ctx := st.Context()
 	for {
@@ -109,14 +110,56 @@ func (pc *peerConn) serveMessages(st *quic.Stream, r *codec.Reader, f *codec.Fra
 				break
 			}
 		}
-		if err := r.ReadFrame(f); err != nil {
-			pc.rejectStream(st, err)
+		if !pc.nextMessage(st, r, f) {
 			return
 		}
-		pc.received(len(f.Payload))
 	}
 	st.CancelRead(codeCancelled)
 }
+
+// nextMessage reads the frame after f into f. Frames over the limit are
+// refused with a 413 frame carrying their sequence number (frames on a
+// message stream are numbered 1, 2, 3, ...; a requester reads the one answer
+// on its stream whatever its number) and skipped. It reports false,
+// having rejected the stream, when it cannot go on.
+func (pc *peerConn) nextMessage(st *quic.Stream, r *codec.Reader, f *codec.Frame) bool {
+	for range maxSkippedInARow {
+		seq := f.ID + 1
+		err := r.ReadFrame(f)
+		if err == nil {
+			pc.received(len(f.Payload))
+			return true
+		}
+		var se *codec.SizeError
+		if !errors.As(err, &se) {
+			pc.rejectStream(st, err)
+			return false
+		}
+		if se.What == "frame" {
+			if err := r.SkipRefused(skipLimit * codec.MaxFrameSize(pc.c.cfg.MaxPayload)); err != nil {
+				pc.rejectStream(st, err)
+				return false
+			}
+		}
+		refusal := codec.Frame{Kind: codec.KindError, ID: seq, Code: CodeTooLarge, Error: err.Error()}
+		if pc.writeFrame(st, &refusal) != nil {
+			st.CancelRead(codeCancelled)
+			return false
+		}
+		f.Reset()
+		f.ID = seq
+	}
+	pc.rejectStream(st, fmt.Errorf("%w: %d oversized frames in a row", codec.ErrMalformed, maxSkippedInARow))
+	return false
+}
+
+// Bounds on skipping oversized messages: a frame may be at most skipLimit
+// times the largest allowed before the stream is given up, and at most
+// maxSkippedInARow may follow each other.
+const (
+	skipLimit        = 64
+	maxSkippedInARow = 1024
+)
 
 func (pc *peerConn) deliver(ctx context.Context, f *codec.Frame) (*Response, error) {
 	ctx, cancel := context.WithTimeout(ctx, pc.c.cfg.DefaultTimeout)

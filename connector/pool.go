@@ -88,7 +88,13 @@ func (p *pool) add(pc *peerConn, endpoint string, max int) (pooled, evicted *pee
 	}
 	p.all[pc] = struct{}{}
 	if endpoint != "" {
+		// The peer proved its ID at endpoint: remember both ways, so a
+		// target naming only the ID can be dialled once this connection
+		// is gone.
 		p.byEndpoint[endpoint] = pc.id
+		if p.addrs[pc.id] == "" {
+			p.addrs[pc.id] = endpoint
+		}
 	}
 	if cur := p.conns[pc.id]; cur != nil && cur.alive() && !upgrades(cur.path, pc.path) {
 		return cur, nil

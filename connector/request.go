@@ -88,4 +88,10 @@ func (pc *peerConn) ping(ctx context.Context) error {
 	}
 }
 
-func timeUntil(d time.Time) time.Duration { return max(time.Until(d), time.Millisecond) }
+// maxFrameTimeout is the longest timeout a frame carries (codec refuses
+// more); a request with a later deadline asks the peer for this long.
+const maxFrameTimeout = 24 * time.Hour
+
+func timeUntil(d time.Time) time.Duration {
+	return min(max(time.Until(d), time.Millisecond), maxFrameTimeout)
+}
