@@ -148,3 +148,10 @@ func (c *relayConn) SetReadDeadline(t time.Time) error {
 
 // SetWriteDeadline implements net.PacketConn; writes never block.
 func (c *relayConn) SetWriteDeadline(time.Time) error { return nil }
+
+// SetReadBuffer is a no-op: relayed packets queue in memory. It stops
+// quic-go from warning that the buffer cannot be set.
+func (c *relayConn) SetReadBuffer(int) error { return nil }
+
+// SetWriteBuffer is a no-op: writes go straight to the real socket.
+func (c *relayConn) SetWriteBuffer(int) error { return nil }

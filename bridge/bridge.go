@@ -1,0 +1,205 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"sync"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/peerbridge/peerbridge/connector"
+)
+
+// Peers is what the bridge needs from the peer connector.
+type Peers interface {
+	// SendAsync writes a message to t before it returns and calls done
+	// exactly once, without blocking, when the peer acknowledged it or the
+	// send failed.
+	SendAsync(ctx context.Context, t connector.Target, msgType string, payload []byte, headers map[string][]string, done func(error))
+	// Request sends a request to t and waits for the reply.
+	Request(ctx context.Context, t connector.Target, msgType string, payload []byte, headers map[string][]string) (*connector.Reply, error)
+}
+
+var (
+	_ Peers             = (*connector.Connector)(nil)
+	_ connector.Handler = (*Bridge)(nil)
+)
+
+// Bridge forwards between a NATS connection and peers. Make it with New,
+// subscribe with Start, stop with Stop; pass it to the connector's
+// SetHandler to deliver what peers send.
+type Bridge struct {
+	cfg   Config
+	nc    *nats.Conn
+	peers Peers
+	log   *slog.Logger
+	stats counters
+
+	requests tracker // outbound requests waiting for their peers
+	sends    tracker // outbound messages waiting for acknowledgement
+	inbound  tracker // ServePeer calls in progress
+
+	mu      sync.Mutex // guards subs and started
+	subs    []*nats.Subscription
+	started bool // Start succeeded; never reset, so a stopped bridge stays stopped
+
+	// ctx is the bridge's lifetime, set by Start and read-only afterwards;
+	// cancel ends what is still in progress when Stop's grace period is up.
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+// New returns a bridge between nc and peers. It does no I/O: Start
+// subscribes.
+func New(cfg Config, nc *nats.Conn, peers Peers, log *slog.Logger) (*Bridge, error) {
+	cfg.populate()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if nc == nil || peers == nil {
+		return nil, errors.New("bridge: nil NATS connection or peers")
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	cfg.Serve = maps.Clone(cfg.Serve)
+	b := &Bridge{cfg: cfg, nc: nc, peers: peers, log: log}
+	b.requests.limit = cfg.MaxInFlight
+	return b, nil
+}
+
+// Start subscribes to the send and request subjects and returns once the
+// NATS server has them. ctx bounds only the start itself.
+func (b *Bridge) Start(ctx context.Context) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.started || b.ctx != nil {
+		return errors.New("bridge: already started")
+	}
+	b.ctx, b.cancel = context.WithCancel(context.Background())
+	b.startTrackers()
+	if err := b.subscribeLocked(ctx); err != nil {
+		b.abortStartLocked()
+		return err
+	}
+	b.started = true
+	b.log.Info("bridge started", "send", b.wildcard(verbSend), "request", b.wildcard(verbRequest), "queue", b.cfg.QueueGroup)
+	return nil
+}
+
+func (b *Bridge) startTrackers() {
+	b.requests.start()
+	b.sends.start()
+	b.inbound.start()
+}
+
+func (b *Bridge) subscribeLocked(ctx context.Context) error {
+	handlers := []struct {
+		verb string
+		cb   nats.MsgHandler
+	}{{verbSend, b.onSend}, {verbRequest, b.onRequest}}
+	for _, h := range handlers {
+		sub, err := b.nc.QueueSubscribe(b.wildcard(h.verb), b.cfg.QueueGroup, h.cb)
+		if err != nil {
+			return fmt.Errorf("bridge: subscribing to %s: %w", b.wildcard(h.verb), err)
+		}
+		b.subs = append(b.subs, sub)
+	}
+	return b.flush(ctx)
+}
+
+// flush waits until the server has processed the subscriptions.
+func (b *Bridge) flush(ctx context.Context) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, b.cfg.DefaultTimeout)
+		defer cancel()
+	}
+	if err := b.nc.FlushWithContext(ctx); err != nil {
+		return fmt.Errorf("bridge: flushing subscriptions: %w", err)
+	}
+	return nil
+}
+
+func (b *Bridge) abortStartLocked() {
+	for _, sub := range b.subs {
+		sub.Unsubscribe()
+	}
+	b.subs = nil
+	b.closeTrackers()
+	b.cancel()
+}
+
+func (b *Bridge) closeTrackers() []<-chan struct{} {
+	return []<-chan struct{}{b.requests.close(), b.sends.close(), b.inbound.close()}
+}
+
+// Stop stops taking messages from NATS and from peers, lets what is in
+// progress finish until ctx is done, then cancels what is left and waits for
+// it to end. It returns an error if the grace period ran out.
+func (b *Bridge) Stop(ctx context.Context) error {
+	subs, ok := b.beginStop()
+	if !ok {
+		return nil
+	}
+	errDrain := drain(ctx, subs)
+	idle := b.closeTrackers()
+	errWait := waitAll(ctx, idle)
+	b.cancel()
+	for _, ch := range idle {
+		<-ch // prompt: everything in progress watches the cancelled lifetime
+	}
+	b.log.Info("bridge stopped", "stats", b.Stats())
+	if err := errors.Join(errDrain, errWait); err != nil {
+		return fmt.Errorf("bridge: stop: %w", err)
+	}
+	return nil
+}
+
+// beginStop takes the subscriptions, once; ok is false if there is nothing
+// to stop.
+func (b *Bridge) beginStop() (subs []*nats.Subscription, ok bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	subs, b.subs = b.subs, nil
+	ok = b.started
+	b.started = false
+	return subs, ok
+}
+
+// drain unsubscribes subs and waits until the messages already delivered to
+// them are handled. If ctx ends first they are dropped.
+func drain(ctx context.Context, subs []*nats.Subscription) error {
+	closed := make([]<-chan nats.SubStatus, len(subs))
+	for i, sub := range subs {
+		closed[i] = sub.StatusChanged(nats.SubscriptionClosed)
+		if err := sub.Drain(); err != nil {
+			sub.Unsubscribe()
+		}
+	}
+	for _, ch := range closed {
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			for _, sub := range subs {
+				sub.Unsubscribe()
+			}
+			return fmt.Errorf("draining subscriptions: %w", ctx.Err())
+		}
+	}
+	return nil
+}
+
+func waitAll(ctx context.Context, chs []<-chan struct{}) error {
+	for _, ch := range chs {
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for work in progress: %w", ctx.Err())
+		}
+	}
+	return nil
+}

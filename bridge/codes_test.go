@@ -1,0 +1,103 @@
+package bridge
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+)
+
+func TestErrorCodes(t *testing.T) {
+	a := startNode(t, Config{MaxPayload: 1024})
+	b, c := startNode(t, Config{}), startNode(t, Config{})
+	subscribe(t, b.nc, "peer.recv.slow") // never answers
+	serve(t, b.nc, "peer.recv.teapot", func(*nats.Msg) *nats.Msg {
+		return &nats.Msg{Header: nats.Header{HeaderErrorCode: {"418"}, HeaderError: {"I'm a teapot"}}}
+	})
+	// Connect first: concurrent requests to b share one dial, which the
+	// 300 ms timeout below would cut short (see the report to the lead).
+	request(t, a.nc, "peer.request.teapot", to(b), nil)
+	unknown := newID(t).NodeID().String()
+	dead := deadEndpoint(t)
+	mismatch := nats.Header{HeaderNode: {c.id()}, HeaderEndpoint: {b.endpoint()}}
+	tests := []struct {
+		name    string
+		subject string
+		h       nats.Header
+		size    int
+		want    string
+	}{
+		{"request without target", "peer.request.x", nats.Header{"X-A": {"1"}}, 0, "400"},
+		{"request with bad node ID", "peer.request.x", nats.Header{HeaderNode: {"not-a-node"}}, 0, "400"},
+		{"request with bad endpoint", "peer.request.x", nats.Header{HeaderEndpoint: {"nohostport"}}, 0, "400"},
+		{"request with bad timeout", "peer.request.x", with(to(b), HeaderTimeout, "soon"), 0, "400"},
+		{"request with negative timeout", "peer.request.x", with(to(b), HeaderTimeout, "-1s"), 0, "400"},
+		{"request to several peers", "peer.request.x", to(b, c), 0, "400"},
+		{"request with unpaired headers", "peer.request.x", with(to(b), HeaderNode, c.id()), 0, "400"},
+		{"request to unknown node", "peer.request.x", nats.Header{HeaderNode: {unknown}}, 0, "404"},
+		{"request over the payload limit", "peer.request.x", to(b), 1025, "413"},
+		{"request to unreachable peer", "peer.request.x", nats.Header{HeaderEndpoint: {dead}}, 0, "503"},
+		{"request to the wrong node", "peer.request.x", mismatch, 0, "503"},
+		{"request nobody serves", "peer.request.nobody", to(b), 0, "503"},
+		{"request that times out", "peer.request.slow", with(to(b), HeaderTimeout, "300ms"), 0, "504"},
+		{"request the service refuses", "peer.request.teapot", to(b), 0, "418"},
+		{"send without target", "peer.send.x", nats.Header{}, 0, "400"},
+		{"send with bad timeout", "peer.send.x", with(to(b), HeaderTimeout, "1 second"), 0, "400"},
+		{"send to unknown node", "peer.send.x", nats.Header{HeaderNode: {unknown}}, 0, "404"},
+		{"send over the payload limit", "peer.send.x", to(b), 1025, "413"},
+		{"send to unreachable peer", "peer.send.x", nats.Header{HeaderEndpoint: {dead}}, 0, "503"},
+		{"send to the wrong node", "peer.send.x", mismatch, 0, "503"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			m := request(t, a.nc, tt.subject, tt.h, make([]byte, tt.size))
+
+			code, text := errCode(m), m.Header.Get(HeaderError)
+			if code != tt.want || text == "" || len(m.Data) != 0 {
+				t.Errorf("error %q %q with %d bytes, want %s, a text and no payload", code, text, len(m.Data), tt.want)
+			}
+		})
+	}
+}
+
+func TestRemoteErrorKeepsItsCode(t *testing.T) {
+	a := startNode(t, Config{})
+	b := startNodeOn(t, runNATS(t, &server.Options{MaxPayload: 512}), Config{})
+	serve(t, b.nc, "peer.recv.big", echo)
+	tests := []struct {
+		name    string
+		subject string
+	}{
+		{"send", "peer.send.big"},
+		{"request", "peer.request.big"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := request(t, a.nc, tt.subject, to(b), make([]byte, 800))
+
+			code, text := errCode(m), m.Header.Get(HeaderError)
+			if code != "413" || !strings.Contains(text, "maximum payload") {
+				t.Errorf("error %q %q, want 413 from b's NATS", code, text)
+			}
+		})
+	}
+}
+
+func TestFailuresWithoutReplyAreCounted(t *testing.T) {
+	a := startNode(t, Config{})
+	unknown := nats.Header{HeaderNode: {newID(t).NodeID().String()}}
+	for _, subject := range []string{"peer.request.x", "peer.send.x"} {
+		if err := a.nc.PublishMsg(&nats.Msg{Subject: subject, Header: unknown}); err != nil {
+			t.Fatal(err)
+		}
+		// Each subscription handles its messages in order, so once this
+		// answer arrives the message before it has been handled.
+		request(t, a.nc, subject, nats.Header{}, nil)
+	}
+
+	if got := a.bridge.Stats().Failed; got != 4 {
+		t.Errorf("Failed = %d, want 4", got)
+	}
+}

@@ -1,0 +1,104 @@
+package bridge
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Config configures a Bridge. The zero value of every field means the default
+// named in its comment.
+type Config struct {
+	// Prefix is the first part of every subject the bridge uses. Empty means
+	// "peer".
+	Prefix string
+	// QueueGroup is the queue group the bridge subscribes in, so that bridges
+	// on one NATS share the load. Empty means "peerbridge".
+	QueueGroup string
+	// DefaultTimeout bounds a send or request without a Peer-Timeout header,
+	// and an inbound request whose context has no deadline. Zero means 10 s.
+	DefaultTimeout time.Duration
+	// MaxPayload is the largest payload forwarded to a peer. Zero means 1 MiB.
+	MaxPayload int
+	// Serve maps inbound request types to the NATS subjects that serve them.
+	// A type not in it is served on <prefix>.recv.<type>. Nil means none.
+	Serve map[string]string
+	// MaxInFlight is how many outbound requests may wait for their peers at
+	// once; past it requests are answered 503. Zero means 4096.
+	MaxInFlight int
+}
+
+// Defaults for the zero values of Config.
+const (
+	DefaultPrefix      = "peer"
+	DefaultQueueGroup  = "peerbridge"
+	DefaultTimeout     = 10 * time.Second
+	DefaultMaxPayload  = 1 << 20
+	DefaultMaxInFlight = 4096
+)
+
+func (c *Config) populate() {
+	if c.Prefix == "" {
+		c.Prefix = DefaultPrefix
+	}
+	if c.QueueGroup == "" {
+		c.QueueGroup = DefaultQueueGroup
+	}
+	if c.DefaultTimeout == 0 {
+		c.DefaultTimeout = DefaultTimeout
+	}
+	if c.MaxPayload == 0 {
+		c.MaxPayload = DefaultMaxPayload
+	}
+	if c.MaxInFlight == 0 {
+		c.MaxInFlight = DefaultMaxInFlight
+	}
+}
+
+func (c *Config) validate() error {
+	var errs []error
+	if err := checkSubject(c.Prefix); err != nil {
+		errs = append(errs, fmt.Errorf("Prefix: %w", err))
+	}
+	if strings.ContainsFunc(c.QueueGroup, badSubjectRune) {
+		errs = append(errs, fmt.Errorf("QueueGroup %q has a space or control character", c.QueueGroup))
+	}
+	if c.DefaultTimeout < 0 || c.MaxPayload < 0 || c.MaxInFlight < 0 {
+		errs = append(errs, errors.New("DefaultTimeout, MaxPayload and MaxInFlight must not be negative"))
+	}
+	for typ, subject := range c.Serve {
+		errs = append(errs, checkServe(typ, subject))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("bridge: invalid config: %w", err)
+	}
+	return nil
+}
+
+func checkServe(typ, subject string) error {
+	if err := checkType(typ); err != nil {
+		return fmt.Errorf("Serve: %w", err)
+	}
+	if err := checkSubject(subject); err != nil {
+		return fmt.Errorf("Serve[%q]: %w", typ, err)
+	}
+	return nil
+}
+
+// ParseServe parses "type=subject" pairs, as given to the --serve flag, into
+// a Config.Serve map.
+func ParseServe(specs []string) (map[string]string, error) {
+	serve := make(map[string]string, len(specs))
+	for _, s := range specs {
+		typ, subject, ok := strings.Cut(s, "=")
+		if !ok {
+			return nil, fmt.Errorf("bridge: serve %q: want type=subject", s)
+		}
+		if err := checkServe(typ, subject); err != nil {
+			return nil, fmt.Errorf("bridge: serve %q: %w", s, err)
+		}
+		serve[typ] = subject
+	}
+	return serve, nil
+}

@@ -1,0 +1,45 @@
+// Package bridge is peerbridge's NATS side: it forwards messages published on
+// the local NATS server to peers, and delivers what peers send to local NATS.
+//
+// # Outbound: local NATS to peers
+//
+// A Bridge subscribes, in a queue group so several bridges on one NATS share
+// the load, to
+//
+//	<prefix>.send.<type>      fire-and-forget message
+//	<prefix>.request.<type>   request, answered on the NATS reply subject
+//
+// The type is the rest of the subject, dots included. Headers address the
+// peer and are stripped before forwarding; every other header travels end to
+// end:
+//
+//	Peer-Node      node ID; repeat it to send one message to several peers
+//	Peer-Endpoint  host:port; with as many Peer-Node values, they pair up in order
+//	Peer-Timeout   Go duration overriding Config.DefaultTimeout
+//
+// A send with a reply subject is answered once the peer acknowledged it:
+// {"ok":true} for one peer, a [SendReply] for several. A request's answer
+// carries the peer's payload and headers plus
+//
+//	Peer-From  the node ID that answered
+//	Peer-Path  direct, punched or relayed
+//	Peer-Conn  reused or dialed
+//
+// # Errors
+//
+// Errors are answered as NATS micro does: an empty payload with the headers
+// Nats-Service-Error-Code and Nats-Service-Error. The codes are 400 for a
+// missing or malformed header or type, 404 for a node with no known address,
+// 413 for a payload over Config.MaxPayload, 503 for a peer that cannot be
+// reached or a remote side where nothing answers, 504 for a timeout, and the
+// remote side's own code for an error it answered with. A NATS service on the
+// far side that answers with those headers itself has them passed through
+// unchanged.
+//
+// # Inbound: peers to local NATS
+//
+// A Bridge is the connector's Handler. A message of type T from peer P is
+// published on <prefix>.recv.T with the header Peer-From: P. A request is sent
+// as a NATS request to <prefix>.recv.T, or to Config.Serve[T], within the
+// requester's deadline, and the NATS reply is the answer.
+package bridge

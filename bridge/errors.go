@@ -1,0 +1,93 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/peerbridge/peerbridge/connector"
+)
+
+// Errors the bridge answers with; match them with errors.Is.
+var (
+	// ErrBadRequest: a missing or malformed header, subject or type (400).
+	ErrBadRequest = errors.New("bridge: bad request")
+	// ErrTooLarge: a payload over Config.MaxPayload (413).
+	ErrTooLarge = errors.New("bridge: payload too large")
+	// ErrBusy: Config.MaxInFlight requests are already waiting (503).
+	ErrBusy = errors.New("bridge: too many requests in flight")
+	// ErrNotRunning: the bridge is not started, or stopping (503).
+	ErrNotRunning = errors.New("bridge: not running")
+)
+
+// codeOf returns the NATS micro error code and text for err.
+func codeOf(err error) (int, string) {
+	var re *connector.RemoteError
+	if errors.As(err, &re) {
+		return re.Code, re.Text
+	}
+	return classify(err), err.Error()
+}
+
+// classify maps err to a code. The connector's and the bridge's own errors
+// decide first: an unreachable peer whose dial ran out of time is 503, not
+// 504.
+func classify(err error) int {
+	switch {
+	case isAny(err, ErrBadRequest, connector.ErrBadTarget):
+		return connector.CodeBadRequest
+	case errors.Is(err, connector.ErrUnknownPeer):
+		return connector.CodeNotFound
+	case isAny(err, ErrTooLarge, connector.ErrFrameTooLarge, nats.ErrMaxPayload):
+		return connector.CodeTooLarge
+	case isAny(err, ErrBusy, ErrNotRunning, connector.ErrUnreachable, connector.ErrDeliveryUnknown,
+		connector.ErrIdentityMismatch, connector.ErrClosed):
+		return connector.CodeUnavailable
+	case isAny(err, connector.ErrTimeout, context.DeadlineExceeded, nats.ErrTimeout):
+		return connector.CodeTimeout
+	case isAny(err, context.Canceled, nats.ErrNoResponders):
+		return connector.CodeUnavailable
+	}
+	return connector.CodeInternal
+}
+
+func isAny(err error, targets ...error) bool {
+	for _, t := range targets {
+		if errors.Is(err, t) {
+			return true
+		}
+	}
+	return false
+}
+
+// remoteError returns err as the *connector.RemoteError a peer receives.
+func remoteError(err error) *connector.RemoteError {
+	code, text := codeOf(err)
+	return &connector.RemoteError{Code: code, Text: text}
+}
+
+// errorMsg is a NATS micro error reply: the error headers and no payload.
+func errorMsg(err error) *nats.Msg {
+	code, text := codeOf(err)
+	return &nats.Msg{Header: errorHeader(code, text)}
+}
+
+func errorHeader(code int, text string) nats.Header {
+	return nats.Header{
+		HeaderErrorCode: {strconv.Itoa(code)},
+		HeaderError:     {headerValue(text)},
+	}
+}
+
+// headerValue makes text safe as a NATS header value.
+func headerValue(text string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '\r' || r == '\n' {
+			return ' '
+		}
+		return r
+	}, text)
+}

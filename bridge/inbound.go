@@ -1,0 +1,101 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/peerbridge/peerbridge/codec"
+	"github.com/peerbridge/peerbridge/connector"
+)
+
+// ServePeer delivers a message or request from a peer to local NATS. It
+// implements connector.Handler; errors are *connector.RemoteError.
+func (b *Bridge) ServePeer(ctx context.Context, m *connector.Message) (*connector.Response, error) {
+	if err := b.inbound.add(); err != nil {
+		return nil, remoteError(err)
+	}
+	defer b.inbound.done()
+	ctx, cancel := b.withLifetime(ctx)
+	defer cancel()
+	resp, err := b.serve(ctx, m)
+	if err != nil {
+		b.stats.inboundFailed.Add(1)
+		b.log.Debug("inbound message failed", "from", m.From.Short(), "type", m.Type, "err", err)
+		return nil, err
+	}
+	b.stats.inbound.Add(1)
+	return resp, nil
+}
+
+// withLifetime returns ctx, also cancelled when the bridge's lifetime ends,
+// and bounded by the default timeout if it has no deadline.
+func (b *Bridge) withLifetime(ctx context.Context) (context.Context, context.CancelFunc) {
+	var cancel context.CancelFunc
+	if _, ok := ctx.Deadline(); ok {
+		ctx, cancel = context.WithCancel(ctx)
+	} else {
+		ctx, cancel = context.WithTimeout(ctx, b.cfg.DefaultTimeout)
+	}
+	stop := context.AfterFunc(b.ctx, cancel)
+	return ctx, func() { stop(); cancel() }
+}
+
+func (b *Bridge) serve(ctx context.Context, m *connector.Message) (*connector.Response, error) {
+	switch m.Kind {
+	case codec.KindSend:
+		return nil, b.publish(m)
+	case codec.KindRequest:
+		return b.request(ctx, m)
+	}
+	return nil, remoteError(fmt.Errorf("%w: unexpected %s message", ErrBadRequest, m.Kind))
+}
+
+// publish publishes a peer's message on <prefix>.recv.<type>.
+func (b *Bridge) publish(m *connector.Message) error {
+	subject, err := b.recvSubject(m.Type)
+	if err != nil {
+		return remoteError(err)
+	}
+	if err := b.nc.PublishMsg(inboundMsg(subject, m)); err != nil {
+		return remoteError(fmt.Errorf("bridge: publishing on %s: %w", subject, err))
+	}
+	return nil
+}
+
+// request sends a peer's request to the NATS service for its type and
+// returns the service's reply as it is, error headers included.
+func (b *Bridge) request(ctx context.Context, m *connector.Message) (*connector.Response, error) {
+	subject, err := b.serveSubject(m.Type)
+	if err != nil {
+		return nil, remoteError(err)
+	}
+	reply, err := b.nc.RequestMsgWithContext(ctx, inboundMsg(subject, m))
+	if err == nil && reply.Header.Get("Status") == "503" {
+		err = nats.ErrNoResponders
+	}
+	if err != nil {
+		return nil, requestError(subject, err)
+	}
+	return &connector.Response{Headers: reply.Header, Payload: reply.Data}, nil
+}
+
+func requestError(subject string, err error) *connector.RemoteError {
+	switch {
+	case errors.Is(err, nats.ErrNoResponders):
+		return &connector.RemoteError{Code: connector.CodeUnavailable, Text: "no responders for " + subject}
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, nats.ErrTimeout):
+		return &connector.RemoteError{Code: connector.CodeTimeout, Text: "timeout waiting for " + subject}
+	}
+	return remoteError(fmt.Errorf("bridge: request on %s: %w", subject, err))
+}
+
+// inboundMsg is the NATS form of a peer's message: its headers, but none of
+// the bridge's, plus Peer-From.
+func inboundMsg(subject string, m *connector.Message) *nats.Msg {
+	h := withoutBridgeHeaders(m.Headers)
+	h.Set(HeaderFrom, m.From.String())
+	return &nats.Msg{Subject: subject, Header: h, Data: m.Payload}
+}

@@ -1,0 +1,64 @@
+package bridge
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/peerbridge/peerbridge/connector"
+)
+
+// call is an outbound message or request read from a NATS message.
+type call struct {
+	msgType string
+	targets []connector.Target
+	timeout time.Duration
+	headers map[string][]string // the headers to forward: all but the bridge's
+	payload []byte
+}
+
+// parseCall reads the call in m, received on a subject under verb.
+func (b *Bridge) parseCall(m *nats.Msg, verb string) (*call, error) {
+	typ, err := b.typeOf(m.Subject, verb)
+	if err != nil {
+		return nil, err
+	}
+	if len(m.Data) > b.cfg.MaxPayload {
+		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(m.Data), b.cfg.MaxPayload)
+	}
+	own, rest := splitHeaders(m.Header)
+	ts, err := targets(own)
+	if err != nil {
+		return nil, err
+	}
+	d, err := timeout(own, b.cfg.DefaultTimeout)
+	if err != nil {
+		return nil, err
+	}
+	return &call{msgType: typ, targets: ts, timeout: d, headers: rest, payload: m.Data}, nil
+}
+
+// fail counts a failed outbound message or request and answers it with the
+// error, or logs the error if nobody waits for an answer.
+func (b *Bridge) fail(m *nats.Msg, err error) {
+	b.stats.failed.Add(1)
+	if m.Reply == "" {
+		b.log.Warn("dropping message", "subject", m.Subject, "err", err)
+		return
+	}
+	b.respond(m, errorMsg(err))
+}
+
+// respond publishes out on m's reply subject. A reply too large for NATS is
+// answered with a 413 instead.
+func (b *Bridge) respond(m *nats.Msg, out *nats.Msg) {
+	err := m.RespondMsg(out)
+	if errors.Is(err, nats.ErrMaxPayload) {
+		err = m.RespondMsg(errorMsg(fmt.Errorf("%w: reply of %d bytes exceeds the NATS limit", ErrTooLarge, len(out.Data))))
+	}
+	if err != nil {
+		b.log.Warn("cannot answer on the reply subject", "subject", m.Subject, "reply", m.Reply, "err", err)
+	}
+}

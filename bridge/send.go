@@ -1,0 +1,114 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/peerbridge/peerbridge/connector"
+)
+
+// onSend forwards a NATS message on <prefix>.send.<type> to its peers. It
+// returns once the message is written, without waiting for acknowledgements,
+// so messages from one subscription reach each peer in order.
+func (b *Bridge) onSend(m *nats.Msg) {
+	c, err := b.parseCall(m, verbSend)
+	if err == nil {
+		err = b.sends.add()
+	}
+	if err != nil {
+		b.fail(m, err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(b.ctx, c.timeout)
+	s := &sending{b: b, m: m, c: c, cancel: cancel,
+		errs: make([]error, len(c.targets)), known: make([]bool, len(c.targets)), left: len(c.targets)}
+	s.mu.Lock() // expire may run at once; it waits for stop to be set
+	s.stop = context.AfterFunc(ctx, func() { s.expire(ctx.Err()) })
+	s.mu.Unlock()
+	for i, t := range c.targets {
+		if ctx.Err() != nil {
+			break // expire fails the rest
+		}
+		b.peers.SendAsync(ctx, t, c.msgType, c.payload, c.headers, func(err error) { s.finish(i, err) })
+	}
+}
+
+// sending is one outbound message waiting for its peers' acknowledgements.
+// It ends when every peer acknowledged or failed, or the timeout ran out.
+type sending struct {
+	b      *Bridge
+	m      *nats.Msg
+	c      *call
+	cancel context.CancelFunc
+
+	mu    sync.Mutex  // guards every field below
+	stop  func() bool // unregisters expire
+	errs  []error     // outcome per target
+	known []bool      // whether errs[i] is set
+	left  int         // targets not yet known
+}
+
+// finish records target i's outcome and completes the message after the
+// last one. Later outcomes for the same target are ignored.
+func (s *sending) finish(i int, err error) {
+	if s.record(i, err) {
+		s.complete()
+	}
+}
+
+// record reports whether it recorded the last outstanding outcome.
+func (s *sending) record(i int, err error) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.known[i] {
+		return false
+	}
+	s.known[i], s.errs[i] = true, err
+	s.left--
+	return s.left == 0
+}
+
+// expire fails every target still waiting once the context is done: by
+// timeout, or because the bridge stopped.
+func (s *sending) expire(cause error) {
+	err := fmt.Errorf("%w: waiting for acknowledgement", connector.ErrTimeout)
+	if errors.Is(cause, context.Canceled) {
+		err = fmt.Errorf("%w: waiting for acknowledgement", ErrNotRunning)
+	}
+	for i := range s.errs {
+		s.finish(i, err)
+	}
+}
+
+// complete counts the outcomes and answers on the reply subject, or logs
+// the failures if there is none.
+func (s *sending) complete() {
+	s.mu.Lock()
+	stop := s.stop
+	s.mu.Unlock()
+	stop()
+	s.cancel()
+	defer s.b.sends.done()
+	for i, err := range s.errs {
+		s.b.count(err)
+		if err != nil && s.m.Reply == "" {
+			s.b.log.Warn("message not delivered", "subject", s.m.Subject, "peer", s.c.targets[i].String(), "err", err)
+		}
+	}
+	if s.m.Reply != "" {
+		s.b.respond(s.m, ackMsg(s.c.targets, s.errs))
+	}
+}
+
+// count counts one peer's outcome.
+func (b *Bridge) count(err error) {
+	if err != nil {
+		b.stats.failed.Add(1)
+	} else {
+		b.stats.forwarded.Add(1)
+	}
+}

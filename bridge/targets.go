@@ -1,0 +1,73 @@
+package bridge
+
+import (
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/peerbridge/peerbridge/connector"
+	"github.com/peerbridge/peerbridge/connector/identity"
+)
+
+// targets reads the peers a message is for from its bridge headers: each
+// Peer-Node, each Peer-Endpoint, or as many of both, paired in order.
+func targets(own map[string][]string) ([]connector.Target, error) {
+	nodes, endpoints := own[HeaderNode], own[HeaderEndpoint]
+	switch {
+	case len(nodes) == 0 && len(endpoints) == 0:
+		return nil, fmt.Errorf("%w: no %s or %s header", ErrBadRequest, HeaderNode, HeaderEndpoint)
+	case len(nodes) > 0 && len(endpoints) > 0 && len(nodes) != len(endpoints):
+		return nil, fmt.Errorf("%w: %d %s and %d %s headers do not pair up",
+			ErrBadRequest, len(nodes), HeaderNode, len(endpoints), HeaderEndpoint)
+	}
+	ts := make([]connector.Target, max(len(nodes), len(endpoints)))
+	for i := range ts {
+		var err error
+		if ts[i], err = target(at(nodes, i), at(endpoints, i)); err != nil {
+			return nil, err
+		}
+	}
+	return ts, nil
+}
+
+func at(s []string, i int) string {
+	if i < len(s) {
+		return s[i]
+	}
+	return ""
+}
+
+// target checks a node ID and endpoint, either of which may be empty.
+func target(node, endpoint string) (connector.Target, error) {
+	var t connector.Target
+	if node != "" {
+		id, err := identity.ParseNodeID(node)
+		if err != nil {
+			return t, fmt.Errorf("%w: %s: %w", ErrBadRequest, HeaderNode, err)
+		}
+		t.NodeID = id
+	}
+	if endpoint != "" {
+		if _, port, err := net.SplitHostPort(endpoint); err != nil || port == "" {
+			return t, fmt.Errorf("%w: %s %q is not host:port", ErrBadRequest, HeaderEndpoint, endpoint)
+		}
+		t.Endpoint = endpoint
+	}
+	if t == (connector.Target{}) {
+		return t, fmt.Errorf("%w: empty %s or %s header", ErrBadRequest, HeaderNode, HeaderEndpoint)
+	}
+	return t, nil
+}
+
+// timeout reads Peer-Timeout, or returns def without one.
+func timeout(own map[string][]string, def time.Duration) (time.Duration, error) {
+	v := own[HeaderTimeout]
+	if len(v) == 0 {
+		return def, nil
+	}
+	d, err := time.ParseDuration(v[0])
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%w: %s %q is not a positive duration", ErrBadRequest, HeaderTimeout, v[0])
+	}
+	return d, nil
+}

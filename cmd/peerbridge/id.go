@@ -1,0 +1,32 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/peerbridge/peerbridge/connector/identity"
+)
+
+func runID(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("peerbridge id", flag.ContinueOnError)
+	key := fs.String("key", "", "identity key file (PEM Ed25519; created with mode 0600 if missing)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: peerbridge id --key FILE\n\nPrints the node ID of the key in FILE, creating the key if it does not exist.\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
+	}
+	if *key == "" {
+		return &usageError{errors.New("--key is required")}
+	}
+	id, err := identity.LoadOrCreate(*key)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, id.NodeID())
+	return nil
+}

@@ -1,0 +1,37 @@
+package modules
+
+import (
+	"context"
+	"log/slog"
+
+	"go.uber.org/fx"
+
+	"github.com/peerbridge/peerbridge/connector"
+	"github.com/peerbridge/peerbridge/connector/identity"
+)
+
+// ConnectorModule provides the peer connector, listening on Config.Listen
+// from start to stop.
+var ConnectorModule = fx.Module("connector",
+	fx.Provide(newConnector),
+)
+
+func newConnector(lc fx.Lifecycle, cfg Config, id *identity.Identity, log *slog.Logger) (*connector.Connector, error) {
+	c, err := connector.New(connector.Config{
+		ListenAddr:     cfg.Listen,
+		MaxPayload:     cfg.MaxPayload,
+		DefaultTimeout: cfg.Timeout,
+		IdleTimeout:    cfg.IdleTimeout,
+	}, id, log.With("component", "connector"))
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range cfg.Peers {
+		c.AddAddress(p.NodeID, p.Endpoint)
+	}
+	lc.Append(fx.Hook{
+		OnStart: c.Start,
+		OnStop:  func(context.Context) error { return c.Close() },
+	})
+	return c, nil
+}

@@ -1,0 +1,127 @@
+package modules
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"go.uber.org/fx"
+)
+
+// NATS is the bridge's NATS connection and, when embedded, its server.
+type NATS struct {
+	Conn   *nats.Conn
+	Server *server.Server // nil for an external NATS
+	// ClientURL is where other programs reach this NATS.
+	ClientURL string
+}
+
+// NATSModule provides the NATS connection: an embedded nats-server by
+// default, or an external one by URL.
+var NATSModule = fx.Module("nats",
+	fx.Provide(newNATS),
+	fx.Provide(func(n *NATS) *nats.Conn { return n.Conn }),
+)
+
+func newNATS(lc fx.Lifecycle, cfg Config, log *slog.Logger) *NATS {
+	n := &NATS{}
+	log = log.With("component", "nats")
+	lc.Append(fx.Hook{
+		OnStart: func(ctx context.Context) error { return n.start(ctx, cfg.NATS, log) },
+		OnStop:  func(ctx context.Context) error { return n.stop() },
+	})
+	return n
+}
+
+func (n *NATS) start(ctx context.Context, cfg NATSConfig, log *slog.Logger) error {
+	if cfg.URL != "" {
+		nc, err := ConnectExternal(ctx, cfg, log)
+		n.Conn, n.ClientURL = nc, cfg.URL
+		return err
+	}
+	ns, err := StartEmbedded(cfg.Listen)
+	if err != nil {
+		return err
+	}
+	nc, err := nats.Connect("", nats.InProcessServer(ns), nats.Name("peerbridge"))
+	if err != nil {
+		ns.Shutdown()
+		return fmt.Errorf("nats: connecting in process: %w", err)
+	}
+	n.Conn, n.Server, n.ClientURL = nc, ns, ns.ClientURL()
+	log.Info("embedded nats-server running", "url", n.ClientURL)
+	return nil
+}
+
+func (n *NATS) stop() error {
+	if n.Conn != nil {
+		n.Conn.Close()
+	}
+	if n.Server != nil {
+		n.Server.Shutdown()
+		n.Server.WaitForShutdown()
+	}
+	return nil
+}
+
+// StartEmbedded starts a nats-server listening for clients on listen
+// ("host:port"; port 0 picks a free one) and waits until it is ready.
+func StartEmbedded(listen string) (*server.Server, error) {
+	host, portStr, err := net.SplitHostPort(listen)
+	if err != nil {
+		return nil, fmt.Errorf("nats: listen address %q: %w", listen, err)
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil {
+		return nil, fmt.Errorf("nats: listen port %q: %w", portStr, err)
+	}
+	if port == 0 {
+		port = server.RANDOM_PORT
+	}
+	ns, err := server.NewServer(&server.Options{Host: host, Port: port, NoLog: true, NoSigs: true, ServerName: "peerbridge"})
+	if err != nil {
+		return nil, fmt.Errorf("nats: embedded server: %w", err)
+	}
+	ns.Start()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		ns.Shutdown()
+		return nil, errors.New("nats: embedded server not ready within 10s (is the port taken? use --nats-listen)")
+	}
+	return ns, nil
+}
+
+// ConnectExternal connects to an external NATS, reconnecting for ever and
+// logging disconnects and reconnects; subscriptions survive reconnects.
+func ConnectExternal(ctx context.Context, cfg NATSConfig, log *slog.Logger) (*nats.Conn, error) {
+	opts := []nats.Option{
+		nats.Name("peerbridge"),
+		nats.MaxReconnects(-1),
+		nats.RetryOnFailedConnect(false),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { log.Warn("nats disconnected", "err", err) }),
+		nats.ReconnectHandler(func(nc *nats.Conn) { log.Info("nats reconnected", "url", nc.ConnectedUrl()) }),
+		nats.ClosedHandler(func(*nats.Conn) { log.Info("nats connection closed") }),
+	}
+	if cfg.CredsFile != "" {
+		opts = append(opts, nats.UserCredentials(cfg.CredsFile))
+	}
+	if cfg.CAFile != "" {
+		opts = append(opts, nats.RootCAs(cfg.CAFile))
+	}
+	if cfg.CertFile != "" || cfg.KeyFile != "" {
+		opts = append(opts, nats.ClientCert(cfg.CertFile, cfg.KeyFile))
+	}
+	if d, ok := ctx.Deadline(); ok {
+		opts = append(opts, nats.Timeout(time.Until(d)))
+	}
+	nc, err := nats.Connect(cfg.URL, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("nats: connecting to %s: %w", cfg.URL, err)
+	}
+	return nc, nil
+}
