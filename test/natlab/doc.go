@@ -1,0 +1,60 @@
+// Package natlab builds small, real network labs for tests: Linux network
+// namespaces joined by veth pairs and bridges, with nftables doing the
+// network address translation. It lets peerbridge's tests run real UDP and
+// QUIC traffic through real NATs of known behaviour without leaving the
+// machine.
+//
+// # Topology
+//
+// [New] creates the public segment: a namespace (the "internet") holding a
+// Linux bridge to which every router and public host attaches. [Lab.AddNAT]
+// creates a router namespace with one public address on that segment and a
+// private LAN behind it (a bridge inside the router); [NAT.AddHost] puts a
+// host on that LAN with a default route via the router. [Lab.AddPublicHost]
+// puts a host straight on the public segment.
+//
+// # Address plan
+//
+// Only the benchmarking range 198.18.0.0/15 is used:
+//
+//   - public segment 198.18.0.0/24; routers and public hosts get addresses
+//     from 198.18.0.10 upwards, in the order they are added;
+//   - the Nth NAT's LAN (N = 1, 2, ...) is 198.19.N.0/24: the router is
+//     198.19.N.1 and its hosts get 198.19.N.10 upwards.
+//
+// Nothing has a route beyond these prefixes: routers and public hosts know
+// only the public /24 and hosts behind a NAT know only their LAN and the
+// default route through their router, so no lab traffic can leave the lab.
+//
+// # NAT kinds
+//
+// The kinds follow RFC 4787's terms for UDP:
+//
+//   - [None]: no NAT. [NAT.AddHost] on a None NAT places the host directly on
+//     the public segment with one public address; there is no router.
+//   - [FullCone]: endpoint-independent mapping and endpoint-independent
+//     filtering. Outbound flows are masqueraded keeping their source port,
+//     and once a LAN port has sent anything, any public endpoint can reach
+//     it through the router's public address on that port. A full-cone NAT
+//     supports exactly one LAN host.
+//   - [PortRestricted]: endpoint-independent mapping, address-and-port
+//     dependent filtering (plain masquerade: conntrack only admits replies
+//     from the exact address and port contacted).
+//   - [Symmetric]: endpoint-dependent mapping (each new destination gets a
+//     fresh random public port) and address-and-port dependent filtering.
+//
+// Routers raise conntrack's UDP timeouts to ten minutes so mappings do not
+// expire during a test.
+//
+// # Requirements and cleanup
+//
+// The lab needs root, the ip (iproute2) and nft (nftables) programs, and a
+// kernel that lets "ip netns add" work; [New] skips the test otherwise.
+// [NAT.SetRate] also needs tc. Every namespace is named after the lab's
+// random [Lab.ID], so parallel or aborted runs never collide, and all of
+// them are deleted by the test's cleanup, which also removes every veth and
+// bridge since those live only inside the lab's namespaces. Close sockets
+// and stop commands started in a namespace before the lab's cleanup (for
+// example with t.Cleanup registered after [New]): an open socket keeps its
+// namespace alive, unnamed, until it is closed.
+package natlab

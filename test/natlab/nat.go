@@ -1,0 +1,320 @@
+package natlab
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// Kind is a NAT behaviour, named after RFC 4787's mapping and filtering
+// classes for UDP.
+type Kind string
+
+const (
+	// None is no NAT at all: hosts sit directly on the public segment.
+	None Kind = "none"
+	// FullCone has endpoint-independent mapping and endpoint-independent
+	// filtering: once a LAN port has sent anything, anyone can reach it via
+	// the router's public address and the same port. It supports one LAN
+	// host.
+	FullCone Kind = "full-cone"
+	// PortRestricted has endpoint-independent mapping and address-and-port
+	// dependent filtering.
+	PortRestricted Kind = "port-restricted"
+	// Symmetric has endpoint-dependent mapping (a fresh random public port
+	// per destination) and address-and-port dependent filtering.
+	Symmetric Kind = "symmetric"
+)
+
+const (
+	// wanDev and lanDev are the router's public interface and LAN bridge.
+	wanDev = uplink
+	lanDev = "lan"
+	// conntrackUDPTimeout is the routers' UDP conntrack timeout in seconds,
+	// long enough that no mapping expires during a test.
+	conntrackUDPTimeout = "600"
+	// natTable and lossTable are the routers' nftables tables.
+	natTable  = "natlab"
+	lossTable = "natlab_loss"
+)
+
+// NAT is a router with a private LAN behind it, or for [None] just a way to
+// put hosts on the public segment. Create it with [Lab.AddNAT].
+type NAT struct {
+	lab    *Lab
+	name   string
+	kind   Kind
+	router string     // router namespace; "" for None
+	public netip.Addr // router's public address; invalid for None
+	lan    int        // N of 198.19.N.0/24; 0 for None
+
+	hostsMu sync.Mutex
+	hosts   int // LAN hosts added so far
+}
+
+// Kind returns the NAT's behaviour.
+func (n *NAT) Kind() Kind { return n.kind }
+
+// Name returns the router's namespace name, usable with "ip netns exec" (for
+// example to run "nft list ruleset" or "conntrack -L" while debugging). It is
+// "" for [None], which has no router.
+func (n *NAT) Name() string { return n.router }
+
+// PublicAddr returns the router's address on the public segment. It is the
+// zero netip.Addr for [None]: there each host has its own public address.
+func (n *NAT) PublicAddr() netip.Addr { return n.public }
+
+// AddHost adds a host behind the NAT and returns it. Behind a router the host
+// gets the next address of the LAN 198.19.N.0/24 (from .10) and a default
+// route via the router (198.19.N.1); for [None] it gets one address on the
+// public segment. A [FullCone] NAT takes only one host. name follows the
+// rules of [Lab.AddPublicHost].
+func (n *NAT) AddHost(name string) *Host {
+	n.lab.tb.Helper()
+	h, err := n.addHost(name)
+	if err != nil {
+		n.lab.tb.Fatalf("%v", err)
+	}
+	return h
+}
+
+func (n *NAT) addHost(name string) (*Host, error) {
+	if n.kind == None {
+		return n.lab.addPublicHost(name, 1)
+	}
+	n.hostsMu.Lock()
+	defer n.hostsMu.Unlock()
+	if n.kind == FullCone && n.hosts > 0 {
+		return nil, fmt.Errorf("natlab: NAT %s: a full-cone NAT supports one LAN host", n.name)
+	}
+	if firstHostOctet+n.hosts > maxOctet {
+		return nil, fmt.Errorf("natlab: NAT %s: LAN is out of addresses", n.name)
+	}
+	addr := lanAddr(n.lan, firstHostOctet+n.hosts)
+	l := n.lab
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.claimLabel(name); err != nil {
+		return nil, err
+	}
+	ns, err := l.addNamespace(name)
+	if err != nil {
+		return nil, err
+	}
+	n.hosts++
+	if err := n.plugLANHost(ns, addr); err != nil {
+		return nil, err
+	}
+	return &Host{ns: ns, addrs: []netip.Addr{addr}}, nil
+}
+
+// plugLANHost connects host namespace ns to the router's LAN bridge with
+// address addr and a default route via the router.
+func (n *NAT) plugLANHost(ns string, addr netip.Addr) error {
+	port := "l" + strconv.Itoa(n.hosts)
+	if err := veth(n.router, port, ns, uplink); err != nil {
+		return err
+	}
+	if err := ip("-n", n.router, "link", "set", port, "master", lanDev, "up"); err != nil {
+		return err
+	}
+	if err := addrsUp(ns, uplink, []netip.Addr{addr}); err != nil {
+		return err
+	}
+	return ip("-n", ns, "route", "add", "default", "via", lanAddr(n.lan, 1).String())
+}
+
+// SetLoss makes the router drop percent per cent of the packets it forwards,
+// in both directions, chosen at random (nftables numgen). 0 removes the loss.
+// It fails for [None]; use [Host.SetLoss] there.
+func (n *NAT) SetLoss(percent int) error {
+	if n.kind == None {
+		return errors.New("natlab: SetLoss: a none NAT has no router; use Host.SetLoss")
+	}
+	return setLoss(n.router, percent, "forward")
+}
+
+// SetRate limits the router's throughput to bitsPerSec in each direction
+// with a token bucket filter (tc tbf) on its public interface and its LAN
+// bridge. 0 removes the limit. It needs tc and fails for [None].
+func (n *NAT) SetRate(bitsPerSec int64) error {
+	if n.kind == None {
+		return errors.New("natlab: SetRate: a none NAT has no router")
+	}
+	if bitsPerSec < 0 {
+		return fmt.Errorf("natlab: SetRate: negative rate %d", bitsPerSec)
+	}
+	for _, dev := range []string{wanDev, lanDev} {
+		if err := setRate(n.router, dev, bitsPerSec); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// setRate puts a tbf qdisc of bitsPerSec on dev in ns, or with 0 puts back
+// the default qdisc.
+func setRate(ns, dev string, bitsPerSec int64) error {
+	if bitsPerSec == 0 {
+		// Deleting the root qdisc restores the default; it fails only when
+		// there was none to delete, which is what was asked for anyway.
+		if err := run(nil, "tc", "-n", ns, "qdisc", "del", "dev", dev, "root"); err != nil &&
+			!strings.Contains(err.Error(), "Cannot delete qdisc with handle of zero") &&
+			!strings.Contains(err.Error(), "No such file or directory") {
+			return err
+		}
+		return nil
+	}
+	// Burst: 10 ms worth of traffic, at least a few full-size frames.
+	burst := max(bitsPerSec/8/100, 16*1024)
+	return run(nil, "tc", "-n", ns, "qdisc", "replace", "dev", dev, "root", "tbf",
+		"rate", strconv.FormatInt(bitsPerSec, 10)+"bit",
+		"burst", strconv.FormatInt(burst, 10),
+		"latency", "100ms")
+}
+
+// setLoss installs a random-drop rule of percent per cent on the given
+// netfilter hooks of namespace ns, replacing any earlier one.
+func setLoss(ns string, percent int, hooks ...string) error {
+	if percent < 0 || percent > 100 {
+		return fmt.Errorf("natlab: loss must be 0..100 per cent, got %d", percent)
+	}
+	var b strings.Builder
+	// Creating then deleting the table makes the script idempotent.
+	fmt.Fprintf(&b, "table ip %s\ndelete table ip %s\n", lossTable, lossTable)
+	if percent > 0 {
+		fmt.Fprintf(&b, "table ip %s {\n", lossTable)
+		for _, hook := range hooks {
+			fmt.Fprintf(&b, "\tchain %s {\n\t\ttype filter hook %s priority filter - 10; policy accept;\n", hook, hook)
+			fmt.Fprintf(&b, "\t\t%s\n\t}\n", lossRule(percent))
+		}
+		b.WriteString("}\n")
+	}
+	return nft(ns, b.String())
+}
+
+// lossRule returns the nftables rule dropping percent per cent of packets.
+func lossRule(percent int) string {
+	if percent == 100 {
+		return "drop" // numgen's "mod 100" range stops at 99
+	}
+	return fmt.Sprintf("numgen random mod 100 < %d drop", percent)
+}
+
+// nft loads script into namespace ns's nftables.
+func nft(ns, script string) error {
+	return run([]byte(script), "ip", "netns", "exec", ns, "nft", "-f", "-")
+}
+
+func (l *Lab) addNAT(name string, kind Kind) (*NAT, error) {
+	switch kind {
+	case None:
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		if err := l.claimLabel(name); err != nil {
+			return nil, err
+		}
+		return &NAT{lab: l, name: name, kind: kind}, nil
+	case FullCone, PortRestricted, Symmetric:
+	default:
+		return nil, fmt.Errorf("natlab: unknown NAT kind %q", kind)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.nextLAN > maxLANs {
+		return nil, errors.New("natlab: out of LANs in 198.19.0.0/16")
+	}
+	if err := l.claimLabel(name); err != nil {
+		return nil, err
+	}
+	public, err := l.allocPublic(1)
+	if err != nil {
+		return nil, err
+	}
+	n := &NAT{lab: l, name: name, kind: kind, public: public[0], lan: l.nextLAN}
+	l.nextLAN++
+	if n.router, err = l.attachPublic(name, public); err != nil {
+		return nil, err
+	}
+	return n, n.setupRouter()
+}
+
+// setupRouter gives the router its LAN bridge, its nftables rules and its
+// sysctls.
+func (n *NAT) setupRouter() error {
+	ns := n.router
+	if err := ip("-n", ns, "link", "add", lanDev, "type", "bridge", "forward_delay", "0"); err != nil {
+		return err
+	}
+	if err := addrsUp(ns, lanDev, []netip.Addr{lanAddr(n.lan, 1)}); err != nil {
+		return err
+	}
+	if err := disableBridgeNetfilter(ns); err != nil {
+		return err
+	}
+	// The ruleset goes first: it makes sure conntrack is loaded, so its
+	// sysctls exist.
+	if err := nft(ns, ruleset(n.kind, lanAddr(n.lan, firstHostOctet))); err != nil {
+		return err
+	}
+	return writeSysctls(ns, []sysctl{
+		{"net/ipv4/ip_forward", "1"},
+		{"net/netfilter/nf_conntrack_udp_timeout", conntrackUDPTimeout},
+		{"net/netfilter/nf_conntrack_udp_timeout_stream", conntrackUDPTimeout},
+	}, false)
+}
+
+// ruleset returns the router's nftables ruleset for kind. fullConeHost is the
+// LAN host a full-cone NAT forwards to.
+//
+// All kinds forward LAN-to-public traffic, admit public-to-LAN traffic only
+// for established flows, and masquerade what leaves the public interface.
+// Port-restricted is exactly that: Linux keeps the source port when it can,
+// so the mapping is endpoint-independent, and conntrack admits only replies
+// from the endpoint contacted. Symmetric masquerades fully-random, giving
+// each new flow a random port. Full-cone also records each LAN source port
+// that sends (a dynamic set) and sends any public UDP arriving on such a
+// port to the LAN host.
+func ruleset(kind Kind, fullConeHost netip.Addr) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "table ip %s\ndelete table ip %s\ntable ip %s {\n", natTable, natTable, natTable)
+	masq := "masquerade"
+	if kind == Symmetric {
+		masq = "masquerade fully-random"
+	}
+	var coneForward string
+	if kind == FullCone {
+		fmt.Fprintf(&b, `	set mapped {
+		type inet_service
+		flags dynamic,timeout
+		timeout %ss
+	}
+	chain prerouting {
+		type nat hook prerouting priority dstnat; policy accept;
+		iifname %q udp dport @mapped dnat to %s
+	}
+`, conntrackUDPTimeout, wanDev, fullConeHost)
+		coneForward = fmt.Sprintf("\t\tiifname %q oifname %q update @mapped { udp sport }\n", lanDev, wanDev) +
+			"\t\tct status dnat accept\n"
+	}
+	fmt.Fprintf(&b, `	chain forward {
+		type filter hook forward priority filter; policy drop;
+%s		ct state established,related accept
+		iifname %q oifname %q accept
+	}
+	chain postrouting {
+		type nat hook postrouting priority srcnat; policy accept;
+		oifname %q %s
+	}
+}
+`, coneForward, lanDev, wanDev, wanDev, masq)
+	return b.String()
+}
+
+// lanAddr returns 198.19.lan.host.
+func lanAddr(lan, host int) netip.Addr {
+	return netip.AddrFrom4([4]byte{198, 19, byte(lan), byte(host)})
+}

@@ -1,0 +1,20 @@
+//go:build !linux
+
+package natlab
+
+import "errors"
+
+// inNetns always fails: network namespaces exist only on Linux.
+func inNetns(ns string, fn func() error) error {
+	return errors.New("natlab: network namespaces need Linux")
+}
+
+// sysctl is one /proc/sys setting: a path relative to /proc/sys and a value.
+type sysctl struct {
+	key, value string
+}
+
+// writeSysctls always fails: network namespaces exist only on Linux.
+func writeSysctls(ns string, settings []sysctl, ignoreMissing bool) error {
+	return errors.New("natlab: network namespaces need Linux")
+}
