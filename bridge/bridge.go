@@ -145,7 +145,15 @@ func (b *Bridge) Stop(ctx context.Context) error {
 	if !ok {
 		return nil
 	}
-	errDrain := drain(ctx, subs)
+	var errDrain error
+	if b.nc.IsConnected() {
+		errDrain = drain(ctx, subs)
+	} else {
+		// Nothing can arrive and no server can confirm a drain: let go.
+		for _, sub := range subs {
+			sub.Unsubscribe()
+		}
+	}
 	idle := b.closeTrackers()
 	errWait := waitAll(ctx, idle)
 	b.cancel()

@@ -56,6 +56,13 @@ func (c *Config) populate() {
 	}
 }
 
+// Validate reports whether c, with its defaults filled in, is a usable
+// configuration, so that a daemon can refuse a bad one before it starts.
+func (c Config) Validate() error {
+	c.populate()
+	return c.validate()
+}
+
 func (c *Config) validate() error {
 	var errs []error
 	if err := checkSubject(c.Prefix); err != nil {

@@ -6,40 +6,48 @@ import (
 
 	"go.uber.org/fx"
 
-	"github.com/nats-io/nats.go"
 	"github.com/peerbridge/peerbridge/bridge"
 	"github.com/peerbridge/peerbridge/connector"
 	"github.com/peerbridge/peerbridge/natpunch"
 )
 
-// BridgeModule provides the bridge between NATS and the connector: it takes
-// inbound peer messages from start and NATS subscriptions until stop, when it
-// drains in-flight requests within Config.Grace.
+// BridgeModule runs the bridge between NATS and the connector: on start it
+// takes inbound peer messages and subscribes to NATS; on stop it drains
+// in-flight requests within Config.Grace. The bridge is made on start,
+// because the NATS connection exists only from then.
 var BridgeModule = fx.Module("bridge",
-	fx.Provide(newBridge),
+	fx.Invoke(registerBridge),
 )
 
-func newBridge(lc fx.Lifecycle, cfg Config, nc *nats.Conn, c *connector.Connector, traversal *natpunch.Client, log *slog.Logger) (*bridge.Bridge, error) {
-	b, err := bridge.New(bridge.Config{
+func registerBridge(lc fx.Lifecycle, cfg Config, n *NATS, c *connector.Connector, traversal *natpunch.Client, log *slog.Logger) error {
+	bcfg := bridge.Config{
 		Prefix:         cfg.Prefix,
 		QueueGroup:     cfg.QueueGroup,
 		DefaultTimeout: cfg.Timeout,
 		MaxPayload:     cfg.MaxPayload,
 		Serve:          cfg.Serve,
-	}, nc, c, log.With("component", "bridge"))
-	if err != nil {
-		return nil, err
 	}
+	if err := bcfg.Validate(); err != nil {
+		return err
+	}
+	var b *bridge.Bridge
 	lc.Append(fx.StartStopHook(
 		func(ctx context.Context) error {
+			var err error
+			if b, err = bridge.New(bcfg, n.Conn, c, log.With("component", "bridge")); err != nil {
+				return err
+			}
 			c.SetHandler(traversal.Handler(b))
 			return b.Start(ctx)
 		},
 		func(ctx context.Context) error {
+			if b == nil {
+				return nil
+			}
 			ctx, cancel := context.WithTimeout(ctx, cfg.Grace)
 			defer cancel()
 			return b.Stop(ctx)
 		},
 	))
-	return b, nil
+	return nil
 }

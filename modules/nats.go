@@ -22,11 +22,11 @@ type NATS struct {
 	ClientURL string
 }
 
-// NATSModule provides the NATS connection: an embedded nats-server by
-// default, or an external one by URL.
+// NATSModule provides *NATS: an embedded nats-server by default, or an
+// external one by URL. Its fields are set when the app starts, so users read
+// them in their own start hooks.
 var NATSModule = fx.Module("nats",
 	fx.Provide(newNATS),
-	fx.Provide(func(n *NATS) *nats.Conn { return n.Conn }),
 )
 
 func newNATS(lc fx.Lifecycle, cfg Config, log *slog.Logger) *NATS {

@@ -68,12 +68,7 @@ func runBridge(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	app := fx.New(
 		fxLogger(log),
 		fx.Supply(log),
-		modules.ConfigModule(f.cfg),
-		modules.IdentityModule,
-		modules.NATSModule,
-		modules.ConnectorModule,
-		modules.TraversalModule,
-		modules.BridgeModule,
+		modules.Daemon(f.cfg),
 		fx.Populate(&conn, &nc),
 		fx.StopTimeout(f.cfg.Grace+5*time.Second),
 	)
