@@ -38,6 +38,7 @@ type Connector struct {
 	ctx    context.Context // lifetime, cancelled by Close
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	goMu   sync.Mutex // orders goroutine starts by goOwned before Close's cancel
 
 	closeOnce sync.Once
 	closeErr  error // what the one real Close returned
@@ -121,7 +122,9 @@ func (c *Connector) Close() error {
 }
 
 func (c *Connector) close() error {
+	c.goMu.Lock()
 	c.cancel()
+	c.goMu.Unlock()
 	c.ln.Close()
 	for _, pc := range c.pool.closeAll() {
 		pc.close(codeShutdown, "shutdown")
@@ -129,6 +132,22 @@ func (c *Connector) close() error {
 	c.wg.Wait()
 	err := c.tr.Close()
 	return errors.Join(err, c.udp.Close())
+}
+
+// goOwned runs f on a goroutine that Close waits for, and reports false,
+// without running f, once the connector is closing.
+func (c *Connector) goOwned(f func()) bool {
+	c.goMu.Lock()
+	defer c.goMu.Unlock()
+	if c.ctx.Err() != nil {
+		return false
+	}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		f()
+	}()
+	return true
 }
 
 // SetHandler sets the handler for inbound messages. Until it is set, inbound

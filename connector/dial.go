@@ -61,7 +61,10 @@ func (c *Connector) verified(ctx context.Context, pc *peerConn) bool {
 }
 
 // dialShared dials endpoint once for all concurrent callers asking for the
-// same target.
+// same target. The dial belongs to the connector, not to the caller that
+// started it: it runs for Config.DialTimeout whatever the callers' deadlines,
+// so one caller with a short timeout does not fail the others, and a
+// connection that comes up after it gave up is pooled for the next.
 func (c *Connector) dialShared(ctx context.Context, want identity.NodeID, endpoint string) (*peerConn, error) {
 	key := "id:" + string(want)
 	if want == "" {
@@ -69,8 +72,13 @@ func (c *Connector) dialShared(ctx context.Context, want identity.NodeID, endpoi
 	}
 	call, leader := c.pool.startDial(key)
 	if leader {
-		pc, err := c.dial(ctx, want, endpoint, PathDirect)
-		c.pool.finishDial(key, call, pc, err)
+		started := c.goOwned(func() {
+			pc, err := c.dial(c.ctx, want, endpoint, PathDirect)
+			c.pool.finishDial(key, call, pc, err)
+		})
+		if !started {
+			c.pool.finishDial(key, call, nil, ErrClosed)
+		}
 	}
 	select {
 	case <-call.done:

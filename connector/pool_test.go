@@ -352,3 +352,22 @@ func TestSendRetriesOnDeadPooledConnection(t *testing.T) {
 		t.Fatal("test deadline passed")
 	}
 }
+
+// TestShortDeadlineDoesNotCancelSharedDial: the first caller gives up before
+// the handshake is done; the dial it started still completes, is pooled, and
+// the next caller uses it instead of dialling again.
+func TestShortDeadlineDoesNotCancelSharedDial(t *testing.T) {
+	a, _ := startNode(t, Config{})
+	b, _ := startNode(t, Config{})
+	short, cancel := context.WithTimeout(testCtx(t), time.Microsecond)
+	defer cancel()
+	if _, err := a.Request(short, targetOf(b), "x", nil, nil); err != nil && !errors.Is(err, ErrTimeout) {
+		t.Fatalf("request with a short deadline: %v, want success or ErrTimeout", err)
+	}
+	if _, err := a.Request(testCtx(t), targetOf(b), "x", nil, nil); err != nil {
+		t.Fatalf("request after: %v", err)
+	}
+	if s := a.Stats(); s.Dials != 1 {
+		t.Errorf("%d dials, want 1: the first caller's deadline cancelled the shared dial", s.Dials)
+	}
+}
