@@ -15,8 +15,8 @@ func TestErrorCodes(t *testing.T) {
 	serve(t, b.nc, "peer.recv.teapot", func(*nats.Msg) *nats.Msg {
 		return &nats.Msg{Header: nats.Header{HeaderErrorCode: {"418"}, HeaderError: {"I'm a teapot"}}}
 	})
-	// Connect first: concurrent requests to b share one dial, which the
-	// 300 ms timeout below would cut short (see the report to the lead).
+	// Connect first, so the 300 ms timeout below times the request, not the
+	// handshake.
 	request(t, a.nc, "peer.request.teapot", to(b), nil)
 	unknown := newID(t).NodeID().String()
 	dead := deadEndpoint(t)
