@@ -32,6 +32,7 @@ func commands() []command {
 		{"id", "print the node ID of a key file, creating the key if missing", runID},
 		{"gateway", "run a rendezvous and relay gateway for NAT traversal", runGateway},
 		{"probe", "report this host's public address and NAT behaviour", runProbe},
+		{"bench", "benchmark against plain NATS and a leaf node, on loopback", runBench},
 	}
 }
 

@@ -1,15 +1,19 @@
 package bench_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/peerbridge/peerbridge/test/bench"
 	"go.uber.org/goleak"
+
+	"github.com/peerbridge/peerbridge/connector"
+	"github.com/peerbridge/peerbridge/test/bench"
 )
 
 func TestMain(m *testing.M) {
@@ -214,6 +218,95 @@ func checkPerSetup(t *testing.T, obj map[string]any, key string, names ...string
 	for _, n := range names {
 		if v, ok := m[n].(float64); !ok || v <= 0 {
 			t.Errorf("%s[%s] = %v, want a positive number", key, n, m[n])
+		}
+	}
+}
+
+// TestRunPeerbridge runs setup (c) against the leaf node, with its extras
+// on small counts, and checks every figure the issue names is there.
+func TestRunPeerbridge(t *testing.T) {
+	opts := tiny(bench.NewLeafSetup, bench.NewPeerbridgeSetup)
+	opts.Extras = bench.PeerbridgeExtras(bench.ExtraOptions{
+		Quick:       true,
+		PooledSends: 50,
+		FreshSends:  3,
+		FanoutPeers: 3,
+		FanoutSends: 20,
+		IdlePeers:   20,
+	})
+	var progress bytes.Buffer
+	rep, err := bench.Run(testContext(t), opts, nil, &progress)
+	if err != nil {
+		t.Fatalf("Run: %v\n%s", err, progress.String())
+	}
+	for _, s := range rep.Setups {
+		checkLatency(t, s)
+		checkThroughput(t, s, []int64{300, 300, 16})
+	}
+	obj := reportJSON(t, rep)
+	checkPerSetup(t, obj, "rr_p50_us", "leaf", "peerbridge")
+	for _, k := range []string{
+		"rr_p50_ratio_vs_leaf", "throughput_ratio_vs_leaf", "pooled_vs_fresh_ratio",
+		"fanout3_ratio", "fanout1_p50_us", "send_pooled_p50_us", "send_fresh_p50_us",
+		"idle_peers", "idle_peers_in_process",
+	} {
+		if v, ok := obj[k].(float64); !ok || v <= 0 {
+			t.Errorf("%s = %v, want a positive number", k, obj[k])
+		}
+	}
+	// Memory deltas may be negative on a tiny run; they must be there.
+	for _, k := range []string{"bytes_per_idle_peer", "idle_peer_heap_bytes", "idle_peer_stack_bytes"} {
+		if _, ok := obj[k].(float64); !ok {
+			t.Errorf("%s = %v, want a number", k, obj[k])
+		}
+	}
+}
+
+// TestPeerbridgeSetupCrossesBridges: the requester and responder of setup
+// (c) sit on different servers, and a request crosses with one Peer-Node
+// header.
+func TestPeerbridgeSetupCrossesBridges(t *testing.T) {
+	s, err := bench.NewPeerbridgeSetup(testContext(t))
+	if err != nil {
+		t.Fatalf("NewPeerbridgeSetup: %v", err)
+	}
+	defer s.Close()
+	if a, b := s.Requester().ConnectedServerId(), s.Responder().ConnectedServerId(); a == "" || a == b {
+		t.Fatalf("requester on server %q, responder on %q: want two servers", a, b)
+	}
+	if got := s.Headers().Values("Peer-Node"); len(got) != 1 {
+		t.Fatalf("Peer-Node headers %q, want one", got)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+}
+
+// TestServeIdlePeers: the peer process's body prints a target per peer and
+// the ready line, and returns once its input ends.
+func TestServeIdlePeers(t *testing.T) {
+	const n = 3
+	inR, inW := io.Pipe()
+	outR, outW := io.Pipe()
+	errc := make(chan error, 1)
+	go func() { errc <- bench.ServeIdlePeers(testContext(t), n, inR, outW) }()
+	sc := bufio.NewScanner(outR)
+	var lines []string
+	for sc.Scan() && sc.Text() != "ready" {
+		lines = append(lines, sc.Text())
+	}
+	go func() { _, _ = io.Copy(io.Discard, outR) }()
+	inW.Close()
+	if err := <-errc; err != nil {
+		t.Fatalf("ServeIdlePeers: %v", err)
+	}
+	outW.Close()
+	if len(lines) != n {
+		t.Fatalf("targets %q, want %d", lines, n)
+	}
+	for _, l := range lines {
+		if _, err := connector.ParseTarget(l); err != nil || !strings.Contains(l, "@127.0.0.1:") {
+			t.Errorf("target %q: %v", l, err)
 		}
 	}
 }

@@ -28,7 +28,7 @@ func startEcho(ctx context.Context, nc *nats.Conn, subject string) (*echo, error
 	if err != nil {
 		return nil, fmt.Errorf("subscribing responder to %s: %w", subject, err)
 	}
-	if err := nc.FlushWithContext(ctx); err != nil {
+	if err := flush(ctx, nc); err != nil {
 		_ = sub.Unsubscribe()
 		return nil, fmt.Errorf("registering responder on %s: %w", subject, err)
 	}

@@ -56,3 +56,17 @@ func awaitReply(ctx context.Context, nc *nats.Conn, msg *nats.Msg) error {
 		return nil
 	})
 }
+
+// flushTimeout bounds a flush whose context has no deadline.
+const flushTimeout = 30 * time.Second
+
+// flush waits until the server has processed everything nc sent. nats.go
+// insists on a deadline; ctx without one gets flushTimeout.
+func flush(ctx context.Context, nc *nats.Conn) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, flushTimeout)
+		defer cancel()
+	}
+	return nc.FlushWithContext(ctx)
+}

@@ -39,7 +39,7 @@ func startReceiver(ctx context.Context, nc *nats.Conn, subject string, capacity 
 	if err != nil {
 		return nil, fmt.Errorf("subscribing receiver to %s: %w", subject, err)
 	}
-	if err := nc.FlushWithContext(ctx); err != nil {
+	if err := flush(ctx, nc); err != nil {
 		_ = sub.Unsubscribe()
 		return nil, fmt.Errorf("registering receiver on %s: %w", subject, err)
 	}

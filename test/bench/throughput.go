@@ -87,7 +87,7 @@ func blast(ctx context.Context, nc *nats.Conn, msg *nats.Msg, n, window int64, r
 		}
 		res.Sent++
 	}
-	if err := nc.FlushWithContext(ctx); err != nil {
+	if err := flush(ctx, nc); err != nil {
 		return res, fmt.Errorf("flushing publisher: %w", err)
 	}
 	if _, err := r.await(ctx, res.Sent, o.StallTimeout); err != nil {
