@@ -874,3 +874,40 @@ func TestReaderPayloadIsOwned(t *testing.T) {
 		t.Fatalf("payloads %q and %q, want %q and %q", a.Payload, b.Payload, "first", "other")
 	}
 }
+
+// TestReaderSkipRefused: a frame refused as too large can be skipped, and the
+// frame after it is read as if nothing happened.
+func TestReaderSkipRefused(t *testing.T) {
+	big, err := AppendFrame(nil, &Frame{Kind: KindSend, ID: 1, Payload: make([]byte, 256<<10)}, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	small, err := AppendFrame(nil, &Frame{Kind: KindSend, ID: 2, Payload: []byte("ok")}, 4096)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream := append(append([]byte{}, big...), small...)
+
+	r := NewReader(bytes.NewReader(stream), 1024)
+	if err := r.SkipRefused(1 << 20); err == nil {
+		t.Fatal("SkipRefused with nothing refused succeeded")
+	}
+	var f Frame
+	if err := r.ReadFrame(&f); !errors.Is(err, ErrFrameTooLarge) {
+		t.Fatalf("big frame: %v, want ErrFrameTooLarge", err)
+	}
+	if err := r.SkipRefused(1 << 20); err != nil {
+		t.Fatalf("SkipRefused: %v", err)
+	}
+	if err := r.ReadFrame(&f); err != nil || f.ID != 2 || string(f.Payload) != "ok" {
+		t.Fatalf("frame after the skipped one: %+v, %v", f, err)
+	}
+
+	r = NewReader(bytes.NewReader(stream), 1024)
+	if err := r.ReadFrame(&f); !errors.Is(err, ErrFrameTooLarge) {
+		t.Fatalf("big frame: %v, want ErrFrameTooLarge", err)
+	}
+	if err := r.SkipRefused(100); !errors.Is(err, ErrFrameTooLarge) {
+		t.Errorf("SkipRefused over its limit: %v, want ErrFrameTooLarge", err)
+	}
+}
