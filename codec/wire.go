@@ -120,7 +120,18 @@ type Reader struct {
 // NewReader returns a Reader that rejects payloads over maxPayload (and so
 // frames over MaxFrameSize(maxPayload)) before allocating for them.
 func NewReader(r io.Reader, maxPayload int) *Reader {
-	return &Reader{br: bufio.NewReaderSize(r, 16<<10), maxPayload: maxPayload, maxBody: MaxFrameSize(maxPayload)}
+	return NewReaderSize(r, maxPayload, DefaultReadBuffer)
+}
+
+// DefaultReadBuffer is the read buffer of a Reader made by NewReader.
+const DefaultReadBuffer = 16 << 10
+
+// NewReaderSize is NewReader with a read buffer of size bytes (at least 16),
+// for streams that carry few or small frames: the buffer is held for the
+// Reader's life, and a frame body larger than it is read straight into the
+// body anyway.
+func NewReaderSize(r io.Reader, maxPayload, size int) *Reader {
+	return &Reader{br: bufio.NewReaderSize(r, size), maxPayload: maxPayload, maxBody: MaxFrameSize(maxPayload)}
 }
 
 // SkipRefused discards the body of a frame that the last ReadFrame refused

@@ -22,7 +22,7 @@ func (pc *peerConn) serveStream(st *quic.Stream) {
 	}
 	switch f.Kind {
 	case codec.KindRequest:
-		pc.serveRequest(st, &f)
+		pc.serveRequests(st, r, &f)
 	case codec.KindSend, codec.KindPing:
 		pc.serveMessages(st, r, &f)
 	default:
@@ -48,6 +48,22 @@ func (pc *peerConn) message(f *codec.Frame) *Message {
 	return &Message{From: pc.id, Kind: f.Kind, Type: f.Type, Headers: f.Headers, Payload: f.Payload, Path: pc.path, Remote: pc.remote}
 }
 
+// serveRequests answers the requests on st one after another until the
+// requester closes it: a request stream carries one request at a time, and
+// the requester reuses it once the answer is in.
+func (pc *peerConn) serveRequests(st *quic.Stream, r *codec.Reader, f *codec.Frame) {
+	for {
+		pc.serveRequest(st, f)
+		if !pc.nextMessage(st, r, f) {
+			return
+		}
+		if f.Kind != codec.KindRequest {
+			pc.rejectStream(st, fmt.Errorf("%w: %s frame on a request stream", codec.ErrMalformed, f.Kind))
+			return
+		}
+	}
+}
+
 // serveRequest runs the handler for one request and writes its answer.
 func (pc *peerConn) serveRequest(st *quic.Stream, f *codec.Frame) {
 	pc.inflight.Add(1)
@@ -68,7 +84,6 @@ func (pc *peerConn) serveRequest(st *quic.Stream, f *codec.Frame) {
 	if err := pc.writeFrame(st, &answer); errors.Is(err, codec.ErrFrameTooLarge) {
 		pc.writeFrame(st, &codec.Frame{Kind: codec.KindError, ID: f.ID, Code: CodeTooLarge, Error: "reply: " + err.Error()})
 	}
-	st.Close()
 }
 
 func (pc *peerConn) handle(ctx context.Context, f *codec.Frame) (*Response, error) {

@@ -35,6 +35,7 @@ type peerConn struct {
 	lastRecv   atomic.Int64 // connector clock of the last frame received
 	inflight   atomic.Int32 // requests in flight either way
 	out        sender       // the outbound message stream
+	reqs       reqStreams   // idle request streams
 	wg         sync.WaitGroup
 }
 
@@ -95,6 +96,7 @@ func (pc *peerConn) run() {
 	}
 	pc.c.pool.remove(pc)
 	pc.out.fail(context.Cause(ctx))
+	pc.reqs.close()
 	pc.wg.Wait()
 }
 

@@ -10,8 +10,9 @@ import (
 	"github.com/peerbridge/peerbridge/codec"
 )
 
-// request runs one request on a stream of its own and returns the answer
-// frame. Failures before any byte was written are *notSentError.
+// request runs one request on a request stream of its own (an idle one if
+// the connection has one) and returns the answer frame. Failures before any
+// byte was written are *notSentError.
 func (pc *peerConn) request(ctx context.Context, f *codec.Frame) (*codec.Frame, error) {
 	pc.inflight.Add(1)
 	defer pc.inflight.Add(-1)
@@ -23,39 +24,54 @@ func (pc *peerConn) request(ctx context.Context, f *codec.Frame) (*codec.Frame, 
 	if err != nil {
 		return nil, err
 	}
-	st, err := pc.qc.OpenStreamSync(ctx)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, timeoutOr(ctx, err)
+	for {
+		rs, reused, err := pc.requestStream(ctx)
+		if err != nil {
+			return nil, err
 		}
-		return nil, &notSentError{fmt.Errorf("%w: opening stream: %w", ErrUnreachable, err)}
+		answer, n, err := pc.roundTrip(ctx, rs, buf)
+		if err != nil && reused && n == 0 && pc.alive() && ctx.Err() == nil {
+			continue // the idle stream had broken before a byte was written
+		}
+		return answer, err
 	}
-	stop := context.AfterFunc(ctx, func() {
-		st.CancelWrite(codeCancelled)
-		st.CancelRead(codeCancelled)
-	})
-	defer stop()
-	n, err := st.Write(buf)
+}
+
+// roundTrip writes the encoded request buf on rs and reads the answer,
+// reporting how many bytes of buf were written. rs is kept for the next
+// request if the exchange completed; otherwise it is cancelled.
+func (pc *peerConn) roundTrip(ctx context.Context, rs *reqStream, buf []byte) (*codec.Frame, int, error) {
+	stop := context.AfterFunc(ctx, rs.abort)
+	n, err := rs.st.Write(buf)
 	if err != nil {
+		stop()
+		rs.abort()
 		if n == 0 && !pc.alive() {
-			return nil, &notSentError{fmt.Errorf("%w: %w", ErrUnreachable, err)}
+			return nil, 0, &notSentError{fmt.Errorf("%w: %w", ErrUnreachable, err)}
 		}
-		return nil, pc.requestFailed(ctx, err)
+		return nil, n, pc.requestFailed(ctx, err)
 	}
 	pc.c.stats.out(len(buf))
-	st.Close()
 	var answer codec.Frame
-	if err := codec.NewReader(st, pc.c.cfg.MaxPayload).ReadFrame(&answer); err != nil {
-		return nil, pc.requestFailed(ctx, err)
+	err = rs.r.ReadFrame(&answer)
+	intact := stop() && err == nil && (answer.Kind == codec.KindReply || answer.Kind == codec.KindError)
+	if !intact {
+		rs.abort()
+	}
+	if err != nil {
+		return nil, n, pc.requestFailed(ctx, err)
 	}
 	pc.received(len(answer.Payload))
+	if intact {
+		pc.reqs.put(rs)
+	}
 	switch answer.Kind {
 	case codec.KindReply:
-		return &answer, nil
+		return &answer, n, nil
 	case codec.KindError:
-		return nil, &RemoteError{Code: answer.Code, Text: answer.Error}
+		return nil, n, &RemoteError{Code: answer.Code, Text: answer.Error}
 	}
-	return nil, fmt.Errorf("%w: %s frame in answer to a request", codec.ErrMalformed, answer.Kind)
+	return nil, n, fmt.Errorf("%w: %s frame in answer to a request", codec.ErrMalformed, answer.Kind)
 }
 
 // requestFailed classifies an error after the request was written.

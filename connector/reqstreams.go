@@ -1,0 +1,102 @@
+package connector
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/quic-go/quic-go"
+
+	"github.com/peerbridge/peerbridge/codec"
+)
+
+const (
+	// maxIdleRequestStreams is how many request streams a connection keeps
+	// open for later requests once their request is answered; past it they
+	// are closed.
+	maxIdleRequestStreams = 8
+	// streamReadBuffer is the read buffer of a stream whose frames are few
+	// or small: request streams on the requester's side, and message
+	// streams' acknowledgements.
+	streamReadBuffer = 4 << 10
+)
+
+// reqStream is a stream that carries one request at a time: the requester
+// writes a request frame and reads the answer, and the stream then waits,
+// idle, for the next request. Reusing streams spares each request a stream
+// open and close, and the MAX_STREAMS update and extra packets they cost.
+// Concurrent requests still each have a stream of their own.
+type reqStream struct {
+	st *quic.Stream
+	r  *codec.Reader
+}
+
+// abort cancels both directions of the stream.
+func (rs *reqStream) abort() {
+	rs.st.CancelWrite(codeCancelled)
+	rs.st.CancelRead(codeCancelled)
+}
+
+// finish closes an idle stream: the peer reads its end and closes its side.
+func (rs *reqStream) finish() {
+	rs.st.Close()
+	rs.st.CancelRead(codeCancelled)
+}
+
+// reqStreams are a connection's idle request streams.
+type reqStreams struct {
+	mu     sync.Mutex   // guards idle and closed
+	idle   []*reqStream // most recently used last
+	closed bool         // the connection ended; nothing is kept
+}
+
+// get takes an idle stream, or returns nil.
+func (s *reqStreams) get() *reqStream {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := len(s.idle)
+	if n == 0 {
+		return nil
+	}
+	rs := s.idle[n-1]
+	s.idle[n-1] = nil
+	s.idle = s.idle[:n-1]
+	return rs
+}
+
+// put keeps rs for the next request, or closes it if enough are kept.
+func (s *reqStreams) put(rs *reqStream) {
+	s.mu.Lock()
+	keep := !s.closed && len(s.idle) < maxIdleRequestStreams
+	if keep {
+		s.idle = append(s.idle, rs)
+	}
+	s.mu.Unlock()
+	if !keep {
+		rs.finish()
+	}
+}
+
+// close drops the idle streams once the connection has ended.
+func (s *reqStreams) close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	s.idle = nil
+}
+
+// requestStream returns an idle request stream, or opens one. reused
+// reports an idle one.
+func (pc *peerConn) requestStream(ctx context.Context) (rs *reqStream, reused bool, err error) {
+	if rs := pc.reqs.get(); rs != nil {
+		return rs, true, nil
+	}
+	st, err := pc.qc.OpenStreamSync(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, false, timeoutOr(ctx, err)
+		}
+		return nil, false, &notSentError{fmt.Errorf("%w: opening stream: %w", ErrUnreachable, err)}
+	}
+	return &reqStream{st: st, r: codec.NewReaderSize(st, pc.c.cfg.MaxPayload, streamReadBuffer)}, false, nil
+}

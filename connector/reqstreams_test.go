@@ -1,0 +1,70 @@
+package connector
+
+import (
+	"bytes"
+	"fmt"
+	"sync"
+	"testing"
+)
+
+// idleRequestStreams counts the idle request streams a's connection to b
+// keeps.
+func idleRequestStreams(t *testing.T, a, b *Connector) int {
+	t.Helper()
+	pc, _ := a.pool.lookup(Target{NodeID: b.NodeID()})
+	if pc == nil {
+		t.Fatal("no pooled connection")
+	}
+	pc.reqs.mu.Lock()
+	defer pc.reqs.mu.Unlock()
+	return len(pc.reqs.idle)
+}
+
+// TestRequestStreamsReused: sequential requests share one stream, and a
+// burst of concurrent ones leaves at most maxIdleRequestStreams idle.
+func TestRequestStreamsReused(t *testing.T) {
+	a, _ := startNode(t, Config{})
+	b, _ := startNode(t, Config{})
+	ctx := testCtx(t)
+	for i := range 20 {
+		want := fmt.Appendf(nil, "sequential %d", i)
+		if r, err := a.Request(ctx, targetOf(b), "echo", want, nil); err != nil || !bytes.Equal(r.Payload, want) {
+			t.Fatalf("request %d: %v", i, err)
+		}
+	}
+	if n := idleRequestStreams(t, a, b); n != 1 {
+		t.Fatalf("%d idle request streams after sequential requests, want 1", n)
+	}
+	var wg sync.WaitGroup
+	for i := range 100 {
+		wg.Go(func() {
+			want := fmt.Appendf(nil, "concurrent %d", i)
+			if r, err := a.Request(ctx, targetOf(b), "echo", want, nil); err != nil || !bytes.Equal(r.Payload, want) {
+				t.Errorf("request %d: %+v, %v", i, r, err)
+			}
+		})
+	}
+	wg.Wait()
+	if n := idleRequestStreams(t, a, b); n < 1 || n > maxIdleRequestStreams {
+		t.Fatalf("%d idle request streams after a burst, want 1 to %d", n, maxIdleRequestStreams)
+	}
+}
+
+// TestRequestAfterIdleStreamBroke: an idle request stream the peer reset
+// is replaced, and the request goes through.
+func TestRequestAfterIdleStreamBroke(t *testing.T) {
+	a, _ := startNode(t, Config{})
+	b, _ := startNode(t, Config{})
+	ctx := testCtx(t)
+	if _, err := a.Request(ctx, targetOf(b), "echo", []byte("first"), nil); err != nil {
+		t.Fatal(err)
+	}
+	pc, _ := a.pool.lookup(Target{NodeID: b.NodeID()})
+	rs := pc.reqs.get()
+	rs.abort()
+	pc.reqs.put(rs)
+	r, err := a.Request(ctx, targetOf(b), "echo", []byte("second"), nil)
+	if err != nil || string(r.Payload) != "second" {
+		t.Fatalf("request after a broken idle stream: %+v, %v", r, err)
+	}
+}
