@@ -38,9 +38,10 @@ type Bridge struct {
 	log   *slog.Logger
 	stats counters
 
-	requests tracker // outbound requests waiting for their peers
-	sends    tracker // outbound messages waiting for acknowledgement
-	inbound  tracker // ServePeer calls in progress
+	sendCtx  sharedContext // outbound messages' contexts
+	requests tracker       // outbound requests waiting for their peers
+	sends    tracker       // outbound messages waiting for acknowledgement
+	inbound  tracker       // ServePeer calls in progress
 
 	mu      sync.Mutex // guards subs and started
 	subs    []*nats.Subscription

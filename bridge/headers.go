@@ -67,11 +67,16 @@ func withoutBridgeHeaders(h map[string][]string) nats.Header {
 	return out
 }
 
-// setHeader appends values to key in h, making h if it is nil.
+// setHeader appends values to key in h, making h if it is nil. A key not
+// yet in h takes values as they are, without a copy: headers are only read.
 func setHeader(h map[string][]string, key string, values ...string) map[string][]string {
 	if h == nil {
-		h = make(map[string][]string)
+		h = make(map[string][]string, 1)
 	}
-	h[key] = append(h[key], values...)
+	if cur, ok := h[key]; ok {
+		h[key] = append(cur[:len(cur):len(cur)], values...)
+	} else {
+		h[key] = values
+	}
 	return h
 }

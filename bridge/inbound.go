@@ -18,8 +18,6 @@ func (b *Bridge) ServePeer(ctx context.Context, m *connector.Message) (*connecto
 		return nil, remoteError(err)
 	}
 	defer b.inbound.done()
-	ctx, cancel := b.withLifetime(ctx)
-	defer cancel()
 	resp, err := b.serve(ctx, m)
 	if err != nil {
 		b.stats.inboundFailed.Add(1)
@@ -66,12 +64,15 @@ func (b *Bridge) publish(m *connector.Message) error {
 }
 
 // request sends a peer's request to the NATS service for its type and
-// returns the service's reply as it is, error headers included.
+// returns the service's reply as it is, error headers included. (A message
+// is published without waiting, so only a request needs the lifetime.)
 func (b *Bridge) request(ctx context.Context, m *connector.Message) (*connector.Response, error) {
 	subject, err := b.serveSubject(m.Type)
 	if err != nil {
 		return nil, remoteError(err)
 	}
+	ctx, cancel := b.withLifetime(ctx)
+	defer cancel()
 	reply, err := b.nc.RequestMsgWithContext(ctx, inboundMsg(subject, m))
 	if err == nil && reply.Header.Get("Status") == "503" {
 		err = nats.ErrNoResponders
@@ -96,6 +97,6 @@ func requestError(subject string, err error) *connector.RemoteError {
 // the bridge's, plus Peer-From.
 func inboundMsg(subject string, m *connector.Message) *nats.Msg {
 	h := withoutBridgeHeaders(m.Headers)
-	h.Set(HeaderFrom, m.From.String())
+	h[HeaderFrom] = []string{m.From.String()} // canonical already: no Set
 	return &nats.Msg{Subject: subject, Header: h, Data: m.Payload}
 }

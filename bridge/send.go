@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go"
 
@@ -23,9 +24,12 @@ func (b *Bridge) onSend(m *nats.Msg) {
 		b.fail(m, err)
 		return
 	}
-	ctx, cancel := context.WithTimeout(b.ctx, c.timeout)
-	s := &sending{b: b, m: m, c: c, cancel: cancel,
-		errs: make([]error, len(c.targets)), known: make([]bool, len(c.targets)), left: len(c.targets)}
+	ctx, cancel := b.sendCtx.get(b.ctx, c.timeout, b.cfg.DefaultTimeout)
+	s := &sending{b: b, m: m, c: c, cancel: cancel, left: len(c.targets)}
+	s.errs, s.known = s.errs1[:], s.known1[:]
+	if len(c.targets) > 1 {
+		s.errs, s.known = make([]error, len(c.targets)), make([]bool, len(c.targets))
+	}
 	s.mu.Lock() // expire may run at once; it waits for stop to be set
 	s.stop = context.AfterFunc(ctx, func() { s.expire(ctx.Err()) })
 	s.mu.Unlock()
@@ -50,6 +54,38 @@ type sending struct {
 	errs  []error     // outcome per target
 	known []bool      // whether errs[i] is set
 	left  int         // targets not yet known
+
+	errs1  [1]error // errs and known of a message to one peer
+	known1 [1]bool
+}
+
+// sharedContext hands sends with the default timeout one context between
+// them, renewed every hundredth of the timeout: each send so gets at least
+// 99% of its timeout without a context and timer of its own. Sends with
+// another timeout (a Peer-Timeout header) get their own.
+type sharedContext struct {
+	mu      sync.Mutex // guards every field below
+	ctx     context.Context
+	cancel  context.CancelFunc // kept, not called: see get
+	renewAt time.Time
+}
+
+// get returns the context a send with timeout d runs under, made from
+// parent, and the function that releases it.
+func (sc *sharedContext) get(parent context.Context, d, def time.Duration) (context.Context, context.CancelFunc) {
+	if d != def {
+		return context.WithTimeout(parent, d)
+	}
+	now := time.Now()
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	if sc.ctx == nil || now.After(sc.renewAt) {
+		// A shared context ends by its deadline or with parent, never by
+		// cancel: the one replaced here lives on for the sends holding it.
+		sc.ctx, sc.cancel = context.WithDeadline(parent, now.Add(d))
+		sc.renewAt = now.Add(d / 100)
+	}
+	return sc.ctx, func() {}
 }
 
 // finish records target i's outcome and completes the message after the

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/quic-go/quic-go"
 
@@ -110,10 +111,11 @@ func errorFrame(id uint64, err error) codec.Frame {
 // reader ran dry, so a burst costs one ack. A frame over the payload limit is
 // skipped and answered with a 413 for its sequence number; the stream goes on.
 func (pc *peerConn) serveMessages(st *quic.Stream, r *codec.Reader, f *codec.Frame) {
-	ctx := st.Context()
+	b := burst{parent: st.Context(), timeout: pc.c.cfg.DefaultTimeout}
+	defer b.end()
 	for {
 		if f.Kind == codec.KindSend {
-			if _, err := pc.deliver(ctx, f); err != nil {
+			if _, err := pc.handle(b.context(), f); err != nil {
 				errFrame := errorFrame(f.ID, err)
 				if pc.writeFrame(st, &errFrame) != nil {
 					break
@@ -121,6 +123,7 @@ func (pc *peerConn) serveMessages(st *quic.Stream, r *codec.Reader, f *codec.Fra
 			}
 		}
 		if r.Buffered() == 0 {
+			b.end()
 			if pc.writeFrame(st, &codec.Frame{Kind: codec.KindAck, ID: f.ID}) != nil {
 				break
 			}
@@ -176,10 +179,37 @@ const (
 	maxSkippedInARow = 1024
 )
 
-func (pc *peerConn) deliver(ctx context.Context, f *codec.Frame) (*Response, error) {
-	ctx, cancel := context.WithTimeout(ctx, pc.c.cfg.DefaultTimeout)
-	defer cancel()
-	return pc.handle(ctx, f)
+// burst is the handler context of the messages in one burst (the frames
+// read before the reader runs dry): made at the burst's first message,
+// renewed once it has run for a tenth of the timeout, ended with the burst.
+// Every message's handler so gets at least nine tenths of the timeout, and
+// a burst costs one timer instead of one per message.
+type burst struct {
+	parent  context.Context
+	timeout time.Duration
+
+	ctx     context.Context // nil between bursts
+	cancel  context.CancelFunc
+	renewAt time.Time
+}
+
+// context returns the current burst's context, making or renewing it.
+func (b *burst) context() context.Context {
+	if b.ctx != nil && time.Now().Before(b.renewAt) {
+		return b.ctx
+	}
+	b.end()
+	b.ctx, b.cancel = context.WithTimeout(b.parent, b.timeout)
+	b.renewAt = time.Now().Add(b.timeout / 10)
+	return b.ctx
+}
+
+// end cancels the burst's context, if there is one.
+func (b *burst) end() {
+	if b.cancel != nil {
+		b.cancel()
+		b.ctx, b.cancel = nil, nil
+	}
 }
 
 // writeFrame encodes f and writes it to st.
