@@ -43,13 +43,25 @@ func isBridgeHeader(key string) bool {
 }
 
 // splitHeaders separates the bridge's headers, keyed in canonical form
-// ("Peer-Node") whatever case they came in, from the ones to forward.
+// ("Peer-Node") whatever case they came in, from the ones to forward. When
+// every bridge header in h is keyed canonically already, as it almost
+// always is, own is h itself, other headers included, to spare a map per
+// message: look bridge headers up in own by their canonical keys only.
 func splitHeaders(h nats.Header) (own, rest map[string][]string) {
+	canonical := true
+	for k, v := range h {
+		if !isBridgeHeader(k) {
+			rest = setHeader(rest, k, v...)
+		} else if k != textproto.CanonicalMIMEHeaderKey(k) {
+			canonical = false
+		}
+	}
+	if canonical {
+		return h, rest
+	}
 	for k, v := range h {
 		if isBridgeHeader(k) {
 			own = setHeader(own, textproto.CanonicalMIMEHeaderKey(k), v...)
-		} else {
-			rest = setHeader(rest, k, v...)
 		}
 	}
 	return own, rest
