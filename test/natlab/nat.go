@@ -51,12 +51,16 @@ type NAT struct {
 	public netip.Addr // router's public address; invalid for None
 	lan    int        // N of 198.19.N.0/24; 0 for None
 
-	hostsMu sync.Mutex
-	hosts   int // LAN hosts added so far
+	hostsMu sync.Mutex // guards hosts, and kind (which only SetKind changes)
+	hosts   int        // LAN hosts added so far
 }
 
 // Kind returns the NAT's behaviour.
-func (n *NAT) Kind() Kind { return n.kind }
+func (n *NAT) Kind() Kind {
+	n.hostsMu.Lock()
+	defer n.hostsMu.Unlock()
+	return n.kind
+}
 
 // Name returns the router's namespace name, usable with "ip netns exec" (for
 // example to run "nft list ruleset" or "conntrack -L" while debugging). It is
@@ -267,6 +271,33 @@ func (n *NAT) setupRouter() error {
 	}, false)
 }
 
+// SetKind changes the NAT's behaviour at run time, as if its router were
+// reconfigured and restarted: the nftables ruleset is replaced and the
+// connection-tracking table flushed, so every mapping is forgotten and the
+// next packet of each flow is mapped afresh under the new rules. It cannot
+// turn a NAT into or out of [None], and [FullCone] needs at most one LAN host.
+func (n *NAT) SetKind(kind Kind) error {
+	switch {
+	case n.kind == None || kind == None:
+		return errors.New("natlab: SetKind: a none NAT has no router, and a router cannot become none")
+	case kind != FullCone && kind != PortRestricted && kind != Symmetric:
+		return fmt.Errorf("natlab: SetKind: unknown NAT kind %q", kind)
+	}
+	n.hostsMu.Lock()
+	defer n.hostsMu.Unlock()
+	if kind == FullCone && n.hosts > 1 {
+		return fmt.Errorf("natlab: SetKind: NAT %s has %d hosts; a full-cone NAT supports one", n.name, n.hosts)
+	}
+	if err := nft(n.router, ruleset(kind, lanAddr(n.lan, firstHostOctet))); err != nil {
+		return err
+	}
+	if err := flushConntrack(n.router); err != nil {
+		return err
+	}
+	n.kind = kind
+	return nil
+}
+
 // ruleset returns the router's nftables ruleset for kind. fullConeHost is the
 // LAN host a full-cone NAT forwards to.
 //
@@ -300,6 +331,17 @@ func ruleset(kind Kind, fullConeHost netip.Addr) string {
 		coneForward = fmt.Sprintf("\t\tiifname %q oifname %q update @mapped { udp sport }\n", lanDev, wanDev) +
 			"\t\tct status dnat accept\n"
 	}
+	// Unsolicited packets to the router itself are dropped, as a home
+	// router's firewall does. Besides being realistic this matters for
+	// hole punching: a packet that reached the router's input and was
+	// accepted would leave a conntrack entry for its flow, and the next
+	// outbound flow toward that peer would then be masqueraded to another
+	// port to avoid the clash, which no real NAT of these kinds does.
+	fmt.Fprintf(&b, `	chain input {
+		type filter hook input priority filter; policy accept;
+		iifname %q ct state new drop
+	}
+`, wanDev)
 	fmt.Fprintf(&b, `	chain forward {
 		type filter hook forward priority filter; policy drop;
 %s		ct state established,related accept

@@ -3,12 +3,14 @@
 package natlab
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -78,4 +80,67 @@ func writeSysctls(ns string, settings []sysctl, ignoreMissing bool) error {
 		}
 		return nil
 	})
+}
+
+// flushConntrack empties the connection-tracking table of namespace ns, as
+// "conntrack -F" would, over netlink (no conntrack program needed).
+func flushConntrack(ns string) error {
+	return inNetns(ns, func() error {
+		fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_NETFILTER)
+		if err != nil {
+			return fmt.Errorf("natlab: conntrack netlink socket in %s: %w", ns, err)
+		}
+		defer unix.Close(fd)
+		if err := unix.Connect(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+			return fmt.Errorf("natlab: conntrack netlink connect in %s: %w", ns, err)
+		}
+		if err := unix.Send(fd, conntrackFlushRequest(), 0); err != nil {
+			return fmt.Errorf("natlab: conntrack flush in %s: %w", ns, err)
+		}
+		return readNetlinkAck(fd, ns)
+	})
+}
+
+// conntrackFlushRequest is an IPCTNL_MSG_CT_DELETE request for IPv4 with no
+// attributes, which deletes every entry, asking for an acknowledgement.
+func conntrackFlushRequest() []byte {
+	const (
+		ipctnlMsgCtDelete = 2
+		nlmsgLen          = unix.SizeofNlMsghdr + 4 // header + nfgenmsg
+	)
+	b := make([]byte, 0, nlmsgLen)
+	b = binary.NativeEndian.AppendUint32(b, nlmsgLen)
+	b = binary.NativeEndian.AppendUint16(b, unix.NFNL_SUBSYS_CTNETLINK<<8|ipctnlMsgCtDelete)
+	b = binary.NativeEndian.AppendUint16(b, unix.NLM_F_REQUEST|unix.NLM_F_ACK)
+	b = binary.NativeEndian.AppendUint32(b, 1) // sequence number
+	b = binary.NativeEndian.AppendUint32(b, 0) // port ID: the kernel's
+	return append(b, unix.AF_INET, unix.NFNETLINK_V0, 0, 0)
+}
+
+// readNetlinkAck reads the kernel's answer to one request and returns its
+// error, if any. The socket has a receive timeout, so it cannot hang.
+func readNetlinkAck(fd int, ns string) error {
+	tv := unix.NsecToTimeval(int64(cmdTimeout))
+	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
+		return fmt.Errorf("natlab: conntrack netlink timeout in %s: %w", ns, err)
+	}
+	buf := make([]byte, 4096)
+	n, _, err := unix.Recvfrom(fd, buf, 0)
+	if err != nil {
+		return fmt.Errorf("natlab: conntrack flush answer in %s: %w", ns, err)
+	}
+	msgs, err := syscall.ParseNetlinkMessage(buf[:n])
+	if err != nil {
+		return fmt.Errorf("natlab: conntrack flush answer in %s: %w", ns, err)
+	}
+	for _, m := range msgs {
+		if m.Header.Type != unix.NLMSG_ERROR || len(m.Data) < 4 {
+			continue
+		}
+		if errno := int32(binary.NativeEndian.Uint32(m.Data)); errno != 0 {
+			return fmt.Errorf("natlab: conntrack flush in %s: %w", ns, unix.Errno(-errno))
+		}
+		return nil
+	}
+	return fmt.Errorf("natlab: conntrack flush in %s: no acknowledgement", ns)
 }

@@ -18,3 +18,8 @@ type sysctl struct {
 func writeSysctls(ns string, settings []sysctl, ignoreMissing bool) error {
 	return errors.New("natlab: network namespaces need Linux")
 }
+
+// flushConntrack always fails: network namespaces exist only on Linux.
+func flushConntrack(ns string) error {
+	return errors.New("natlab: network namespaces need Linux")
+}
