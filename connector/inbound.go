@@ -16,7 +16,7 @@ import (
 // peer's message stream.
 func (pc *peerConn) serveStream(st *quic.Stream) {
 	defer pc.wg.Done()
-	r := codec.NewReader(st, pc.c.cfg.MaxPayload)
+	r := codec.NewReaderSize(st, pc.c.cfg.MaxPayload, streamReadBuffer)
 	var f codec.Frame // f.ID 0: a refused first frame is answered as message 1
 	if !pc.nextMessage(st, r, &f) {
 		return

@@ -15,10 +15,17 @@ const (
 	// open for later requests once their request is answered; past it they
 	// are closed.
 	maxIdleRequestStreams = 8
-	// streamReadBuffer is the read buffer of a stream whose frames are few
-	// or small: request streams on the requester's side, and message
-	// streams' acknowledgements.
+	// streamReadBuffer is the read buffer of every stream but a message
+	// stream's acknowledgements: it holds a burst of 30 small frames, and
+	// larger frames are read straight into their bodies. A buffer lives as
+	// long as its stream, so it counts in every idle connection's memory.
 	streamReadBuffer = 4 << 10
+	// ackReadBuffer is the read buffer for a message stream's
+	// acknowledgements, a few bytes each.
+	ackReadBuffer = 512
+	// maxKeptBuffer is the largest encoding buffer a message stream keeps
+	// for the next frame; a larger one, grown for a large message, goes.
+	maxKeptBuffer = 64 << 10
 )
 
 // reqStream is a stream that carries one request at a time: the requester

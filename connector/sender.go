@@ -59,7 +59,11 @@ func (s *sender) write(ctx context.Context, f *codec.Frame, done func(error)) er
 	if err != nil {
 		return err
 	}
-	s.buf = buf
+	if cap(buf) <= maxKeptBuffer {
+		s.buf = buf
+	} else {
+		s.buf = nil
+	}
 	if d, ok := ctx.Deadline(); ok {
 		s.st.SetWriteDeadline(d)
 	} else {
@@ -111,7 +115,7 @@ func (s *sender) writeFailedLocked(ctx context.Context, n int, err error) error 
 // ends, then fails what is still waiting.
 func (s *sender) readAcks(st *quic.Stream) {
 	defer s.pc.wg.Done()
-	r := codec.NewReader(st, s.pc.c.cfg.MaxPayload)
+	r := codec.NewReaderSize(st, s.pc.c.cfg.MaxPayload, ackReadBuffer)
 	var f codec.Frame
 	for {
 		if err := r.ReadFrame(&f); err != nil {
