@@ -29,6 +29,7 @@ type Connector struct {
 	router   atomic.Pointer[Router]
 	stats    counters
 	pool     *pool
+	ackIdle  time.Duration // ackReaderIdle; read-only after New
 
 	// Set by Start, read-only afterwards.
 	udp *net.UDPConn
@@ -57,7 +58,7 @@ func New(cfg Config, id *identity.Identity, log *slog.Logger) (*Connector, error
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	c := &Connector{cfg: cfg, id: id, log: log, epoch: time.Now(), pool: newPool()}
+	c := &Connector{cfg: cfg, id: id, log: log, epoch: time.Now(), pool: newPool(), ackIdle: ackReaderIdle}
 	c.quicConf = c.newQUICConfig()
 	return c, nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 )
 
 // idleRequestStreams counts the idle request streams a's connection to b
@@ -66,5 +67,45 @@ func TestRequestAfterIdleStreamBroke(t *testing.T) {
 	r, err := a.Request(ctx, targetOf(b), "echo", []byte("second"), nil)
 	if err != nil || string(r.Payload) != "second" {
 		t.Fatalf("request after a broken idle stream: %+v, %v", r, err)
+	}
+}
+
+// ackReader reports the stream a's ack reader serves on its connection to
+// b, nil if none runs.
+func ackReader(a, b *Connector) any {
+	pc, _ := a.pool.lookup(Target{NodeID: b.NodeID()})
+	if pc == nil {
+		return nil
+	}
+	pc.out.mu.Lock()
+	defer pc.out.mu.Unlock()
+	if pc.out.reader == nil {
+		return nil
+	}
+	return pc.out.reader
+}
+
+// TestAckReaderLeavesWhenIdle: with nothing to acknowledge the ack reader
+// ends and the message stream closes, and the next messages open another
+// and are acknowledged.
+func TestAckReaderLeavesWhenIdle(t *testing.T) {
+	a := newNode(t, Config{}, newIdentity(t), echoHandler(nil))
+	a.ackIdle = 5 * time.Millisecond
+	if err := a.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	b, got := startNode(t, Config{})
+	ctx := testCtx(t)
+	for round := range 3 {
+		for i := range 50 {
+			if err := a.Send(ctx, targetOf(b), "x", fmt.Appendf(nil, "%d.%d", round, i), nil); err != nil {
+				t.Fatalf("round %d, send %d: %v", round, i, err)
+			}
+			recv(t, got)
+		}
+		waitFor(t, "the ack reader to leave", func() bool { return ackReader(a, b) == nil })
+	}
+	if s := a.Stats(); s.Dials != 1 {
+		t.Fatalf("stats %+v, want one dial for all rounds", s)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"sync"
 	"time"
 
@@ -19,13 +20,23 @@ import (
 type sender struct {
 	pc *peerConn
 
-	mu      sync.Mutex   // guards every field below
-	st      *quic.Stream // nil until the first message, and after a failure
-	seq     uint64       // sequence number of the last frame written
-	pending []pending    // written, not yet acknowledged, in seq order
-	buf     []byte       // encoding buffer, reused
-	failed  error        // set once the connection has ended
+	mu      sync.Mutex    // guards every field below
+	st      *quic.Stream  // nil until the first message, and after a failure
+	r       *codec.Reader // reads st's acknowledgements
+	reader  *quic.Stream  // the stream an ack reader goroutine serves; nil if none
+	armed   bool          // st has a read deadline set for its idle reader to leave by
+	seq     uint64        // sequence number of the last frame written
+	pending []pending     // written, not yet acknowledged, in seq order
+	spare   []pending     // ack's scratch space, reused
+	buf     []byte        // encoding buffer, reused
+	failed  error         // set once the connection has ended
 }
+
+// ackReaderIdle is how long a message stream waits with nothing to
+// acknowledge before its ack reader ends and the stream is closed; the next
+// message opens another. An idle connection so costs no stream and no
+// goroutine for messages. (Connector's ackIdle, which tests shorten.)
+const ackReaderIdle = time.Second
 
 // pending is a frame waiting for its acknowledgement.
 type pending struct {
@@ -69,12 +80,23 @@ func (s *sender) write(ctx context.Context, f *codec.Frame, done func(error)) er
 	} else {
 		s.st.SetWriteDeadline(time.Time{})
 	}
+	if s.armed {
+		// Before the frame goes out, so that its acknowledgement cannot
+		// meet the deadline halfway.
+		s.st.SetReadDeadline(time.Time{})
+		s.armed = false
+	}
 	n, err := s.st.Write(buf)
 	if err != nil {
 		return s.writeFailedLocked(ctx, n, err)
 	}
 	s.seq++
 	s.pending = append(s.pending, pending{seq: s.seq, done: done})
+	if s.reader != s.st {
+		s.reader = s.st
+		s.pc.wg.Add(1)
+		go s.readAcks(s.st, s.r)
+	}
 	s.pc.c.stats.out(len(buf))
 	s.pc.touch()
 	return nil
@@ -89,8 +111,7 @@ func (s *sender) openLocked(ctx context.Context) error {
 		return &notSentError{fmt.Errorf("%w: opening stream: %w", ErrUnreachable, err)}
 	}
 	s.st = st
-	s.pc.wg.Add(1)
-	go s.readAcks(st)
+	s.r = codec.NewReaderSize(st, s.pc.c.cfg.MaxPayload, ackReadBuffer)
 	return nil
 }
 
@@ -112,20 +133,29 @@ func (s *sender) writeFailedLocked(ctx context.Context, n int, err error) error 
 }
 
 // readAcks reads acknowledgements and errors from the peer until the stream
-// ends, then fails what is still waiting.
-func (s *sender) readAcks(st *quic.Stream) {
+// ends, then fails what is still waiting. Once nothing is left to
+// acknowledge it waits ackReaderIdle for more and then ends; write starts
+// another reader with the next frame. No frame can be cut by that
+// deadline: it is set only when every frame written has been acknowledged
+// (the last frame read was an acknowledgement, which comes after any error
+// frames), and write clears it before the next frame goes out.
+func (s *sender) readAcks(st *quic.Stream, r *codec.Reader) {
 	defer s.pc.wg.Done()
-	r := codec.NewReaderSize(st, s.pc.c.cfg.MaxPayload, ackReadBuffer)
 	var f codec.Frame
 	for {
 		if err := r.ReadFrame(&f); err != nil {
+			if isTimeout(err) && s.leaveIdle(st) {
+				return
+			} else if isTimeout(err) {
+				continue // a frame went out as the deadline passed
+			}
 			s.streamEnded(st, err)
 			return
 		}
 		s.pc.received(0)
 		switch f.Kind {
 		case codec.KindAck:
-			s.ack(f.ID)
+			s.ack(st, f.ID)
 		case codec.KindError:
 			s.reject(f.ID, &RemoteError{Code: f.Code, Text: f.Error})
 		default:
@@ -135,19 +165,52 @@ func (s *sender) readAcks(st *quic.Stream) {
 	}
 }
 
-func (s *sender) ack(upTo uint64) {
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// leaveIdle reports whether st's reader may end because nothing is waiting
+// for an acknowledgement on it, and then closes st: an idle connection
+// keeps no message stream (nor the peer's goroutine and buffer serving
+// it), and the next message opens a new one, which costs no round trip.
+// Otherwise a frame was written as the deadline passed, and write has
+// cleared the deadline.
+func (s *sender) leaveIdle(st *quic.Stream) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.st != st || len(s.pending) > 0 || !s.armed {
+		return false
+	}
+	s.st, s.r, s.reader, s.armed = nil, nil, nil, false
+	st.Close()
+	st.CancelRead(codeCancelled)
+	return true
+}
+
+// ack completes the frames up to upTo, read on st, and sets st's idle
+// deadline if none is left.
+func (s *sender) ack(st *quic.Stream, upTo uint64) {
 	s.mu.Lock()
 	i := 0
 	for i < len(s.pending) && s.pending[i].seq <= upTo {
 		i++
 	}
-	acked := make([]pending, i)
-	copy(acked, s.pending[:i])
+	acked := append(s.spare[:0], s.pending[:i]...)
+	s.spare = nil
 	s.pending = append(s.pending[:0], s.pending[i:]...)
+	if len(s.pending) == 0 && s.st == st && s.reader == st {
+		st.SetReadDeadline(time.Now().Add(s.pc.c.ackIdle))
+		s.armed = true
+	}
 	s.mu.Unlock()
 	for _, p := range acked {
 		p.done(nil)
 	}
+	clear(acked)
+	s.mu.Lock()
+	s.spare = acked[:0]
+	s.mu.Unlock()
 }
 
 func (s *sender) reject(seq uint64, err error) {
@@ -172,6 +235,9 @@ func (s *sender) streamEnded(st *quic.Stream, cause error) {
 	if s.st == st {
 		s.st = nil
 		st.CancelWrite(codeCancelled)
+	}
+	if s.reader == st {
+		s.reader = nil
 	}
 	waiting := s.pending
 	s.pending = nil

@@ -233,6 +233,7 @@ func TestRunPeerbridge(t *testing.T) {
 		FanoutPeers: 3,
 		FanoutSends: 20,
 		IdlePeers:   20,
+		IdleSettle:  50 * time.Millisecond,
 	})
 	var progress bytes.Buffer
 	rep, err := bench.Run(testContext(t), opts, nil, &progress)

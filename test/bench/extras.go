@@ -31,6 +31,11 @@ type ExtraOptions struct {
 	// StartIdlePeers starts the idle peers. Nil starts them in this process
 	// (see [StartIdlePeersInProcess] for what that means for the figure).
 	StartIdlePeers IdlePeersFunc
+	// IdleSettle is how long the idle peers' connections carry nothing
+	// before memory is read, so that what a connection holds only while
+	// busy (its message stream and the goroutine reading acknowledgements)
+	// is gone, as on a peer that is really idle. Default 2s.
+	IdleSettle time.Duration
 	// Duration caps each timed loop. Default 20s (quick 3s).
 	Duration time.Duration
 }
@@ -43,6 +48,7 @@ func (o ExtraOptions) withDefaults() ExtraOptions {
 	setInt(&o.FanoutPeers, 20)
 	setInt(&o.FanoutSends, pick(5000, 500))
 	setInt(&o.IdlePeers, 1000)
+	setDur(&o.IdleSettle, 2*time.Second)
 	setDur(&o.Duration, choose(o.Quick, 20*time.Second, 3*time.Second))
 	if o.StartIdlePeers == nil {
 		o.StartIdlePeers = StartIdlePeersInProcess
@@ -57,8 +63,9 @@ func (o ExtraOptions) withDefaults() ExtraOptions {
 //
 //	send_pooled_p50_us, send_fresh_p50_us, pooled_vs_fresh_ratio (fresh / pooled)
 //	fanout1_p50_us, fanout<k>_p50_us, fanout<k>_ratio (k peers / one)
-//	bytes_per_idle_peer, idle_peer_heap_bytes, idle_peer_stack_bytes,
-//	idle_peer_goroutines, idle_peers, idle_peers_in_process (1 or 0)
+//	bytes_per_idle_peer (heap in use + stacks), idle_peer_heap_bytes,
+//	idle_peer_heap_alloc_bytes, idle_peer_stack_bytes, idle_peer_goroutines,
+//	idle_peers, idle_peers_in_process (1 or 0)
 func PeerbridgeExtras(o ExtraOptions) []Extra {
 	o = o.withDefaults()
 	return []Extra{o.pooling, o.fanout, o.idleMemory}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"time"
 
 	"github.com/peerbridge/peerbridge/connector"
 )
@@ -18,8 +19,8 @@ const (
 
 // memSnapshot is the process's memory after a full collection.
 type memSnapshot struct {
-	heap, stack uint64 // HeapInuse, StackInuse
-	goroutines  int
+	heap, alloc, stack uint64 // HeapInuse, HeapAlloc, StackInuse
+	goroutines         int
 }
 
 func readMem() memSnapshot {
@@ -29,7 +30,19 @@ func readMem() memSnapshot {
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	return memSnapshot{heap: ms.HeapInuse, stack: ms.StackInuse, goroutines: runtime.NumGoroutine()}
+	return memSnapshot{heap: ms.HeapInuse, alloc: ms.HeapAlloc, stack: ms.StackInuse, goroutines: runtime.NumGoroutine()}
+}
+
+// settledMem reads memory once connections have been idle for settle.
+func settledMem(ctx context.Context, settle time.Duration) (memSnapshot, error) {
+	t := time.NewTimer(settle)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return memSnapshot{}, fmt.Errorf("idle memory: %w", ctx.Err())
+	case <-t.C:
+	}
+	return readMem(), nil
 }
 
 // idleMemory measures what one bridge's process spends per idle pooled
@@ -37,7 +50,8 @@ func readMem() memSnapshot {
 // reads the heap and stack in use after a collection, has the bridge's
 // connector send one message to each remaining peer (so each connection
 // carries a message stream, as a used connection does), and reads them
-// again. The difference per peer is heap in use plus goroutine stacks.
+// again, each time after the connections were idle for o.IdleSettle. The
+// difference per peer is heap in use plus goroutine stacks.
 func (o ExtraOptions) idleMemory(ctx context.Context, progress func(string)) (map[string]float64, error) {
 	a, err := startBridgeNode(ctx, "bench-idle")
 	if err != nil {
@@ -56,11 +70,17 @@ func (o ExtraOptions) idleMemory(ctx context.Context, progress func(string)) (ma
 	if err := connectAll(ctx, a.conn, ts[:idleWarmPeers]); err != nil {
 		return nil, err
 	}
-	before := readMem()
+	before, err := settledMem(ctx, o.IdleSettle)
+	if err != nil {
+		return nil, err
+	}
 	if err := connectAll(ctx, a.conn, ts[idleWarmPeers:]); err != nil {
 		return nil, err
 	}
-	after := readMem()
+	after, err := settledMem(ctx, o.IdleSettle)
+	if err != nil {
+		return nil, err
+	}
 	if got := a.conn.Stats().Conns; got != len(ts) {
 		return nil, fmt.Errorf("idle memory: %d pooled connections, want %d", got, len(ts))
 	}
@@ -78,12 +98,14 @@ func idleFigures(before, after memSnapshot, n int, inProcess bool, progress func
 	}
 	progress(fmt.Sprintf("idle peers: %d %s; per peer %.0f B heap + %.0f B stacks", n, where, heap, stack))
 	return map[string]float64{
-		"bytes_per_idle_peer":   heap + stack,
-		"idle_peer_heap_bytes":  heap,
-		"idle_peer_stack_bytes": stack,
-		"idle_peer_goroutines":  float64(after.goroutines-before.goroutines) / float64(n),
-		"idle_peers":            float64(n),
-		"idle_peers_in_process": local,
+		"bytes_per_idle_peer":  heap + stack,
+		"idle_peer_heap_bytes": heap,
+		// Live objects only: heap in use less the free space in its spans.
+		"idle_peer_heap_alloc_bytes": per(after.alloc, before.alloc),
+		"idle_peer_stack_bytes":      stack,
+		"idle_peer_goroutines":       float64(after.goroutines-before.goroutines) / float64(n),
+		"idle_peers":                 float64(n),
+		"idle_peers_in_process":      local,
 	}
 }
 
