@@ -49,7 +49,8 @@ type Options struct {
 	// Default 128, 1024 and 65536.
 	ThroughputSizes []int
 	// Messages is how many messages are published per size and setup, at
-	// most; see MessageBytes. Default 200000 (quick 100000; fewer finish too fast on plain NATS to measure a rate).
+	// most; see MessageBytes. Default 200000 (quick 100000: fewer pass
+	// plain NATS too fast for a stable rate).
 	Messages int
 	// MessageBytes caps the payload bytes published per size and setup, so
 	// that large messages are fewer. Default 512 MiB (quick 64 MiB).
