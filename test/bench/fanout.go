@@ -13,8 +13,13 @@ import (
 	"github.com/peerbridge/peerbridge/connector"
 )
 
-// fanoutType is the message type of the fan-out scenario.
-const fanoutType = "fanout"
+const (
+	// fanoutType is the message type of the fan-out scenario.
+	fanoutType = "fanout"
+	// fanoutTimeout bounds one fan-out, from the request to the bridge's
+	// answer.
+	fanoutTimeout = 5 * time.Second
+)
 
 // fanout times one 128 B message sent through a bridge to one peer and to
 // k peers (one Peer-Node header each), from a NATS client's request on
@@ -92,7 +97,7 @@ func fanoutMsgs(c *connector.Connector, peers []*connector.Connector) (one, all 
 // fanoutOnce sends msg and checks the bridge's answer: every one of its k
 // peers acknowledged.
 func fanoutOnce(ctx context.Context, nc *nats.Conn, msg *nats.Msg, k int) error {
-	rctx, cancel := context.WithTimeout(ctx, attemptTimeout*20)
+	rctx, cancel := context.WithTimeout(ctx, fanoutTimeout)
 	defer cancel()
 	reply, err := nc.RequestMsgWithContext(rctx, msg)
 	if err != nil {

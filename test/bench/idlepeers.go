@@ -152,14 +152,11 @@ func readTargets(r io.Reader) ([]connector.Target, error) {
 		}
 		ts = append(ts, t)
 	}
-	return nil, fmt.Errorf("no %q line: %w", readyLine, cmp(sc.Err(), io.ErrUnexpectedEOF))
-}
-
-func cmp(err, def error) error {
-	if err != nil {
-		return err
+	err := sc.Err()
+	if err == nil {
+		err = io.ErrUnexpectedEOF
 	}
-	return def
+	return nil, fmt.Errorf("no %q line: %w", readyLine, err)
 }
 
 func (p *procPeers) Targets() []connector.Target { return p.ts }
