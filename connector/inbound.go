@@ -45,8 +45,11 @@ func (pc *peerConn) rejectStream(st *quic.Stream, err error) {
 	st.CancelRead(codeProtocol)
 }
 
+// message is the Message form of f. Remote is read from the connection now,
+// not when it was made: after a NAT rebinding QUIC validates and moves to
+// the peer's new address, which a gateway must see when the peer registers.
 func (pc *peerConn) message(f *codec.Frame) *Message {
-	return &Message{From: pc.id, Kind: f.Kind, Type: f.Type, Headers: f.Headers, Payload: f.Payload, Path: pc.path, Remote: pc.remote}
+	return &Message{From: pc.id, Kind: f.Kind, Type: f.Type, Headers: f.Headers, Payload: f.Payload, Path: pc.path, Remote: addrPort(pc.qc.RemoteAddr())}
 }
 
 // serveRequests answers the requests on st one after another until the

@@ -25,11 +25,10 @@ const (
 
 // peerConn is one authenticated QUIC connection to a peer.
 type peerConn struct {
-	c      *Connector
-	qc     *quic.Conn
-	id     identity.NodeID
-	path   Path
-	remote netip.AddrPort
+	c    *Connector
+	qc   *quic.Conn
+	id   identity.NodeID
+	path Path
 
 	lastActive atomic.Int64 // connector clock of the last message either way
 	lastRecv   atomic.Int64 // connector clock of the last frame received
@@ -55,7 +54,7 @@ func (c *Connector) adoptAt(qc *quic.Conn, path Path, endpoint string) (*peerCon
 	if endpoint == "" && path == PathDirect {
 		path = c.pool.inboundPath(id, path)
 	}
-	pc := &peerConn{c: c, qc: qc, id: id, path: path, remote: addrPort(qc.RemoteAddr())}
+	pc := &peerConn{c: c, qc: qc, id: id, path: path}
 	pc.out.pc = pc
 	now := c.now()
 	pc.lastActive.Store(now)

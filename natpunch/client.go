@@ -193,31 +193,22 @@ func (cl *Client) trace(peer identity.NodeID, step string, err error) {
 // Probe probes this host's NAT against gateway gw from the connector's
 // socket.
 func (cl *Client) Probe(ctx context.Context, gw netip.AddrPort) (*Report, error) {
-	p := &prober{d: cl.d, write: cl.writeTo, tries: 3, wait: 400 * time.Millisecond}
-	return p.run(ctx, gw, cl.c.Addr())
+	return cl.prober().run(ctx, gw, cl.c.Addr())
 }
 
-// registerLoop probes the NAT once, then registers with every gateway and
-// refreshes the registrations until the client closes.
+func (cl *Client) prober() *prober {
+	return &prober{d: cl.d, write: cl.writeTo, tries: 3, wait: 400 * time.Millisecond}
+}
+
+// registerLoop registers with every gateway and refreshes the
+// registrations, re-probing the NAT first each time, until the client
+// closes.
 func (cl *Client) registerLoop() {
-	gw := cl.gateways[0]
-	ctx, cancel := context.WithTimeout(cl.ctx, 10*time.Second)
-	report, err := cl.Probe(ctx, gw.addr)
-	cancel()
-	if err != nil {
-		cl.log.Warn("NAT probe failed", "gateway", gw.target.String(), "err", err)
-		report = &Report{Mapping: Unknown, Filtering: Unknown, NATType: Unknown}
-	} else {
-		cl.log.Info("NAT probed", "type", report.NATType, "public", report.Public, "mapping", report.Mapping, "filtering", report.Filtering)
-	}
-	cl.mu.Lock()
-	cl.report = report
-	cl.mu.Unlock()
 	var once sync.Once
 	t := time.NewTicker(cl.cfg.RegisterEvery)
 	defer t.Stop()
 	for {
-		if cl.registerAll(report) {
+		if cl.registerAll(cl.refreshReport()) {
 			once.Do(func() { close(cl.registered) })
 		}
 		select {
@@ -228,6 +219,40 @@ func (cl *Client) registerLoop() {
 	}
 }
 
+// refreshReport returns the NAT report to register with. The NAT is probed
+// fully the first time and whenever one probe shows a new public address:
+// the NAT forgot its mappings (a timeout, a restart, another network) and
+// may behave differently now. A full probe is not repeated otherwise,
+// because this socket has since sent to the gateway's other address, which
+// would make the filtering test pass on any NAT.
+func (cl *Client) refreshReport() *Report {
+	gw := cl.gateways[0]
+	ctx, cancel := context.WithTimeout(cl.ctx, 10*time.Second)
+	defer cancel()
+	last := cl.Report()
+	if last != nil && last.Public != "" {
+		r, _, err := cl.prober().ask(ctx, gw.addr, 0)
+		if err != nil || r.observed.String() == last.Public {
+			return last
+		}
+		cl.log.Info("public address changed", "from", last.Public, "to", r.observed.String())
+	}
+	report, err := cl.Probe(ctx, gw.addr)
+	if err != nil {
+		cl.log.Warn("NAT probe failed", "gateway", gw.target.String(), "err", err)
+		if last != nil {
+			return last
+		}
+		report = &Report{Mapping: Unknown, Filtering: Unknown, NATType: Unknown}
+	} else {
+		cl.log.Info("NAT probed", "type", report.NATType, "public", report.Public, "mapping", report.Mapping, "filtering", report.Filtering)
+	}
+	cl.mu.Lock()
+	cl.report = report
+	cl.mu.Unlock()
+	return report
+}
+
 // registerAll registers with every gateway and reports whether one took it.
 func (cl *Client) registerAll(report *Report) bool {
 	payload, err := encode(&registration{Local: cl.localAddrs(), Mapping: report.Mapping, Filtering: report.Filtering})
@@ -235,17 +260,53 @@ func (cl *Client) registerAll(report *Report) bool {
 		return false
 	}
 	ok := false
-	for _, gw := range cl.gateways {
-		ctx, cancel := context.WithTimeout(cl.ctx, 5*time.Second)
-		_, err := cl.c.Request(ctx, gw.target, typeRegister, payload, nil)
-		cancel()
-		if err != nil {
+	for i, gw := range cl.gateways {
+		want := ""
+		if i == 0 {
+			want = report.Public // probed on this gateway
+		}
+		if err := cl.register(gw, payload, want); err != nil {
 			cl.log.Warn("gateway registration failed", "gateway", gw.target.String(), "err", err)
 			continue
 		}
 		ok = true
 	}
 	return ok
+}
+
+// registerTries bounds the registrations sent to get the gateway to see
+// the address a probe saw.
+const registerTries = 4
+
+// register registers with gw. If want is set it is the public address the
+// last probe saw, and the registration is repeated, a few times with
+// backoff, until the gateway saw the same: after this node's public address
+// changed, the gateway's QUIC connection moves to the new address only once
+// it has validated it, one round trip after the first packet from there,
+// and a registration handled before that records the old address.
+func (cl *Client) register(gw gateway, payload []byte, want string) error {
+	backoff := 50 * time.Millisecond
+	for try := range registerTries {
+		ctx, cancel := context.WithTimeout(cl.ctx, 5*time.Second)
+		r, err := cl.c.Request(ctx, gw.target, typeRegister, payload, nil)
+		cancel()
+		if err != nil {
+			return err
+		}
+		var got registered
+		if err := decode(r.Payload, &got); err != nil {
+			return err
+		}
+		if want == "" || got.Observed == want || try == registerTries-1 {
+			return nil
+		}
+		cl.log.Debug("gateway saw another address; registering again", "saw", got.Observed, "probed", want)
+		if err := wait(cl.ctx, backoff); err != nil {
+			return err
+		}
+		backoff *= 2
+	}
+	return nil
 }
 
 // localAddrs lists the addresses peers on the same network can reach this

@@ -49,9 +49,14 @@ func (g *Gateway) register(i int, m *connector.Message) (*registered, error) {
 	if len(req.Local) > 16 {
 		return nil, badRequest("%d local addresses, at most 16", len(req.Local))
 	}
+	now := time.Now()
+	if old, ok := g.reg.get(m.From, now); ok && (old.observed != m.Remote || old.via != i) {
+		g.log.Info("bridge moved", "node", m.From.Short(), "from", old.observed, "to", m.Remote)
+		g.relay.rebind(m.From, m.Remote, i)
+	}
 	g.reg.put(record{
 		id: m.From, observed: m.Remote, local: req.Local, mapping: req.Mapping, filtering: req.Filtering,
-		via: i, expires: time.Now().Add(g.cfg.RegistrationTTL),
+		via: i, expires: now.Add(g.cfg.RegistrationTTL),
 	})
 	resp := &registered{Observed: m.Remote.String()}
 	for j, a := range g.addrs {

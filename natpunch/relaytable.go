@@ -6,10 +6,13 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/peerbridge/peerbridge/connector/identity"
 )
 
 // relayEnd is one side of a relay session.
 type relayEnd struct {
+	id   identity.NodeID
 	addr netip.AddrPort // where its packets come from and go to
 	via  int            // the gateway address it talks to
 }
@@ -41,8 +44,25 @@ func (t *relayTable) open(s sessionID, a, b record, now time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.sessions[s] = &relaySession{
-		a: relayEnd{addr: a.observed, via: a.via}, b: relayEnd{addr: b.observed, via: b.via},
+		a: relayEnd{id: a.id, addr: a.observed, via: a.via}, b: relayEnd{id: b.id, addr: b.observed, via: b.via},
 		started: now, window: now,
+	}
+}
+
+// rebind moves every session end of node id to the address and gateway
+// address it registered from last. A NAT that forgot its mappings gives the
+// node a new public address; its relayed connections carry on from there
+// once it has registered again. The address comes from the node's
+// authenticated connection, so a session cannot be moved by a stranger.
+func (t *relayTable) rebind(id identity.NodeID, addr netip.AddrPort, via int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, sess := range t.sessions {
+		for _, end := range []*relayEnd{&sess.a, &sess.b} {
+			if end.id == id {
+				end.addr, end.via = addr, via
+			}
+		}
 	}
 }
 

@@ -107,6 +107,10 @@ func (cl *Client) direct(ctx context.Context, id identity.NodeID, addrs []string
 	return cl.race(ctx, id, addrs, connector.PathDirect)
 }
 
+// race dials every address at once and keeps the first connection that
+// comes up. It also succeeds as soon as the peer's own dial to this node
+// has put a direct or punched connection in the pool, as happens when both
+// sides traverse at once.
 func (cl *Client) race(ctx context.Context, id identity.NodeID, addrs []string, path connector.Path) error {
 	if len(addrs) == 0 {
 		return fmt.Errorf("%w: no address for %s", connector.ErrUnreachable, id.Short())
@@ -123,19 +127,43 @@ func (cl *Client) race(ctx context.Context, id identity.NodeID, addrs []string, 
 			errs <- err
 		}()
 	}
-	var all []error
-	for range addrs {
-		err := <-errs
-		if err == nil {
-			cancel() // the others give up; their goroutines still report in
-			for range len(addrs) - 1 - len(all) {
-				<-errs
-			}
-			return nil
+	// Every dial goroutine reports in before race returns.
+	pending := len(addrs)
+	defer func() {
+		cancel()
+		for range pending {
+			<-errs
 		}
-		all = append(all, err)
+	}()
+	t := time.NewTicker(pollEvery)
+	defer t.Stop()
+	var all []error
+	for pending > 0 {
+		select {
+		case err := <-errs:
+			pending--
+			if err == nil {
+				return nil
+			}
+			all = append(all, err)
+		case <-t.C:
+			if cl.hasBetterPath(id) {
+				return nil
+			}
+		}
 	}
 	return fmt.Errorf("%w: %w", connector.ErrUnreachable, errors.Join(all...))
+}
+
+// pollEvery is how often a traversal step checks whether the pool already
+// has the connection it is working for.
+const pollEvery = 10 * time.Millisecond
+
+// hasBetterPath reports whether the pool holds a direct or punched
+// connection to id.
+func (cl *Client) hasBetterPath(id identity.NodeID) bool {
+	p, ok := cl.c.PathTo(id)
+	return ok && p != connector.PathRelayed
 }
 
 // punch asks the gateway to time a hole punch with id and carries out this
@@ -199,10 +227,10 @@ func (cl *Client) spray(ctx context.Context, addrs []string) {
 
 // awaitPath waits until the pool holds a non-relayed connection to id.
 func (cl *Client) awaitPath(ctx context.Context, id identity.NodeID) error {
-	t := time.NewTicker(10 * time.Millisecond)
+	t := time.NewTicker(pollEvery)
 	defer t.Stop()
 	for {
-		if p, ok := cl.c.PathTo(id); ok && p != connector.PathRelayed {
+		if cl.hasBetterPath(id) {
 			return nil
 		}
 		select {

@@ -230,6 +230,9 @@ func (p *peer) ask(ctx context.Context, to *peer, data string) (answer, error) {
 	m := nats.NewMsg("peer.request." + echoType)
 	m.Header.Set(bridge.HeaderNode, to.conn.NodeID().String())
 	m.Data = []byte(data)
+	if d, ok := ctx.Deadline(); ok {
+		m.Header.Set(bridge.HeaderTimeout, time.Until(d).String())
+	}
 	start := time.Now()
 	r, err := p.nc.RequestMsgWithContext(ctx, m)
 	if err != nil {
