@@ -79,9 +79,11 @@ type Client struct {
 	registered chan struct{} // closed at the first successful registration
 	upgrading  map[identity.NodeID]bool
 
+	// ctx is the client's lifetime, set by Start and cancelled by Close.
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	goMu   sync.Mutex // guards ctx and cancel; orders goOwned's starts before Close's cancel
 }
 
 // NewClient returns NAT traversal for connector c. It does no I/O.
@@ -113,7 +115,10 @@ func NewClient(c *connector.Connector, cfg ClientConfig, log *slog.Logger) (*Cli
 // probing and registering with the gateways in the background. Call it
 // after the connector has started.
 func (cl *Client) Start(ctx context.Context) error {
-	cl.ctx, cl.cancel = context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(context.Background())
+	cl.goMu.Lock()
+	cl.ctx, cl.cancel = ctx, cancel
+	cl.goMu.Unlock()
 	cl.relay = newRelayConn(cl.writeTo)
 	cl.d = newDemux(cl.c.Transport(), cl.log)
 	cl.d.onRelay = func(from netip.AddrPort, s sessionID, inner []byte) {
@@ -138,14 +143,31 @@ func (cl *Client) Start(ctx context.Context) error {
 // Close stops the client and waits for its goroutines. Close the
 // connector after it.
 func (cl *Client) Close() error {
-	if cl.cancel == nil {
+	cl.goMu.Lock()
+	cancel := cl.cancel
+	if cancel != nil {
+		cancel()
+	}
+	cl.goMu.Unlock()
+	if cancel == nil {
 		return nil
 	}
-	cl.cancel()
 	err := cl.relayTr.Close()
 	cl.relay.Close()
 	cl.wg.Wait()
 	return err
+}
+
+// goOwned runs f on a goroutine that Close waits for, and reports false,
+// without running f, before Start or once the client is closing.
+func (cl *Client) goOwned(f func()) bool {
+	cl.goMu.Lock()
+	defer cl.goMu.Unlock()
+	if cl.ctx == nil || cl.ctx.Err() != nil {
+		return false
+	}
+	cl.wg.Go(f)
+	return true
 }
 
 func (cl *Client) writeTo(b []byte, to netip.AddrPort) error {

@@ -72,6 +72,9 @@ func encode(v any) ([]byte, error) {
 }
 
 func decode(b []byte, v any) error {
+	if err := checkMsgpack(b); err != nil {
+		return fmt.Errorf("natpunch: decoding %T: %w", v, err)
+	}
 	if err := msgpack.Unmarshal(b, v); err != nil {
 		return fmt.Errorf("natpunch: decoding %T: %w", v, err)
 	}

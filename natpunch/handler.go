@@ -45,11 +45,14 @@ func (cl *Client) serveControl(gw gateway, m *connector.Message) error {
 			return badRequest("%v", err)
 		}
 		// Answer at once; the punch runs on its own clock.
-		cl.wg.Go(func() {
+		started := cl.goOwned(func() {
 			ctx, cancel := context.WithTimeout(cl.ctx, cl.cfg.PunchTimeout+5*time.Second)
 			defer cancel()
 			cl.trace(peer, "punch-notified", cl.followPlan(ctx, peer, plan))
 		})
+		if !started {
+			return &connector.RemoteError{Code: connector.CodeUnavailable, Text: "natpunch: client is not running"}
+		}
 		return nil
 	case typeRelayNotify:
 		var grant relayGrant

@@ -95,10 +95,16 @@ func packetType(b []byte) (byte, error) {
 	return b[0], nil
 }
 
+// isType reports whether b has our header and type typ.
+func isType(b []byte, typ byte) bool {
+	t, err := packetType(b)
+	return err == nil && t == typ
+}
+
 func parseProbe(b []byte) (probe, error) {
 	var p probe
-	if len(b) != ProbeSize || b[0] != typeProbe {
-		return p, fmt.Errorf("natpunch: probe of %d bytes, want %d", len(b), ProbeSize)
+	if len(b) != ProbeSize || !isType(b, typeProbe) {
+		return p, fmt.Errorf("natpunch: not a probe: %d bytes, want a probe header and %d", len(b), ProbeSize)
 	}
 	copy(p.txn[:], b[headerLen:])
 	p.flags = b[headerLen+txnLen]
@@ -107,8 +113,8 @@ func parseProbe(b []byte) (probe, error) {
 
 func parseProbeResponse(b []byte) (probeResponse, error) {
 	var r probeResponse
-	if len(b) != probeResponseSize || b[0] != typeProbeResponse {
-		return r, fmt.Errorf("natpunch: probe response of %d bytes, want %d", len(b), probeResponseSize)
+	if len(b) != probeResponseSize || !isType(b, typeProbeResponse) {
+		return r, fmt.Errorf("natpunch: not a probe response: %d bytes, want its header and %d", len(b), probeResponseSize)
 	}
 	copy(r.txn[:], b[headerLen:])
 	r.observed = parseAddr(b[headerLen+txnLen:])
@@ -134,8 +140,8 @@ func appendRelay(b []byte, s sessionID, inner []byte) []byte {
 
 func parseRelay(b []byte) (sessionID, []byte, error) {
 	var s sessionID
-	if len(b) <= relayOverhead || b[0] != typeRelay {
-		return s, nil, fmt.Errorf("natpunch: relay packet of %d bytes too short", len(b))
+	if len(b) <= relayOverhead || !isType(b, typeRelay) {
+		return s, nil, fmt.Errorf("natpunch: not a relay packet: %d bytes, want its header and more than %d", len(b), relayOverhead)
 	}
 	copy(s[:], b[headerLen:])
 	return s, b[relayOverhead:], nil

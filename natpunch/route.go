@@ -276,11 +276,10 @@ func (cl *Client) relayTo(ctx context.Context, gw gateway, id identity.NodeID) e
 func (cl *Client) startUpgrade(gw gateway, id identity.NodeID, opts connector.NATOptions) {
 	cl.mu.Lock()
 	defer cl.mu.Unlock()
-	if cl.upgrading[id] || cl.ctx.Err() != nil {
+	if cl.upgrading[id] {
 		return
 	}
-	cl.upgrading[id] = true
-	cl.wg.Go(func() {
+	started := cl.goOwned(func() {
 		defer func() {
 			cl.mu.Lock()
 			delete(cl.upgrading, id)
@@ -288,6 +287,9 @@ func (cl *Client) startUpgrade(gw gateway, id identity.NodeID, opts connector.NA
 		}()
 		cl.upgrade(gw, id, opts)
 	})
+	if started {
+		cl.upgrading[id] = true
+	}
 }
 
 func (cl *Client) upgrade(gw gateway, id identity.NodeID, opts connector.NATOptions) {

@@ -44,7 +44,13 @@
 //     fresh random public port) and address-and-port dependent filtering.
 //
 // Routers raise conntrack's UDP timeouts to ten minutes so mappings do not
-// expire during a test.
+// expire during a test, and drop unsolicited packets addressed to
+// themselves, as a home router's firewall does (otherwise such a packet
+// would leave a conntrack entry that makes the next outbound flow to its
+// sender change port, which breaks hole punching in a way real NATs of
+// these kinds do not). [NAT.SetKind] changes a NAT's kind at run time and
+// flushes its connection tracking, like a router reconfigured and
+// restarted.
 //
 // # Requirements and cleanup
 //

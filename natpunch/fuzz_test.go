@@ -1,0 +1,189 @@
+package natpunch
+
+import (
+	"bytes"
+	"net/netip"
+	"reflect"
+	"testing"
+
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// seedPackets returns one well-formed packet of every type, and the
+// magic-only header of each, for the fuzzers' corpora.
+func seedPackets() [][]byte {
+	p := probe{txn: [txnLen]byte{1, 2, 3}, flags: probeFlagChange}
+	r := probeResponse{
+		txn:      p.txn,
+		observed: netip.MustParseAddrPort("198.18.0.12:61542"),
+		other:    netip.MustParseAddrPort("[2001:db8::1]:7443"),
+	}
+	seeds := [][]byte{
+		p.append(nil),
+		r.append(nil),
+		(&probeResponse{txn: p.txn}).append(nil),
+		appendPunch(nil, []byte("12345678")),
+		appendRelay(nil, sessionID{9, 8, 7}, []byte{0xc0, 1, 2, 3}),
+	}
+	for _, typ := range []byte{typeProbe, typeProbeResponse, typePunch, typeRelay, 0x3f, 0x40} {
+		seeds = append(seeds, []byte{typ, magic[0], magic[1]})
+	}
+	return seeds
+}
+
+// addTruncations adds every seed and every prefix of it.
+func addTruncations(f *testing.F, seeds [][]byte) {
+	for _, s := range seeds {
+		for n := range len(s) + 1 {
+			f.Add(s[:n])
+		}
+	}
+}
+
+func FuzzParseProbe(f *testing.F) {
+	addTruncations(f, seedPackets())
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p, err := parseProbe(b)
+		if err != nil {
+			return
+		}
+		again, err := parseProbe(p.append(nil))
+		if err != nil || again != p {
+			t.Fatalf("probe %x: re-encoded parses as %+v, %v; want %+v", b, again, err, p)
+		}
+	})
+}
+
+func FuzzParseProbeResponse(f *testing.F) {
+	addTruncations(f, seedPackets())
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := parseProbeResponse(b)
+		if err != nil {
+			return
+		}
+		if len(b) > ProbeSize {
+			t.Fatalf("accepted a probe response of %d bytes, larger than a probe", len(b))
+		}
+		again, err := parseProbeResponse(r.append(nil))
+		if err != nil || again != r {
+			t.Fatalf("response %x: re-encoded parses as %+v, %v; want %+v", b, again, err, r)
+		}
+	})
+}
+
+func FuzzParseRelay(f *testing.F) {
+	addTruncations(f, seedPackets())
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s, inner, err := parseRelay(b)
+		if err != nil {
+			return
+		}
+		if len(inner) == 0 {
+			t.Fatalf("relay packet %x: empty inner packet accepted", b)
+		}
+		if got := appendRelay(nil, s, inner); !bytes.Equal(got, b) {
+			t.Fatalf("relay packet %x re-encodes as %x", b, got)
+		}
+	})
+}
+
+// FuzzDispatch feeds any datagram to the demultiplexer of a gateway and a
+// bridge: it must never panic, must count what it drops, and must hand
+// each handler only packets that parse.
+func FuzzDispatch(f *testing.F) {
+	addTruncations(f, seedPackets())
+	f.Fuzz(func(t *testing.T, b []byte) {
+		d := newDemux(nil, nil)
+		txn := [txnLen]byte{1, 2, 3}
+		waiter := d.expect(txn)
+		handled := 0
+		d.onProbe = func(_ netip.AddrPort, p probe) {
+			handled++
+			if _, err := parseProbe(b); err != nil {
+				t.Fatalf("probe handler got %x, which does not parse: %v", b, err)
+			}
+		}
+		d.onRelay = func(_ netip.AddrPort, _ sessionID, inner []byte) {
+			handled++
+			if len(inner) == 0 || len(inner) != len(b)-relayOverhead {
+				t.Fatalf("relay handler got %d inner bytes of a %d-byte packet", len(inner), len(b))
+			}
+		}
+		from := netip.MustParseAddrPort("[::ffff:198.18.0.12]:61542")
+		d.dispatch(from, b)
+		select {
+		case <-waiter:
+			handled++
+		default:
+		}
+		if counted := handled + int(d.punches.Load()) + int(d.dropped.Load()); counted != 1 {
+			t.Fatalf("packet %x: handled %d, punches %d, dropped %d; want exactly one", b, handled, d.punches.Load(), d.dropped.Load())
+		}
+	})
+}
+
+// controlTypes are the control messages, each as a fresh value to decode
+// into.
+var controlTypes = []func() any{
+	func() any { return new(registration) },
+	func() any { return new(registered) },
+	func() any { return new(nodeRequest) },
+	func() any { return new(peerInfo) },
+	func() any { return new(punchPlan) },
+	func() any { return new(relayGrant) },
+}
+
+// FuzzDecodeControl decodes any payload as every control message, as
+// gateways and bridges do with what peers send them. What decodes must
+// survive a round trip unchanged.
+func FuzzDecodeControl(f *testing.F) {
+	seeds := []any{
+		&registration{Local: []string{"198.19.1.10:4242"}, Mapping: MappingIndependent, Filtering: FilteringDependent},
+		&registered{Observed: "198.18.0.12:61542", Others: []string{"198.18.0.11:7443"}},
+		&nodeRequest{Node: "qrciqwke"},
+		&peerInfo{Node: "n", Observed: "198.18.0.13:41811", Local: []string{"198.19.2.10:1"}},
+		&punchPlan{Node: "n", Addrs: []string{"198.18.0.13:41811"}, Dial: true, DelayMs: 12},
+		&relayGrant{Node: "n", Session: []byte{1, 2, 3, 4, 5, 6, 7, 8}},
+	}
+	for _, v := range seeds {
+		b, err := encode(v)
+		if err != nil {
+			f.Fatal(err)
+		}
+		for n := range len(b) + 1 {
+			f.Add(b[:n])
+		}
+	}
+	f.Add([]byte{0xdd, 0xff, 0xff, 0xff, 0xff}) // an array claiming 4 G elements
+	f.Add([]byte{0xdf, 0xff, 0xff, 0xff, 0xff}) // a map claiming 4 G entries
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for _, mk := range controlTypes {
+			v := mk()
+			if err := decode(b, v); err != nil {
+				continue
+			}
+			enc, err := msgpack.Marshal(v)
+			if err != nil {
+				t.Fatalf("%T decoded from %x does not encode: %v", v, b, err)
+			}
+			again := mk()
+			if err := decode(enc, again); err != nil || !reflect.DeepEqual(normalize(v), normalize(again)) {
+				t.Fatalf("%T from %x: round trip gives %+v, %v; want %+v", v, b, again, err, v)
+			}
+		}
+	})
+}
+
+// normalize makes empty and nil slices compare equal: msgpack may turn one
+// into the other.
+func normalize(v any) any {
+	rv := reflect.ValueOf(v).Elem()
+	out := reflect.New(rv.Type()).Elem()
+	out.Set(rv)
+	for i := range out.NumField() {
+		if fv := out.Field(i); fv.Kind() == reflect.Slice && fv.Len() == 0 {
+			fv.Set(reflect.Zero(fv.Type()))
+		}
+	}
+	return out.Interface()
+}
