@@ -12,12 +12,18 @@
 //
 // # Streams
 //
-// Each request runs on a QUIC stream of its own, so requests never wait
-// behind each other. Fire-and-forget messages share one long-lived stream per
-// connection and direction: they are written back to back, kept in order,
-// and acknowledged cumulatively by the receiver, so a burst of small
-// messages costs neither a stream open nor an acknowledgement each (see
-// BenchmarkSendStreamModel).
+// Each request in flight has a QUIC stream of its own, so requests never
+// wait behind each other. A stream carries one request at a time and, once
+// its answer is in, waits for the next (a connection keeps a few idle), so a
+// request costs no stream open, close and MAX_STREAMS update: two packets,
+// as a message does (BenchmarkRequestRoundTrip). Fire-and-forget messages
+// share one stream per connection and direction: they are written back to
+// back, kept in order, and acknowledged cumulatively by the receiver, so a
+// burst of small messages costs neither a stream open nor an acknowledgement
+// each (see BenchmarkSendStreamModel). A message stream with nothing to
+// acknowledge for a second closes, with the goroutine reading its
+// acknowledgements; the next message opens another, so an idle connection
+// holds no streams.
 //
 // # Pool
 //
