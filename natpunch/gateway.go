@@ -25,6 +25,10 @@ type GatewayConfig struct {
 	RegistrationTTL time.Duration
 	// Relay limits each relay session.
 	Relay RelayLimits
+	// RelayIdleTimeout closes a relay session that forwarded nothing for
+	// this long. Relayed QUIC connections send keep-alives every 15 s, so
+	// only sessions nobody uses any more end. Default 2 minutes.
+	RelayIdleTimeout time.Duration
 }
 
 // RelayLimits bound one relay session. Zero means unlimited: a relay that is
@@ -66,6 +70,12 @@ func NewGateway(cfg GatewayConfig, id *identity.Identity, log *slog.Logger) (*Ga
 	if cfg.RegistrationTTL == 0 {
 		cfg.RegistrationTTL = 90 * time.Second
 	}
+	if cfg.RelayIdleTimeout == 0 {
+		cfg.RelayIdleTimeout = 2 * time.Minute
+	}
+	if cfg.RegistrationTTL < 0 || cfg.RelayIdleTimeout < 0 {
+		return nil, errors.New("natpunch: gateway timeouts must not be negative")
+	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -97,12 +107,17 @@ func (g *Gateway) StartOn(udps []*net.UDPConn) error {
 	g.ctx, g.cancel = context.WithCancel(context.Background())
 	for i, u := range udps {
 		c, err := connector.New(connector.Config{IdleTimeout: 10 * time.Minute, ReverifyAfter: -1}, g.id, g.log)
-		if err != nil {
-			return err
+		if err == nil {
+			err = c.StartOn(u) // it closes u if it fails
+		} else {
+			u.Close()
 		}
-		if err := c.StartOn(u); err != nil {
+		if err != nil {
+			for _, rest := range udps[i+1:] {
+				rest.Close()
+			}
 			g.Close()
-			return err
+			return fmt.Errorf("natpunch: gateway on %s: %w", u.LocalAddr(), err)
 		}
 		c.SetHandler(g.handler(i))
 		g.conns = append(g.conns, c)
@@ -115,6 +130,7 @@ func (g *Gateway) StartOn(udps []*net.UDPConn) error {
 	for _, d := range g.muxes {
 		g.wg.Go(func() { d.run(g.ctx) })
 	}
+	g.wg.Go(g.expireRelays)
 	g.log.Info("gateway running", "node", g.id.NodeID().String(), "addrs", g.addrs)
 	return nil
 }
@@ -178,7 +194,23 @@ func (g *Gateway) probeServer(i int) func(netip.AddrPort, probe) {
 	}
 }
 
-// sessionFor makes a random relay session ID.
+// expireRelays closes idle relay sessions until the gateway closes.
+func (g *Gateway) expireRelays() {
+	t := time.NewTicker(g.cfg.RelayIdleTimeout / 4)
+	defer t.Stop()
+	for {
+		select {
+		case <-g.ctx.Done():
+			return
+		case now := <-t.C:
+			if n := g.relay.expire(now, g.cfg.RelayIdleTimeout); n > 0 {
+				g.log.Info("idle relay sessions closed", "sessions", n)
+			}
+		}
+	}
+}
+
+// newSessionID makes a random relay session ID.
 func newSessionID() (sessionID, error) {
 	var s sessionID
 	_, err := rand.Read(s[:])

@@ -21,6 +21,7 @@ type relayEnd struct {
 type relaySession struct {
 	a, b    relayEnd
 	started time.Time
+	last    time.Time // when a packet was last forwarded
 	bytes   int64     // forwarded so far
 	window  time.Time // start of the current rate window
 	inWin   int64     // bytes in the current rate window
@@ -45,8 +46,24 @@ func (t *relayTable) open(s sessionID, a, b record, now time.Time) {
 	defer t.mu.Unlock()
 	t.sessions[s] = &relaySession{
 		a: relayEnd{id: a.id, addr: a.observed, via: a.via}, b: relayEnd{id: b.id, addr: b.observed, via: b.via},
-		started: now, window: now,
+		started: now, last: now, window: now,
 	}
+}
+
+// expire closes the sessions that forwarded nothing for idle, and reports
+// how many it closed. Peers that stop relaying (they moved to a direct
+// path, or went away) never say so; their sessions end here.
+func (t *relayTable) expire(now time.Time, idle time.Duration) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := 0
+	for s, sess := range t.sessions {
+		if now.Sub(sess.last) > idle {
+			delete(t.sessions, s)
+			n++
+		}
+	}
+	return n
 }
 
 // rebind moves every session end of node id to the address and gateway
@@ -94,6 +111,7 @@ func (t *relayTable) route(s sessionID, from netip.AddrPort, n int, now time.Tim
 	if !t.admitLocked(sess, int64(n), now) {
 		return relayEnd{}, false
 	}
+	sess.last = now
 	return to, true
 }
 

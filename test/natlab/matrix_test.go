@@ -186,7 +186,15 @@ func matrixTable(results []pairResult) string {
 		}
 		fmt.Fprintf(&b, "| %-33s | %-8s | %-8s | %-14s | %10s | %10s |\n",
 			string(r.a)+" / "+string(r.b), ab, ba, r.want,
-			r.firstAB.Round(time.Millisecond), r.firstBA.Round(time.Millisecond))
+			roundMs(r.firstAB), roundMs(r.firstBA))
 	}
 	return b.String()
+}
+
+// roundMs renders d to the millisecond, or as "<1ms".
+func roundMs(d time.Duration) string {
+	if d < time.Millisecond {
+		return "<1ms"
+	}
+	return d.Round(time.Millisecond).String()
 }

@@ -1,0 +1,53 @@
+package natpunch
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+)
+
+func TestRelaySessionsExpireWhenIdle(t *testing.T) {
+	a := record{id: "a", observed: netip.MustParseAddrPort("198.18.0.12:1000")}
+	b := record{id: "b", observed: netip.MustParseAddrPort("198.18.0.13:2000"), via: 1}
+	tab := newRelayTable(RelayLimits{})
+	t0 := time.Unix(1000, 0)
+	busy, idle := sessionID{1}, sessionID{2}
+	tab.open(busy, a, b, t0)
+	tab.open(idle, a, b, t0)
+	const timeout = time.Minute
+	if to, ok := tab.route(busy, a.observed, 100, t0.Add(50*time.Second)); !ok || to.addr != b.observed || to.via != 1 {
+		t.Fatalf("route from a: %+v, %v", to, ok)
+	}
+	if n := tab.expire(t0.Add(70*time.Second), timeout); n != 1 {
+		t.Fatalf("expired %d sessions, want the idle one", n)
+	}
+	if _, ok := tab.route(idle, a.observed, 100, t0.Add(71*time.Second)); ok {
+		t.Error("the expired session still routes")
+	}
+	if _, ok := tab.route(busy, b.observed, 100, t0.Add(71*time.Second)); !ok {
+		t.Error("the busy session was closed")
+	}
+}
+
+func TestRelaySessionFollowsRebind(t *testing.T) {
+	a := record{id: "a", observed: netip.MustParseAddrPort("198.18.0.12:1000")}
+	b := record{id: "b", observed: netip.MustParseAddrPort("198.18.0.13:2000")}
+	tab := newRelayTable(RelayLimits{})
+	now := time.Unix(1000, 0)
+	s := sessionID{7}
+	tab.open(s, a, b, now)
+	moved := netip.MustParseAddrPort("198.18.0.12:3000")
+	if _, ok := tab.route(s, moved, 10, now); ok {
+		t.Fatal("a packet from an address no end registered was routed")
+	}
+	tab.rebind("a", moved, 1)
+	if _, ok := tab.route(s, a.observed, 10, now); ok {
+		t.Error("a's old address still routes")
+	}
+	if to, ok := tab.route(s, moved, 10, now); !ok || to.addr != b.observed {
+		t.Errorf("from a's new address: %+v, %v", to, ok)
+	}
+	if to, ok := tab.route(s, b.observed, 10, now); !ok || to.addr != moved || to.via != 1 {
+		t.Errorf("to a's new address: %+v, %v", to, ok)
+	}
+}
