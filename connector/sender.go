@@ -25,8 +25,8 @@ type sender struct {
 	r       *codec.Reader // reads st's acknowledgements
 	reader  *quic.Stream  // the stream an ack reader goroutine serves; nil if none
 	armed   bool          // st has a read deadline set for its idle reader to leave by
-	seq     uint64        // sequence number of the last frame written
-	pending []pending     // written, not yet acknowledged, in seq order
+	seq     uint64        // sequence number of the last frame written on st; each stream counts from 1
+	pending []pending     // written, not yet acknowledged, in write order
 	spare   []pending     // ack's scratch space, reused
 	buf     []byte        // encoding buffer, reused
 	failed  error         // set once the connection has ended
@@ -38,8 +38,9 @@ type sender struct {
 // goroutine for messages. (Connector's ackIdle, which tests shorten.)
 const ackReaderIdle = time.Second
 
-// pending is a frame waiting for its acknowledgement.
+// pending is a frame waiting for its acknowledgement on stream st.
 type pending struct {
+	st   *quic.Stream
 	seq  uint64
 	done func(error)
 }
@@ -91,7 +92,7 @@ func (s *sender) write(ctx context.Context, f *codec.Frame, done func(error)) er
 		return s.writeFailedLocked(ctx, n, err)
 	}
 	s.seq++
-	s.pending = append(s.pending, pending{seq: s.seq, done: done})
+	s.pending = append(s.pending, pending{st: s.st, seq: s.seq, done: done})
 	if s.reader != s.st {
 		s.reader = s.st
 		s.pc.wg.Add(1)
@@ -111,6 +112,7 @@ func (s *sender) openLocked(ctx context.Context) error {
 		return &notSentError{fmt.Errorf("%w: opening stream: %w", ErrUnreachable, err)}
 	}
 	s.st = st
+	s.seq = 0 // so the receiver knows the number of a first frame it refuses unread
 	s.r = codec.NewReaderSize(st, s.pc.c.cfg.MaxPayload, ackReadBuffer)
 	return nil
 }
@@ -157,7 +159,7 @@ func (s *sender) readAcks(st *quic.Stream, r *codec.Reader) {
 		case codec.KindAck:
 			s.ack(st, f.ID)
 		case codec.KindError:
-			s.reject(f.ID, &RemoteError{Code: f.Code, Text: f.Error})
+			s.reject(st, f.ID, &RemoteError{Code: f.Code, Text: f.Error})
 		default:
 			s.streamEnded(st, fmt.Errorf("%w: unexpected %s frame on message stream", codec.ErrMalformed, f.Kind))
 			return
@@ -192,13 +194,18 @@ func (s *sender) leaveIdle(st *quic.Stream) bool {
 // deadline if none is left.
 func (s *sender) ack(st *quic.Stream, upTo uint64) {
 	s.mu.Lock()
-	i := 0
-	for i < len(s.pending) && s.pending[i].seq <= upTo {
-		i++
-	}
-	acked := append(s.spare[:0], s.pending[:i]...)
+	acked := s.spare[:0]
 	s.spare = nil
-	s.pending = append(s.pending[:0], s.pending[i:]...)
+	kept := s.pending[:0]
+	for _, p := range s.pending {
+		if p.st == st && p.seq <= upTo {
+			acked = append(acked, p)
+		} else {
+			kept = append(kept, p)
+		}
+	}
+	clear(s.pending[len(kept):])
+	s.pending = kept
 	if len(s.pending) == 0 && s.st == st && s.reader == st {
 		st.SetReadDeadline(time.Now().Add(s.pc.c.ackIdle))
 		s.armed = true
@@ -213,11 +220,11 @@ func (s *sender) ack(st *quic.Stream, upTo uint64) {
 	s.mu.Unlock()
 }
 
-func (s *sender) reject(seq uint64, err error) {
+func (s *sender) reject(st *quic.Stream, seq uint64, err error) {
 	s.mu.Lock()
 	var done func(error)
 	for i, p := range s.pending {
-		if p.seq == seq {
+		if p.st == st && p.seq == seq {
 			done = p.done
 			s.pending = append(s.pending[:i], s.pending[i+1:]...)
 			break
@@ -229,7 +236,8 @@ func (s *sender) reject(seq uint64, err error) {
 	}
 }
 
-// streamEnded fails every frame still waiting on st.
+// streamEnded fails every frame still waiting on st; frames already written
+// on a newer stream wait for theirs.
 func (s *sender) streamEnded(st *quic.Stream, cause error) {
 	s.mu.Lock()
 	if s.st == st {
@@ -239,8 +247,17 @@ func (s *sender) streamEnded(st *quic.Stream, cause error) {
 	if s.reader == st {
 		s.reader = nil
 	}
-	waiting := s.pending
-	s.pending = nil
+	var waiting []pending
+	kept := s.pending[:0]
+	for _, p := range s.pending {
+		if p.st == st {
+			waiting = append(waiting, p)
+		} else {
+			kept = append(kept, p)
+		}
+	}
+	clear(s.pending[len(kept):])
+	s.pending = kept
 	s.mu.Unlock()
 	st.CancelRead(codeCancelled)
 	if errors.Is(cause, io.EOF) {
