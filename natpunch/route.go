@@ -17,8 +17,9 @@ var _ connector.Router = (*Client)(nil)
 
 // Route finds a path to id, in order: a direct dial to the addresses the
 // gateway knows for it (public and local raced), a hole punch the gateway
-// times, then a relay through the gateway. The connection it makes is in
-// the connector's pool when it returns nil.
+// times, then a relay through the gateway. The direct dial is left out when
+// it cannot work (see directFirst). The connection it makes is in the
+// connector's pool when it returns nil.
 func (cl *Client) Route(ctx context.Context, id identity.NodeID, opts connector.NATOptions) error {
 	gw, err := cl.gatewayFor(opts.RelayEndpoint)
 	if err != nil {
@@ -32,12 +33,14 @@ func (cl *Client) Route(ctx context.Context, id identity.NodeID, opts connector.
 	if opts.Endpoint != "" {
 		addrs = append([]string{opts.Endpoint}, addrs...)
 	}
-	err = cl.direct(ctx, id, addrs)
-	cl.trace(id, "direct", err)
-	if err == nil {
-		return nil
+	if opts.Endpoint != "" || opts.SkipHolePunch || cl.directFirst(info) {
+		err = cl.direct(ctx, id, addrs)
+		cl.trace(id, "direct", err)
+		if err == nil {
+			return nil
+		}
 	}
-	if !opts.SkipHolePunch {
+	if !opts.SkipHolePunch && cl.punchMayWork(info) {
 		err = cl.punch(ctx, gw, id)
 		cl.trace(id, "punch", err)
 		if err == nil {
@@ -51,6 +54,42 @@ func (cl *Client) Route(ctx context.Context, id identity.NodeID, opts connector.
 	}
 	cl.startUpgrade(gw, id, opts)
 	return nil
+}
+
+// directFirst reports whether a direct dial to rec is worth its timeout
+// before a hole punch: rec's NAT admits strangers (or its filtering is
+// unknown), or rec is behind this node's own public address, so on a LAN
+// with it. Otherwise the dial cannot be answered before a punch opens
+// rec's NAT, and the punch tries rec's local addresses as well. The dial
+// would also do harm: a NAT that keeps state for the unsolicited packets
+// may map this node's next flow to another port, spoiling the punch.
+func (cl *Client) directFirst(rec record) bool {
+	if rec.filtering != FilteringDependent {
+		return true
+	}
+	me := cl.Report()
+	if me == nil {
+		return true
+	}
+	public, err := netip.ParseAddrPort(me.Public)
+	return err != nil || public.Addr() == rec.observed.Addr()
+}
+
+// punchMayWork reports whether a hole punch with rec can succeed, as far
+// as both NAT reports tell. It cannot when neither side admits strangers
+// and one of them maps each destination to a new port: that side's port
+// toward the other is unknown in advance, and the other side's NAT lets in
+// only the port it sent to. Such pairs start on the relay at once; the
+// upgrade loop still tries punching them, in case either NAT changes.
+func (cl *Client) punchMayWork(rec record) bool {
+	me := cl.Report()
+	if me == nil || me.Filtering == Unknown || rec.filtering == Unknown || rec.filtering == "" {
+		return true
+	}
+	if rec.open() || me.Filtering == FilteringIndependent {
+		return true
+	}
+	return !rec.symmetric() && me.Mapping != MappingDependent
 }
 
 // gatewayFor picks the gateway: the one named, else the first configured.
@@ -318,8 +357,10 @@ func (cl *Client) tryUpgrade(ctx context.Context, gw gateway, id identity.NodeID
 	if err != nil {
 		return err
 	}
-	if err := cl.direct(ctx, id, info.candidates()); err == nil {
-		return nil
+	if opts.SkipHolePunch || cl.directFirst(info) {
+		if err := cl.direct(ctx, id, info.candidates()); err == nil {
+			return nil
+		}
 	}
 	if opts.SkipHolePunch {
 		return errors.New("natpunch: direct dial failed and hole punching is skipped")

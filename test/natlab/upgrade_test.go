@@ -18,8 +18,10 @@ const (
 	// NAT that forgets its mappings stalls the relay until the bridge
 	// re-registers, which must delay requests, not fail them.
 	patientRequest = 30 * time.Second
-	// maxUpgradeRequests bounds the requests sent while waiting.
-	maxUpgradeRequests = 5000
+	// askEvery paces the requests sent while the path changes.
+	askEvery = 10 * time.Millisecond
+	// maxUpgradeRequests bounds them: enough for twice upgradeWait.
+	maxUpgradeRequests = int(2 * upgradeWait / askEvery)
 )
 
 // TestSameNATFindEachOther puts two bridges behind one port-restricted NAT,
@@ -77,13 +79,15 @@ func TestRelayedPairUpgrades(t *testing.T) {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var failures []error
+	sent := 0
 	upgraded := make(map[string]chan string) // per direction: the first non-relayed path
 	for _, dir := range [][2]*peer{{a, b}, {b, a}} {
 		ch := make(chan string, 1)
 		upgraded[dir[0].name] = ch
 		wg.Go(func() {
-			errs := keepAsking(dir[0], dir[1], stop, ch)
+			n, errs := keepAsking(dir[0], dir[1], stop, ch)
 			mu.Lock()
+			sent += n
 			failures = append(failures, errs...)
 			mu.Unlock()
 		})
@@ -106,24 +110,28 @@ func TestRelayedPairUpgrades(t *testing.T) {
 	}
 	close(stop)
 	wg.Wait()
+	t.Logf("%d requests sent while the path changed, %d failed", sent, len(failures))
 	for _, err := range failures {
 		t.Errorf("request failed while the path changed: %v", err)
 	}
 }
 
 // keepAsking sends requests from one peer to another, one after the
-// other, until stop is closed or maxUpgradeRequests were sent. It reports
-// the first reply that did not come through the relay on upgraded, and
-// returns the requests that failed.
-func keepAsking(from, to *peer, stop <-chan struct{}, upgraded chan<- string) []error {
-	var errs []error
+// other and at most one per askEvery, until stop is closed or
+// maxUpgradeRequests were sent. It reports the first reply that did not
+// come through the relay on upgraded, and returns how many requests it
+// sent and those that failed.
+func keepAsking(from, to *peer, stop <-chan struct{}, upgraded chan<- string) (sent int, errs []error) {
 	reported := false
+	pace := time.NewTicker(askEvery)
+	defer pace.Stop()
 	for range maxUpgradeRequests {
 		select {
 		case <-stop:
-			return errs
-		default:
+			return sent, errs
+		case <-pace.C:
 		}
+		sent++
 		ctx, cancel := context.WithTimeout(context.Background(), patientRequest)
 		got, err := from.ask(ctx, to, "during")
 		cancel()
@@ -137,5 +145,5 @@ func keepAsking(from, to *peer, stop <-chan struct{}, upgraded chan<- string) []
 			reported = true
 		}
 	}
-	return errs
+	return sent, errs
 }
