@@ -15,6 +15,10 @@ import (
 type Host struct {
 	ns    string
 	addrs []netip.Addr
+	// wireNS and wireDev are the far end of the host's link (its port on
+	// the public bridge or its router's LAN bridge), where the packets it
+	// sends are dropped to simulate loss.
+	wireNS, wireDev string
 }
 
 // Name returns the host's namespace name, usable with "ip netns exec".
@@ -55,9 +59,15 @@ func (h *Host) Command(ctx context.Context, name string, args ...string) *exec.C
 	return exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", h.ns, name}, args...)...)
 }
 
-// SetLoss makes the host drop percent per cent of the packets it sends and,
-// separately, of those it receives, chosen at random (nftables numgen). 0
-// removes the loss.
+// SetLoss makes percent per cent of the packets the host sends and,
+// separately, of those it receives get lost, chosen at random (nftables
+// numgen). 0 removes the loss. Packets it sends are lost on the wire, past
+// its interface, so the sender sees no error, as with real loss (dropping
+// them in the host's own output hook would make its sendmsg fail with
+// EPERM, which QUIC rightly treats as fatal).
 func (h *Host) SetLoss(percent int) error {
-	return setLoss(h.ns, percent, "input", "output")
+	if err := setLoss(h.ns, percent, "input"); err != nil {
+		return err
+	}
+	return setWireLoss(h.wireNS, h.wireDev, percent)
 }

@@ -143,32 +143,32 @@ func (l *Lab) addPublicHost(name string, nAddrs int) (*Host, error) {
 	if err != nil {
 		return nil, err
 	}
-	ns, err := l.attachPublic(name, addrs)
+	ns, port, err := l.attachPublic(name, addrs)
 	if err != nil {
 		return nil, err
 	}
-	return &Host{ns: ns, addrs: addrs}, nil
+	return &Host{ns: ns, addrs: addrs, wireNS: l.internet, wireDev: port}, nil
 }
 
 // attachPublic creates namespace name, plugs it into the public bridge and
-// gives its uplink addrs. It must be called with l.mu held.
-func (l *Lab) attachPublic(name string, addrs []netip.Addr) (string, error) {
-	ns, err := l.addNamespace(name)
-	if err != nil {
-		return "", err
+// gives its uplink addrs. It returns the namespace and the name of its
+// bridge port in the internet namespace. It must be called with l.mu held.
+func (l *Lab) attachPublic(name string, addrs []netip.Addr) (ns, port string, err error) {
+	if ns, err = l.addNamespace(name); err != nil {
+		return "", "", err
 	}
 	l.nextPort++
-	port := fmt.Sprintf("p%d", l.nextPort)
+	port = fmt.Sprintf("p%d", l.nextPort)
 	if err := veth(l.internet, port, ns, uplink); err != nil {
-		return "", err
+		return "", "", err
 	}
 	if err := ip("-n", l.internet, "link", "set", port, "master", publicBridge, "up"); err != nil {
-		return "", err
+		return "", "", err
 	}
 	if err := addrsUp(ns, uplink, addrs); err != nil {
-		return "", err
+		return "", "", err
 	}
-	return ns, nil
+	return ns, port, nil
 }
 
 // claimLabel reserves a host or NAT name. It must be called with l.mu held.

@@ -69,9 +69,21 @@ func TestMatrixTogether(t *testing.T) {
 	runMatrix(t, true)
 }
 
+// TestMatrixLossy is TestMatrix with every bridge's host losing 5% of the
+// packets it sends and 5% of those it receives.
+func TestMatrixLossy(t *testing.T) {
+	runLossyMatrix(t, false, 5)
+}
+
 // runMatrix runs every pair of kinds in parallel in one lab and returns
 // the table of results.
 func runMatrix(t *testing.T, together bool) string {
+	return runLossyMatrix(t, together, 0)
+}
+
+// runLossyMatrix is runMatrix with every bridge's host losing loss per cent
+// of the packets it sends and, separately, of those it receives.
+func runLossyMatrix(t *testing.T, together bool, loss int) string {
 	lab := natlab.New(t)
 	g := startGateway(t, lab.AddPublicHost("gw", 2))
 	var pairs []matrixPair
@@ -83,6 +95,11 @@ func runMatrix(t *testing.T, together bool) string {
 				ha: lab.AddNAT(n+"-na", ka).AddHost(n + "-a"),
 				hb: lab.AddNAT(n+"-nb", kb).AddHost(n + "-b"),
 			})
+			for _, h := range []*natlab.Host{pairs[len(pairs)-1].ha, pairs[len(pairs)-1].hb} {
+				if err := h.SetLoss(loss); err != nil {
+					t.Fatal(err)
+				}
+			}
 		}
 	}
 	var mu sync.Mutex

@@ -109,26 +109,28 @@ func (n *NAT) addHost(name string) (*Host, error) {
 		return nil, err
 	}
 	n.hosts++
-	if err := n.plugLANHost(ns, addr); err != nil {
+	port, err := n.plugLANHost(ns, addr)
+	if err != nil {
 		return nil, err
 	}
-	return &Host{ns: ns, addrs: []netip.Addr{addr}}, nil
+	return &Host{ns: ns, addrs: []netip.Addr{addr}, wireNS: n.router, wireDev: port}, nil
 }
 
 // plugLANHost connects host namespace ns to the router's LAN bridge with
-// address addr and a default route via the router.
-func (n *NAT) plugLANHost(ns string, addr netip.Addr) error {
+// address addr and a default route via the router, and returns the name of
+// its bridge port in the router.
+func (n *NAT) plugLANHost(ns string, addr netip.Addr) (string, error) {
 	port := "l" + strconv.Itoa(n.hosts)
 	if err := veth(n.router, port, ns, uplink); err != nil {
-		return err
+		return "", err
 	}
 	if err := ip("-n", n.router, "link", "set", port, "master", lanDev, "up"); err != nil {
-		return err
+		return "", err
 	}
 	if err := addrsUp(ns, uplink, []netip.Addr{addr}); err != nil {
-		return err
+		return "", err
 	}
-	return ip("-n", ns, "route", "add", "default", "via", lanAddr(n.lan, 1).String())
+	return port, ip("-n", ns, "route", "add", "default", "via", lanAddr(n.lan, 1).String())
 }
 
 // SetLoss makes the router drop percent per cent of the packets it forwards,
@@ -200,6 +202,23 @@ func setLoss(ns string, percent int, hooks ...string) error {
 	return nft(ns, b.String())
 }
 
+// setWireLoss drops percent per cent of the packets arriving on dev in
+// namespace ns (nftables netdev ingress), replacing any earlier rule there.
+func setWireLoss(ns, dev string, percent int) error {
+	if percent < 0 || percent > 100 {
+		return fmt.Errorf("natlab: loss must be 0..100 per cent, got %d", percent)
+	}
+	table := lossTable + "_" + dev
+	var b strings.Builder
+	fmt.Fprintf(&b, "table netdev %s\ndelete table netdev %s\n", table, table)
+	if percent > 0 {
+		fmt.Fprintf(&b, "table netdev %s {\n\tchain ingress {\n", table)
+		fmt.Fprintf(&b, "\t\ttype filter hook ingress device %q priority filter; policy accept;\n", dev)
+		fmt.Fprintf(&b, "\t\t%s\n\t}\n}\n", lossRule(percent))
+	}
+	return nft(ns, b.String())
+}
+
 // lossRule returns the nftables rule dropping percent per cent of packets.
 func lossRule(percent int) string {
 	if percent == 100 {
@@ -240,7 +259,7 @@ func (l *Lab) addNAT(name string, kind Kind) (*NAT, error) {
 	}
 	n := &NAT{lab: l, name: name, kind: kind, public: public[0], lan: l.nextLAN}
 	l.nextLAN++
-	if n.router, err = l.attachPublic(name, public); err != nil {
+	if n.router, _, err = l.attachPublic(name, public); err != nil {
 		return nil, err
 	}
 	return n, n.setupRouter()

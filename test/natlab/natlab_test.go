@@ -342,7 +342,23 @@ func TestLoss(t *testing.T) {
 	server := lab.AddPublicHost("server", 1)
 	refl := startReflector(t, server)
 	nat := lab.AddNAT("nat", natlab.PortRestricted)
-	conn := listen(t, nat.AddHost("client"))
+	client := nat.AddHost("client")
+	conn := listen(t, client)
+	observe(t, conn, refl.addrs[0])
+
+	// A host's lost packets are lost on the wire: sending does not fail.
+	if err := client.SetLoss(100); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.WriteToUDPAddrPort([]byte("lost"), refl.addrs[0]); err != nil {
+		t.Fatalf("sending from a host with 100%% loss: %v", err)
+	}
+	if got, err := tryObserve(conn, refl.addrs[0], 2); err == nil {
+		t.Fatalf("a probe from a host with 100%% loss was answered, seen as %s", got)
+	}
+	if err := client.SetLoss(0); err != nil {
+		t.Fatal(err)
+	}
 	observe(t, conn, refl.addrs[0])
 
 	if err := nat.SetLoss(100); err != nil {
