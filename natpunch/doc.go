@@ -1,0 +1,60 @@
+// Package natpunch is peerbridge's NAT traversal: a gateway that bridges
+// register with, a NAT probe, hole punching timed by the gateway, and a
+// packet relay through the gateway, all from the one UDP socket the
+// connector listens and dials on.
+//
+// # Traversal
+//
+// [Client.Route] is the connector's router for a target that names only a
+// node ID. It looks the node up at the gateway, then tries in order:
+//
+//  1. a direct dial to the node's public and local addresses, raced. It is
+//     left out when the node's NAT admits no stranger and the node is not
+//     behind this node's own public address: such a dial cannot be
+//     answered before a punch, costs DirectTimeout, and a NAT that keeps
+//     state for it may remap the node's next flow to another port;
+//  2. a hole punch: the gateway tells both sides when to start, from the
+//     round-trip times it measured, and which side dials (one side, so one
+//     connection); the other sprays small punch packets at it. It is left
+//     out when both NAT reports say it cannot work (neither side admits
+//     strangers and one maps each destination to a new port);
+//  3. the relay: the gateway forwards opaque packets between the peers, whose
+//     QUIC and TLS run end to end inside them.
+//
+// While a peer is relayed the client keeps trying to reach it directly,
+// with backoff, and new requests move to the better path once it is pooled.
+//
+// A client re-probes its public address at every registration refresh. When
+// it changed (the NAT forgot its mappings: a timeout, a restart, another
+// network) it probes the NAT fully again and re-registers; the gateway then
+// moves the node's relay sessions to the new address, so relayed
+// connections survive the change.
+//
+// # Packets
+//
+// Non-QUIC packets share the socket with QUIC. Each starts with a type byte
+// below 0x40 (so quic-go hands it to ReadNonQUICPacket) and the magic "PB":
+//
+//	probe           0x01 'P' 'B' txn[12] flags[1] zero padding   64 bytes
+//	probe response  0x02 'P' 'B' txn[12] observed[18] other[18]  51 bytes
+//	punch           0x03 'P' 'B' filler                           ignored
+//	relay           0x04 'P' 'B' session[8] inner QUIC packet
+//
+// An address is 16 bytes of IPv6 (IPv4 mapped) and a big-endian port; all
+// zero is none. A probe response is never larger than the probe and goes
+// only to the address the probe came from, from the gateway's other
+// address if flags has bit 0 set (the filtering test).
+//
+// # Control messages
+//
+// Bridges and gateways exchange msgpack-encoded control messages as
+// connector requests whose types start with "$pb.": registration, lookup,
+// punch and relay requests to the gateway ("$pb.gw.*"), punch plans and
+// relay grants from it. A bridge accepts them only from its configured
+// gateways, and every payload's declared lengths are checked against its
+// size before it is decoded.
+//
+// Every parser of network input has a fuzz target in this package:
+//
+//	go test -run '^$' -fuzz '^FuzzDecodeControl$' -fuzztime 30s ./natpunch
+package natpunch
