@@ -111,7 +111,7 @@ func (c *Connector) dial(ctx context.Context, want identity.NodeID, endpoint str
 		}
 		return nil, fmt.Errorf("%w: dialling %s: %w", ErrUnreachable, endpoint, err)
 	}
-	return c.adoptAt(qc, path, endpoint)
+	return c.adoptAt(qc, path, endpoint, true)
 }
 
 func resolveUDP(ctx context.Context, endpoint string) (*net.UDPAddr, error) {

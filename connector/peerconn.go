@@ -29,6 +29,10 @@ type peerConn struct {
 	qc   *quic.Conn
 	id   identity.NodeID
 	path Path
+	// preferred marks the connection that the lower of the two node IDs
+	// dialled. When both peers dial each other at once, both pool that one,
+	// so they settle on one connection instead of using one each.
+	preferred bool
 
 	lastActive atomic.Int64 // connector clock of the last message either way
 	lastRecv   atomic.Int64 // connector clock of the last frame received
@@ -42,10 +46,12 @@ type peerConn struct {
 // pools the connection and starts serving its streams. It returns the pooled
 // connection for that peer, which may be an older one.
 func (c *Connector) adopt(qc *quic.Conn, path Path) (*peerConn, error) {
-	return c.adoptAt(qc, path, "")
+	return c.adoptAt(qc, path, "", false)
 }
 
-func (c *Connector) adoptAt(qc *quic.Conn, path Path, endpoint string) (*peerConn, error) {
+// adoptAt is adopt for a connection to endpoint ("" if not known), which
+// this side dialled if dialled is true.
+func (c *Connector) adoptAt(qc *quic.Conn, path Path, endpoint string, dialled bool) (*peerConn, error) {
 	id, err := identity.PeerNodeID(qc.ConnectionState().TLS)
 	if err != nil {
 		qc.CloseWithError(codeDead, "no identity")
@@ -54,7 +60,7 @@ func (c *Connector) adoptAt(qc *quic.Conn, path Path, endpoint string) (*peerCon
 	if endpoint == "" && path == PathDirect {
 		path = c.pool.inboundPath(id, path)
 	}
-	pc := &peerConn{c: c, qc: qc, id: id, path: path}
+	pc := &peerConn{c: c, qc: qc, id: id, path: path, preferred: dialled == (c.NodeID() < id)}
 	pc.out.pc = pc
 	now := c.now()
 	pc.lastActive.Store(now)

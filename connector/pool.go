@@ -96,7 +96,7 @@ func (p *pool) add(pc *peerConn, endpoint string, max int) (pooled, evicted *pee
 			p.addrs[pc.id] = endpoint
 		}
 	}
-	if cur := p.conns[pc.id]; cur != nil && cur.alive() && !upgrades(cur.path, pc.path) {
+	if cur := p.conns[pc.id]; cur != nil && cur.alive() && !replaces(cur, pc) {
 		return cur, nil
 	}
 	if len(p.conns) >= max {
@@ -165,6 +165,17 @@ func (p *pool) len() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return len(p.conns)
+}
+
+// replaces reports whether next should take cur's place in the pool: a
+// better path, or on a path as good the connection both peers prefer. The
+// connection replaced finishes what is in flight and closes when idle.
+func replaces(cur, next *peerConn) bool {
+	if upgrades(cur.path, next.path) {
+		return true
+	}
+	sameClass := (cur.path == PathRelayed) == (next.path == PathRelayed)
+	return sameClass && next.preferred && !cur.preferred
 }
 
 // upgrades reports whether a connection on path next should replace a pooled

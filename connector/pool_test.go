@@ -371,3 +371,46 @@ func TestShortDeadlineDoesNotCancelSharedDial(t *testing.T) {
 		t.Errorf("%d dials, want 1: the first caller's deadline cancelled the shared dial", s.Dials)
 	}
 }
+
+// pooledKey identifies the connection a pools for b: the TLS exporter gives
+// the same bytes at both ends of one connection and different bytes on
+// different connections.
+func pooledKey(t testing.TB, a, b *Connector) string {
+	pc, _ := a.pool.lookup(Target{NodeID: b.NodeID()})
+	if pc == nil {
+		return ""
+	}
+	cs := pc.qc.ConnectionState().TLS
+	key, err := cs.ExportKeyingMaterial("peerbridge test", nil, 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(key)
+}
+
+// TestSimultaneousDialsSettleOnOneConnection: two peers that dial each other
+// at once end up pooling the same connection (the one the lower node ID
+// dialled), not one each.
+func TestSimultaneousDialsSettleOnOneConnection(t *testing.T) {
+	for i := range 5 {
+		a, _ := startNode(t, Config{})
+		b, _ := startNode(t, Config{})
+		ctx := testCtx(t)
+		var wg sync.WaitGroup
+		errs := make(chan error, 2)
+		for _, pair := range [][2]*Connector{{a, b}, {b, a}} {
+			wg.Go(func() { errs <- pair[0].Send(ctx, targetOf(pair[1]), "x", nil, nil) })
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatalf("round %d: send: %v", i, err)
+			}
+		}
+		waitFor(t, "both peers to pool the same connection", func() bool {
+			ka, kb := pooledKey(t, a, b), pooledKey(t, b, a)
+			return ka != "" && ka == kb
+		})
+	}
+}

@@ -114,7 +114,7 @@ func (c *Connector) DialPath(ctx context.Context, tr *quic.Transport, addr net.A
 		}
 		return fmt.Errorf("%w: dialling %s via %s: %w", ErrUnreachable, want.Short(), addr, err)
 	}
-	_, err = c.adopt(qc, path)
+	_, err = c.adoptAt(qc, path, "", true)
 	return err
 }
 
