@@ -2,19 +2,20 @@ package connector
 
 import (
 	"sync"
+	"time"
 
 	"github.com/peerbridge/peerbridge/connector/identity"
 )
 
 // pool holds the live connections and the address book.
 type pool struct {
-	mu         sync.Mutex                    // guards every field below
-	conns      map[identity.NodeID]*peerConn // the one pooled connection per peer
-	all        map[*peerConn]struct{}        // every live connection, pooled or not
-	addrs      map[identity.NodeID]string    // where a node can be dialled
-	byEndpoint map[string]identity.NodeID    // which node answered at an endpoint
-	dials      map[string]*dialCall          // dials in flight, by target key
-	expect     map[identity.NodeID]Path      // path to label the next inbound connection from a node with
+	mu         sync.Mutex                      // guards every field below
+	conns      map[identity.NodeID]*peerConn   // the one pooled connection per peer
+	all        map[*peerConn]struct{}          // every live connection, pooled or not
+	addrs      map[identity.NodeID]string      // where a node can be dialled
+	byEndpoint map[string]identity.NodeID      // which node answered at an endpoint
+	dials      map[string]*dialCall            // dials in flight, by target key
+	expect     map[identity.NodeID]expectation // path to label the next inbound connection from a node with
 	closed     bool
 }
 
@@ -32,7 +33,7 @@ func newPool() *pool {
 		addrs:      make(map[identity.NodeID]string),
 		byEndpoint: make(map[string]identity.NodeID),
 		dials:      make(map[string]*dialCall),
-		expect:     make(map[identity.NodeID]Path),
+		expect:     make(map[identity.NodeID]expectation),
 	}
 }
 
@@ -178,6 +179,28 @@ func replaces(cur, next *peerConn) bool {
 	return sameClass && next.preferred && !cur.preferred
 }
 
+// expectation is a label for the next inbound connection from a node, valid
+// until a deadline: a punch that failed must not label a later, unrelated
+// connection from that peer.
+type expectation struct {
+	path  Path
+	until time.Time
+}
+
+// expectFor is how long ExpectPath's label waits for its connection.
+const expectFor = 15 * time.Second
+
+// expectLocked records an expectation and forgets the stale ones.
+func (p *pool) expectLocked(id identity.NodeID, path Path) {
+	now := time.Now()
+	for k, e := range p.expect {
+		if now.After(e.until) {
+			delete(p.expect, k)
+		}
+	}
+	p.expect[id] = expectation{path: path, until: now.Add(expectFor)}
+}
+
 // upgrades reports whether a connection on path next should replace a pooled
 // one on path cur: anything beats the relay.
 func upgrades(cur, next Path) bool { return cur == PathRelayed && next != PathRelayed }
@@ -187,9 +210,11 @@ func upgrades(cur, next Path) bool { return cur == PathRelayed && next != PathRe
 func (p *pool) inboundPath(id identity.NodeID, def Path) Path {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if path, ok := p.expect[id]; ok {
+	if e, ok := p.expect[id]; ok {
 		delete(p.expect, id)
-		return path
+		if time.Now().Before(e.until) {
+			return e.path
+		}
 	}
 	return def
 }

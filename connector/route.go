@@ -119,11 +119,12 @@ func (c *Connector) DialPath(ctx context.Context, tr *quic.Transport, addr net.A
 }
 
 // ExpectPath labels the next inbound connection from id with path, for a
-// connection a hole punch makes the peer dial.
+// connection a hole punch makes the peer dial. The label lapses if no
+// connection from id arrives within 15 seconds.
 func (c *Connector) ExpectPath(id identity.NodeID, path Path) {
 	c.pool.mu.Lock()
 	defer c.pool.mu.Unlock()
-	c.pool.expect[id] = path
+	c.pool.expectLocked(id, path)
 }
 
 // PathTo reports how the pooled connection to id runs, if there is one.
