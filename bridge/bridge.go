@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/peerbridge/peerbridge/connector"
+	"github.com/peerbridge/peerbridge/connector/identity"
 )
 
 // Peers is what the bridge needs from the peer connector.
@@ -39,9 +40,14 @@ type Bridge struct {
 	stats counters
 
 	sendCtx  sharedContext // outbound messages' contexts
+	waiting  waitList      // outbound messages with the default timeout, for their expiry
 	requests tracker       // outbound requests waiting for their peers
 	sends    tracker       // outbound messages waiting for acknowledgement
 	inbound  tracker       // ServePeer calls in progress
+
+	outType  memo[string, string]               // the last outbound type checked
+	recvSubj memo[string, string]               // the last inbound type's subject
+	fromHdr  memo[identity.NodeID, nats.Header] // the last sender's Peer-From header
 
 	mu      sync.Mutex // guards subs and started
 	subs    []*nats.Subscription
@@ -69,6 +75,7 @@ func New(cfg Config, nc *nats.Conn, peers Peers, log *slog.Logger) (*Bridge, err
 	cfg.Serve = maps.Clone(cfg.Serve)
 	b := &Bridge{cfg: cfg, nc: nc, peers: peers, log: log}
 	b.requests.limit = cfg.MaxInFlight
+	b.waiting.timeout = cfg.DefaultTimeout
 	return b, nil
 }
 
@@ -81,6 +88,7 @@ func (b *Bridge) Start(ctx context.Context) error {
 		return errors.New("bridge: already started")
 	}
 	b.ctx, b.cancel = context.WithCancel(context.Background())
+	context.AfterFunc(b.ctx, b.waiting.close)
 	b.startTrackers()
 	if err := b.subscribeLocked(ctx); err != nil {
 		b.abortStartLocked()

@@ -9,6 +9,7 @@ import (
 
 	"github.com/peerbridge/peerbridge/codec"
 	"github.com/peerbridge/peerbridge/connector"
+	"github.com/peerbridge/peerbridge/connector/identity"
 )
 
 // ServePeer delivers a message or request from a peer to local NATS. It
@@ -57,7 +58,8 @@ func (b *Bridge) publish(m *connector.Message) error {
 	if err != nil {
 		return remoteError(err)
 	}
-	if err := b.nc.PublishMsg(inboundMsg(subject, m)); err != nil {
+	msg := b.inboundMsg(subject, m)
+	if err := b.nc.PublishMsg(&msg); err != nil {
 		return remoteError(fmt.Errorf("bridge: publishing on %s: %w", subject, err))
 	}
 	return nil
@@ -73,7 +75,8 @@ func (b *Bridge) request(ctx context.Context, m *connector.Message) (*connector.
 	}
 	ctx, cancel := b.withLifetime(ctx)
 	defer cancel()
-	reply, err := b.nc.RequestMsgWithContext(ctx, inboundMsg(subject, m))
+	msg := b.inboundMsg(subject, m)
+	reply, err := b.nc.RequestMsgWithContext(ctx, &msg)
 	if err == nil && reply.Header.Get("Status") == "503" {
 		err = nats.ErrNoResponders
 	}
@@ -94,9 +97,17 @@ func requestError(subject string, err error) *connector.RemoteError {
 }
 
 // inboundMsg is the NATS form of a peer's message: its headers, but none of
-// the bridge's, plus Peer-From.
-func inboundMsg(subject string, m *connector.Message) *nats.Msg {
+// the bridge's, plus Peer-From. A message without headers of its own gets
+// the last sender's Peer-From header if it is from the same peer: nats.go
+// only reads a message's headers while publishing it.
+func (b *Bridge) inboundMsg(subject string, m *connector.Message) nats.Msg {
+	if len(m.Headers) == 0 {
+		h, _ := b.fromHdr.get(m.From, func(id identity.NodeID) (nats.Header, error) {
+			return nats.Header{HeaderFrom: {id.String()}}, nil
+		})
+		return nats.Msg{Subject: subject, Header: h, Data: m.Payload}
+	}
 	h := withoutBridgeHeaders(m.Headers)
 	h[HeaderFrom] = []string{m.From.String()} // canonical already: no Set
-	return &nats.Msg{Subject: subject, Header: h, Data: m.Payload}
+	return nats.Msg{Subject: subject, Header: h, Data: m.Payload}
 }

@@ -17,27 +17,31 @@ type call struct {
 	timeout time.Duration
 	headers map[string][]string // the headers to forward: all but the bridge's
 	payload []byte
+
+	target1 [1]connector.Target // where targets of one peer are kept
 }
 
-// parseCall reads the call in m, received on a subject under verb.
-func (b *Bridge) parseCall(m *nats.Msg, verb string) (*call, error) {
+// parseCall reads into c the call in m, received on a subject under verb.
+// c must not be copied afterwards: its targets may point into it.
+func (b *Bridge) parseCall(m *nats.Msg, verb string, c *call) error {
 	typ, err := b.typeOf(m.Subject, verb)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if len(m.Data) > b.cfg.MaxPayload {
-		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(m.Data), b.cfg.MaxPayload)
+		return fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(m.Data), b.cfg.MaxPayload)
 	}
 	own, rest := splitHeaders(m.Header)
-	ts, err := targets(own)
+	ts, err := targets(c.target1[:0], own)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	d, err := timeout(own, b.cfg.DefaultTimeout)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return &call{msgType: typ, targets: ts, timeout: d, headers: rest, payload: m.Data}, nil
+	c.msgType, c.targets, c.timeout, c.headers, c.payload = typ, ts, d, rest, m.Data
+	return nil
 }
 
 // fail counts a failed outbound message or request and answers it with the

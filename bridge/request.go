@@ -16,7 +16,8 @@ func (b *Bridge) onRequest(m *nats.Msg) {
 		b.fail(m, fmt.Errorf("%w: request without a reply subject", ErrBadRequest))
 		return
 	}
-	c, err := b.parseCall(m, verbRequest)
+	c := new(call)
+	err := b.parseCall(m, verbRequest, c)
 	if err == nil && len(c.targets) != 1 {
 		err = fmt.Errorf("%w: a request goes to one peer, not %d", ErrBadRequest, len(c.targets))
 	}

@@ -16,7 +16,9 @@ import (
 // returns once the message is written, without waiting for acknowledgements,
 // so messages from one subscription reach each peer in order.
 func (b *Bridge) onSend(m *nats.Msg) {
-	c, err := b.parseCall(m, verbSend)
+	s := &sending{b: b, m: m}
+	c := &s.c
+	err := b.parseCall(m, verbSend, c)
 	if err == nil {
 		err = b.sends.add()
 	}
@@ -25,14 +27,21 @@ func (b *Bridge) onSend(m *nats.Msg) {
 		return
 	}
 	ctx, cancel := b.sendCtx.get(b.ctx, c.timeout, b.cfg.DefaultTimeout)
-	s := &sending{b: b, m: m, c: c, cancel: cancel, left: len(c.targets)}
+	s.cancel, s.left = cancel, len(c.targets)
 	s.errs, s.known = s.errs1[:], s.known1[:]
 	if len(c.targets) > 1 {
 		s.errs, s.known = make([]error, len(c.targets)), make([]bool, len(c.targets))
 	}
-	s.mu.Lock() // expire may run at once; it waits for stop to be set
-	s.stop = context.AfterFunc(ctx, func() { s.expire(ctx.Err()) })
-	s.mu.Unlock()
+	if c.timeout == b.cfg.DefaultTimeout {
+		if !b.waiting.add(s) {
+			s.expire(context.Canceled)
+			return
+		}
+	} else {
+		s.mu.Lock() // expire may run at once; it waits for stop to be set
+		s.stop = context.AfterFunc(ctx, func() { s.expire(ctx.Err()) })
+		s.mu.Unlock()
+	}
 	for i, t := range c.targets {
 		if ctx.Err() != nil {
 			break // expire fails the rest
@@ -46,11 +55,12 @@ func (b *Bridge) onSend(m *nats.Msg) {
 type sending struct {
 	b      *Bridge
 	m      *nats.Msg
-	c      *call
+	c      call
 	cancel context.CancelFunc
+	link   waitLink // in the bridge's waitList, for the default timeout
 
 	mu    sync.Mutex  // guards every field below
-	stop  func() bool // unregisters expire
+	stop  func() bool // unregisters expire, for another timeout; else nil
 	errs  []error     // outcome per target
 	known []bool      // whether errs[i] is set
 	left  int         // targets not yet known
@@ -126,7 +136,11 @@ func (s *sending) complete() {
 	s.mu.Lock()
 	stop := s.stop
 	s.mu.Unlock()
-	stop()
+	if stop != nil {
+		stop()
+	} else {
+		s.b.waiting.remove(s)
+	}
 	s.cancel()
 	defer s.b.sends.done()
 	for i, err := range s.errs {

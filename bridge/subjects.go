@@ -31,18 +31,25 @@ func (b *Bridge) typeOf(subject, verb string) (string, error) {
 	if !ok {
 		return "", fmt.Errorf("%w: subject %q is not under %s.%s", ErrBadRequest, subject, b.cfg.Prefix, verb)
 	}
-	if err := checkType(typ); err != nil {
-		return "", fmt.Errorf("%w: %w", ErrBadRequest, err)
-	}
-	return typ, nil
+	return b.outType.get(typ, checkedType)
 }
 
 // recvSubject returns where a message of type typ from a peer is published.
 func (b *Bridge) recvSubject(typ string) (string, error) {
+	return b.recvSubj.get(typ, func(typ string) (string, error) {
+		if _, err := checkedType(typ); err != nil {
+			return "", err
+		}
+		return b.cfg.Prefix + "." + verbRecv + "." + typ, nil
+	})
+}
+
+// checkedType returns typ if checkType accepts it.
+func checkedType(typ string) (string, error) {
 	if err := checkType(typ); err != nil {
 		return "", fmt.Errorf("%w: %w", ErrBadRequest, err)
 	}
-	return b.cfg.Prefix + "." + verbRecv + "." + typ, nil
+	return typ, nil
 }
 
 // serveSubject returns where a request of type typ from a peer is sent.

@@ -9,9 +9,10 @@ import (
 	"github.com/peerbridge/peerbridge/connector/identity"
 )
 
-// targets reads the peers a message is for from its bridge headers: each
-// Peer-Node, each Peer-Endpoint, or as many of both, paired in order.
-func targets(own map[string][]string) ([]connector.Target, error) {
+// targets appends to dst the peers a message is for, read from its bridge
+// headers: each Peer-Node, each Peer-Endpoint, or as many of both, paired
+// in order.
+func targets(dst []connector.Target, own map[string][]string) ([]connector.Target, error) {
 	nodes, endpoints := own[HeaderNode], own[HeaderEndpoint]
 	switch {
 	case len(nodes) == 0 && len(endpoints) == 0:
@@ -20,14 +21,14 @@ func targets(own map[string][]string) ([]connector.Target, error) {
 		return nil, fmt.Errorf("%w: %d %s and %d %s headers do not pair up",
 			ErrBadRequest, len(nodes), HeaderNode, len(endpoints), HeaderEndpoint)
 	}
-	ts := make([]connector.Target, max(len(nodes), len(endpoints)))
-	for i := range ts {
-		var err error
-		if ts[i], err = target(at(nodes, i), at(endpoints, i)); err != nil {
+	for i := range max(len(nodes), len(endpoints)) {
+		t, err := target(at(nodes, i), at(endpoints, i))
+		if err != nil {
 			return nil, err
 		}
+		dst = append(dst, t)
 	}
-	return ts, nil
+	return dst, nil
 }
 
 func at(s []string, i int) string {
