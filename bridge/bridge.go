@@ -154,15 +154,7 @@ func (b *Bridge) Stop(ctx context.Context) error {
 	if !ok {
 		return nil
 	}
-	var errDrain error
-	if b.nc.IsConnected() {
-		errDrain = drain(ctx, subs)
-	} else {
-		// Nothing can arrive and no server can confirm a drain: let go.
-		for _, sub := range subs {
-			sub.Unsubscribe()
-		}
-	}
+	errDrain := drain(ctx, b.nc, subs)
 	idle := b.closeTrackers()
 	errWait := waitAll(ctx, idle)
 	b.cancel()
@@ -188,8 +180,21 @@ func (b *Bridge) beginStop() (subs []*nats.Subscription, ok bool) {
 }
 
 // drain unsubscribes subs and waits until the messages already delivered to
-// them are handled. If ctx ends first they are dropped.
-func drain(ctx context.Context, subs []*nats.Subscription) error {
+// them are handled. If ctx ends first, or the connection to NATS is lost
+// (no server can confirm a drain then, and nothing more can arrive), the
+// subscriptions are dropped at once.
+func drain(ctx context.Context, nc *nats.Conn, subs []*nats.Subscription) error {
+	lost := nc.StatusChanged(nats.DISCONNECTED, nats.RECONNECTING, nats.CLOSED)
+	defer nc.RemoveStatusListener(lost)
+	drop := func() {
+		for _, sub := range subs {
+			sub.Unsubscribe()
+		}
+	}
+	if !nc.IsConnected() {
+		drop()
+		return nil
+	}
 	closed := make([]<-chan nats.SubStatus, len(subs))
 	for i, sub := range subs {
 		closed[i] = sub.StatusChanged(nats.SubscriptionClosed)
@@ -200,10 +205,11 @@ func drain(ctx context.Context, subs []*nats.Subscription) error {
 	for _, ch := range closed {
 		select {
 		case <-ch:
+		case <-lost:
+			drop()
+			return nil
 		case <-ctx.Done():
-			for _, sub := range subs {
-				sub.Unsubscribe()
-			}
+			drop()
 			return fmt.Errorf("draining subscriptions: %w", ctx.Err())
 		}
 	}

@@ -314,6 +314,7 @@ func TestExternalNATSReconnectKeepsSubscriptions(t *testing.T) {
 			if string(r.Data) != "after" {
 				t.Errorf("reply %q", r.Data)
 			}
+			a.stop(t) // while its NATS is up, so the stop drains
 			return
 		}
 		if time.Now().After(deadline) || i > 200 {
@@ -395,5 +396,20 @@ func TestShutdownLetsInFlightRequestsFinish(t *testing.T) {
 	case <-stopped:
 	case <-time.After(wait):
 		t.Fatal("daemon did not stop")
+	}
+}
+
+func TestStopWhileNATSIsDown(t *testing.T) {
+	port := freePort(t)
+	ext := runNATS(t, port)
+	// A grace period longer than the stop's own deadline: a stop that waited
+	// for a drain no server can confirm would miss that deadline.
+	a := startNode(t, modules.Config{NATS: modules.NATSConfig{URL: natsURL(port)}, Grace: time.Minute})
+	ext.Shutdown()
+	ext.WaitForShutdown()
+	ctx, cancel := context.WithTimeout(t.Context(), wait)
+	defer cancel()
+	if err := a.app.Stop(ctx); err != nil {
+		t.Fatalf("stopping with NATS down: %v", err)
 	}
 }
