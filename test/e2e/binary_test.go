@@ -198,3 +198,86 @@ func TestBinaryRefusesBadFlags(t *testing.T) {
 		}
 	}
 }
+
+// startGateway runs 'peerbridge gateway' on two loopback addresses and
+// returns its NODEID@host:port.
+func startGateway(t *testing.T, bin string) string {
+	t.Helper()
+	cmd := exec.Command(bin, "gateway", "--key", filepath.Join(t.TempDir(), "gw.key"),
+		"--listen", "127.0.0.1:0", "--listen", "127.0.0.2:0")
+	stderr := &syncBuffer{}
+	cmd.Stderr = stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan string, 16)
+	exited := make(chan struct{})
+	go func() {
+		defer close(exited)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			select {
+			case lines <- sc.Text():
+			default:
+			}
+		}
+		close(lines)
+		cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(wait):
+			cmd.Process.Kill()
+			<-exited
+		}
+	})
+	timeout := time.After(wait)
+	for {
+		select {
+		case line, ok := <-lines:
+			if !ok {
+				t.Fatalf("peerbridge gateway exited; stderr:\n%s", stderr)
+			}
+			if gw, ok := strings.CutPrefix(line, "gateway: "); ok {
+				return strings.TrimSpace(gw)
+			}
+		case <-timeout:
+			t.Fatalf("peerbridge gateway printed no address within %v; stderr:\n%s", wait, stderr)
+		}
+	}
+}
+
+func TestBinaryFindsPeerThroughGateway(t *testing.T) {
+	bin := buildBinary(t)
+	gw := startGateway(t, bin)
+	dir := t.TempDir()
+	b := runDaemon(t, bin, "--listen", "127.0.0.1:0", "--key", filepath.Join(dir, "b.key"), "--nats-listen", "127.0.0.1:0", "--gateway", gw)
+	a := runDaemon(t, bin, "--listen", "127.0.0.1:0", "--key", filepath.Join(dir, "a.key"), "--nats-listen", "127.0.0.1:0", "--gateway", gw)
+	ncA, ncB := dial(t, a.nats), dial(t, b.nats)
+	echo(t, ncB, "peer.recv.echo")
+
+	// a knows only b's node ID; the gateway knows where b is once b has
+	// registered, which it does as it starts, so retry briefly until then.
+	deadline := time.Now().Add(wait)
+	for {
+		r := request(t, ncA, "peer.request.echo", nats.Header{bridge.HeaderNode: {b.node}}, []byte("via gateway"))
+		if errCode(r) == "" {
+			if string(r.Data) != "via gateway" || r.Header.Get(bridge.HeaderFrom) != b.node {
+				t.Errorf("reply %q from %q", r.Data, r.Header.Get(bridge.HeaderFrom))
+			}
+			break
+		}
+		if errCode(r) != "404" || time.Now().After(deadline) {
+			t.Fatalf("request by node ID: %s %s", errCode(r), r.Header.Get(bridge.HeaderError))
+		}
+		time.Sleep(20 * time.Millisecond) // b's registration has no event a can see
+	}
+	a.terminate(t)
+	b.terminate(t)
+}
