@@ -205,7 +205,9 @@ func (c *Connector) now() int64 { return int64(time.Since(c.epoch)) }
 
 func (c *Connector) janitor() {
 	defer c.wg.Done()
-	tick := min(max(c.cfg.IdleTimeout/4, 5*time.Millisecond), 15*time.Second)
+	// Idle request streams go after ackIdle, like idle message streams, so
+	// the janitor looks at least that often.
+	tick := min(max(c.cfg.IdleTimeout/4, 5*time.Millisecond), 15*time.Second, max(c.ackIdle, 5*time.Millisecond))
 	t := time.NewTicker(tick)
 	defer t.Stop()
 	for {
@@ -213,9 +215,13 @@ func (c *Connector) janitor() {
 		case <-c.ctx.Done():
 			return
 		case <-t.C:
-			for _, pc := range c.pool.idle(c.now(), int64(c.cfg.IdleTimeout)) {
+			now := c.now()
+			for _, pc := range c.pool.idle(now, int64(c.cfg.IdleTimeout)) {
 				c.stats.evictions.Add(1)
 				pc.close(codeIdle, "idle")
+			}
+			for _, pc := range c.pool.live() {
+				pc.reqs.trim(now - int64(c.ackIdle))
 			}
 		}
 	}

@@ -144,6 +144,17 @@ func (p *pool) idle(now, timeout int64) []*peerConn {
 	return out
 }
 
+// live returns every live connection, pooled or not.
+func (p *pool) live() []*peerConn {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]*peerConn, 0, len(p.all))
+	for pc := range p.all {
+		out = append(out, pc)
+	}
+	return out
+}
+
 // closeAll marks the pool closed and returns every connection.
 func (p *pool) closeAll() []*peerConn {
 	p.mu.Lock()

@@ -34,8 +34,9 @@ const (
 // open and close, and the MAX_STREAMS update and extra packets they cost.
 // Concurrent requests still each have a stream of their own.
 type reqStream struct {
-	st *quic.Stream
-	r  *codec.Reader
+	st        *quic.Stream
+	r         *codec.Reader
+	idleSince int64 // connector clock when it was last put back
 }
 
 // abort cancels both directions of the stream.
@@ -71,15 +72,39 @@ func (s *reqStreams) get() *reqStream {
 	return rs
 }
 
-// put keeps rs for the next request, or closes it if enough are kept.
-func (s *reqStreams) put(rs *reqStream) {
+// put keeps rs for the next request, or closes it if enough are kept. now
+// is the connector clock.
+func (s *reqStreams) put(rs *reqStream, now int64) {
 	s.mu.Lock()
 	keep := !s.closed && len(s.idle) < maxIdleRequestStreams
 	if keep {
+		rs.idleSince = now
 		s.idle = append(s.idle, rs)
 	}
 	s.mu.Unlock()
 	if !keep {
+		rs.finish()
+	}
+}
+
+// trim closes the streams idle since before: a connection that carries no
+// requests keeps no request stream, nor the peer's goroutine and buffer
+// serving it.
+func (s *reqStreams) trim(before int64) {
+	s.mu.Lock()
+	var old []*reqStream
+	kept := s.idle[:0]
+	for _, rs := range s.idle { // oldest first
+		if rs.idleSince < before {
+			old = append(old, rs)
+		} else {
+			kept = append(kept, rs)
+		}
+	}
+	clear(s.idle[len(kept):])
+	s.idle = kept
+	s.mu.Unlock()
+	for _, rs := range old {
 		rs.finish()
 	}
 }

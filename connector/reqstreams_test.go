@@ -63,7 +63,7 @@ func TestRequestAfterIdleStreamBroke(t *testing.T) {
 	pc, _ := a.pool.lookup(Target{NodeID: b.NodeID()})
 	rs := pc.reqs.get()
 	rs.abort()
-	pc.reqs.put(rs)
+	pc.reqs.put(rs, a.now())
 	r, err := a.Request(ctx, targetOf(b), "echo", []byte("second"), nil)
 	if err != nil || string(r.Payload) != "second" {
 		t.Fatalf("request after a broken idle stream: %+v, %v", r, err)
@@ -104,6 +104,33 @@ func TestAckReaderLeavesWhenIdle(t *testing.T) {
 			recv(t, got)
 		}
 		waitFor(t, "the ack reader to leave", func() bool { return ackReader(a, b) == nil })
+	}
+	if s := a.Stats(); s.Dials != 1 {
+		t.Fatalf("stats %+v, want one dial for all rounds", s)
+	}
+}
+
+// TestIdleRequestStreamsClose: request streams kept for reuse are closed once
+// they have been idle for a while, and the next request opens a new one.
+func TestIdleRequestStreamsClose(t *testing.T) {
+	a := newNode(t, Config{}, newIdentity(t), echoHandler(nil))
+	a.ackIdle = 5 * time.Millisecond
+	if err := a.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := startNode(t, Config{})
+	ctx := testCtx(t)
+	for round := range 3 {
+		r, err := a.Request(ctx, targetOf(b), "echo", []byte("ping"), nil)
+		if err != nil || string(r.Payload) != "ping" {
+			t.Fatalf("round %d: %+v, %v", round, r, err)
+		}
+		pc, _ := a.pool.lookup(Target{NodeID: b.NodeID()})
+		waitFor(t, "idle request streams to close", func() bool {
+			pc.reqs.mu.Lock()
+			defer pc.reqs.mu.Unlock()
+			return len(pc.reqs.idle) == 0
+		})
 	}
 	if s := a.Stats(); s.Dials != 1 {
 		t.Fatalf("stats %+v, want one dial for all rounds", s)

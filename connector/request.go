@@ -63,7 +63,7 @@ func (pc *peerConn) roundTrip(ctx context.Context, rs *reqStream, buf []byte) (*
 	}
 	pc.received(len(answer.Payload))
 	if intact {
-		pc.reqs.put(rs)
+		pc.reqs.put(rs, pc.c.now())
 	}
 	switch answer.Kind {
 	case codec.KindReply:

@@ -110,7 +110,8 @@ func idleFigures(before, after memSnapshot, n int, inProcess bool, progress func
 }
 
 // connectAll sends one empty message to each target, idleBatch at a time,
-// and fails unless every one is acknowledged.
+// then one request to each, and fails unless every one is answered: an idle
+// peer is measured after both kinds of traffic have passed.
 func connectAll(ctx context.Context, c *connector.Connector, ts []connector.Target) error {
 	for len(ts) > 0 {
 		batch := ts[:min(idleBatch, len(ts))]
@@ -118,6 +119,11 @@ func connectAll(ctx context.Context, c *connector.Connector, ts []connector.Targ
 		for _, r := range c.SendMany(ctx, batch, "idle", nil, nil) {
 			if r.Err != nil {
 				return fmt.Errorf("idle memory: connecting %s: %w", r.Target, r.Err)
+			}
+		}
+		for _, t := range batch {
+			if _, err := c.Request(ctx, t, "idle", nil, nil); err != nil {
+				return fmt.Errorf("idle memory: request to %s: %w", t, err)
 			}
 		}
 	}
