@@ -101,15 +101,21 @@ func (g *Gateway) self(m *connector.Message) (record, error) {
 	return rec, nil
 }
 
+// pair returns the records of the requester a of m and of the node b it
+// names; both must be registered.
+func (g *Gateway) pair(m *connector.Message) (a, b record, err error) {
+	if b, err = g.peer(m); err != nil {
+		return a, b, err
+	}
+	a, err = g.self(m)
+	return a, b, err
+}
+
 // punch times a hole punch between the requester a and the node b it names:
 // each side is told to start so that both start at about the same moment,
 // from the round-trip times the gateway measured to each.
 func (g *Gateway) punch(ctx context.Context, m *connector.Message) (*punchPlan, error) {
-	b, err := g.peer(m)
-	if err != nil {
-		return nil, err
-	}
-	a, err := g.self(m)
+	a, b, err := g.pair(m)
 	if err != nil {
 		return nil, err
 	}
@@ -142,11 +148,7 @@ func (g *Gateway) notify(ctx context.Context, to record, typ string, v any) erro
 // names. The other side learns the session before the requester does, so
 // it is ready for the requester's first packet.
 func (g *Gateway) relayAsk(ctx context.Context, m *connector.Message) (*relayGrant, error) {
-	b, err := g.peer(m)
-	if err != nil {
-		return nil, err
-	}
-	a, err := g.self(m)
+	a, b, err := g.pair(m)
 	if err != nil {
 		return nil, err
 	}
