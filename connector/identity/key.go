@@ -42,7 +42,8 @@ func FromKey(key ed25519.PrivateKey) (*Identity, error) {
 }
 
 // LoadOrCreate reads the PEM (PKCS #8) Ed25519 key at path, or creates one
-// there with mode 0600 if the file does not exist.
+// there with mode 0600 if the file does not exist. A key file that group or
+// others may access is refused with ErrKeyExposed.
 func LoadOrCreate(path string) (*Identity, error) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -51,11 +52,30 @@ func LoadOrCreate(path string) (*Identity, error) {
 	if err != nil {
 		return nil, fmt.Errorf("identity: reading key: %w", err)
 	}
+	if err := checkPrivate(path); err != nil {
+		return nil, err
+	}
 	key, err := parseKey(data)
 	if err != nil {
 		return nil, fmt.Errorf("identity: %s: %w", path, err)
 	}
 	return FromKey(key)
+}
+
+// ErrKeyExposed: the key file can be read by others than its owner.
+var ErrKeyExposed = errors.New("identity: key file readable by others")
+
+// checkPrivate refuses a key file that group or others may read or write,
+// as ssh does: whoever reads the key is the node.
+func checkPrivate(path string) error {
+	info, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("identity: %w", err)
+	}
+	if perm := info.Mode().Perm(); perm&0o077 != 0 {
+		return fmt.Errorf("%w: %s has mode %04o; make it readable by its owner only (chmod 600 %s)", ErrKeyExposed, path, perm, path)
+	}
+	return nil
 }
 
 func create(path string) (*Identity, error) {

@@ -149,3 +149,16 @@ func mustGenerate(t *testing.T) *Identity {
 	}
 	return id
 }
+
+func TestLoadOrCreateRefusesExposedKey(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "node.key")
+	if _, err := LoadOrCreate(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadOrCreate(path); !errors.Is(err, ErrKeyExposed) {
+		t.Fatalf("key with mode 0644: %v, want ErrKeyExposed", err)
+	}
+}
