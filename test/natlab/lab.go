@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -64,6 +65,7 @@ func New(tb testing.TB) *Lab {
 	if reason := unsupported(); reason != "" {
 		tb.Skipf("natlab: skipping: %s", reason)
 	}
+	reapStale(tb)
 	id, err := randomID()
 	if err != nil {
 		tb.Fatalf("%v", err)
@@ -306,11 +308,42 @@ func unsupported() string {
 	return ""
 }
 
-// randomID returns "pbl" followed by 8 random hex digits.
+// randomID returns "pbl", the process ID in decimal, "x" and 8 random hex
+// digits. The process ID tells reapStale whose lab a namespace is.
 func randomID() (string, error) {
 	var b [4]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", fmt.Errorf("natlab: random lab id: %w", err)
 	}
-	return "pbl" + hex.EncodeToString(b[:]), nil
+	return fmt.Sprintf("%s%dx%s", idPrefix, os.Getpid(), hex.EncodeToString(b[:])), nil
+}
+
+// idPrefix starts every lab ID.
+const idPrefix = "pbl"
+
+// staleNamespace matches a lab namespace and captures its owner's process ID.
+var staleNamespace = regexp.MustCompile(`^` + idPrefix + `([0-9]+)x[0-9a-f]{8}-`)
+
+// reapStale deletes the namespaces of labs whose process is gone: a test
+// binary killed by a signal or by go test's -timeout runs no cleanup. Labs of
+// live processes, this one included, are left alone.
+func reapStale(tb testing.TB) {
+	out, err := exec.Command("ip", "netns", "list").Output()
+	if err != nil {
+		return // nothing to reap, or New's own checks will say why
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		ns, _, _ := strings.Cut(strings.TrimSpace(line), " ")
+		m := staleNamespace.FindStringSubmatch(ns)
+		if m == nil {
+			continue
+		}
+		pid, err := strconv.Atoi(m[1])
+		if err != nil || processAlive(pid) {
+			continue
+		}
+		if err := ip("netns", "del", ns); err != nil {
+			tb.Logf("natlab: removing namespace %s of a lab whose process %d is gone: %v", ns, pid, err)
+		}
+	}
 }

@@ -546,3 +546,25 @@ func netnsList(t *testing.T) string {
 	}
 	return string(out)
 }
+
+// TestNewReapsLabsOfDeadProcesses: namespaces left by a test binary that was
+// killed before its cleanup are removed by the next lab.
+func TestNewReapsLabsOfDeadProcesses(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("natlab: skipping: needs root")
+	}
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Skipf("natlab: skipping: cannot run true: %v", err)
+	}
+	stale := fmt.Sprintf("pbl%dx0123abcd-internet", dead.Process.Pid)
+	if out, err := exec.Command("ip", "netns", "add", stale).CombinedOutput(); err != nil {
+		t.Skipf("natlab: skipping: ip netns add: %v: %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("ip", "netns", "del", stale).Run() })
+
+	natlab.New(t)
+	if listed := netnsList(t); strings.Contains(listed, stale) {
+		t.Errorf("namespace %s of dead process %d not reaped:\n%s", stale, dead.Process.Pid, listed)
+	}
+}

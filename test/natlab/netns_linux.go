@@ -144,3 +144,8 @@ func readNetlinkAck(fd int, ns string) error {
 	}
 	return fmt.Errorf("natlab: conntrack flush in %s: no acknowledgement", ns)
 }
+
+// processAlive reports whether process pid exists.
+func processAlive(pid int) bool {
+	return unix.Kill(pid, 0) != unix.ESRCH
+}
