@@ -329,6 +329,46 @@ func skipValues(b []byte, n int) (int, error) {
 	return pos, nil
 }
 
+// CheckMsgpack reports whether b holds exactly one msgpack value, nested at
+// most maxDepth containers deep, whose every declared length and element
+// count fits in b. Run it before a msgpack library decodes bytes from the
+// network: libraries size their buffers by declared lengths. Errors match
+// ErrMalformed.
+func CheckMsgpack(b []byte, maxDepth int) error {
+	// left[d] counts the values still to read at depth d.
+	left := make([]uint64, 1, maxDepth+1)
+	left[0] = 1
+	pos := 0
+	for len(left) > 0 {
+		d := len(left) - 1
+		if left[d] == 0 {
+			left = left[:d]
+			continue
+		}
+		left[d]--
+		hdr, size, items, err := head(b[pos:])
+		if err != nil {
+			return malformed("msgpack at byte %d: %v", pos, err)
+		}
+		pos += hdr
+		rest := uint64(len(b) - pos)
+		if size > rest || items > rest-size {
+			return malformed("msgpack at byte %d claims %d bytes and %d elements in %d bytes", pos-hdr, size, items, rest)
+		}
+		pos += int(size)
+		if items > 0 {
+			if d+1 > maxDepth {
+				return malformed("msgpack nested deeper than %d", maxDepth)
+			}
+			left = append(left, items)
+		}
+	}
+	if pos != len(b) {
+		return malformed("%d bytes after the msgpack value", len(b)-pos)
+	}
+	return nil
+}
+
 // head parses the header of the msgpack value at the start of b: the length
 // of the header, the number of raw bytes that follow it (a string, binary,
 // extension or number) and the number of values nested in it (an array's

@@ -162,3 +162,31 @@ func TestEncodeAllocations(t *testing.T) {
 		t.Errorf("AppendFrame into a large enough buffer takes %v allocations, want 0", allocs)
 	}
 }
+
+func TestCheckMsgpack(t *testing.T) {
+	valid, err := msgpack.Marshal(map[string]any{"node": "n", "addrs": []string{"a", "b"}, "n": 7, "ok": true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckMsgpack(valid, 2); err != nil {
+		t.Errorf("valid message: %v", err)
+	}
+	for name, b := range map[string][]byte{
+		"empty":            {},
+		"str32 claim":      []byte("\xdb\x7f\xff\xff\xffxx"),
+		"array32 claim":    []byte("\xdd\x7f\xff\xff\xff\xc0"),
+		"map32 claim":      []byte("\xdf\x7f\xff\xff\xff\xc0\xc0"),
+		"ext32 claim":      []byte("\xc9\x7f\xff\xff\xff\x01xx"),
+		"too deep":         []byte("\x91\x91\x91\xc0"),
+		"never-used c1":    []byte("\xc1"),
+		"trailing value":   []byte("\x80\x80"),
+		"truncated uint32": []byte("\xce\x00\x01"),
+	} {
+		if err := CheckMsgpack(b, 2); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%s: %v, want ErrMalformed", name, err)
+		}
+	}
+	if err := CheckMsgpack([]byte("\x91\x91\xc0"), 2); err != nil {
+		t.Errorf("nested exactly two deep: %v", err)
+	}
+}

@@ -1,9 +1,12 @@
 package natpunch
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/peerbridge/peerbridge/codec"
 )
 
 // Control message types. Bridges send the "$pb.gw." ones to a gateway; a
@@ -71,9 +74,19 @@ func encode(v any) ([]byte, error) {
 	return b, nil
 }
 
+// errMsgpack reports a control message that is not well-formed msgpack.
+var errMsgpack = errors.New("natpunch: malformed msgpack")
+
+// maxMsgpackDepth bounds the nesting of a control message; ours nest two
+// deep.
+const maxMsgpackDepth = 8
+
+// decode checks b before msgpack sees it, since the library sizes its
+// buffers by declared lengths and its pooled decoders keep them: a ten-byte
+// message claiming a 2 GB string grew the heap by gigabytes.
 func decode(b []byte, v any) error {
-	if err := checkMsgpack(b); err != nil {
-		return fmt.Errorf("natpunch: decoding %T: %w", v, err)
+	if err := codec.CheckMsgpack(b, maxMsgpackDepth); err != nil {
+		return fmt.Errorf("natpunch: decoding %T: %w: %w", v, errMsgpack, err)
 	}
 	if err := msgpack.Unmarshal(b, v); err != nil {
 		return fmt.Errorf("natpunch: decoding %T: %w", v, err)
