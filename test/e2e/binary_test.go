@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -38,14 +39,13 @@ func buildBinary(t *testing.T) string {
 	return bin
 }
 
-// daemon is a running 'peerbridge run' process.
-type daemon struct {
+// process is a running peerbridge command.
+type process struct {
+	name   string // the subcommand, for messages
 	cmd    *exec.Cmd
 	stderr *syncBuffer
-	exited chan error
-	node   string
-	quic   string
-	nats   string
+	lines  chan string // stdout, line by line, while somebody reads it
+	exited chan error  // the exit, once; put back by whoever takes it
 }
 
 // syncBuffer is a bytes.Buffer safe for a writer and a reader.
@@ -66,70 +66,97 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// runDaemon starts 'peerbridge run args...' and waits for the lines it
-// prints on start: its node ID, QUIC address and NATS URL.
-func runDaemon(t *testing.T, bin string, args ...string) *daemon {
+// start runs 'peerbridge sub args...'; the test's cleanup kills it.
+func start(t *testing.T, bin, sub string, args ...string) *process {
 	t.Helper()
-	d := &daemon{cmd: exec.Command(bin, append([]string{"run"}, args...)...), stderr: &syncBuffer{}, exited: make(chan error, 1)}
-	d.cmd.Stderr = d.stderr
-	stdout, err := d.cmd.StdoutPipe()
+	p := &process{
+		name:   "peerbridge " + sub,
+		cmd:    exec.Command(bin, append([]string{sub}, args...)...),
+		stderr: &syncBuffer{},
+		lines:  make(chan string, 64),
+		exited: make(chan error, 1),
+	}
+	p.cmd.Stderr = p.stderr
+	stdout, err := p.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := d.cmd.Start(); err != nil {
+	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	// One goroutine owns stdout and the process: it passes the first lines
 	// on, reads to the end, then reaps the process.
-	lines := make(chan string, 64)
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
 			select {
-			case lines <- sc.Text():
+			case p.lines <- sc.Text():
 			default: // nobody reads any more
 			}
 		}
-		close(lines)
-		d.exited <- d.cmd.Wait()
+		close(p.lines)
+		p.exited <- p.cmd.Wait()
 	}()
 	t.Cleanup(func() {
-		d.cmd.Process.Kill()
-		<-d.exited
+		p.cmd.Process.Kill()
+		<-p.exited
 	})
-	got := map[string]*string{"node": &d.node, "quic": &d.quic, "nats": &d.nats}
+	return p
+}
+
+// await waits for the first "key: value" line of each key and returns the
+// values.
+func (p *process) await(t *testing.T, keys ...string) map[string]string {
+	t.Helper()
+	got := make(map[string]string, len(keys))
 	timeout := time.After(wait)
-	for d.node == "" || d.quic == "" || d.nats == "" {
+	for len(got) < len(keys) {
 		select {
-		case line, ok := <-lines:
+		case line, ok := <-p.lines:
 			if !ok {
-				t.Fatalf("peerbridge run exited before printing its addresses; stderr:\n%s", d.stderr)
+				t.Fatalf("%s exited before printing %v; stderr:\n%s", p.name, keys, p.stderr)
 			}
-			if k, v, ok := strings.Cut(line, ": "); ok && got[k] != nil {
-				*got[k] = strings.TrimSpace(v)
+			k, v, ok := strings.Cut(line, ": ")
+			if _, seen := got[k]; ok && !seen && slices.Contains(keys, k) {
+				got[k] = strings.TrimSpace(v)
 			}
 		case <-timeout:
-			t.Fatalf("peerbridge run printed no addresses within %v; stderr:\n%s", wait, d.stderr)
+			t.Fatalf("%s printed no %v within %v; stderr:\n%s", p.name, keys, wait, p.stderr)
 		}
 	}
-	return d
+	return got
 }
 
 // terminate sends SIGTERM and waits for a clean exit.
-func (d *daemon) terminate(t *testing.T) {
+func (p *process) terminate(t *testing.T) {
 	t.Helper()
-	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	select {
-	case err := <-d.exited:
-		d.exited <- err // for the cleanup
+	case err := <-p.exited:
+		p.exited <- err // for the cleanup
 		if err != nil {
-			t.Errorf("peerbridge run exited with %v after SIGTERM; stderr:\n%s", err, d.stderr)
+			t.Errorf("%s exited with %v after SIGTERM; stderr:\n%s", p.name, err, p.stderr)
 		}
 	case <-time.After(wait):
-		t.Errorf("peerbridge run did not exit within %v of SIGTERM", wait)
+		t.Errorf("%s did not exit within %v of SIGTERM", p.name, wait)
 	}
+}
+
+// daemon is a running 'peerbridge run' and the addresses it printed.
+type daemon struct {
+	*process
+	node, quic, nats string
+}
+
+// runDaemon starts 'peerbridge run args...' and waits for the lines it
+// prints on start: its node ID, QUIC address and NATS URL.
+func runDaemon(t *testing.T, bin string, args ...string) *daemon {
+	t.Helper()
+	p := start(t, bin, "run", args...)
+	v := p.await(t, "node", "quic", "nats")
+	return &daemon{process: p, node: v["node"], quic: v["quic"], nats: v["nats"]}
 }
 
 func TestBinaryAsAUserRunsIt(t *testing.T) {
@@ -203,54 +230,9 @@ func TestBinaryRefusesBadFlags(t *testing.T) {
 // returns its NODEID@host:port.
 func startGateway(t *testing.T, bin string) string {
 	t.Helper()
-	cmd := exec.Command(bin, "gateway", "--key", filepath.Join(t.TempDir(), "gw.key"),
+	p := start(t, bin, "gateway", "--key", filepath.Join(t.TempDir(), "gw.key"),
 		"--listen", "127.0.0.1:0", "--listen", "127.0.0.2:0")
-	stderr := &syncBuffer{}
-	cmd.Stderr = stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	lines := make(chan string, 16)
-	exited := make(chan struct{})
-	go func() {
-		defer close(exited)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			select {
-			case lines <- sc.Text():
-			default:
-			}
-		}
-		close(lines)
-		cmd.Wait()
-	}()
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(wait):
-			cmd.Process.Kill()
-			<-exited
-		}
-	})
-	timeout := time.After(wait)
-	for {
-		select {
-		case line, ok := <-lines:
-			if !ok {
-				t.Fatalf("peerbridge gateway exited; stderr:\n%s", stderr)
-			}
-			if gw, ok := strings.CutPrefix(line, "gateway: "); ok {
-				return strings.TrimSpace(gw)
-			}
-		case <-timeout:
-			t.Fatalf("peerbridge gateway printed no address within %v; stderr:\n%s", wait, stderr)
-		}
-	}
+	return p.await(t, "gateway")["gateway"]
 }
 
 func TestBinaryFindsPeerThroughGateway(t *testing.T) {
