@@ -1,6 +1,8 @@
 package connector
 
 import (
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -148,11 +150,7 @@ func (p *pool) idle(now, timeout int64) []*peerConn {
 func (p *pool) live() []*peerConn {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	out := make([]*peerConn, 0, len(p.all))
-	for pc := range p.all {
-		out = append(out, pc)
-	}
-	return out
+	return slices.Collect(maps.Keys(p.all))
 }
 
 // closeAll marks the pool closed and returns every connection.
@@ -160,11 +158,7 @@ func (p *pool) closeAll() []*peerConn {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.closed = true
-	out := make([]*peerConn, 0, len(p.all))
-	for pc := range p.all {
-		out = append(out, pc)
-	}
-	return out
+	return slices.Collect(maps.Keys(p.all))
 }
 
 func (p *pool) setAddr(id identity.NodeID, endpoint string) {
