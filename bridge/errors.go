@@ -21,6 +21,8 @@ var (
 	ErrBusy = errors.New("bridge: too many requests in flight")
 	// ErrNotRunning: the bridge is not started, or stopping (503).
 	ErrNotRunning = errors.New("bridge: not running")
+	// ErrBadReply: the peer's reply cannot be passed on as it is (502).
+	ErrBadReply = errors.New("bridge: peer's reply cannot be delivered")
 )
 
 // codeOf returns the NATS micro error code and text for err.
@@ -39,6 +41,8 @@ func classify(err error) int {
 	switch {
 	case isAny(err, ErrBadRequest, connector.ErrBadTarget):
 		return connector.CodeBadRequest
+	case errors.Is(err, ErrBadReply):
+		return connector.CodeBadGateway
 	case errors.Is(err, connector.ErrUnknownPeer):
 		return connector.CodeNotFound
 	case isAny(err, ErrTooLarge, connector.ErrFrameTooLarge, nats.ErrMaxPayload):

@@ -55,12 +55,25 @@ func (b *Bridge) fail(m *nats.Msg, err error) {
 	b.respond(m, errorMsg(err))
 }
 
-// respond publishes out on m's reply subject. A reply too large for NATS is
-// answered with a 413 instead.
+// respond publishes out on m's reply subject. A reply NATS cannot carry
+// still reaches the requester, as an error from the same peer: one too
+// large for NATS as a 413, one whose headers NATS cannot encode (a name
+// with a space or a colon, an empty name) as a 502.
 func (b *Bridge) respond(m *nats.Msg, out *nats.Msg) {
 	err := m.RespondMsg(out)
-	if errors.Is(err, nats.ErrMaxPayload) {
-		err = m.RespondMsg(errorMsg(fmt.Errorf("%w: reply of %d bytes exceeds the NATS limit", ErrTooLarge, len(out.Data))))
+	var alt error
+	switch {
+	case errors.Is(err, nats.ErrMaxPayload):
+		alt = fmt.Errorf("%w: reply of %d bytes exceeds the NATS limit", ErrTooLarge, len(out.Data))
+	case errors.Is(err, nats.ErrBadHeaderMsg):
+		alt = fmt.Errorf("%w: its headers cannot be carried by NATS: %w", ErrBadReply, err)
+	}
+	if alt != nil {
+		em := errorMsg(alt)
+		if from := out.Header.Get(HeaderFrom); from != "" {
+			em.Header.Set(HeaderFrom, from)
+		}
+		err = m.RespondMsg(em)
 	}
 	if err != nil {
 		b.log.Warn("cannot answer on the reply subject", "subject", m.Subject, "reply", m.Reply, "err", err)

@@ -37,6 +37,7 @@ const (
 	CodeNotFound    = 404
 	CodeTooLarge    = 413
 	CodeInternal    = 500
+	CodeBadGateway  = 502
 	CodeUnavailable = 503
 	CodeTimeout     = 504
 )
@@ -45,6 +46,23 @@ const (
 type RemoteError struct {
 	Code int
 	Text string
+}
+
+// Error codes a peer may answer with: three digits, as HTTP's and NATS
+// micro's, and an error's (4xx and up: a 200 is no error).
+const (
+	minCode = 400
+	maxCode = 999
+)
+
+// remoteError is the RemoteError a peer's error frame carries. A code
+// outside 400-999 (0, 200, 1000) cannot be passed on as an error code: it
+// becomes 502, with the peer's code named in the text.
+func remoteError(f *codec.Frame) *RemoteError {
+	if f.Code < minCode || f.Code > maxCode {
+		return &RemoteError{Code: CodeBadGateway, Text: fmt.Sprintf("peer answered with invalid error code %d: %s", f.Code, f.Error)}
+	}
+	return &RemoteError{Code: f.Code, Text: f.Error}
 }
 
 // Error implements error.

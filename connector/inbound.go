@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"time"
 
 	"github.com/quic-go/quic-go"
@@ -106,7 +107,11 @@ func errorFrame(id uint64, err error) codec.Frame {
 			re.Code = CodeTimeout
 		}
 	}
-	return codec.Frame{Kind: codec.KindError, ID: id, Code: re.Code, Error: re.Text}
+	code := re.Code
+	if code < 0 || code > math.MaxUint16 {
+		code = CodeInternal // the wire cannot carry it; the requester must not wait in vain
+	}
+	return codec.Frame{Kind: codec.KindError, ID: id, Code: code, Error: re.Text}
 }
 
 // serveMessages delivers the peer's fire-and-forget messages in order and

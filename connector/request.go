@@ -69,7 +69,7 @@ func (pc *peerConn) roundTrip(ctx context.Context, rs *reqStream, buf []byte) (*
 	case codec.KindReply:
 		return &answer, n, nil
 	case codec.KindError:
-		return nil, n, &RemoteError{Code: answer.Code, Text: answer.Error}
+		return nil, n, remoteError(&answer)
 	}
 	return nil, n, fmt.Errorf("%w: %s frame in answer to a request", codec.ErrMalformed, answer.Kind)
 }

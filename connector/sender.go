@@ -159,7 +159,7 @@ func (s *sender) readAcks(st *quic.Stream, r *codec.Reader) {
 		case codec.KindAck:
 			s.ack(st, f.ID)
 		case codec.KindError:
-			s.reject(st, f.ID, &RemoteError{Code: f.Code, Text: f.Error})
+			s.reject(st, f.ID, remoteError(&f))
 		default:
 			s.streamEnded(st, fmt.Errorf("%w: unexpected %s frame on message stream", codec.ErrMalformed, f.Kind))
 			return
