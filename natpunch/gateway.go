@@ -54,6 +54,7 @@ type Gateway struct {
 	conns []*connector.Connector
 	muxes []*demux
 	addrs []netip.AddrPort
+	alts  []*net.UDPConn // filtering probes are answered from these; may be nil
 	reg   *registry
 	relay *relayTable
 
@@ -82,28 +83,42 @@ func NewGateway(cfg GatewayConfig, id *identity.Identity, log *slog.Logger) (*Ga
 	return &Gateway{cfg: cfg, id: id, log: log, reg: newRegistry(), relay: newRelayTable(cfg.Relay)}, nil
 }
 
-// Start binds every listen address and starts serving.
+// Start binds every listen address and starts serving. Beside each it
+// binds a socket on the same IP and an ephemeral port, from which the
+// gateway answers filtering probes (see StartOn).
 func (g *Gateway) Start(ctx context.Context) error {
-	udps := make([]*net.UDPConn, 0, len(g.cfg.Listen))
-	for _, a := range g.cfg.Listen {
-		laddr, err := net.ResolveUDPAddr("udp", a)
-		if err == nil {
-			var u *net.UDPConn
-			if u, err = net.ListenUDP("udp", laddr); err == nil {
-				udps = append(udps, u)
-				continue
-			}
-		}
-		for _, u := range udps {
+	var udps, alts []*net.UDPConn
+	closeAll := func() {
+		for _, u := range append(udps, alts...) {
 			u.Close()
 		}
-		return fmt.Errorf("natpunch: gateway listen %s: %w", a, err)
 	}
-	return g.StartOn(udps)
+	for _, a := range g.cfg.Listen {
+		u, alt, err := listenPair(a)
+		if err != nil {
+			closeAll()
+			return fmt.Errorf("natpunch: gateway listen %s: %w", a, err)
+		}
+		udps, alts = append(udps, u), append(alts, alt)
+	}
+	return g.StartOn(udps, alts...)
 }
 
-// StartOn serves on sockets the caller made; the gateway owns them.
-func (g *Gateway) StartOn(udps []*net.UDPConn) error {
+// StartOn serves on sockets the caller made; the gateway owns them. alts,
+// if given, are one socket per element of udps, each on the same IP and
+// another port: a filtering probe is answered from the other address's alt
+// socket, an endpoint the prober's mapping test never sent to, so the answer
+// tells its NAT's filtering without disturbing its mapping. Without alts
+// filtering probes go unanswered and bridges report their filtering as
+// dependent, the cautious answer.
+func (g *Gateway) StartOn(udps []*net.UDPConn, alts ...*net.UDPConn) error {
+	if len(alts) != 0 && len(alts) != len(udps) {
+		for _, u := range append(udps, alts...) {
+			u.Close()
+		}
+		return fmt.Errorf("natpunch: gateway: %d probe sockets for %d listen sockets", len(alts), len(udps))
+	}
+	g.alts = alts
 	g.ctx, g.cancel = context.WithCancel(context.Background())
 	for i, u := range udps {
 		c, err := connector.New(connector.Config{IdleTimeout: 10 * time.Minute, ReverifyAfter: -1}, g.id, g.log)
@@ -145,6 +160,9 @@ func (g *Gateway) Close() error {
 		errs = append(errs, c.Close())
 	}
 	g.wg.Wait()
+	for _, u := range g.alts {
+		errs = append(errs, u.Close())
+	}
 	return errors.Join(errs...)
 }
 
@@ -174,8 +192,8 @@ func (g *Gateway) other(i int) int {
 }
 
 // probeServer answers probes arriving on listen address i: to the sender's
-// address only, never larger than the probe, from the other address if the
-// probe asks for it.
+// address only, never larger than the probe. A probe asking for a change is
+// answered from the other address's alt socket, or not at all without one.
 func (g *Gateway) probeServer(i int) func(netip.AddrPort, probe) {
 	return func(from netip.AddrPort, p probe) {
 		o := g.other(i)
@@ -183,14 +201,13 @@ func (g *Gateway) probeServer(i int) func(netip.AddrPort, probe) {
 		if o >= 0 {
 			resp.other = g.addrs[o]
 		}
-		out := g.conns[i]
-		if p.flags&probeFlagChange != 0 {
-			if o < 0 {
-				return
-			}
-			out = g.conns[o]
+		b := resp.append(make([]byte, 0, probeResponseSize))
+		to := net.UDPAddrFromAddrPort(from)
+		if p.flags&probeFlagChange == 0 {
+			g.conns[i].Transport().WriteTo(b, to)
+		} else if o >= 0 && len(g.alts) > o {
+			g.alts[o].WriteTo(b, to)
 		}
-		out.Transport().WriteTo(resp.append(make([]byte, 0, probeResponseSize)), net.UDPAddrFromAddrPort(from))
 	}
 }
 

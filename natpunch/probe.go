@@ -86,10 +86,14 @@ func (p *prober) ask(ctx context.Context, to netip.AddrPort, flags byte) (probeR
 	return probeResponse{}, 0, fmt.Errorf("%w: %s after %d tries", ErrNoAnswer, to, p.tries)
 }
 
-// run probes gateway: its address, then (filtering) the same address asking
-// for an answer from its other address, then (mapping) the other address.
-// The filtering test comes before this socket has sent anything to the
-// other address, which would open the NAT toward it.
+// run probes gateway: its address, then (mapping) its other address, then
+// (filtering) its first address again, asking for the answer from an
+// endpoint this socket never sent to. Mapping goes first and the filtering
+// answer comes from an endpoint of its own because an unsolicited packet
+// can itself change the mapping: a NAT that accepts it into its own stack
+// (a Linux masquerade host without an input drop, as Docker hosts are)
+// records a connection for it, and the next outbound flow to the endpoint
+// it came from is moved to another port.
 func (p *prober) run(ctx context.Context, gateway netip.AddrPort, local netip.AddrPort) (*Report, error) {
 	r := &Report{Gateway: gateway.String(), Local: local.String(), Mapping: Unknown, Filtering: Unknown, NATType: Unknown, RTTMillis: map[string]float64{}}
 	first, rtt, err := p.ask(ctx, gateway, 0)
@@ -99,12 +103,6 @@ func (p *prober) run(ctx context.Context, gateway netip.AddrPort, local netip.Ad
 	r.Public = first.observed.String()
 	r.RTTMillis[gateway.String()] = ms(rtt)
 	if first.other.IsValid() {
-		r.Filtering = FilteringDependent
-		if _, _, err := p.ask(ctx, gateway, probeFlagChange); err == nil {
-			r.Filtering = FilteringIndependent
-		} else if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
 		second, rtt, err := p.ask(ctx, first.other, 0)
 		if err != nil {
 			return nil, err
@@ -113,6 +111,12 @@ func (p *prober) run(ctx context.Context, gateway netip.AddrPort, local netip.Ad
 		r.Mapping = MappingIndependent
 		if second.observed != first.observed {
 			r.Mapping = MappingDependent
+		}
+		r.Filtering = FilteringDependent
+		if _, _, err := p.ask(ctx, gateway, probeFlagChange); err == nil {
+			r.Filtering = FilteringIndependent
+		} else if ctx.Err() != nil {
+			return nil, ctx.Err()
 		}
 	}
 	r.NATType = natType(first.observed, local, r.Mapping, r.Filtering)

@@ -42,10 +42,14 @@
 //     from the exact address and port contacted).
 //   - [Symmetric]: endpoint-dependent mapping (each new destination gets a
 //     fresh random public port) and address-and-port dependent filtering.
+//   - [DockerHost]: port-restricted, but the router accepts unsolicited
+//     packets addressed to itself, as a Linux host masquerading for Docker
+//     containers does by default: such a packet leaves a conntrack entry,
+//     and the next outbound flow to its sender gets another public port.
 //
 // Routers raise conntrack's UDP timeouts to ten minutes so mappings do not
-// expire during a test, and drop unsolicited packets addressed to
-// themselves, as a home router's firewall does (otherwise such a packet
+// expire during a test, and (all but [DockerHost]) drop unsolicited packets
+// addressed to themselves, as a home router's firewall does (otherwise such a packet
 // would leave a conntrack entry that makes the next outbound flow to its
 // sender change port, which breaks hole punching in a way real NATs of
 // these kinds do not). [NAT.SetKind] changes a NAT's kind at run time and

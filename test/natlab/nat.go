@@ -27,6 +27,13 @@ const (
 	// Symmetric has endpoint-dependent mapping (a fresh random public port
 	// per destination) and address-and-port dependent filtering.
 	Symmetric Kind = "symmetric"
+	// DockerHost is a Linux host masquerading for its containers or LAN
+	// with no input firewall, as Docker's default host set-up and a plain
+	// Linux gateway are: port-restricted behaviour, but an unsolicited
+	// packet addressed to the host itself is accepted by its stack and so
+	// recorded by conntrack, which moves the next outbound flow toward that
+	// packet's sender to another public port.
+	DockerHost Kind = "docker-host"
 )
 
 const (
@@ -241,7 +248,7 @@ func (l *Lab) addNAT(name string, kind Kind) (*NAT, error) {
 			return nil, err
 		}
 		return &NAT{lab: l, name: name, kind: kind}, nil
-	case FullCone, PortRestricted, Symmetric:
+	case FullCone, PortRestricted, Symmetric, DockerHost:
 	default:
 		return nil, fmt.Errorf("natlab: unknown NAT kind %q", kind)
 	}
@@ -299,7 +306,7 @@ func (n *NAT) SetKind(kind Kind) error {
 	switch {
 	case n.kind == None || kind == None:
 		return errors.New("natlab: SetKind: a none NAT has no router, and a router cannot become none")
-	case kind != FullCone && kind != PortRestricted && kind != Symmetric:
+	case kind != FullCone && kind != PortRestricted && kind != Symmetric && kind != DockerHost:
 		return fmt.Errorf("natlab: SetKind: unknown NAT kind %q", kind)
 	}
 	n.hostsMu.Lock()
@@ -356,11 +363,13 @@ func ruleset(kind Kind, fullConeHost netip.Addr) string {
 	// accepted would leave a conntrack entry for its flow, and the next
 	// outbound flow toward that peer would then be masqueraded to another
 	// port to avoid the clash, which no real NAT of these kinds does.
-	fmt.Fprintf(&b, `	chain input {
+	if kind != DockerHost {
+		fmt.Fprintf(&b, `	chain input {
 		type filter hook input priority filter; policy accept;
 		iifname %q ct state new drop
 	}
 `, wanDev)
+	}
 	fmt.Fprintf(&b, `	chain forward {
 		type filter hook forward priority filter; policy drop;
 %s		ct state established,related accept

@@ -195,6 +195,7 @@ func TestNATKinds(t *testing.T) {
 		{natlab.FullCone, true, true},
 		{natlab.PortRestricted, true, false},
 		{natlab.Symmetric, false, false},
+		{natlab.DockerHost, true, false},
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.kind), func(t *testing.T) {

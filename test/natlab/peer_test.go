@@ -48,21 +48,25 @@ func startGateway(t *testing.T, host *natlab.Host) *natpunch.Gateway {
 		t.Fatal(err)
 	}
 	var listen []string
-	var udps []*net.UDPConn
+	var udps, alts []*net.UDPConn
 	for _, a := range host.Addrs() {
 		ap := netip.AddrPortFrom(a, gatewayPort)
 		u, err := host.ListenUDP(ap)
 		if err != nil {
 			t.Fatal(err)
 		}
+		alt, err := host.ListenUDP(netip.AddrPortFrom(a, 0))
+		if err != nil {
+			t.Fatal(err)
+		}
 		listen = append(listen, ap.String())
-		udps = append(udps, u)
+		udps, alts = append(udps, u), append(alts, alt)
 	}
 	g, err := natpunch.NewGateway(natpunch.GatewayConfig{Listen: listen}, id, testLog("gateway"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := g.StartOn(udps); err != nil {
+	if err := g.StartOn(udps, alts...); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
