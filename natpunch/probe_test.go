@@ -1,0 +1,33 @@
+package natpunch
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+// TestProbeOnLoopback probes a gateway started the production way (Start
+// binds the filtering probe sockets itself) from a host with no NAT: both
+// tests must pass, and the filtering answer must come from neither of the
+// addresses the mapping test used.
+func TestProbeOnLoopback(t *testing.T) {
+	g := startGateway(t, RelayLimits{})
+	if len(g.alts) != len(g.addrs) {
+		t.Fatalf("%d filtering probe sockets for %d addresses", len(g.alts), len(g.addrs))
+	}
+	for i, alt := range g.alts {
+		if alt.LocalAddr().String() == g.addrs[i].String() {
+			t.Errorf("probe socket %d shares the listen address %s", i, g.addrs[i])
+		}
+	}
+	_, cl := startBridge(t, g, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	r, err := cl.Probe(ctx, g.Addrs()[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Mapping != MappingIndependent || r.Filtering != FilteringIndependent || r.NATType != "none" {
+		t.Errorf("loopback probe: mapping %q, filtering %q, type %q", r.Mapping, r.Filtering, r.NATType)
+	}
+}
