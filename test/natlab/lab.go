@@ -55,12 +55,24 @@ type Lab struct {
 	nextPublic int             // next last octet on 198.18.0.0/24
 	nextLAN    int             // next N for 198.19.N.0/24
 	nextPort   int             // next bridge port index in the internet ns
+	wire       *Wire           // applied to every public link; nil: plain veth pairs
+	links      []*wiredLink    // the forwarders of wired links, closed at teardown
+}
+
+// Option changes how [New] builds a lab.
+type Option func(*Lab)
+
+// WithWire makes every link to the public segment (each router's uplink and
+// each public host's) a wired link with w's delay, jitter and loss, instead
+// of a plain veth pair.
+func WithWire(w Wire) Option {
+	return func(l *Lab) { l.wire = &w }
 }
 
 // New creates a lab with an empty public segment and registers its teardown
 // with tb.Cleanup. It skips the test when the machine cannot host a lab: not
 // root, ip or nft missing, or network namespaces unavailable.
-func New(tb testing.TB) *Lab {
+func New(tb testing.TB, opts ...Option) *Lab {
 	tb.Helper()
 	if reason := unsupported(); reason != "" {
 		tb.Skipf("natlab: skipping: %s", reason)
@@ -76,6 +88,14 @@ func New(tb testing.TB) *Lab {
 		labels:     map[string]bool{internetName: true},
 		nextPublic: firstHostOctet,
 		nextLAN:    1,
+	}
+	for _, o := range opts {
+		o(l)
+	}
+	if l.wire != nil {
+		if err := l.wire.validate(); err != nil {
+			tb.Fatalf("%v", err)
+		}
 	}
 	tb.Cleanup(l.teardown)
 	ns, err := l.createNamespace(internetName)
@@ -161,7 +181,7 @@ func (l *Lab) attachPublic(name string, addrs []netip.Addr) (ns, port string, er
 	}
 	l.nextPort++
 	port = fmt.Sprintf("p%d", l.nextPort)
-	if err := veth(l.internet, port, ns, uplink); err != nil {
+	if err := l.link(l.internet, port, ns, uplink); err != nil {
 		return "", "", err
 	}
 	if err := ip("-n", l.internet, "link", "set", port, "master", publicBridge, "up"); err != nil {
@@ -234,6 +254,40 @@ func prepareNamespace(ns string) error {
 }
 
 // veth creates a veth pair with end a in namespace nsA and end b in nsB.
+// link joins device a in namespace nsA to device b in nsB: a wired link
+// if the lab has a Wire, a veth pair otherwise. l.mu must be held.
+func (l *Lab) link(nsA, a, nsB, b string) error {
+	if l.wire == nil {
+		return veth(nsA, a, nsB, b)
+	}
+	ta, err := openTap(nsA, a)
+	if err != nil {
+		return err
+	}
+	tb, err := openTap(nsB, b)
+	if err != nil {
+		ta.Close()
+		return err
+	}
+	l.links = append(l.links, startWiredLink(ta, tb, *l.wire))
+	return nil
+}
+
+// WireStats adds up what the lab's wired links did; all zero without a
+// Wire.
+func (l *Lab) WireStats() WireStats {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var s WireStats
+	for _, wl := range l.links {
+		ws := wl.stats()
+		s.Forwarded += ws.Forwarded
+		s.Lost += ws.Lost
+		s.Overflow += ws.Overflow
+	}
+	return s
+}
+
 func veth(nsA, a, nsB, b string) error {
 	return ip("-n", nsA, "link", "add", a, "type", "veth", "peer", "name", b, "netns", nsB)
 }
@@ -262,9 +316,14 @@ func disableBridgeNetfilter(ns string) error {
 // namespace also deletes the veths and bridges inside it.
 func (l *Lab) teardown() {
 	l.mu.Lock()
-	namespaces := l.namespaces
-	l.namespaces = nil
+	namespaces, links := l.namespaces, l.links
+	l.namespaces, l.links = nil, nil
 	l.mu.Unlock()
+	for _, wl := range links {
+		if err := wl.close(); err != nil {
+			l.tb.Errorf("natlab: teardown: closing a wired link: %v", err)
+		}
+	}
 	for i := len(namespaces) - 1; i >= 0; i-- {
 		if err := ip("netns", "del", namespaces[i]); err != nil {
 			l.tb.Errorf("natlab: teardown: %v", err)

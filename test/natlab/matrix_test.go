@@ -75,6 +75,22 @@ func TestMatrixLossy(t *testing.T) {
 	runLossyMatrix(t, false, 5)
 }
 
+// TestMatrixWAN is TestMatrix across a wired lab: every link to the
+// public segment delays each packet by 10 ms plus up to 5 ms of jitter, so
+// a pair's round trip is 40 ms with up to 20 ms of jitter, as across a
+// country.
+func TestMatrixWAN(t *testing.T) {
+	table := runLossyMatrix(t, false, 0, natlab.WithWire(wanWire))
+	if f := os.Getenv("PEERBRIDGE_NATLAB_WAN_TABLE"); f != "" {
+		if err := os.WriteFile(f, []byte(table), 0o644); err != nil {
+			t.Errorf("writing the table: %v", err)
+		}
+	}
+}
+
+// wanWire is the wire of TestMatrixWAN's links.
+var wanWire = natlab.Wire{Delay: 10 * time.Millisecond, Jitter: 5 * time.Millisecond}
+
 // runMatrix runs every pair of kinds in parallel in one lab and returns
 // the table of results.
 func runMatrix(t *testing.T, together bool) string {
@@ -82,9 +98,10 @@ func runMatrix(t *testing.T, together bool) string {
 }
 
 // runLossyMatrix is runMatrix with every bridge's host losing loss per cent
-// of the packets it sends and, separately, of those it receives.
-func runLossyMatrix(t *testing.T, together bool, loss int) string {
-	lab := natlab.New(t)
+// of the packets it sends and, separately, of those it receives, in a lab
+// made with opts.
+func runLossyMatrix(t *testing.T, together bool, loss int, opts ...natlab.Option) string {
+	lab := natlab.New(t, opts...)
 	g := startGateway(t, lab.AddPublicHost("gw", 2))
 	var pairs []matrixPair
 	for i, ka := range kinds {

@@ -2,7 +2,10 @@
 
 package natlab
 
-import "errors"
+import (
+	"errors"
+	"os"
+)
 
 // inNetns always fails: network namespaces exist only on Linux.
 func inNetns(ns string, fn func() error) error {
@@ -26,3 +29,8 @@ func flushConntrack(ns string) error {
 
 // processAlive always reports true, so nothing is ever reaped.
 func processAlive(pid int) bool { return true }
+
+// openTap always fails: TAP devices in namespaces need Linux.
+func openTap(ns, name string) (*os.File, error) {
+	return nil, errors.New("natlab: network namespaces need Linux")
+}
