@@ -219,12 +219,15 @@ func (cl *Client) punch(ctx context.Context, gw gateway, id identity.NodeID) err
 // socket at the planned moment and, on the dialling side, opens QUIC; the
 // other side waits for the peer's connection to arrive.
 func (cl *Client) followPlan(ctx context.Context, id identity.NodeID, plan punchPlan) error {
-	ctx, cancel := context.WithTimeout(ctx, time.Duration(plan.DelayMs)*time.Millisecond+cl.cfg.PunchTimeout)
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(plan.DelayMs)*time.Millisecond+lowTTLLead+cl.cfg.PunchTimeout)
 	defer cancel()
 	if !plan.Dial {
 		cl.c.ExpectPath(id, connector.PathPunched)
 	}
 	if err := wait(ctx, time.Duration(plan.DelayMs)*time.Millisecond); err != nil {
+		return err
+	}
+	if err := cl.openOwnNAT(ctx, parseTargets(plan.Addrs)); err != nil {
 		return err
 	}
 	sprayed := make(chan struct{})
@@ -242,12 +245,7 @@ func (cl *Client) followPlan(ctx context.Context, id identity.NodeID, plan punch
 // spray sends small punch packets to every address every 20 ms until ctx
 // ends: each opens this side's NAT toward the peer.
 func (cl *Client) spray(ctx context.Context, addrs []string) {
-	var targets []netip.AddrPort
-	for _, a := range addrs {
-		if ap, err := netip.ParseAddrPort(a); err == nil {
-			targets = append(targets, ap)
-		}
-	}
+	targets := parseTargets(addrs)
 	t := time.NewTicker(20 * time.Millisecond)
 	defer t.Stop()
 	filler := make([]byte, 8)

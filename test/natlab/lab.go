@@ -138,6 +138,20 @@ func (l *Lab) AddNAT(name string, kind Kind) *NAT {
 	return n
 }
 
+// oneHop makes the public segment behave, for TTLs, like the one router
+// hop at least that lies between any two sites on the internet: a packet
+// that arrives with TTL 1 dies there instead of reaching the far side. (A
+// bridge forwards without touching the TTL, so without this rule a packet
+// sent with a small TTL on purpose, to open the sender's own NAT and die
+// before the peer's, would reach the peer's NAT.)
+const oneHop = `table bridge natlab_hop {
+	chain forward {
+		type filter hook forward priority filter; policy accept;
+		ether type ip ip ttl < 2 drop
+	}
+}
+`
+
 func (l *Lab) setupInternet() error {
 	ns := l.internet
 	if err := prepareNamespace(ns); err != nil {
@@ -149,7 +163,10 @@ func (l *Lab) setupInternet() error {
 	if err := ip("-n", ns, "link", "set", publicBridge, "up"); err != nil {
 		return err
 	}
-	return disableBridgeNetfilter(ns)
+	if err := disableBridgeNetfilter(ns); err != nil {
+		return err
+	}
+	return nft(ns, oneHop)
 }
 
 func (l *Lab) addPublicHost(name string, nAddrs int) (*Host, error) {

@@ -23,13 +23,15 @@ const (
 )
 
 // kinds are the NAT kinds of the matrix, easiest first.
-var kinds = []natlab.Kind{natlab.None, natlab.FullCone, natlab.PortRestricted, natlab.Symmetric}
+var kinds = []natlab.Kind{natlab.None, natlab.FullCone, natlab.PortRestricted, natlab.DockerHost, natlab.Symmetric}
 
 // mustRelay reports whether no direct path can exist between two kinds:
 // a symmetric NAT's mapping toward a peer is unknown in advance, so only a
 // peer that admits anyone (none, full cone) can take its packets.
 func mustRelay(a, b natlab.Kind) bool {
-	hard := func(k natlab.Kind) bool { return k == natlab.PortRestricted || k == natlab.Symmetric }
+	hard := func(k natlab.Kind) bool {
+		return k == natlab.PortRestricted || k == natlab.DockerHost || k == natlab.Symmetric
+	}
 	return (a == natlab.Symmetric && hard(b)) || (b == natlab.Symmetric && hard(a))
 }
 
