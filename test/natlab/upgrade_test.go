@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/peerbridge/peerbridge/natpunch"
 	"github.com/peerbridge/peerbridge/test/natlab"
 )
 
@@ -146,4 +147,94 @@ func keepAsking(from, to *peer, stop <-chan struct{}, upgraded chan<- string) (s
 		}
 	}
 	return sent, errs
+}
+
+// upgradeWithin is how soon a relayed pair must take a direct path once
+// one opens, with the default upgrade backoff, however long it was relayed.
+const upgradeWithin = 15 * time.Second
+
+// TestRelayedPairUpgradesWAN relays two bridges behind symmetric NATs in a
+// lab with 40 ms of RTT and jitter, long enough for their upgrade backoff
+// to reach its default maximum, then turns one NAT into a full cone. Both
+// directions must leave the relay within upgradeWithin, with no request
+// failing.
+func TestRelayedPairUpgradesWAN(t *testing.T) {
+	lab := natlab.New(t, natlab.WithWire(wanWire))
+	g := startGateway(t, lab.AddPublicHost("gw", 2))
+	na := lab.AddNAT("na", natlab.Symmetric)
+	ha := na.AddHost("a")
+	hb := lab.AddNAT("nb", natlab.Symmetric).AddHost("b")
+	attempts := make(chan struct{}, 64)
+	cfg := peerConfig(g)
+	cfg.UpgradeMin, cfg.UpgradeMax = 0, 0 // the defaults
+	cfgA := cfg
+	cfgA.Trace = func(e natpunch.Event) {
+		if e.Step == "upgrade" {
+			select {
+			case attempts <- struct{}{}:
+			default:
+			}
+		}
+	}
+	a := startPeer(t, "a", ha, cfgA)
+	b := startPeer(t, "b", hb, cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), firstReplyWait)
+	defer cancel()
+	for _, dir := range [][2]*peer{{a, b}, {b, a}} {
+		got, err := dir[0].ask(ctx, dir[1], "before")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.path != "relayed" {
+			t.Fatalf("%s to %s: path %q before the change, want relayed", dir[0].name, dir[1].name, got.path)
+		}
+	}
+	// Four failed attempts (after 1, 2, 4 and 8 s) bring the backoff to
+	// its maximum: what follows holds however long the pair was relayed.
+	backoff, cancelBackoff := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancelBackoff()
+	for i := range 4 {
+		select {
+		case <-attempts:
+		case <-backoff.Done():
+			t.Fatalf("only %d upgrade attempts while relayed", i)
+		}
+	}
+
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var failures []error
+	upgraded := make(map[string]chan string)
+	for _, dir := range [][2]*peer{{a, b}, {b, a}} {
+		ch := make(chan string, 1)
+		upgraded[dir[0].name] = ch
+		wg.Go(func() {
+			_, errs := keepAsking(dir[0], dir[1], stop, ch)
+			mu.Lock()
+			failures = append(failures, errs...)
+			mu.Unlock()
+		})
+	}
+	changed := time.Now()
+	if err := na.SetKind(natlab.FullCone); err != nil {
+		close(stop)
+		wg.Wait()
+		t.Fatal(err)
+	}
+	wait, cancelWait := context.WithTimeout(context.Background(), upgradeWithin)
+	defer cancelWait()
+	for name, ch := range upgraded {
+		select {
+		case path := <-ch:
+			t.Logf("%s's requests moved to %s %s after the NAT changed", name, path, time.Since(changed).Round(time.Millisecond))
+		case <-wait.Done():
+			t.Errorf("%s's requests still relayed %s after the NAT became a full cone", name, upgradeWithin)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	for _, err := range failures {
+		t.Errorf("request failed while the path changed: %v", err)
+	}
 }
