@@ -13,6 +13,25 @@
 // host on that LAN with a default route via the router. [Lab.AddPublicHost]
 // puts a host straight on the public segment.
 //
+// [NAT.AddNAT] puts a NAT behind another, as a carrier-grade NAT has home
+// routers behind it: the inner router's public side is an address on the
+// outer NAT's LAN. Several may share one outer NAT; a Linux masquerade does
+// not hairpin, so homes behind one carrier NAT cannot reach each other
+// through its public address.
+//
+// The public segment behaves, for TTLs, like one router hop: a packet that
+// arrives there with TTL 1 is dropped, as the first router past a site
+// would drop it.
+//
+// # Wired labs
+//
+// The kernel has no netem, so [New] with [WithWire] makes each link to the
+// public segment a pair of TAP devices with a forwarder in the test process
+// between them that adds delay, jitter and loss ([Wire]). Two hosts behind
+// their own routers cross four wired links per round trip, so a Wire with
+// a Delay of 10 ms gives them 40 ms of RTT. [Lab.WireStats] counts what
+// the forwarders carried, lost and dropped when their queues were full.
+//
 // # Address plan
 //
 // Only the benchmarking range 198.18.0.0/15 is used:

@@ -22,15 +22,30 @@ const (
 	laterRequests = 3
 )
 
-// kinds are the NAT kinds of the matrix, easiest first.
-var kinds = []natlab.Kind{natlab.None, natlab.FullCone, natlab.PortRestricted, natlab.DockerHost, natlab.Symmetric}
+// cgnatHome is a site of the matrix that is no single NAT kind: a
+// port-restricted home router behind a carrier-grade NAT that maps
+// endpoint-independently and filters by address and port, as RFC 6888
+// asks of carrier NATs.
+const cgnatHome natlab.Kind = "cgnat-home"
+
+// kinds are the sites of the matrix, easiest first.
+var kinds = []natlab.Kind{natlab.None, natlab.FullCone, natlab.PortRestricted, natlab.DockerHost, cgnatHome, natlab.Symmetric}
+
+// addSite adds a host named name behind a new site of kind k, whose
+// routers are named after prefix.
+func addSite(lab *natlab.Lab, prefix, name string, k natlab.Kind) *natlab.Host {
+	if k == cgnatHome {
+		return lab.AddNAT(prefix+"-cg", natlab.PortRestricted).AddNAT(prefix+"-h", natlab.PortRestricted).AddHost(name)
+	}
+	return lab.AddNAT(prefix, k).AddHost(name)
+}
 
 // mustRelay reports whether no direct path can exist between two kinds:
 // a symmetric NAT's mapping toward a peer is unknown in advance, so only a
 // peer that admits anyone (none, full cone) can take its packets.
 func mustRelay(a, b natlab.Kind) bool {
 	hard := func(k natlab.Kind) bool {
-		return k == natlab.PortRestricted || k == natlab.DockerHost || k == natlab.Symmetric
+		return k == natlab.PortRestricted || k == natlab.DockerHost || k == cgnatHome || k == natlab.Symmetric
 	}
 	return (a == natlab.Symmetric && hard(b)) || (b == natlab.Symmetric && hard(a))
 }
@@ -111,8 +126,8 @@ func runLossyMatrix(t *testing.T, together bool, loss int, opts ...natlab.Option
 			n := fmt.Sprintf("m%d%d", i, i+j)
 			pairs = append(pairs, matrixPair{
 				a: ka, b: kb,
-				ha: lab.AddNAT(n+"-na", ka).AddHost(n + "-a"),
-				hb: lab.AddNAT(n+"-nb", kb).AddHost(n + "-b"),
+				ha: addSite(lab, n+"-na", n+"-a", ka),
+				hb: addSite(lab, n+"-nb", n+"-b", kb),
 			})
 			for _, h := range []*natlab.Host{pairs[len(pairs)-1].ha, pairs[len(pairs)-1].hb} {
 				if err := h.SetLoss(loss); err != nil {
@@ -224,7 +239,23 @@ func matrixTable(results []pairResult) string {
 			string(r.a)+" / "+string(r.b), ab, ba, r.want,
 			roundMs(r.firstAB), roundMs(r.firstBA))
 	}
+	b.WriteString(directRate(results))
 	return b.String()
+}
+
+// directRate renders the share of pairs that found a path without the
+// relay, both ways, as iroh and Tailscale count it.
+func directRate(results []pairResult) string {
+	if len(results) == 0 {
+		return ""
+	}
+	direct := 0
+	for _, r := range results {
+		if r.err == nil && r.pathAB != "relayed" && r.pathBA != "relayed" {
+			direct++
+		}
+	}
+	return fmt.Sprintf("\ndirect rate: %d of %d pairs direct or punched (%.0f%%)\n", direct, len(results), 100*float64(direct)/float64(len(results)))
 }
 
 // roundMs renders d to the millisecond, or as "<1ms".
