@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Kind is a NAT behaviour, named after RFC 4787's mapping and filtering
@@ -387,4 +388,22 @@ func ruleset(kind Kind, fullConeHost netip.Addr) string {
 // lanAddr returns 198.19.lan.host.
 func lanAddr(lan, host int) netip.Addr {
 	return netip.AddrFrom4([4]byte{198, 19, byte(lan), byte(host)})
+}
+
+// SetMappingTimeout makes the router forget an idle UDP mapping after d,
+// whether or not it ever carried replies, as many home routers and carrier
+// NATs do after 30 s (routers of this lab otherwise keep them ten minutes).
+// It fails for [None], and for d under a second.
+func (n *NAT) SetMappingTimeout(d time.Duration) error {
+	if n.kind == None {
+		return errors.New("natlab: SetMappingTimeout: a none NAT has no router")
+	}
+	if d < time.Second {
+		return fmt.Errorf("natlab: SetMappingTimeout: %v is under the second conntrack counts in", d)
+	}
+	secs := strconv.Itoa(int(d / time.Second))
+	return writeSysctls(n.router, []sysctl{
+		{"net/netfilter/nf_conntrack_udp_timeout", secs},
+		{"net/netfilter/nf_conntrack_udp_timeout_stream", secs},
+	}, false)
 }

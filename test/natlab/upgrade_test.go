@@ -159,6 +159,7 @@ const upgradeWithin = 15 * time.Second
 // directions must leave the relay within upgradeWithin, with no request
 // failing.
 func TestRelayedPairUpgradesWAN(t *testing.T) {
+	t.Parallel()
 	lab := natlab.New(t, natlab.WithWire(wanWire))
 	g := startGateway(t, lab.AddPublicHost("gw", 2))
 	na := lab.AddNAT("na", natlab.Symmetric)
