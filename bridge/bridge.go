@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"maps"
 	"sync"
+	"sync/atomic"
 
 	"github.com/nats-io/nats.go"
 
@@ -38,6 +39,7 @@ type Bridge struct {
 	peers Peers
 	log   *slog.Logger
 	stats counters
+	obs   atomic.Pointer[Observer]
 
 	sendCtx  sharedContext // outbound messages' contexts
 	waiting  waitList      // outbound messages with the default timeout, for their expiry
