@@ -124,6 +124,9 @@ func (b *Bridge) subscribeLocked(ctx context.Context) error {
 
 // flush waits until the server has processed the subscriptions.
 func (b *Bridge) flush(ctx context.Context) error {
+	if !b.nc.IsConnected() {
+		return nil // NATS is not up yet; the subscriptions go out when it is
+	}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, b.cfg.DefaultTimeout)
