@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -88,4 +89,18 @@ func decodePeers(m *nats.Msg) ([]Peer, error) {
 		return nil, fmt.Errorf("status: peers endpoint answered %q: %w", m.Data, err)
 	}
 	return out, nil
+}
+
+// semver is the form micro accepts as a service version (its own pattern).
+var semver = regexp.MustCompile(`^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$`)
+
+// ServiceVersion turns a Go module version ("v1.2.3", "(devel)") into the
+// semantic version the service announces: without the "v", or "0.0.0" if
+// it is none.
+func ServiceVersion(v string) string {
+	v = strings.TrimPrefix(v, "v")
+	if !semver.MatchString(v) {
+		return "0.0.0"
+	}
+	return v
 }

@@ -150,3 +150,11 @@ func TestSize(t *testing.T) {
 		}
 	}
 }
+
+func TestServiceVersion(t *testing.T) {
+	for in, want := range map[string]string{"v1.2.3": "1.2.3", "(devel)": "0.0.0", "": "0.0.0", "v0.0.0-20261125154333-3682ac2f1ab1+dirty": "0.0.0-20261125154333-3682ac2f1ab1+dirty"} {
+		if got := ServiceVersion(in); got != want {
+			t.Errorf("ServiceVersion(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
