@@ -76,8 +76,10 @@ func (c *Connector) opened(pc, pooled *peerConn, before Path) {
 	}
 }
 
-// closed reports the end of pc.
+// closed reports the end of pc. Its streams may fail a moment before the
+// connection's context records why, so it waits for that.
 func (c *Connector) closed(pc *peerConn) {
+	<-pc.qc.Context().Done()
 	st := pc.qc.ConnectionStats()
 	c.emit(Event{
 		Kind: EventClosed, Node: pc.id, Path: pc.path, Remote: addrPort(pc.qc.RemoteAddr()),
