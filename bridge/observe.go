@@ -6,8 +6,9 @@ import "time"
 // bridge's goroutines and must not block.
 type Observer interface {
 	// Failed reports one outbound message or request that failed for one
-	// peer, with its NATS micro error code (400, 404, 503, ...).
-	Failed(code int)
+	// peer, with its NATS micro error code (400, 404, 503, ...) and text,
+	// as the requester was told.
+	Failed(code int, text string)
 	// Requested reports an outbound request that ended after d: code is 0
 	// if the peer answered, the error code otherwise.
 	Requested(d time.Duration, code int)
@@ -26,8 +27,7 @@ func (b *Bridge) observer() Observer {
 // observeFailed tells the observer of a failure.
 func (b *Bridge) observeFailed(err error) {
 	if o := b.observer(); o != nil {
-		code, _ := codeOf(err)
-		o.Failed(code)
+		o.Failed(codeOf(err))
 	}
 }
 

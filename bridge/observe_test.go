@@ -16,7 +16,7 @@ type recorder struct {
 	requested []int
 }
 
-func (r *recorder) Failed(code int) {
+func (r *recorder) Failed(code int, _ string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.failed = append(r.failed, code)

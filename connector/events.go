@@ -24,6 +24,7 @@ const (
 	EventPathChanged
 )
 
+// String returns the kind in words: opened, closed, path changed.
 func (k EventKind) String() string {
 	switch k {
 	case EventOpened:

@@ -113,7 +113,7 @@ func (b *Bridge) Event(e connector.Event) {
 }
 
 // Failed implements bridge.Observer.
-func (b *Bridge) Failed(code int) { b.errors.WithLabelValues(strconv.Itoa(code)).Inc() }
+func (b *Bridge) Failed(code int, _ string) { b.errors.WithLabelValues(strconv.Itoa(code)).Inc() }
 
 // Requested implements bridge.Observer.
 func (b *Bridge) Requested(d time.Duration, _ int) { b.duration.Observe(d.Seconds()) }

@@ -54,8 +54,8 @@ func TestBridgeMetricsAfterTraffic(t *testing.T) {
 		t.Fatal(err)
 	}
 	m.Requested(3*time.Millisecond, 0)
-	m.Failed(503)
-	m.Failed(503)
+	m.Failed(503, "unreachable")
+	m.Failed(503, "unreachable")
 
 	want := `
 # HELP peerbridge_connections_opened_total Peer connections established, by path.

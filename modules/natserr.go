@@ -12,10 +12,12 @@ type ListenError struct {
 	Err  error
 }
 
+// Error says what failed and how to fix it.
 func (e *ListenError) Error() string {
 	return fmt.Sprintf("nats: embedded server cannot listen on %s: %v (choose another address with --nats-listen, or use an external NATS with --nats-url)", e.Addr, e.Err)
 }
 
+// Unwrap returns the listener's error.
 func (e *ListenError) Unwrap() error { return e.Err }
 
 // listenFailure finds out why listening on addr fails, by trying it: the

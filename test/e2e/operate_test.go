@@ -179,7 +179,8 @@ func TestBinaryMetricsHealthDiscoveryAndStatus(t *testing.T) {
 	b.terminate(t)
 	log := a.stderr.String()
 	if !hasLine(log, `msg="peer connection opened"`, "node="+b.node, "path=direct", "remote="+b.quic) ||
-		!hasLine(log, `msg="peer connection closed"`, "node="+b.node, "path=direct", "reason=shutdown") {
+		!hasLine(log, `msg="peer connection closed"`, "node="+b.node, "path=direct", "reason=shutdown") ||
+		!hasLine(log, "level=WARN", `msg="outbound failed with 404"`) {
 		t.Errorf("a's log lacks the connection's lines:\n%s", log)
 	}
 }
