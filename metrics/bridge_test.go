@@ -108,3 +108,12 @@ func bytesOut(t *testing.T, m *Bridge) float64 {
 	t.Fatal("no direct out series")
 	return 0
 }
+
+// TestPathChangeIsCounted: a path change event counts under its two paths.
+func TestPathChangeIsCounted(t *testing.T) {
+	m := NewBridge(startConnector(t))
+	m.Event(connector.Event{Kind: connector.EventPathChanged, From: connector.PathRelayed, Path: connector.PathPunched})
+	if v := testutil.ToFloat64(m.changes.WithLabelValues("relayed", "punched")); v != 1 {
+		t.Errorf("path changes relayed -> punched = %v", v)
+	}
+}
