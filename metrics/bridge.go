@@ -24,10 +24,11 @@ type Peers interface {
 var paths = [...]connector.Path{connector.PathDirect, connector.PathPunched, connector.PathRelayed}
 
 // Bridge collects a bridge daemon's metrics. Register it with Register,
-// feed it the connector's events with Event, and install it as the bridge's
-// Observer.
+// feed it the connector's events with Event, install it as the bridge's
+// Observer, and give it the bridge with WatchBridge.
 type Bridge struct {
-	src Peers
+	src   Peers
+	state *bridgeState
 
 	opened, closed *prometheus.CounterVec
 	changes        *prometheus.CounterVec
@@ -53,6 +54,7 @@ type bytesKey struct {
 func NewBridge(src Peers) *Bridge {
 	b := &Bridge{
 		src:         src,
+		state:       newBridgeState(),
 		closedBytes: make(map[bytesKey]uint64),
 		lastBytes:   make(map[bytesKey]uint64),
 		opened: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -123,6 +125,7 @@ func (b *Bridge) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{b.peersDesc, b.msgsDesc, b.bytesDesc, b.payloadDesc, b.dialsDesc, b.dialFailDesc, b.evictDesc} {
 		ch <- d
 	}
+	b.state.describe(ch)
 }
 
 // Collect implements prometheus.Collector: it reads the connector's
@@ -152,6 +155,7 @@ func (b *Bridge) Collect(ch chan<- prometheus.Metric) {
 	counter(b.dialsDesc, s.Dials)
 	counter(b.dialFailDesc, s.DialFailures)
 	counter(b.evictDesc, s.Evictions)
+	b.state.collect(ch)
 }
 
 // bytes returns peerbridge_bytes_total: what closed connections carried

@@ -38,6 +38,7 @@ func registerBridge(lc fx.Lifecycle, cfg Config, n *NATS, c *connector.Connector
 			if b, err = bridge.New(bcfg, n.Conn, c, log.With("component", "bridge")); err != nil {
 				return err
 			}
+			m.WatchBridge(b)
 			b.SetObserver(observers{m, failureLog{log.With("component", "bridge")}})
 			c.SetHandler(traversal.Handler(b))
 			return b.Start(ctx)

@@ -116,12 +116,14 @@ func TestBinaryMetricsHealthDiscoveryAndStatus(t *testing.T) {
 		`peerbridge_connections_opened_total{path="direct"}`, `peerbridge_connections_opened_total{path="punched"}`,
 		`peerbridge_messages_total{direction="out"}`, `peerbridge_messages_total{direction="in"}`,
 		`peerbridge_bytes_total{direction="out",path="direct"}`, `peerbridge_bytes_total{direction="in",path="direct"}`,
-		`peerbridge_errors_total{code="404"}`, `peerbridge_request_duration_seconds_count`, `go_goroutines`)
+		`peerbridge_errors_total{code="404"}`, `peerbridge_request_duration_seconds_count`, `go_goroutines`,
+		`peerbridge_outbound_total{result="forwarded"}`, `peerbridge_outbound_total{result="failed"}`, `peerbridge_in_flight`)
 	want := map[string]float64{
 		`peerbridge_peers{path="direct"}`: 1, `peerbridge_peers{path="relayed"}`: 0,
 		`peerbridge_connections_opened_total{path="direct"}`: 1, `peerbridge_connections_opened_total{path="punched"}`: 0,
 		`peerbridge_messages_total{direction="out"}`: 1, `peerbridge_messages_total{direction="in"}`: 1,
 		`peerbridge_errors_total{code="404"}`: 1, `peerbridge_request_duration_seconds_count`: 2,
+		`peerbridge_outbound_total{result="forwarded"}`: 1, `peerbridge_outbound_total{result="failed"}`: 1,
 	}
 	for k, v := range want {
 		if m[k] != v {
