@@ -15,7 +15,7 @@ func WriteTable(w io.Writer, bridges []Bridge) error {
 		if i > 0 {
 			fmt.Fprintln(tw)
 		}
-		fmt.Fprintf(tw, "bridge %s (version %s, %d peers)\n", b.Node, b.Version, len(b.Peers))
+		fmt.Fprintf(tw, "bridge %s (version %s, %s)\n", b.Node, b.Version, plural(len(b.Peers), "peer"))
 		if b.Error != "" {
 			fmt.Fprintf(tw, "  error: %s\n", b.Error)
 			continue
@@ -30,6 +30,14 @@ func WriteTable(w io.Writer, bridges []Bridge) error {
 		}
 	}
 	return tw.Flush()
+}
+
+// plural is "1 peer", "2 peers".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func rtt(ms float64) string { return fmt.Sprintf("%.1fms", ms) }
