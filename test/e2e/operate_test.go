@@ -338,6 +338,8 @@ func TestBinaryExitCodes(t *testing.T) {
 		{append(base, "--config", filepath.Join(dir, "missing.yaml")), "config file"},
 		{append(base, "--timeout", "-1s"), "--timeout"},
 		{[]string{"gateway", "--listen", "nonsense"}, "--listen"},
+		{[]string{"gateway", "--key", exposed, "--listen", "127.0.0.1:0"}, "chmod 600"},
+		{[]string{"id", "--key", exposed}, "chmod 600"},
 		{[]string{"status", "--wait", "0s"}, "--wait"},
 		{[]string{"run", "--no-such-flag"}, "--help"},
 	} {
