@@ -214,7 +214,8 @@ func getJSON(t *testing.T, nc *nats.Conn, subject string, v any) {
 
 // TestBinaryHealthzFollowsExternalNATS: with an external NATS that is down
 // at start, the bridge starts, /healthz is 503 naming NATS, and once NATS is
-// up the bridge connects, /healthz turns 200 and the micro service answers.
+// up the bridge connects, /healthz turns 200 and the micro service answers;
+// when NATS goes away again /healthz is 503 again.
 func TestBinaryHealthzFollowsExternalNATS(t *testing.T) {
 	bin := buildBinary(t)
 	port := freePort(t)
@@ -224,7 +225,7 @@ func TestBinaryHealthzFollowsExternalNATS(t *testing.T) {
 	if code, body := httpGet(t, base+"/healthz"); code != 503 || !strings.HasPrefix(body, "nats: not connected") {
 		t.Errorf("/healthz with NATS down: %d %q", code, body)
 	}
-	runNATS(t, port)
+	ext := runNATS(t, port)
 	waitUntil(t, "/healthz 200 once NATS is up", func() bool {
 		code, _ := httpGet(t, base+"/healthz")
 		return code == 200
@@ -234,6 +235,12 @@ func TestBinaryHealthzFollowsExternalNATS(t *testing.T) {
 	if ping.Metadata["node"] != a.node {
 		t.Errorf("PING answer %+v", ping)
 	}
+	ext.Shutdown()
+	ext.WaitForShutdown()
+	waitUntil(t, "/healthz 503 once NATS is gone", func() bool {
+		code, _ := httpGet(t, base+"/healthz")
+		return code == 503
+	})
 	a.terminate(t)
 	// Every line of a JSON log is a JSON object.
 	for line := range strings.Lines(a.stderr.String()) {
