@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"maps"
 	"sync"
+	"sync/atomic"
 
 	"github.com/nats-io/nats.go"
 
@@ -38,6 +39,7 @@ type Bridge struct {
 	peers Peers
 	log   *slog.Logger
 	stats counters
+	obs   atomic.Pointer[Observer]
 
 	sendCtx  sharedContext // outbound messages' contexts
 	waiting  waitList      // outbound messages with the default timeout, for their expiry
@@ -122,6 +124,9 @@ func (b *Bridge) subscribeLocked(ctx context.Context) error {
 
 // flush waits until the server has processed the subscriptions.
 func (b *Bridge) flush(ctx context.Context) error {
+	if !b.nc.IsConnected() {
+		return nil // NATS is not up yet; the subscriptions go out when it is
+	}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, b.cfg.DefaultTimeout)

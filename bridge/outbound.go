@@ -48,6 +48,7 @@ func (b *Bridge) parseCall(m *nats.Msg, verb string, c *call) error {
 // error, or logs the error if nobody waits for an answer.
 func (b *Bridge) fail(m *nats.Msg, err error) {
 	b.stats.failed.Add(1)
+	b.observeFailed(err)
 	if m.Reply == "" {
 		b.log.Warn("dropping message", "subject", m.Subject, "err", err)
 		return

@@ -3,6 +3,7 @@ package bridge
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/nats-io/nats.go"
 
@@ -38,7 +39,9 @@ func (b *Bridge) onRequest(m *nats.Msg) {
 func (b *Bridge) forwardRequest(m *nats.Msg, c *call) {
 	ctx, cancel := context.WithTimeout(b.ctx, c.timeout)
 	defer cancel()
+	start := time.Now()
 	reply, err := b.peers.Request(ctx, c.targets[0], c.msgType, c.payload, c.headers)
+	b.observeRequest(start, err)
 	if err != nil {
 		b.fail(m, err)
 		return

@@ -158,6 +158,7 @@ func (s *sending) complete() {
 func (b *Bridge) count(err error) {
 	if err != nil {
 		b.stats.failed.Add(1)
+		b.observeFailed(err)
 	} else {
 		b.stats.forwarded.Add(1)
 	}

@@ -48,7 +48,7 @@ func (c *Config) populate() {
 	}
 	setDefault(&c.DefaultTimeout, 10*time.Second)
 	setDefault(&c.DialTimeout, 5*time.Second)
-	setDefault(&c.IdleTimeout, 2*time.Minute)
+	setDefault(&c.IdleTimeout, DefaultIdleTimeout)
 	setDefault(&c.ReverifyAfter, 10*time.Second)
 	setDefault(&c.KeepAlive, 15*time.Second)
 	if c.MaxConns == 0 {

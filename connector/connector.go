@@ -27,6 +27,7 @@ type Connector struct {
 	epoch    time.Time
 	handler  atomic.Pointer[Handler]
 	router   atomic.Pointer[Router]
+	events   atomic.Pointer[func(Event)]
 	stats    counters
 	pool     *pool
 	ackIdle  time.Duration // ackReaderIdle; read-only after New

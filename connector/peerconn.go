@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/quic-go/quic-go"
 
@@ -33,6 +34,7 @@ type peerConn struct {
 	// dialled. When both peers dial each other at once, both pool that one,
 	// so they settle on one connection instead of using one each.
 	preferred bool
+	since     time.Time // when adopted
 
 	lastActive atomic.Int64 // connector clock of the last message either way
 	lastRecv   atomic.Int64 // connector clock of the last frame received
@@ -65,6 +67,8 @@ func (c *Connector) adoptAt(qc *quic.Conn, path Path, endpoint string, dialled b
 	now := c.now()
 	pc.lastActive.Store(now)
 	pc.lastRecv.Store(now)
+	pc.since = time.Now()
+	before, _ := c.PathTo(id)
 	pooled, evicted := c.pool.add(pc, endpoint, c.cfg.MaxConns)
 	if pooled == nil {
 		qc.CloseWithError(codeShutdown, "shutdown")
@@ -74,6 +78,7 @@ func (c *Connector) adoptAt(qc *quic.Conn, path Path, endpoint string, dialled b
 		c.stats.evictions.Add(1)
 		evicted.close(codeEvicted, "evicted")
 	}
+	c.opened(pc, pooled, before)
 	c.wg.Add(1)
 	go pc.run()
 	return pooled, nil
@@ -100,6 +105,7 @@ func (pc *peerConn) run() {
 		go pc.serveStream(st)
 	}
 	pc.c.pool.remove(pc)
+	pc.c.closed(pc)
 	pc.out.fail(context.Cause(ctx))
 	pc.reqs.close()
 	pc.wg.Wait()

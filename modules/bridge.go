@@ -8,6 +8,7 @@ import (
 
 	"github.com/peerbridge/peerbridge/bridge"
 	"github.com/peerbridge/peerbridge/connector"
+	"github.com/peerbridge/peerbridge/metrics"
 	"github.com/peerbridge/peerbridge/natpunch"
 )
 
@@ -19,7 +20,7 @@ var BridgeModule = fx.Module("bridge",
 	fx.Invoke(registerBridge),
 )
 
-func registerBridge(lc fx.Lifecycle, cfg Config, n *NATS, c *connector.Connector, traversal *natpunch.Client, log *slog.Logger) error {
+func registerBridge(lc fx.Lifecycle, cfg Config, n *NATS, c *connector.Connector, traversal *natpunch.Client, m *metrics.Bridge, log *slog.Logger) error {
 	bcfg := bridge.Config{
 		Prefix:         cfg.Prefix,
 		QueueGroup:     cfg.QueueGroup,
@@ -37,6 +38,8 @@ func registerBridge(lc fx.Lifecycle, cfg Config, n *NATS, c *connector.Connector
 			if b, err = bridge.New(bcfg, n.Conn, c, log.With("component", "bridge")); err != nil {
 				return err
 			}
+			m.WatchBridge(b)
+			b.SetObserver(observers{m, failureLog{log.With("component", "bridge")}})
 			c.SetHandler(traversal.Handler(b))
 			return b.Start(ctx)
 		},

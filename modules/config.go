@@ -5,6 +5,7 @@ import (
 
 	"go.uber.org/fx"
 
+	"github.com/peerbridge/peerbridge/bridge"
 	"github.com/peerbridge/peerbridge/connector"
 )
 
@@ -13,7 +14,7 @@ import (
 type Config struct {
 	// KeyFile is the identity key file, created if missing.
 	KeyFile string
-	// Listen is the QUIC UDP address. Default "0.0.0.0:9443".
+	// Listen is the QUIC UDP address. Default DefaultListen.
 	Listen string
 	// NATS says which NATS to use.
 	NATS NATSConfig
@@ -21,27 +22,32 @@ type Config struct {
 	Peers []connector.Target
 	// Serve maps inbound request types to local NATS subjects.
 	Serve map[string]string
-	// Prefix is the subject prefix. Default "peer".
+	// Prefix is the subject prefix. Default bridge.DefaultPrefix.
 	Prefix string
-	// QueueGroup is the NATS queue group bridges share. Default "peerbridge".
+	// QueueGroup is the NATS queue group bridges share. Default bridge.DefaultQueueGroup.
 	QueueGroup string
-	// Timeout is the default send and request timeout. Default 10 s.
+	// Timeout is the default send and request timeout. Default bridge.DefaultTimeout.
 	Timeout time.Duration
-	// Grace is how long in-flight requests may take at shutdown. Default 10 s.
+	// Grace is how long in-flight requests may take at shutdown. Default DefaultGrace.
 	Grace time.Duration
-	// IdleTimeout closes idle peer connections. Default 2 minutes.
+	// IdleTimeout closes idle peer connections. Default connector.DefaultIdleTimeout.
 	IdleTimeout time.Duration
-	// MaxPayload is the largest payload forwarded. Default 1 MiB.
+	// MaxPayload is the largest payload forwarded. Default bridge.DefaultMaxPayload.
 	MaxPayload int
 	// Gateways are the rendezvous and relay servers to register with.
 	Gateways []connector.Target
+	// HTTP is the TCP address of /metrics and /healthz. Empty means none.
+	HTTP string
+	// Version is the version the micro service announces. Empty means
+	// "0.0.0".
+	Version string
 }
 
 // NATSConfig says which NATS server the bridge uses.
 type NATSConfig struct {
 	// URL of an external NATS. Empty means an embedded server.
 	URL string
-	// Listen is the embedded server's client address. Default "127.0.0.1:4222".
+	// Listen is the embedded server's client address. Default DefaultNATSListen.
 	Listen string
 	// CredsFile, CAFile, CertFile and KeyFile authenticate to an external NATS.
 	CredsFile, CAFile, CertFile, KeyFile string
@@ -55,21 +61,21 @@ func ConfigModule(cfg Config) fx.Option {
 
 func (c *Config) populate() {
 	if c.Listen == "" {
-		c.Listen = "0.0.0.0:9443"
+		c.Listen = DefaultListen
 	}
 	if c.NATS.URL == "" && c.NATS.Listen == "" {
-		c.NATS.Listen = "127.0.0.1:4222"
+		c.NATS.Listen = DefaultNATSListen
 	}
 	if c.Prefix == "" {
-		c.Prefix = "peer"
+		c.Prefix = bridge.DefaultPrefix
 	}
 	if c.QueueGroup == "" {
-		c.QueueGroup = "peerbridge"
+		c.QueueGroup = bridge.DefaultQueueGroup
 	}
 	if c.Timeout == 0 {
-		c.Timeout = 10 * time.Second
+		c.Timeout = bridge.DefaultTimeout
 	}
 	if c.Grace == 0 {
-		c.Grace = 10 * time.Second
+		c.Grace = DefaultGrace
 	}
 }

@@ -3,7 +3,7 @@ package modules
 import "go.uber.org/fx"
 
 // Daemon is the whole bridge daemon as 'peerbridge run' composes it: config,
-// identity, NATS, connector, NAT traversal and bridge. The caller supplies a
+// identity, NATS, connector, NAT traversal, metrics, health and status, and bridge. The caller supplies a
 // *slog.Logger.
 func Daemon(cfg Config) fx.Option {
 	return fx.Options(
@@ -12,6 +12,7 @@ func Daemon(cfg Config) fx.Option {
 		NATSModule,
 		ConnectorModule,
 		TraversalModule,
+		ObserveModule,
 		BridgeModule,
 	)
 }

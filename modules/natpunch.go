@@ -2,12 +2,16 @@ package modules
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/fx"
 
+	"github.com/peerbridge/peerbridge/admin"
 	"github.com/peerbridge/peerbridge/connector"
 	"github.com/peerbridge/peerbridge/connector/identity"
+	"github.com/peerbridge/peerbridge/metrics"
 	"github.com/peerbridge/peerbridge/natpunch"
 )
 
@@ -32,8 +36,12 @@ func newTraversal(lc fx.Lifecycle, cfg Config, c *connector.Connector, log *slog
 
 // GatewayConfig configures 'peerbridge gateway'.
 type GatewayConfig struct {
+	// KeyFile is the gateway's identity key file, created if missing.
 	KeyFile string
+	// Gateway configures the gateway itself.
 	Gateway natpunch.GatewayConfig
+	// HTTP is the TCP address of /metrics and /healthz. Empty means none.
+	HTTP string
 }
 
 // GatewayModule provides the rendezvous and relay gateway.
@@ -54,5 +62,17 @@ func GatewayModule(cfg GatewayConfig) fx.Option {
 			})
 			return g, nil
 		}),
+		fx.Provide(metrics.NewRegistry, func(lc fx.Lifecycle, reg *prometheus.Registry, g *natpunch.Gateway, log *slog.Logger) (*admin.Server, error) {
+			if err := metrics.NewGateway(g).Register(reg); err != nil {
+				return nil, err
+			}
+			return newAdmin(lc, cfg.HTTP, reg, log, []admin.Check{{Name: "quic", Fn: func() error {
+				if len(g.Addrs()) == 0 {
+					return errors.New("sockets not bound")
+				}
+				return nil
+			}}})
+		}),
+		fx.Invoke(func(*admin.Server) {}),
 	)
 }

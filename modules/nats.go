@@ -89,20 +89,29 @@ func StartEmbedded(listen string) (*server.Server, error) {
 		return nil, fmt.Errorf("nats: embedded server: %w", err)
 	}
 	ns.Start()
+	if ns.Addr() == nil { // Start binds synchronously: no listener means it failed
+		ns.Shutdown()
+		ns.WaitForShutdown()
+		return nil, &ListenError{Addr: listen, Err: listenFailure(listen)}
+	}
 	if !ns.ReadyForConnections(10 * time.Second) {
 		ns.Shutdown()
-		return nil, errors.New("nats: embedded server not ready within 10s (is the port taken? use --nats-listen)")
+		return nil, errors.New("nats: embedded server not ready within 10s")
 	}
 	return ns, nil
 }
 
 // ConnectExternal connects to an external NATS, reconnecting for ever and
-// logging disconnects and reconnects; subscriptions survive reconnects.
+// logging disconnects and reconnects; subscriptions survive reconnects. A
+// NATS that is down at start is retried in the background: the connection
+// returned is then not yet connected.
 func ConnectExternal(ctx context.Context, cfg NATSConfig, log *slog.Logger) (*nats.Conn, error) {
 	opts := []nats.Option{
 		nats.Name("peerbridge"),
 		nats.MaxReconnects(-1),
-		nats.RetryOnFailedConnect(false),
+		nats.RetryOnFailedConnect(true),
+		nats.ReconnectWait(time.Second),
+		nats.ConnectHandler(func(nc *nats.Conn) { log.Info("nats connected", "url", nc.ConnectedUrl()) }),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { log.Warn("nats disconnected", "err", err) }),
 		nats.ReconnectHandler(func(nc *nats.Conn) { log.Info("nats reconnected", "url", nc.ConnectedUrl()) }),
 		nats.ClosedHandler(func(*nats.Conn) { log.Info("nats connection closed") }),
@@ -120,6 +129,9 @@ func ConnectExternal(ctx context.Context, cfg NATSConfig, log *slog.Logger) (*na
 		opts = append(opts, nats.Timeout(time.Until(d)))
 	}
 	nc, err := nats.Connect(cfg.URL, opts...)
+	if err == nil && !nc.IsConnected() {
+		log.Warn("nats not reachable yet; retrying", "url", cfg.URL)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("nats: connecting to %s: %w", cfg.URL, err)
 	}

@@ -69,7 +69,7 @@ func NewGateway(cfg GatewayConfig, id *identity.Identity, log *slog.Logger) (*Ga
 		return nil, errors.New("natpunch: gateway needs a listen address")
 	}
 	if cfg.RegistrationTTL == 0 {
-		cfg.RegistrationTTL = 90 * time.Second
+		cfg.RegistrationTTL = DefaultRegistrationTTL
 	}
 	if cfg.RelayIdleTimeout == 0 {
 		cfg.RelayIdleTimeout = 2 * time.Minute

@@ -35,6 +35,7 @@ type relayTable struct {
 	sessions map[sessionID]*relaySession
 
 	forwarded, dropped atomic.Uint64
+	bytes              atomic.Uint64 // of the packets forwarded
 }
 
 func newRelayTable(l RelayLimits) *relayTable {
@@ -157,4 +158,5 @@ func (g *Gateway) forward(from netip.AddrPort, s sessionID, inner []byte) {
 		return
 	}
 	g.relay.forwarded.Add(1)
+	g.relay.bytes.Add(uint64(len(inner)))
 }

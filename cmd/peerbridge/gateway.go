@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
-	"time"
 
 	"go.uber.org/fx"
 
+	"github.com/peerbridge/peerbridge/admin"
+	"github.com/peerbridge/peerbridge/logging"
 	"github.com/peerbridge/peerbridge/modules"
 	"github.com/peerbridge/peerbridge/natpunch"
 )
@@ -24,40 +26,64 @@ func (f *listFlag) Set(s string) error { *f = append(*f, s); return nil }
 func runGateway(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("peerbridge gateway", flag.ContinueOnError)
 	var (
-		cfg      modules.GatewayConfig
-		listen   listFlag
-		logLevel slog.Level
+		cfg       modules.GatewayConfig
+		listen    listFlag
+		logLevel  slog.Level
+		logFormat string
 	)
-	fs.StringVar(&cfg.KeyFile, "key", "gateway.key", "identity key file (created with mode 0600 if missing)")
-	fs.Var(&listen, "listen", "UDP `ADDR` to serve on (repeatable; a second address on another IP and port lets NAT probes tell filtering and mapping apart)")
-	fs.DurationVar(&cfg.Gateway.RegistrationTTL, "registration-ttl", 90*time.Second, "how long a bridge's registration lasts without a refresh")
+	fs.StringVar(&cfg.KeyFile, "key", modules.DefaultGatewayKeyFile, "identity key file (created with mode 0600 if missing)")
+	fs.Var(&listen, "listen", "UDP `ADDR` to serve on (repeatable; default "+natpunch.DefaultGatewayListen+"; a second address on another IP and port lets NAT probes tell filtering and mapping apart)")
+	fs.DurationVar(&cfg.Gateway.RegistrationTTL, "registration-ttl", natpunch.DefaultRegistrationTTL, "how long a bridge's registration lasts without a refresh")
 	fs.Int64Var(&cfg.Gateway.Relay.MaxBytes, "relay-max-bytes", 0, "most bytes relayed per session (0: unlimited)")
 	fs.Int64Var(&cfg.Gateway.Relay.MaxRate, "relay-max-rate", 0, "most bytes per second relayed per session (0: unlimited)")
 	fs.DurationVar(&cfg.Gateway.Relay.MaxDuration, "relay-max-duration", 0, "longest relay session (0: unlimited)")
+	fs.StringVar(&cfg.HTTP, "http", "", "TCP `ADDR` to serve /metrics and /healthz on, e.g. 127.0.0.1:9091 (off if empty)")
 	fs.TextVar(&logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn, error")
+	fs.StringVar(&logFormat, "log-format", logging.FormatText, "log format: text or json")
+	config := addConfigFlag(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: peerbridge gateway --key FILE --listen ADDR [--listen ADDR2 ...]\n\nRuns the rendezvous and relay gateway bridges use for NAT traversal.\n\nFlags:")
+		fmt.Fprintln(stderr, "Usage: peerbridge gateway --key FILE --listen ADDR [--listen ADDR2 ...]\n\nRuns the rendezvous and relay gateway bridges use for NAT traversal.\nFlags can also be set by PEERBRIDGE_<FLAG> variables and a --config file.\n\nFlags:")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
+	if err := applyConfig(fs, *config, os.LookupEnv); err != nil {
+		return err
+	}
 	if len(listen) == 0 {
-		listen = listFlag{"0.0.0.0:9444"}
+		listen = listFlag{natpunch.DefaultGatewayListen}
+	}
+	var c checks
+	for _, l := range listen {
+		c.addr("listen", l, natpunch.DefaultGatewayListen, false)
+	}
+	c.addr("http", cfg.HTTP, "127.0.0.1:9091", true)
+	if err := c.err(); err != nil {
+		return err
+	}
+	log, err := logging.New(stderr, logFormat, logLevel)
+	if err != nil {
+		return &usageError{fmt.Errorf("--log-format %q: want text or json", logFormat)}
 	}
 	cfg.Gateway.Listen = listen
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: logLevel}))
-	var g *natpunch.Gateway
-	app := fx.New(fxLogger(log), fx.Supply(log), modules.GatewayModule(cfg), fx.Populate(&g))
+	var (
+		g    *natpunch.Gateway
+		http *admin.Server
+	)
+	app := fx.New(fxLogger(log), fx.Supply(log), modules.GatewayModule(cfg), fx.Populate(&g, &http))
 	if err := app.Start(ctx); err != nil {
-		return fmt.Errorf("starting: %w", err)
+		return startError(err)
 	}
 	fmt.Fprintf(stdout, "node: %s\n", g.NodeID())
 	for _, a := range g.Addrs() {
 		fmt.Fprintf(stdout, "gateway: %s@%s\n", g.NodeID(), a)
 	}
+	if http != nil {
+		fmt.Fprintf(stdout, "http: %s\n", http.Addr())
+	}
 	<-ctx.Done()
-	stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	stopCtx, cancel := context.WithTimeout(context.Background(), 2*shutdownSlack)
 	defer cancel()
 	return app.Stop(stopCtx)
 }

@@ -24,6 +24,9 @@ func runID(_ context.Context, args []string, stdout, stderr io.Writer) error {
 		return &usageError{errors.New("--key is required")}
 	}
 	id, err := identity.LoadOrCreate(*key)
+	if errors.Is(err, identity.ErrKeyExposed) {
+		return &usageError{err} // the fix is the operator's: chmod
+	}
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,11 @@
 //	peerbridge gateway  [flags]   run a rendezvous and relay gateway
 //	peerbridge probe    [flags]   report this host's NAT behaviour
 //	peerbridge bench    [flags]   benchmark against plain NATS and a leaf node
+//	peerbridge status   [flags]   list the bridges on a NATS and their peers
+//	peerbridge version            print the version
+//
+// Exit codes: 0 on success, 1 when the command fails, 2 for a mistake on the
+// command line, in the environment or in the config file.
 package main
 
 import (
@@ -17,6 +22,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -33,6 +39,8 @@ func commands() []command {
 		{"gateway", "run a rendezvous and relay gateway for NAT traversal", runGateway},
 		{"probe", "report this host's public address and NAT behaviour", runProbe},
 		{"bench", "benchmark against plain NATS and a leaf node, on loopback", runBench},
+		{"status", "list the bridges on a NATS and their peers", runStatus},
+		{"version", "print the version", runVersion},
 	}
 }
 
@@ -53,6 +61,10 @@ func mainCode(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 		return 0
 	}
+	if args[0] == "--version" || args[0] == "-version" {
+		fmt.Fprintln(stdout, versionLine())
+		return 0
+	}
 	for _, c := range commands() {
 		if c.name != args[0] {
 			continue
@@ -62,10 +74,10 @@ func mainCode(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		case err == nil, errors.Is(err, flag.ErrHelp):
 			return 0
 		case errors.As(err, new(*usageError)):
-			fmt.Fprintf(stderr, "peerbridge %s: %v\nRun 'peerbridge %s --help' for usage.\n", c.name, err, c.name)
+			fmt.Fprintf(stderr, "peerbridge %s: %v\n", c.name, oneLine(err))
 			return 2
 		default:
-			fmt.Fprintf(stderr, "peerbridge %s: %v\n", c.name, err)
+			fmt.Fprintf(stderr, "peerbridge %s: %v\n", c.name, oneLine(err))
 			return 1
 		}
 	}
@@ -79,7 +91,7 @@ func usage(w io.Writer) {
 	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintln(w, "\nRun 'peerbridge <command> --help' for a command's flags.")
+	fmt.Fprintln(w, "\nRun 'peerbridge <command> --help' for a command's flags, 'peerbridge --version' for the version.")
 }
 
 // usageError is a mistake on the command line.
@@ -88,17 +100,28 @@ type usageError struct{ err error }
 func (e *usageError) Error() string { return e.err.Error() }
 func (e *usageError) Unwrap() error { return e.err }
 
-// parseFlags parses args into fs and turns every mistake into a *usageError.
+// parseFlags parses args into fs and turns every mistake into a *usageError
+// of one line; it prints the usage only when asked with -h or --help.
 func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) error {
+	usage := fs.Usage
+	fs.Usage = func() {}
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	fs.Usage = usage
 	fs.SetOutput(stderr)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return &usageError{err}
-	}
-	if fs.NArg() > 0 {
-		return &usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fs.Usage()
+		return err
+	case err != nil:
+		return &usageError{fmt.Errorf("%w (see '%s --help')", err, fs.Name())}
+	case fs.NArg() > 0:
+		return &usageError{fmt.Errorf("unexpected argument %q (see '%s --help')", fs.Arg(0), fs.Name())}
 	}
 	return nil
+}
+
+// oneLine is err's message on one line.
+func oneLine(err error) string {
+	return strings.Join(strings.Fields(err.Error()), " ")
 }

@@ -6,32 +6,38 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"time"
+	"os"
 
 	"go.uber.org/fx"
 	"go.uber.org/fx/fxevent"
 
+	"github.com/peerbridge/peerbridge/admin"
+	"github.com/peerbridge/peerbridge/bridge"
 	"github.com/peerbridge/peerbridge/connector"
+	"github.com/peerbridge/peerbridge/logging"
 	"github.com/peerbridge/peerbridge/modules"
+	"github.com/peerbridge/peerbridge/status"
 )
 
 // runFlags are the flags of 'peerbridge run'.
 type runFlags struct {
-	cfg      modules.Config
-	peers    targetsFlag
-	gateways targetsFlag
-	serve    serveFlag
-	logLevel slog.Level
+	cfg       modules.Config
+	peers     targetsFlag
+	gateways  targetsFlag
+	serve     serveFlag
+	logLevel  slog.Level
+	logFormat string
+	config    *string
 }
 
 func newRunFlags(stderr io.Writer) (*flag.FlagSet, *runFlags) {
 	fs := flag.NewFlagSet("peerbridge run", flag.ContinueOnError)
 	f := &runFlags{serve: serveFlag{}, peers: targetsFlag{needBoth: true}, gateways: targetsFlag{needBoth: true}}
 	c := &f.cfg
-	fs.StringVar(&c.Listen, "listen", "0.0.0.0:9443", "QUIC UDP address to listen and dial from")
-	fs.StringVar(&c.KeyFile, "key", "peerbridge.key", "identity key file (created with mode 0600 if missing)")
-	fs.StringVar(&c.NATS.URL, "nats-url", "", "external NATS URL; empty runs an embedded nats-server")
-	fs.StringVar(&c.NATS.Listen, "nats-listen", "127.0.0.1:4222", "client address of the embedded nats-server")
+	fs.StringVar(&c.Listen, "listen", modules.DefaultListen, "QUIC UDP address to listen and dial from")
+	fs.StringVar(&c.KeyFile, "key", modules.DefaultKeyFile, "identity key file (created with mode 0600 if missing)")
+	fs.StringVar(&c.NATS.URL, "nats-url", "", "external NATS URL (env NATS_URL); empty runs an embedded nats-server")
+	fs.StringVar(&c.NATS.Listen, "nats-listen", modules.DefaultNATSListen, "client address of the embedded nats-server")
 	fs.StringVar(&c.NATS.CredsFile, "nats-creds", "", "credentials file for the external NATS")
 	fs.StringVar(&c.NATS.CAFile, "nats-ca", "", "CA certificate file for TLS to the external NATS")
 	fs.StringVar(&c.NATS.CertFile, "nats-cert", "", "client certificate file for TLS to the external NATS")
@@ -39,18 +45,36 @@ func newRunFlags(stderr io.Writer) (*flag.FlagSet, *runFlags) {
 	fs.Var(&f.peers, "peer", "static peer `NODEID@host:port` (repeatable)")
 	fs.Var(&f.gateways, "gateway", "gateway `NODEID@host:port` for NAT traversal (repeatable)")
 	fs.Var(f.serve, "serve", "answer inbound requests of `TYPE=SUBJECT` from that NATS subject (repeatable)")
-	fs.StringVar(&c.Prefix, "prefix", "peer", "subject prefix: <prefix>.send.>, <prefix>.request.>, <prefix>.recv.<type>")
-	fs.StringVar(&c.QueueGroup, "queue", "peerbridge", "NATS queue group shared by bridges on one NATS")
-	fs.DurationVar(&c.Timeout, "timeout", 10*time.Second, "default timeout of sends and requests")
-	fs.DurationVar(&c.Grace, "grace", 10*time.Second, "how long in-flight requests may finish at shutdown")
-	fs.DurationVar(&c.IdleTimeout, "idle-timeout", 2*time.Minute, "close peer connections idle this long")
-	fs.IntVar(&c.MaxPayload, "max-payload", 1<<20, "largest payload forwarded, in bytes")
+	fs.StringVar(&c.Prefix, "prefix", bridge.DefaultPrefix, "subject prefix: <prefix>.send.>, <prefix>.request.>, <prefix>.recv.<type>")
+	fs.StringVar(&c.QueueGroup, "queue", bridge.DefaultQueueGroup, "NATS queue group shared by bridges on one NATS")
+	fs.DurationVar(&c.Timeout, "timeout", bridge.DefaultTimeout, "default timeout of sends and requests")
+	fs.DurationVar(&c.Grace, "grace", modules.DefaultGrace, "how long in-flight requests may finish at shutdown")
+	fs.DurationVar(&c.IdleTimeout, "idle-timeout", connector.DefaultIdleTimeout, "close peer connections idle this long")
+	fs.IntVar(&c.MaxPayload, "max-payload", bridge.DefaultMaxPayload, "largest payload forwarded, in bytes")
+	fs.StringVar(&c.HTTP, "http", "", "TCP `ADDR` to serve /metrics and /healthz on, e.g. 127.0.0.1:9090 (off if empty)")
 	fs.TextVar(&f.logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn, error")
+	fs.StringVar(&f.logFormat, "log-format", logging.FormatText, "log format: text or json")
+	f.config = addConfigFlag(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: peerbridge run [flags]\n\nRuns a bridge: NATS subjects peer.send.<type> and peer.request.<type> go to peers\nover QUIC; messages from peers arrive on peer.recv.<type>.\n\nFlags:")
+		fmt.Fprintln(stderr, "Usage: peerbridge run [flags]\n\nRuns a bridge: NATS subjects peer.send.<type> and peer.request.<type> go to peers\nover QUIC; messages from peers arrive on peer.recv.<type>.\n\nEvery flag can also be set by the environment variable PEERBRIDGE_<FLAG>\n(PEERBRIDGE_NATS_LISTEN for --nats-listen) or by a key of the --config file;\na flag beats the environment, which beats the file.\n\nFlags:")
 		fs.PrintDefaults()
 	}
 	return fs, f
+}
+
+// check reports the first bad flag value.
+func (f *runFlags) check() error {
+	var c checks
+	c.addr("listen", f.cfg.Listen, modules.DefaultListen, false)
+	if f.cfg.NATS.URL == "" {
+		c.addr("nats-listen", f.cfg.NATS.Listen, modules.DefaultNATSListen, false)
+	}
+	c.addr("http", f.cfg.HTTP, "127.0.0.1:9090", true)
+	c.positive("max-payload", f.cfg.MaxPayload, fmt.Sprint(bridge.DefaultMaxPayload))
+	c.duration("timeout", f.cfg.Timeout, bridge.DefaultTimeout.String())
+	c.duration("grace", f.cfg.Grace, modules.DefaultGrace.String())
+	c.duration("idle-timeout", f.cfg.IdleTimeout, connector.DefaultIdleTimeout.String())
+	return c.err()
 }
 
 func runBridge(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -58,36 +82,53 @@ func runBridge(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
+	if err := applyConfig(fs, *f.config, os.LookupEnv); err != nil {
+		return err
+	}
+	if err := f.check(); err != nil {
+		return err
+	}
+	log, err := logging.New(stderr, f.logFormat, f.logLevel)
+	if err != nil {
+		return &usageError{fmt.Errorf("--log-format %q: want text or json", f.logFormat)}
+	}
 	f.cfg.Peers, f.cfg.Gateways, f.cfg.Serve = f.peers.targets, f.gateways.targets, f.serve
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: f.logLevel}))
+	version, _ := buildVersion()
+	f.cfg.Version = status.ServiceVersion(version)
 
 	var (
 		conn *connector.Connector
 		nc   *modules.NATS
+		http *admin.Server
 	)
 	app := fx.New(
 		fxLogger(log),
 		fx.Supply(log),
 		modules.Daemon(f.cfg),
-		fx.Populate(&conn, &nc),
-		fx.StopTimeout(f.cfg.Grace+5*time.Second),
+		fx.Populate(&conn, &nc, &http),
+		fx.StopTimeout(f.cfg.Grace+shutdownSlack),
 	)
 	if err := app.Start(ctx); err != nil {
-		return fmt.Errorf("starting: %w", err)
+		return startError(err)
 	}
 	fmt.Fprintf(stdout, "node: %s\nquic: %s\nnats: %s\n", conn.NodeID(), conn.Addr(), nc.ClientURL)
+	if http != nil {
+		fmt.Fprintf(stdout, "http: %s\n", http.Addr())
+	}
 	<-ctx.Done()
 	log.Info("shutting down", "grace", f.cfg.Grace)
-	stopCtx, cancel := context.WithTimeout(context.Background(), f.cfg.Grace+5*time.Second)
+	stopCtx, cancel := context.WithTimeout(context.Background(), f.cfg.Grace+shutdownSlack)
 	defer cancel()
 	return app.Stop(stopCtx)
 }
 
-// fxLogger sends fx's own events to log at debug level.
+// fxLogger sends fx's own events, errors included, to log at debug level:
+// a failed start is reported once, by the command, in one line.
 func fxLogger(log *slog.Logger) fx.Option {
 	return fx.WithLogger(func() fxevent.Logger {
 		l := &fxevent.SlogLogger{Logger: log.With("component", "fx")}
 		l.UseLogLevel(slog.LevelDebug)
+		l.UseErrorLevel(slog.LevelDebug)
 		return l
 	})
 }

@@ -1,0 +1,183 @@
+package metrics
+
+import (
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/peerbridge/peerbridge/bridge"
+	"github.com/peerbridge/peerbridge/connector"
+)
+
+// Peers is what the bridge collector reads from the connector at each
+// scrape.
+type Peers interface {
+	Peers() []connector.PeerInfo
+	Stats() connector.Stats
+}
+
+// paths are the values of the path label, each reported even at zero so
+// that queries dividing one by another have both sides.
+var paths = [...]connector.Path{connector.PathDirect, connector.PathPunched, connector.PathRelayed}
+
+// Bridge collects a bridge daemon's metrics. Register it with Register,
+// feed it the connector's events with Event, install it as the bridge's
+// Observer, and give it the bridge with WatchBridge.
+type Bridge struct {
+	src   Peers
+	state *bridgeState
+
+	opened, closed *prometheus.CounterVec
+	changes        *prometheus.CounterVec
+	errors         *prometheus.CounterVec
+	duration       prometheus.Histogram
+
+	peersDesc, msgsDesc, bytesDesc, payloadDesc, dialsDesc, dialFailDesc, evictDesc *prometheus.Desc
+
+	mu          sync.Mutex          // guards closedBytes and lastBytes
+	closedBytes map[bytesKey]uint64 // carried by connections that closed
+	lastBytes   map[bytesKey]uint64 // last reported, so the counter never goes back
+}
+
+var _ bridge.Observer = (*Bridge)(nil)
+
+// bytesKey labels peerbridge_bytes_total.
+type bytesKey struct {
+	direction string
+	path      connector.Path
+}
+
+// NewBridge returns the collector for a daemon whose connector is src.
+func NewBridge(src Peers) *Bridge {
+	b := &Bridge{
+		src:         src,
+		state:       newBridgeState(),
+		closedBytes: make(map[bytesKey]uint64),
+		lastBytes:   make(map[bytesKey]uint64),
+		opened: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "peerbridge_connections_opened_total", Help: "Peer connections established, by path.",
+		}, []string{"path"}),
+		closed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "peerbridge_connections_closed_total", Help: "Peer connections ended, by path.",
+		}, []string{"path"}),
+		changes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "peerbridge_path_changes_total", Help: "Peers whose pooled connection moved from one path to another.",
+		}, []string{"from", "to"}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "peerbridge_errors_total", Help: "Outbound messages and requests that failed, one per peer, by NATS micro error code.",
+		}, []string{"code"}),
+		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "peerbridge_request_duration_seconds", Help: "Time from an outbound request's forwarding to its peer's answer or its failure.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+		}),
+		peersDesc:    prometheus.NewDesc("peerbridge_peers", "Pooled peer connections, by path.", []string{"path"}, nil),
+		msgsDesc:     prometheus.NewDesc("peerbridge_messages_total", "Messages, requests and replies carried to (out) and from (in) peers.", []string{"direction"}, nil),
+		bytesDesc:    prometheus.NewDesc("peerbridge_bytes_total", "Bytes on peer connections, QUIC overhead included, by direction and path.", []string{"direction", "path"}, nil),
+		payloadDesc:  prometheus.NewDesc("peerbridge_payload_bytes_total", "Payload bytes of the messages carried, by direction.", []string{"direction"}, nil),
+		dialsDesc:    prometheus.NewDesc("peerbridge_dials_total", "QUIC dials to peers.", nil, nil),
+		dialFailDesc: prometheus.NewDesc("peerbridge_dial_failures_total", "QUIC dials to peers that failed.", nil, nil),
+		evictDesc:    prometheus.NewDesc("peerbridge_evictions_total", "Peer connections closed for idleness or to keep the pool within its size.", nil, nil),
+	}
+	for _, p := range paths {
+		b.opened.WithLabelValues(string(p))
+		b.closed.WithLabelValues(string(p))
+	}
+	return b
+}
+
+// Register registers the collector with reg.
+func (b *Bridge) Register(reg prometheus.Registerer) error {
+	for _, c := range []prometheus.Collector{b, b.opened, b.closed, b.changes, b.errors, b.duration} {
+		if err := reg.Register(c); err != nil {
+			return fmt.Errorf("metrics: %w", err)
+		}
+	}
+	return nil
+}
+
+// Event counts a connector event; install it with Connector.SetEvents.
+func (b *Bridge) Event(e connector.Event) {
+	switch e.Kind {
+	case connector.EventOpened:
+		b.opened.WithLabelValues(string(e.Path)).Inc()
+	case connector.EventPathChanged:
+		b.changes.WithLabelValues(string(e.From), string(e.Path)).Inc()
+	case connector.EventClosed:
+		b.closed.WithLabelValues(string(e.Path)).Inc()
+		b.mu.Lock()
+		b.closedBytes[bytesKey{"in", e.Path}] += e.BytesIn
+		b.closedBytes[bytesKey{"out", e.Path}] += e.BytesOut
+		b.mu.Unlock()
+	}
+}
+
+// Failed implements bridge.Observer.
+func (b *Bridge) Failed(code int, _ string) { b.errors.WithLabelValues(strconv.Itoa(code)).Inc() }
+
+// Requested implements bridge.Observer.
+func (b *Bridge) Requested(d time.Duration, _ int) { b.duration.Observe(d.Seconds()) }
+
+// Describe implements prometheus.Collector for the metrics read at scrape.
+func (b *Bridge) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{b.peersDesc, b.msgsDesc, b.bytesDesc, b.payloadDesc, b.dialsDesc, b.dialFailDesc, b.evictDesc} {
+		ch <- d
+	}
+	b.state.describe(ch)
+}
+
+// Collect implements prometheus.Collector: it reads the connector's
+// snapshots.
+func (b *Bridge) Collect(ch chan<- prometheus.Metric) {
+	peers := b.src.Peers()
+	pooled := make(map[connector.Path]int, len(paths))
+	for _, p := range peers {
+		if p.Pooled {
+			pooled[p.Path]++
+		}
+	}
+	for _, p := range paths {
+		ch <- prometheus.MustNewConstMetric(b.peersDesc, prometheus.GaugeValue, float64(pooled[p]), string(p))
+	}
+	for k, v := range b.bytes(peers) {
+		ch <- prometheus.MustNewConstMetric(b.bytesDesc, prometheus.CounterValue, float64(v), k.direction, string(k.path))
+	}
+	s := b.src.Stats()
+	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
+	counter(b.msgsDesc, s.MessagesOut, "out")
+	counter(b.msgsDesc, s.MessagesIn, "in")
+	counter(b.payloadDesc, s.BytesOut, "out")
+	counter(b.payloadDesc, s.BytesIn, "in")
+	counter(b.dialsDesc, s.Dials)
+	counter(b.dialFailDesc, s.DialFailures)
+	counter(b.evictDesc, s.Evictions)
+	b.state.collect(ch)
+}
+
+// bytes returns peerbridge_bytes_total: what closed connections carried
+// plus what the live ones have carried so far. A connection counted neither
+// live nor closed for an instant (the connector forgets it before it reports
+// it closed) would make the sum dip, so each value is at least the last one
+// reported.
+func (b *Bridge) bytes(live []connector.PeerInfo) map[bytesKey]uint64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := make(map[bytesKey]uint64, 2*len(paths))
+	for _, p := range paths {
+		out[bytesKey{"in", p}] = b.closedBytes[bytesKey{"in", p}]
+		out[bytesKey{"out", p}] = b.closedBytes[bytesKey{"out", p}]
+	}
+	for _, p := range live {
+		out[bytesKey{"in", p.Path}] += p.BytesIn
+		out[bytesKey{"out", p.Path}] += p.BytesOut
+	}
+	for k, v := range out {
+		v = max(v, b.lastBytes[k])
+		out[k], b.lastBytes[k] = v, v
+	}
+	return out
+}

@@ -1,0 +1,111 @@
+package modules
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/micro"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/fx"
+
+	"github.com/peerbridge/peerbridge/admin"
+	"github.com/peerbridge/peerbridge/connector"
+	"github.com/peerbridge/peerbridge/metrics"
+	"github.com/peerbridge/peerbridge/status"
+)
+
+// ObserveModule makes the daemon observable: one Prometheus registry with
+// the bridge's collector, a log line per peer connection opened, closed or
+// moved to another path, the peerbridge NATS micro service, and, when
+// Config.HTTP is set, /metrics and /healthz. It provides *metrics.Bridge
+// (the bridge module installs it as the bridge's observer) and
+// *admin.Server (nil without Config.HTTP).
+var ObserveModule = fx.Module("observe",
+	fx.Provide(metrics.NewRegistry, newBridgeMetrics, newDaemonAdmin),
+	fx.Invoke(registerService, func(*admin.Server) {}),
+)
+
+func newBridgeMetrics(reg *prometheus.Registry, c *connector.Connector, log *slog.Logger) (*metrics.Bridge, error) {
+	m := metrics.NewBridge(c)
+	if err := m.Register(reg); err != nil {
+		return nil, err
+	}
+	log = log.With("component", "connector")
+	c.SetEvents(func(e connector.Event) {
+		m.Event(e)
+		logEvent(log, e)
+	})
+	return m, nil
+}
+
+// logEvent writes one info line per connection opened or closed and per
+// path change.
+func logEvent(log *slog.Logger, e connector.Event) {
+	switch e.Kind {
+	case connector.EventOpened:
+		log.Info("peer connection opened", "node", string(e.Node), "path", string(e.Path), "remote", e.Remote.String())
+	case connector.EventClosed:
+		log.Info("peer connection closed", "node", string(e.Node), "path", string(e.Path), "reason", e.Reason)
+	case connector.EventPathChanged:
+		log.Info("peer path changed", "node", string(e.Node), "from", string(e.From), "to", string(e.Path))
+	}
+}
+
+func newDaemonAdmin(lc fx.Lifecycle, cfg Config, reg *prometheus.Registry, n *NATS, c *connector.Connector, log *slog.Logger) (*admin.Server, error) {
+	return newAdmin(lc, cfg.HTTP, reg, log, []admin.Check{
+		{Name: "nats", Fn: n.healthy},
+		{Name: "quic", Fn: func() error {
+			if !c.Listening() {
+				return errors.New("socket not bound")
+			}
+			return nil
+		}},
+	})
+}
+
+// newAdmin returns the HTTP server on addr, started and stopped with the
+// app, or nil if addr is empty.
+func newAdmin(lc fx.Lifecycle, addr string, reg *prometheus.Registry, log *slog.Logger, checks []admin.Check) (*admin.Server, error) {
+	if addr == "" {
+		return nil, nil
+	}
+	s, err := admin.New(admin.Config{Addr: addr, Gatherer: reg, Checks: checks}, log.With("component", "http"))
+	if err != nil {
+		return nil, err
+	}
+	lc.Append(fx.Hook{OnStart: s.Start, OnStop: func(context.Context) error { return s.Close() }})
+	return s, nil
+}
+
+// healthy reports whether the NATS connection is up.
+func (n *NATS) healthy() error {
+	nc := n.Conn
+	if nc == nil {
+		return errors.New("not connected")
+	}
+	if st := nc.Status(); st != nats.CONNECTED {
+		return fmt.Errorf("not connected (%s)", st)
+	}
+	return nil
+}
+
+// registerService announces the bridge as the peerbridge micro service
+// from start to stop.
+func registerService(lc fx.Lifecycle, cfg Config, n *NATS, c *connector.Connector) {
+	var svc micro.Service
+	lc.Append(fx.Hook{
+		OnStart: func(context.Context) (err error) {
+			svc, err = status.Register(n.Conn, status.ServiceConfig{Node: string(c.NodeID()), Version: cfg.Version}, c)
+			return err
+		},
+		OnStop: func(context.Context) error {
+			if svc == nil {
+				return nil
+			}
+			return svc.Stop()
+		},
+	})
+}

@@ -1,0 +1,30 @@
+package natpunch
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/peerbridge/peerbridge/connector"
+)
+
+// TestGatewayStats: two registered bridges and one relayed request show in
+// the gateway's snapshot.
+func TestGatewayStats(t *testing.T) {
+	g := startGateway(t, RelayLimits{})
+	a, cla := startBridge(t, g, nil)
+	b, _ := startBridge(t, g, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := cla.relayTo(ctx, cla.gateways[0], b.NodeID()); err != nil {
+		t.Fatal(err)
+	}
+	payload := make([]byte, 1000)
+	if _, err := a.Request(ctx, connector.Target{NodeID: b.NodeID()}, "echo", payload, nil); err != nil {
+		t.Fatal(err)
+	}
+	s := g.Stats()
+	if s.Registrations != 2 || s.RelaySessions != 1 || s.RelayPackets == 0 || s.RelayBytes < 2*uint64(len(payload)) {
+		t.Errorf("stats %+v", s)
+	}
+}

@@ -1,0 +1,7 @@
+// Package status lets operators see the bridges on a NATS and their peers.
+// A bridge registers a NATS micro service named "peerbridge" (so `nats
+// micro ls` and `nats micro info peerbridge` show it) with metadata "node"
+// and an endpoint "peers" answering a JSON array of Peer. Discover finds
+// every bridge through $SRV.INFO.peerbridge and asks each for its peers;
+// WriteTable prints the result for a person.
+package status
