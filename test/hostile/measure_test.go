@@ -144,7 +144,7 @@ func TestMeasureRequests(t *testing.T) {
 			case err != nil:
 				answers <- "stream error"
 			default:
-				answers <- f.Kind.String() + " " + strings.Fields(f.Error+" -")[0]
+				answers <- f.Kind.String() + " " + strings.Fields(f.Error + " -")[0]
 			}
 		}()
 	}
