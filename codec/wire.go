@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"time"
 )
 
 const (
@@ -115,6 +116,10 @@ type Reader struct {
 	maxBody    int
 	hdr        [lengthSize]byte
 	refused    uint64 // body bytes of a frame ReadFrame refused as too large
+
+	budget       Budget                // nil: unlimited; see SetBudget
+	frameTimeout time.Duration         // 0: none; see SetFrameTimeout
+	setDeadline  func(time.Time) error // the stream's SetReadDeadline
 }
 
 // NewReader returns a Reader that rejects payloads over maxPayload (and so
@@ -161,7 +166,9 @@ func (r *Reader) Buffered() int { return r.br.Buffered() }
 
 // ReadFrame reads the next frame into f. Its payload is freshly allocated and
 // owned by the caller. It returns io.EOF at a clean end of stream and
-// io.ErrUnexpectedEOF if the stream ends inside a frame.
+// io.ErrUnexpectedEOF if the stream ends inside a frame. The body of a frame
+// that has not fully arrived is never allocated at its announced size: it
+// grows as its bytes come (see SetBudget and SetFrameTimeout).
 func (r *Reader) ReadFrame(f *Frame) error {
 	if _, err := io.ReadFull(r.br, r.hdr[:]); err != nil {
 		return err
@@ -174,11 +181,8 @@ func (r *Reader) ReadFrame(f *Frame) error {
 		r.refused = size
 		return &SizeError{What: "frame", Size: int(min(size, math.MaxInt)), Limit: r.maxBody}
 	}
-	body := make([]byte, size)
-	if _, err := io.ReadFull(r.br, body); err != nil {
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
-		}
+	body, err := r.readBody(int(size))
+	if err != nil {
 		return err
 	}
 	if err := DecodeBody(body, f); err != nil {
