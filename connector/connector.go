@@ -31,6 +31,13 @@ type Connector struct {
 	pool     *pool
 	ackIdle  time.Duration // ackReaderIdle; read-only after New
 
+	// Limits on what peers can make this node hold (see limits.go).
+	conns          *connLimits // inbound connection slots
+	frames         *memBudget  // memory of frames still arriving, all connections
+	inboundReqs    atomic.Int64
+	inboundStreams atomic.Int64
+	refusals       rateLog // rate-limits the warnings about refusals
+
 	// Set by Start, read-only afterwards.
 	udp *net.UDPConn
 	tr  *quic.Transport
@@ -58,7 +65,11 @@ func New(cfg Config, id *identity.Identity, log *slog.Logger) (*Connector, error
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	c := &Connector{cfg: cfg, id: id, log: log, epoch: time.Now(), pool: newPool(), ackIdle: ackReaderIdle}
+	c := &Connector{cfg: cfg, id: id, log: log, epoch: time.Now(), pool: newPool(), ackIdle: ackReaderIdle,
+		conns:    newConnLimits(cfg.MaxConns, cfg.MaxConnsPerIP),
+		frames:   &memBudget{limit: int64(cfg.FrameBudget)},
+		refusals: rateLog{every: refusalLogEvery},
+	}
 	c.quicConf = c.newQUICConfig()
 	return c, nil
 }
@@ -96,7 +107,7 @@ func (c *Connector) Start(ctx context.Context) error {
 func (c *Connector) StartOn(udp *net.UDPConn) error {
 	key := quic.StatelessResetKey(c.id.StatelessResetKey())
 	c.udp = udp
-	c.tr = &quic.Transport{Conn: udp, StatelessResetKey: &key}
+	c.tr = &quic.Transport{Conn: udp, StatelessResetKey: &key, ConnContext: c.admitConn, VerifySourceAddress: c.validateSource}
 	ln, err := c.tr.Listen(c.id.ServerTLS(), c.quicConf)
 	if err != nil {
 		c.tr.Close()
@@ -178,6 +189,9 @@ func (c *Connector) Transport() *quic.Transport { return c.tr }
 func (c *Connector) Stats() Stats {
 	s := c.stats.snapshot()
 	s.Conns = c.pool.len()
+	s.InboundConns = c.conns.load()
+	s.InboundRequests = c.inboundReqs.Load()
+	s.FrameBytes, s.FrameBytesPeak = c.frames.used.Load(), c.frames.peak.Load()
 	return s
 }
 
