@@ -3,11 +3,13 @@ package hostile
 import (
 	"context"
 	"encoding/binary"
+	"maps"
 	"net"
 	"os"
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -67,6 +69,9 @@ func targetOf(c *connector.Connector) connector.Target {
 type attacker struct {
 	tr  *quic.Transport
 	udp *net.UDPConn
+
+	mu    sync.Mutex   // guards conns
+	conns []*quic.Conn // every connection dialled, for close
 }
 
 // newAttacker binds an attacker's socket on ip (a loopback address: Linux
@@ -78,11 +83,21 @@ func newAttacker(t testing.TB, ip string) *attacker {
 		t.Fatal(err)
 	}
 	a := &attacker{tr: &quic.Transport{Conn: udp}, udp: udp}
-	t.Cleanup(func() {
-		a.tr.Close()
-		a.udp.Close()
-	})
+	t.Cleanup(a.close)
 	return a
+}
+
+// close closes every connection of the attacker, telling the victim, and
+// its socket; it may be called more than once.
+func (a *attacker) close() {
+	a.mu.Lock()
+	for _, qc := range a.conns {
+		qc.CloseWithError(0, "")
+	}
+	a.conns = nil
+	a.mu.Unlock()
+	a.tr.Close()
+	a.udp.Close()
 }
 
 // attackerQUIC keeps an attacker's connections open as long as it likes:
@@ -101,7 +116,14 @@ func (a *attacker) dial(ctx context.Context, t testing.TB, victim *connector.Con
 // dialAs connects to victim as id.
 func (a *attacker) dialAs(ctx context.Context, id *identity.Identity, victim *connector.Connector) (*quic.Conn, error) {
 	conf := attackerQUIC
-	return a.tr.Dial(ctx, net.UDPAddrFromAddrPort(victim.Addr()), id.ClientTLS(victim.NodeID(), nil), &conf)
+	qc, err := a.tr.Dial(ctx, net.UDPAddrFromAddrPort(victim.Addr()), id.ClientTLS(victim.NodeID(), nil), &conf)
+	if err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.conns = append(a.conns, qc)
+	return qc, nil
 }
 
 // encode returns the wire form of f, length prefix included.
@@ -159,11 +181,66 @@ func rss() uint64 {
 	return 0
 }
 
-// waitGoroutines waits until at most limit goroutines run.
+// waitGoroutines waits until at most limit goroutines run, and fails the
+// test with the goroutines that are left otherwise.
 func waitGoroutines(t testing.TB, limit int) {
 	t.Helper()
-	waitFor(t, "goroutines to return to "+strconv.Itoa(limit), func() bool { return runtime.NumGoroutine() <= limit })
+	deadline := time.Now().Add(testTimeout)
+	for runtime.NumGoroutine() > limit {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			t.Fatalf("%d goroutines after %v, want at most %d:\n%s", runtime.NumGoroutine(), testTimeout, limit, buf[:runtime.Stack(buf, true)])
+		}
+		time.Sleep(10 * time.Millisecond) // poll interval, bounded by the deadline
+	}
 }
 
 // mib formats a byte count in MiB.
 func mib(n uint64) string { return strconv.FormatFloat(float64(n)/(1<<20), 'f', 1, 64) + " MiB" }
+
+// readAnswer reads the one frame the victim answers on st, waiting
+// testTimeout at most.
+func readAnswer(st *quic.Stream) (codec.Frame, error) {
+	st.SetReadDeadline(time.Now().Add(testTimeout))
+	var f codec.Frame
+	err := codec.NewReaderSize(st, codec.DefaultMaxPayload, 512).ReadFrame(&f)
+	return f, err
+}
+
+// answers collects what the victim answered on many streams, by code (0 for
+// a stream that failed before any answer).
+type answers struct {
+	mu    sync.Mutex // guards codes
+	codes map[int]int
+	wg    sync.WaitGroup
+}
+
+// await reads st's answer on a goroutine of its own; wait waits for them.
+func (a *answers) await(st *quic.Stream) {
+	a.wg.Go(func() {
+		f, err := readAnswer(st)
+		code := f.Code
+		if err != nil {
+			code = 0
+		}
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		if a.codes == nil {
+			a.codes = make(map[int]int)
+		}
+		a.codes[code]++
+	})
+}
+
+// wait waits for every answer and returns the count by code.
+func (a *answers) wait() map[int]int {
+	a.wg.Wait()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return maps.Clone(a.codes)
+}
+
+// echo answers requests with their payload.
+var echo = connector.HandlerFunc(func(ctx context.Context, m *connector.Message) (*connector.Response, error) {
+	return &connector.Response{Payload: m.Payload}, nil
+})
