@@ -35,6 +35,33 @@ type Config struct {
 	MaxPayload int
 	// Gateways are the rendezvous and relay servers to register with.
 	Gateways []connector.Target
+	// Limits bound what peers can make the daemon hold. Zero fields mean
+	// the connector's defaults (see connector.Config).
+	Limits Limits
+}
+
+// Limits are the connector's limits on peers, as flags set them.
+type Limits struct {
+	// MaxConns is connector.Config.MaxConns. Default 1,000.
+	MaxConns int
+	// MaxConnsPerIP is connector.Config.MaxConnsPerIP. Default 32.
+	MaxConnsPerIP int
+	// MaxConnsPerPeer is connector.Config.MaxConnsPerPeer. Default 4.
+	MaxConnsPerPeer int
+	// MaxStreams is connector.Config.MaxStreams. Default 256.
+	MaxStreams int
+	// MaxInboundRequests is connector.Config.MaxInboundRequests. Default 1,024.
+	MaxInboundRequests int
+	// MaxInboundRequestsPerPeer is connector.Config.MaxInboundRequestsPerPeer. Default 128.
+	MaxInboundRequestsPerPeer int
+	// FrameBudget is connector.Config.FrameBudget. Default 64 MiB, or
+	// ConnFrameBudget if larger.
+	FrameBudget int
+	// ConnFrameBudget is connector.Config.ConnFrameBudget. Default 4 MiB, or
+	// one frame of MaxPayload if larger.
+	ConnFrameBudget int
+	// FrameTimeout is connector.Config.FrameTimeout. Default 20 s.
+	FrameTimeout time.Duration
 }
 
 // NATSConfig says which NATS server the bridge uses.
