@@ -137,6 +137,7 @@ func TestMeasureRequests(t *testing.T) {
 			t.Fatal(err)
 		}
 		st.Write(req)
+		st.Close() // one request per stream: the stream ends with its answer
 		go func() {
 			var f codec.Frame
 			err := codec.NewReader(st, codec.DefaultMaxPayload).ReadFrame(&f)
