@@ -29,9 +29,11 @@ type Budget interface {
 }
 
 // bodyChunk is the first allocation for a frame body that has not fully
-// arrived; the body doubles from there as bytes come, so an announced size
-// costs nothing until its bytes are here.
-const bodyChunk = 16 << 10
+// arrived; the body grows fourfold from there as bytes come, so an announced
+// size costs little until its bytes are here. A step that would reach half
+// the body or more goes straight to its full size, so a body is copied at
+// most twice on its way (64 KiB, 256 KiB, then the whole of a 1 MiB body).
+const bodyChunk = 64 << 10
 
 // SetBudget makes r reserve from b every byte it allocates for a frame body
 // that is not already buffered, and fail with ErrNoBudget when b refuses.
@@ -85,7 +87,10 @@ func (r *Reader) readBody(size int) ([]byte, error) {
 // grow returns body with room for the next chunk of a size-byte body, its
 // growth reserved from the budget.
 func (r *Reader) grow(body []byte, size int) ([]byte, error) {
-	next := min(size, max(bodyChunk, 2*cap(body)))
+	next := min(size, max(bodyChunk, 4*cap(body)))
+	if 2*next >= size {
+		next = size
+	}
 	if r.budget != nil && !r.budget.Reserve(next-cap(body)) {
 		return nil, fmt.Errorf("%w: %d of %d bytes arrived", ErrNoBudget, len(body), size)
 	}
