@@ -1,0 +1,134 @@
+package connector
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/peerbridge/peerbridge/codec"
+)
+
+// blockingNode starts a node whose handler holds every request until
+// release is closed or the request's context ends, and reports each
+// request's deadline on deadlines.
+func blockingNode(t *testing.T, cfg Config) (c *Connector, release chan struct{}, deadlines chan time.Duration) {
+	t.Helper()
+	release, deadlines = make(chan struct{}), make(chan time.Duration, 64)
+	c = newNode(t, cfg, newIdentity(t), HandlerFunc(func(ctx context.Context, m *Message) (*Response, error) {
+		d, _ := ctx.Deadline()
+		deadlines <- time.Until(d)
+		select {
+		case <-release:
+			return &Response{}, nil
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}))
+	if err := c.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return c, release, deadlines
+}
+
+// TestInboundRequestLimit: past MaxInboundRequests, from any mix of peers,
+// a request is answered 503 at once; the admitted ones are served.
+func TestInboundRequestLimit(t *testing.T) {
+	b, release, _ := blockingNode(t, Config{MaxInboundRequests: 2, MaxInboundRequestsPerPeer: 2})
+	peers := startNodes(t, 2, Config{})
+	ctx := testCtx(t)
+	var wg sync.WaitGroup
+	errs := make(chan error, 2)
+	for _, p := range peers {
+		wg.Go(func() {
+			_, err := p.Request(ctx, targetOf(b), "x", nil, nil)
+			errs <- err
+		})
+	}
+	waitFor(t, "two requests in flight", func() bool { return b.Stats().InboundRequests == 2 })
+	_, err := peers[0].Request(ctx, targetOf(b), "x", nil, nil)
+	if code, _ := remoteCode(err); code != CodeUnavailable {
+		t.Fatalf("a third request: %v, want a 503", err)
+	}
+	close(release)
+	wg.Wait()
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Errorf("an admitted request: %v", err)
+		}
+	}
+	if s := b.Stats(); s.RefusedRequests != 1 || s.InboundRequests != 0 {
+		t.Errorf("stats %+v, want 1 refused request and none in flight", s)
+	}
+}
+
+// TestInboundRequestTimeoutCapped: the sender's timeout applies only where
+// it is shorter than the receiver's DefaultTimeout.
+func TestInboundRequestTimeoutCapped(t *testing.T) {
+	b, _, deadlines := blockingNode(t, Config{DefaultTimeout: 300 * time.Millisecond})
+	a, _ := startNode(t, Config{})
+	tests := []struct {
+		name string
+		ask  time.Duration
+		max  time.Duration
+	}{
+		{"longer than the receiver's", time.Hour, 300 * time.Millisecond},
+		{"shorter than the receiver's", 100 * time.Millisecond, 100 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(t.Context(), tt.ask)
+			defer cancel()
+			a.Request(ctx, targetOf(b), "x", nil, nil)
+			if got := <-deadlines; got > tt.max {
+				t.Errorf("asking for %v, the handler got %v, want at most %v", tt.ask, got, tt.max)
+			}
+		})
+	}
+}
+
+// TestInboundStreamLimit: past MaxInboundStreams a new stream is reset and
+// counted; the connection and the streams already open go on.
+func TestInboundStreamLimit(t *testing.T) {
+	b, release, _ := blockingNode(t, Config{MaxInboundStreams: 2})
+	a, _ := startNode(t, Config{})
+	ctx := testCtx(t)
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() { a.Request(ctx, targetOf(b), "x", nil, nil) })
+	}
+	waitFor(t, "two requests in flight", func() bool { return b.Stats().InboundRequests == 2 })
+	_, err := a.Request(ctx, targetOf(b), "x", nil, nil)
+	if err == nil || b.Stats().RefusedStreams != 1 {
+		t.Fatalf("a third stream: %v, stats %+v; want an error and 1 refused stream", err, b.Stats())
+	}
+	close(release)
+	wg.Wait()
+	if _, err := a.Request(ctx, targetOf(b), "x", nil, nil); err != nil {
+		t.Fatalf("a request once streams are free: %v", err)
+	}
+}
+
+func TestConfigFrameBudgets(t *testing.T) {
+	frame := codec.MaxFrameSize(codec.DefaultMaxPayload)
+	tests := []struct {
+		name string
+		cfg  Config
+		ok   bool
+	}{
+		{"defaults", Config{}, true},
+		{"large payload raises the default budgets", Config{MaxPayload: 16 << 20}, true},
+		{"connection budget under one frame", Config{ConnFrameBudget: frame - 1}, false},
+		{"total budget under the connection's", Config{ConnFrameBudget: 8 << 20, FrameBudget: 4 << 20}, false},
+		{"negative limit", Config{MaxConnsPerIP: -1}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := New(tt.cfg, newIdentity(t), nil)
+			if (err == nil) != tt.ok {
+				t.Fatalf("New = %v, want ok %v", err, tt.ok)
+			}
+		})
+	}
+}
+
