@@ -131,4 +131,3 @@ func TestConfigFrameBudgets(t *testing.T) {
 		})
 	}
 }
-

@@ -64,6 +64,27 @@ type Limits struct {
 	FrameTimeout time.Duration
 }
 
+// Apply returns c with the limits that are set.
+func (l Limits) Apply(c connector.Config) connector.Config {
+	set := func(dst *int, v int) {
+		if v != 0 {
+			*dst = v
+		}
+	}
+	set(&c.MaxConns, l.MaxConns)
+	set(&c.MaxConnsPerIP, l.MaxConnsPerIP)
+	set(&c.MaxConnsPerPeer, l.MaxConnsPerPeer)
+	set(&c.MaxStreams, l.MaxStreams)
+	set(&c.MaxInboundRequests, l.MaxInboundRequests)
+	set(&c.MaxInboundRequestsPerPeer, l.MaxInboundRequestsPerPeer)
+	set(&c.FrameBudget, l.FrameBudget)
+	set(&c.ConnFrameBudget, l.ConnFrameBudget)
+	if l.FrameTimeout != 0 {
+		c.FrameTimeout = l.FrameTimeout
+	}
+	return c
+}
+
 // NATSConfig says which NATS server the bridge uses.
 type NATSConfig struct {
 	// URL of an external NATS. Empty means an embedded server.

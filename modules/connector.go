@@ -17,22 +17,12 @@ var ConnectorModule = fx.Module("connector",
 )
 
 func newConnector(lc fx.Lifecycle, cfg Config, id *identity.Identity, log *slog.Logger) (*connector.Connector, error) {
-	l := cfg.Limits
-	c, err := connector.New(connector.Config{
-		ListenAddr:                cfg.Listen,
-		MaxPayload:                cfg.MaxPayload,
-		DefaultTimeout:            cfg.Timeout,
-		IdleTimeout:               cfg.IdleTimeout,
-		MaxConns:                  l.MaxConns,
-		MaxConnsPerIP:             l.MaxConnsPerIP,
-		MaxConnsPerPeer:           l.MaxConnsPerPeer,
-		MaxStreams:                l.MaxStreams,
-		MaxInboundRequests:        l.MaxInboundRequests,
-		MaxInboundRequestsPerPeer: l.MaxInboundRequestsPerPeer,
-		FrameBudget:               l.FrameBudget,
-		ConnFrameBudget:           l.ConnFrameBudget,
-		FrameTimeout:              l.FrameTimeout,
-	}, id, log.With("component", "connector"))
+	c, err := connector.New(cfg.Limits.Apply(connector.Config{
+		ListenAddr:     cfg.Listen,
+		MaxPayload:     cfg.MaxPayload,
+		DefaultTimeout: cfg.Timeout,
+		IdleTimeout:    cfg.IdleTimeout,
+	}), id, log.With("component", "connector"))
 	if err != nil {
 		return nil, err
 	}

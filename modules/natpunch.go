@@ -34,6 +34,9 @@ func newTraversal(lc fx.Lifecycle, cfg Config, c *connector.Connector, log *slog
 type GatewayConfig struct {
 	KeyFile string
 	Gateway natpunch.GatewayConfig
+	// Limits bound what bridges and strangers can make the gateway hold;
+	// zero fields mean the connector's defaults.
+	Limits Limits
 }
 
 // GatewayModule provides the rendezvous and relay gateway.
@@ -44,7 +47,9 @@ func GatewayModule(cfg GatewayConfig) fx.Option {
 			if err != nil {
 				return nil, err
 			}
-			g, err := natpunch.NewGateway(cfg.Gateway, id, log.With("component", "gateway"))
+			gc := cfg.Gateway
+			gc.Conn = cfg.Limits.Apply(gc.Conn)
+			g, err := natpunch.NewGateway(gc, id, log.With("component", "gateway"))
 			if err != nil {
 				return nil, err
 			}

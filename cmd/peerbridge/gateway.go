@@ -34,6 +34,8 @@ func runGateway(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.Int64Var(&cfg.Gateway.Relay.MaxBytes, "relay-max-bytes", 0, "most bytes relayed per session (0: unlimited)")
 	fs.Int64Var(&cfg.Gateway.Relay.MaxRate, "relay-max-rate", 0, "most bytes per second relayed per session (0: unlimited)")
 	fs.DurationVar(&cfg.Gateway.Relay.MaxDuration, "relay-max-duration", 0, "longest relay session (0: unlimited)")
+	cfg.Limits = gatewayLimits()
+	limitFlags(fs, &cfg.Limits)
 	fs.TextVar(&logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn, error")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: peerbridge gateway --key FILE --listen ADDR [--listen ADDR2 ...]\n\nRuns the rendezvous and relay gateway bridges use for NAT traversal.\n\nFlags:")

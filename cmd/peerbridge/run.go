@@ -45,6 +45,7 @@ func newRunFlags(stderr io.Writer) (*flag.FlagSet, *runFlags) {
 	fs.DurationVar(&c.Grace, "grace", 10*time.Second, "how long in-flight requests may finish at shutdown")
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", 2*time.Minute, "close peer connections idle this long")
 	fs.IntVar(&c.MaxPayload, "max-payload", 1<<20, "largest payload forwarded, in bytes")
+	c.Limits = runLimits()
 	limitFlags(fs, &c.Limits)
 	fs.TextVar(&f.logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn, error")
 	fs.Usage = func() {
@@ -84,18 +85,36 @@ func runBridge(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	return app.Stop(stopCtx)
 }
 
+// runLimits returns the defaults of the limit flags of 'peerbridge run',
+// the connector's.
+func runLimits() modules.Limits {
+	return modules.Limits{
+		MaxConns: 1000, MaxConnsPerIP: 32, MaxConnsPerPeer: 4, MaxStreams: 256,
+		MaxInboundRequests: 1024, MaxInboundRequestsPerPeer: 128, FrameTimeout: 20 * time.Second,
+	}
+}
+
+// gatewayLimits returns the defaults of the limit flags of 'peerbridge
+// gateway': the connector's, except that many bridges may register from
+// one address (a carrier-grade NAT).
+func gatewayLimits() modules.Limits {
+	l := runLimits()
+	l.MaxConns, l.MaxConnsPerIP = 2000, 256
+	return l
+}
+
 // limitFlags adds the flags of the limits on what peers can make the
-// daemon hold.
+// daemon hold, with l's values as their defaults.
 func limitFlags(fs *flag.FlagSet, l *modules.Limits) {
-	fs.IntVar(&l.MaxConns, "max-conns", 1000, "most inbound peer connections at once; past it new ones are refused")
-	fs.IntVar(&l.MaxConnsPerIP, "max-conns-per-ip", 32, "most inbound peer connections at once from one IP address (IPv6: one /64)")
-	fs.IntVar(&l.MaxConnsPerPeer, "max-conns-per-peer", 4, "most connections at once with one node ID")
-	fs.IntVar(&l.MaxStreams, "max-streams", 256, "most concurrent streams a peer may open on one connection")
-	fs.IntVar(&l.MaxInboundRequests, "max-inbound-requests", 1024, "most requests from peers served at once; past it they are answered 503")
-	fs.IntVar(&l.MaxInboundRequestsPerPeer, "max-inbound-requests-per-peer", 128, "most requests from one peer served at once; past it they are answered 503")
-	fs.IntVar(&l.FrameBudget, "frame-budget", 0, "most bytes that frames still arriving may hold, all peers together (0: 64 MiB, or --frame-budget-per-conn if larger)")
-	fs.IntVar(&l.ConnFrameBudget, "frame-budget-per-conn", 0, "most bytes that frames still arriving may hold on one connection, at least one frame of --max-payload (0: 4 MiB, or one such frame if larger)")
-	fs.DurationVar(&l.FrameTimeout, "frame-timeout", 20*time.Second, "how long a frame may take to arrive once it has started")
+	fs.IntVar(&l.MaxConns, "max-conns", l.MaxConns, "most inbound peer connections at once; past it new ones are refused")
+	fs.IntVar(&l.MaxConnsPerIP, "max-conns-per-ip", l.MaxConnsPerIP, "most inbound peer connections at once from one IP address (IPv6: one /64)")
+	fs.IntVar(&l.MaxConnsPerPeer, "max-conns-per-peer", l.MaxConnsPerPeer, "most connections at once with one node ID")
+	fs.IntVar(&l.MaxStreams, "max-streams", l.MaxStreams, "most concurrent streams a peer may open on one connection")
+	fs.IntVar(&l.MaxInboundRequests, "max-inbound-requests", l.MaxInboundRequests, "most requests from peers served at once; past it they are answered 503")
+	fs.IntVar(&l.MaxInboundRequestsPerPeer, "max-inbound-requests-per-peer", l.MaxInboundRequestsPerPeer, "most requests from one peer served at once; past it they are answered 503")
+	fs.IntVar(&l.FrameBudget, "frame-budget", l.FrameBudget, "most bytes that frames still arriving may hold, all peers together (0: 64 MiB, or --frame-budget-per-conn if larger)")
+	fs.IntVar(&l.ConnFrameBudget, "frame-budget-per-conn", l.ConnFrameBudget, "most bytes that frames still arriving may hold on one connection, at least one frame of --max-payload (0: 4 MiB, or one such frame if larger)")
+	fs.DurationVar(&l.FrameTimeout, "frame-timeout", l.FrameTimeout, "how long a frame may take to arrive once it has started")
 }
 
 // fxLogger sends fx's own events to log at debug level.
