@@ -39,9 +39,11 @@ const bodyChunk = 64 << 10
 // that is not already buffered, and fail with ErrNoBudget when b refuses.
 func (r *Reader) SetBudget(b Budget) { r.budget = b }
 
-// SetFrameTimeout makes r fail with ErrFrameDeadline when a frame body is
-// not complete d after its length prefix was read. setDeadline is the
-// stream's SetReadDeadline; r clears the deadline after each frame.
+// SetFrameTimeout makes r fail with ErrFrameDeadline when a frame is not
+// complete d after its first byte arrived (the wait before it is not timed:
+// a stream may idle between frames), and likewise when the rest of a frame
+// SkipRefused skips does not arrive within d. setDeadline is the stream's
+// SetReadDeadline; r clears the deadline after each frame.
 func (r *Reader) SetFrameTimeout(d time.Duration, setDeadline func(time.Time) error) {
 	r.frameTimeout, r.setDeadline = d, setDeadline
 }
@@ -55,10 +57,7 @@ func (r *Reader) readBody(size int) ([]byte, error) {
 		_, err := io.ReadFull(r.br, body)
 		return body, err
 	}
-	if r.frameTimeout > 0 && r.setDeadline != nil {
-		r.setDeadline(time.Now().Add(r.frameTimeout))
-		defer r.setDeadline(time.Time{})
-	}
+	r.arm()
 	var body []byte
 	reserved := 0
 	defer func() {
@@ -84,6 +83,45 @@ func (r *Reader) readBody(size int) ([]byte, error) {
 	return body, nil
 }
 
+// readHeader reads a length prefix into r.hdr. A frame's deadline starts at
+// its first byte.
+func (r *Reader) readHeader() error {
+	if r.br.Buffered() < lengthSize && r.timed() {
+		if _, err := r.br.Peek(1); err != nil {
+			return err
+		}
+		if r.br.Buffered() < lengthSize {
+			r.arm()
+		}
+	}
+	if _, err := io.ReadFull(r.br, r.hdr[:]); err != nil {
+		if err == io.EOF {
+			return err
+		}
+		return r.bodyError(err)
+	}
+	return nil
+}
+
+// timed reports whether r has a frame timeout.
+func (r *Reader) timed() bool { return r.frameTimeout > 0 && r.setDeadline != nil }
+
+// arm starts the current frame's deadline, unless it runs already.
+func (r *Reader) arm() {
+	if r.timed() && !r.armed {
+		r.setDeadline(time.Now().Add(r.frameTimeout))
+		r.armed = true
+	}
+}
+
+// disarm clears the current frame's deadline, if it was set.
+func (r *Reader) disarm() {
+	if r.armed {
+		r.setDeadline(time.Time{})
+		r.armed = false
+	}
+}
+
 // grow returns body with room for the next chunk of a size-byte body, its
 // growth reserved from the budget.
 func (r *Reader) grow(body []byte, size int) ([]byte, error) {
@@ -104,7 +142,7 @@ func (r *Reader) bodyError(err error) error {
 	switch {
 	case err == io.EOF:
 		return io.ErrUnexpectedEOF
-	case errors.Is(err, os.ErrDeadlineExceeded) && r.frameTimeout > 0:
+	case errors.Is(err, os.ErrDeadlineExceeded) && r.armed:
 		return fmt.Errorf("%w (%v): %w", ErrFrameDeadline, r.frameTimeout, err)
 	}
 	return err

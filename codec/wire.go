@@ -120,6 +120,7 @@ type Reader struct {
 	budget       Budget                // nil: unlimited; see SetBudget
 	frameTimeout time.Duration         // 0: none; see SetFrameTimeout
 	setDeadline  func(time.Time) error // the stream's SetReadDeadline
+	armed        bool                  // a frame's deadline is set
 }
 
 // NewReader returns a Reader that rejects payloads over maxPayload (and so
@@ -151,11 +152,12 @@ func (r *Reader) SkipRefused(limit int) error {
 	if n > uint64(max(limit, 0)) {
 		return &SizeError{What: "refused frame", Size: int(min(n, math.MaxInt)), Limit: limit}
 	}
+	if int(n) > r.br.Buffered() {
+		r.arm()
+		defer r.disarm()
+	}
 	if _, err := r.br.Discard(int(n)); err != nil {
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
-		}
-		return err
+		return r.bodyError(err)
 	}
 	return nil
 }
@@ -170,7 +172,8 @@ func (r *Reader) Buffered() int { return r.br.Buffered() }
 // that has not fully arrived is never allocated at its announced size: it
 // grows as its bytes come (see SetBudget and SetFrameTimeout).
 func (r *Reader) ReadFrame(f *Frame) error {
-	if _, err := io.ReadFull(r.br, r.hdr[:]); err != nil {
+	defer r.disarm()
+	if err := r.readHeader(); err != nil {
 		return err
 	}
 	// Compare as uint64: on a 32-bit platform a prefix of 2 GiB or more

@@ -177,7 +177,10 @@ func (pc *peerConn) nextMessage(st *quic.Stream, r *codec.Reader, f *codec.Frame
 			return false
 		}
 		if se.What == "frame" {
-			if err := r.SkipRefused(skipLimit * codec.MaxFrameSize(pc.c.cfg.MaxPayload)); err != nil {
+			if err := r.SkipRefused(skipLimit * codec.MaxFrameSize(pc.c.cfg.MaxPayload)); errors.Is(err, codec.ErrFrameDeadline) {
+				pc.refuseFrame(st, seq, err)
+				return false
+			} else if err != nil {
 				pc.rejectStream(st, err)
 				return false
 			}

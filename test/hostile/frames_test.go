@@ -21,6 +21,7 @@ func TestAttackPartialFrames(t *testing.T) {
 		conns   = 4
 		streams = 200 // per connection, under MaxStreams
 		budget  = 4 << 20
+		prefix  = 20 // streams that stall inside a length prefix
 	)
 	cfg := connector.Config{ConnFrameBudget: 2 << 20, FrameBudget: budget, FrameTimeout: 2 * time.Second}
 	victim := startConnector(t, "127.0.0.1", cfg, echo)
@@ -55,10 +56,20 @@ func TestAttackPartialFrames(t *testing.T) {
 			got.await(st)
 		}
 	}
+	for range prefix {
+		st, err := qcs[0].OpenStreamSync(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.Write([]byte{0, 0}); err != nil {
+			t.Fatal(err)
+		}
+		got.await(st)
+	}
 	// Streams without memory are refused at once; the rest hold memory
-	// until their deadline.
-	// A stalled frame holds at least 16 KiB (the codec's first chunk is 64
-	// KiB), so at most budget/16 KiB streams get memory.
+	// until their deadline. A stalled frame holds at least 16 KiB (the
+	// codec's first chunk is 64 KiB), so at most budget/16 KiB streams get
+	// memory.
 	waitFor(t, "the streams over budget to be refused", func() bool {
 		return victim.Stats().FrameBudgetRefusals >= conns*streams-budget/(16<<10)
 	})
@@ -70,10 +81,10 @@ func TestAttackPartialFrames(t *testing.T) {
 
 	codes := got.wait()
 	s := victim.Stats()
-	t.Logf("%d partial max-size frames: answers by code %v, heap +%s during the attack, stats %+v",
-		conns*streams, codes, mib(heapDuring-heap0), s)
-	if codes[connector.CodeUnavailable]+codes[connector.CodeTimeout] != conns*streams {
-		t.Errorf("answers by code %v, want 503 or 504 for every one of %d streams", codes, conns*streams)
+	t.Logf("%d partial max-size frames and %d partial length prefixes: answers by code %v, heap +%s during the attack, stats %+v",
+		conns*streams, prefix, codes, mib(heapDuring-heap0), s)
+	if codes[connector.CodeUnavailable]+codes[connector.CodeTimeout] != conns*streams+prefix {
+		t.Errorf("answers by code %v, want 503 or 504 for every one of %d streams", codes, conns*streams+prefix)
 	}
 	if s.FrameBytesPeak > budget || s.FrameBytes != 0 {
 		t.Errorf("frame memory peaked at %d of a budget of %d, holds %d after the attack", s.FrameBytesPeak, budget, s.FrameBytes)
