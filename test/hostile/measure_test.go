@@ -9,6 +9,7 @@ package hostile
 //	go test -tags measure -count=1 -run '^TestMeasureConns$' -v ./test/hostile/
 //	go test -tags measure -count=1 -run '^TestMeasureRequests$' -v ./test/hostile/
 //	go test -tags measure -count=1 -run '^TestMeasureNodeIDs$' -v ./test/hostile/
+//	go test -tags measure -count=1 -run '^TestMeasureIdle$' -v ./test/hostile/
 //
 // They use only the API that main has, and they log rather than assert.
 
@@ -180,4 +181,35 @@ func TestMeasureNodeIDs(t *testing.T) {
 		}
 	}
 	t.Logf("node IDs: %d of 16 spellings of one key accepted", accepted)
+}
+
+// TestMeasureIdle: one connection holds 100 partial max-size frames and
+// pings every 200 ms for 4 s; the victim's IdleTimeout is 1 s.
+func TestMeasureIdle(t *testing.T) {
+	victim := startConnector(t, "127.0.0.1", connector.Config{IdleTimeout: time.Second}, nil)
+	a := newAttacker(t, "127.0.0.2")
+	ctx := testCtx(t)
+	heap0 := heapInuse()
+	qc, err := a.dial(ctx, t, victim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	size := uint32(codec.MaxFrameSize(codec.DefaultMaxPayload))
+	for range 100 {
+		st, err := qc.OpenStreamSync(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st.Write(partialFrame(size, 1024))
+	}
+	pings, err := qc.OpenStreamSync(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		pings.Write(encode(t, &codec.Frame{Kind: codec.KindPing, ID: uint64(i + 1)}))
+		time.Sleep(200 * time.Millisecond) // a measurement: the attacker's ping rate
+	}
+	t.Logf("idle: after 4 s of pings and 100 stalled frames (IdleTimeout 1 s): connection open %v, heap +%s, victim stats %+v",
+		qc.Context().Err() == nil, mib(heapInuse()-heap0), victim.Stats())
 }
