@@ -208,7 +208,9 @@ func (c *Connector) acceptLoop() {
 		if err != nil {
 			return
 		}
-		if _, err := c.adopt(qc, PathDirect); err != nil {
+		// A refusal over a limit is counted and logged, rate-limited, by
+		// refuseConn; a flood must not flood the log.
+		if _, err := c.adopt(qc, PathDirect); err != nil && !errors.Is(err, errTooManyConnsOfPeer) {
 			c.log.Warn("rejecting inbound connection", "remote", qc.RemoteAddr().String(), "err", err)
 		}
 	}
