@@ -2,6 +2,8 @@ package connector
 
 import (
 	"context"
+	"net"
+	"net/netip"
 	"sync"
 	"testing"
 	"time"
@@ -129,5 +131,47 @@ func TestConfigFrameBudgets(t *testing.T) {
 				t.Fatalf("New = %v, want ok %v", err, tt.ok)
 			}
 		})
+	}
+}
+
+func TestRateLog(t *testing.T) {
+	r := rateLog{every: 10 * time.Second}
+	t0 := time.Unix(1000, 0)
+	steps := []struct {
+		at      time.Duration
+		ok      bool
+		dropped int
+	}{
+		{0, true, 0},
+		{time.Second, false, 0},
+		{9 * time.Second, false, 0},
+		{10 * time.Second, true, 2},
+		{11 * time.Second, false, 0},
+		{30 * time.Second, true, 1},
+	}
+	for i, s := range steps {
+		dropped, ok := r.allow(t0.Add(s.at))
+		if ok != s.ok || dropped != s.dropped {
+			t.Errorf("step %d at %v: allow = %d, %v; want %d, %v", i, s.at, dropped, ok, s.dropped, s.ok)
+		}
+	}
+}
+
+func TestIPKeyGroupsIPv6By64(t *testing.T) {
+	tests := []struct {
+		a, b string
+		same bool
+	}{
+		{"127.0.0.1:1", "127.0.0.1:2", true},
+		{"127.0.0.1:1", "127.0.0.2:1", false},
+		{"[2001:db8:1:2::1]:1", "[2001:db8:1:2:ffff::9]:1", true},
+		{"[2001:db8:1:2::1]:1", "[2001:db8:1:3::1]:1", false},
+		{"[::ffff:10.0.0.1]:1", "10.0.0.1:1", true},
+	}
+	for _, tt := range tests {
+		a, b := net.UDPAddrFromAddrPort(netip.MustParseAddrPort(tt.a)), net.UDPAddrFromAddrPort(netip.MustParseAddrPort(tt.b))
+		if same := ipKey(a) == ipKey(b); same != tt.same {
+			t.Errorf("ipKey(%s) == ipKey(%s) is %v, want %v", tt.a, tt.b, same, tt.same)
+		}
 	}
 }
