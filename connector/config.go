@@ -54,7 +54,7 @@ type Config struct {
 	// memory is answered 503 and reset. Zero means 64 MiB (and at least
 	// ConnFrameBudget).
 	FrameBudget int
-	// ConnFrameBudget is FrameBudget for one connection. Zero means 4 MiB
+	// ConnFrameBudget is FrameBudget for one connection. Zero means 16 MiB
 	// (and at least one frame of MaxPayload); it may not be less than that.
 	ConnFrameBudget int
 	// FrameTimeout is how long a frame may take to arrive in full once its
@@ -67,6 +67,12 @@ type Config struct {
 	// MaxInboundRequestsPerPeer is MaxInboundRequests for one node ID. Zero
 	// means 128.
 	MaxInboundRequestsPerPeer int
+	// MaxInboundRequestBytes is the most payload bytes that inbound
+	// requests being served may hold at once; past it a request is answered
+	// 503 at once. Payloads up to 64 KiB are not counted (MaxInboundRequests
+	// bounds them). Zero means 128 MiB (and at least MaxPayload); it may not
+	// be less than MaxPayload.
+	MaxInboundRequestBytes int
 	// KeepAlive is the QUIC keep-alive period, which also keeps NAT mappings
 	// open. Zero means 15 s; negative disables it.
 	KeepAlive time.Duration
@@ -92,8 +98,9 @@ func (c *Config) populate() {
 	setDefaultInt(&c.MaxInboundStreams, 16384)
 	setDefaultInt(&c.MaxInboundRequests, 1024)
 	setDefaultInt(&c.MaxInboundRequestsPerPeer, 128)
-	setDefaultInt(&c.ConnFrameBudget, max(4<<20, codec.MaxFrameSize(max(c.MaxPayload, 0))))
+	setDefaultInt(&c.ConnFrameBudget, max(16<<20, codec.MaxFrameSize(max(c.MaxPayload, 0))))
 	setDefaultInt(&c.FrameBudget, max(64<<20, c.ConnFrameBudget))
+	setDefaultInt(&c.MaxInboundRequestBytes, max(128<<20, c.MaxPayload))
 }
 
 func setDefault(d *time.Duration, v time.Duration) {
@@ -117,8 +124,11 @@ func (c *Config) validate() error {
 		errs = append(errs, errors.New("timeouts must not be negative"))
 	}
 	if min(c.MaxConns, c.MaxConnsPerIP, c.MaxConnsPerPeer, c.MaxStreams, c.MaxInboundStreams,
-		c.MaxInboundRequests, c.MaxInboundRequestsPerPeer) < 0 {
+		c.MaxInboundRequests, c.MaxInboundRequestsPerPeer, c.MaxInboundRequestBytes) < 0 {
 		errs = append(errs, errors.New("connection, stream and request limits must not be negative"))
+	}
+	if c.MaxInboundRequestBytes < c.MaxPayload {
+		errs = append(errs, fmt.Errorf("MaxInboundRequestBytes %d is less than MaxPayload %d", c.MaxInboundRequestBytes, c.MaxPayload))
 	}
 	if frame := codec.MaxFrameSize(max(c.MaxPayload, 0)); c.ConnFrameBudget < frame || c.FrameBudget < c.ConnFrameBudget {
 		errs = append(errs, fmt.Errorf("frame budgets (ConnFrameBudget %d, FrameBudget %d) must hold one frame of MaxPayload (%d bytes), and FrameBudget at least ConnFrameBudget",

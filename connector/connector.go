@@ -34,6 +34,7 @@ type Connector struct {
 	// Limits on what peers can make this node hold (see limits.go).
 	conns          *connLimits // inbound connection slots
 	frames         *memBudget  // memory of frames still arriving, all connections
+	reqBytes       *memBudget  // payload bytes of inbound requests being served
 	inboundReqs    atomic.Int64
 	inboundStreams atomic.Int64
 	refusals       rateLog // rate-limits the warnings about refusals
@@ -68,6 +69,7 @@ func New(cfg Config, id *identity.Identity, log *slog.Logger) (*Connector, error
 	c := &Connector{cfg: cfg, id: id, log: log, epoch: time.Now(), pool: newPool(), ackIdle: ackReaderIdle,
 		conns:    newConnLimits(cfg.MaxConns, cfg.MaxConnsPerIP),
 		frames:   &memBudget{limit: int64(cfg.FrameBudget)},
+		reqBytes: &memBudget{limit: int64(cfg.MaxInboundRequestBytes)},
 		refusals: rateLog{every: refusalLogEvery},
 	}
 	c.quicConf = c.newQUICConfig()
@@ -192,6 +194,7 @@ func (c *Connector) Stats() Stats {
 	s.InboundConns = c.conns.load()
 	s.InboundRequests = c.inboundReqs.Load()
 	s.FrameBytes, s.FrameBytesPeak = c.frames.used.Load(), c.frames.peak.Load()
+	s.InboundRequestBytes, s.InboundRequestBytesPeak = c.reqBytes.used.Load(), c.reqBytes.peak.Load()
 	return s
 }
 

@@ -72,16 +72,17 @@ func (pc *peerConn) serveRequests(st *quic.Stream, r *codec.Reader, f *codec.Fra
 }
 
 // serveRequest runs the handler for one request and writes its answer. A
-// request over the connector's or the peer's limit is answered 503 at once,
-// without running the handler. The sender's timeout applies only where it
+// request over the connector's or the peer's limits (in number, or in
+// payload bytes held) is answered 503 at once, without running the handler. The sender's timeout applies only where it
 // is shorter than the connector's DefaultTimeout.
 func (pc *peerConn) serveRequest(st *quic.Stream, f *codec.Frame) {
-	if !pc.c.admitRequest(pc.load) {
+	size := len(f.Payload)
+	if !pc.c.admitRequest(pc.load, size) {
 		pc.c.stats.refusedRequests.Add(1)
 		pc.writeFrame(st, &codec.Frame{Kind: codec.KindError, ID: f.ID, Code: CodeUnavailable, Error: "busy: too many requests in flight"})
 		return
 	}
-	defer pc.c.releaseRequest(pc.load)
+	defer pc.c.releaseRequest(pc.load, size)
 	pc.inflight.Add(1)
 	defer pc.inflight.Add(-1)
 	timeout := pc.c.cfg.DefaultTimeout

@@ -163,9 +163,15 @@ func (b *memBudget) take(n int64) bool {
 	}
 }
 
-// admitRequest takes a slot for an inbound request from the peer whose load
-// is load, or reports false if it or the connector is at its limit.
-func (c *Connector) admitRequest(load *peerLoad) bool {
+// smallPayload is the largest request payload not counted against
+// MaxInboundRequestBytes: so many small requests are bounded by their
+// number, and a few large ones cannot lock small ones out.
+const smallPayload = 64 << 10
+
+// admitRequest takes a slot for an inbound request of size payload bytes
+// from the peer whose load is load, or reports false if it, or the
+// connector, is at its limit.
+func (c *Connector) admitRequest(load *peerLoad, size int) bool {
 	if c.inboundReqs.Add(1) > int64(c.cfg.MaxInboundRequests) {
 		c.inboundReqs.Add(-1)
 		return false
@@ -175,11 +181,19 @@ func (c *Connector) admitRequest(load *peerLoad) bool {
 		c.inboundReqs.Add(-1)
 		return false
 	}
+	if size > smallPayload && !c.reqBytes.Reserve(size) {
+		load.requests.Add(-1)
+		c.inboundReqs.Add(-1)
+		return false
+	}
 	return true
 }
 
 // releaseRequest gives back admitRequest's slot.
-func (c *Connector) releaseRequest(load *peerLoad) {
+func (c *Connector) releaseRequest(load *peerLoad, size int) {
+	if size > smallPayload {
+		c.reqBytes.Release(size)
+	}
 	load.requests.Add(-1)
 	c.inboundReqs.Add(-1)
 }

@@ -175,3 +175,35 @@ func TestIPKeyGroupsIPv6By64(t *testing.T) {
 		}
 	}
 }
+
+// TestInboundRequestBytesLimit: past MaxInboundRequestBytes a large request
+// is answered 503 at once, while small ones are still served.
+func TestInboundRequestBytesLimit(t *testing.T) {
+	const payload = 512 << 10
+	b, release, _ := blockingNode(t, Config{MaxPayload: payload, MaxInboundRequestBytes: 2 * payload})
+	a, _ := startNode(t, Config{MaxPayload: payload})
+	ctx := testCtx(t)
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() { a.Request(ctx, targetOf(b), "x", make([]byte, payload), nil) })
+	}
+	waitFor(t, "two large requests in flight", func() bool { return b.Stats().InboundRequestBytes == 2*payload })
+	_, err := a.Request(ctx, targetOf(b), "x", make([]byte, payload), nil)
+	if code, _ := remoteCode(err); code != CodeUnavailable {
+		t.Fatalf("a third large request: %v, want a 503", err)
+	}
+	small := make(chan error, 1)
+	go func() {
+		_, err := a.Request(ctx, targetOf(b), "x", make([]byte, smallPayload), nil)
+		small <- err
+	}()
+	waitFor(t, "the small request to be served", func() bool { return b.Stats().InboundRequests == 3 })
+	close(release)
+	wg.Wait()
+	if err := <-small; err != nil {
+		t.Fatalf("a small request beside the large ones: %v", err)
+	}
+	if s := b.Stats(); s.InboundRequestBytesPeak != 2*payload || s.InboundRequestBytes != 0 || s.RefusedRequests != 1 {
+		t.Errorf("stats %+v, want a peak of %d bytes, none left, 1 refusal", s, 2*payload)
+	}
+}

@@ -22,6 +22,11 @@ type Stats struct {
 	// Config.MaxInboundRequests or MaxInboundRequestsPerPeer.
 	InboundRequests int64
 	RefusedRequests uint64
+	// InboundRequestBytes is the payload held by inbound requests being
+	// served now (payloads over 64 KiB only), within
+	// Config.MaxInboundRequestBytes; InboundRequestBytesPeak is the most
+	// it ever held.
+	InboundRequestBytes, InboundRequestBytesPeak int64
 	// FrameBytes is the memory frames still arriving hold now, within
 	// Config.FrameBudget; FrameBytesPeak is the most they ever held.
 	FrameBytes, FrameBytesPeak int64

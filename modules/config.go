@@ -54,10 +54,13 @@ type Limits struct {
 	MaxInboundRequests int
 	// MaxInboundRequestsPerPeer is connector.Config.MaxInboundRequestsPerPeer. Default 128.
 	MaxInboundRequestsPerPeer int
+	// MaxInboundRequestBytes is connector.Config.MaxInboundRequestBytes.
+	// Default 128 MiB, or MaxPayload if larger.
+	MaxInboundRequestBytes int
 	// FrameBudget is connector.Config.FrameBudget. Default 64 MiB, or
 	// ConnFrameBudget if larger.
 	FrameBudget int
-	// ConnFrameBudget is connector.Config.ConnFrameBudget. Default 4 MiB, or
+	// ConnFrameBudget is connector.Config.ConnFrameBudget. Default 16 MiB, or
 	// one frame of MaxPayload if larger.
 	ConnFrameBudget int
 	// FrameTimeout is connector.Config.FrameTimeout. Default 20 s.
@@ -77,6 +80,7 @@ func (l Limits) Apply(c connector.Config) connector.Config {
 	set(&c.MaxStreams, l.MaxStreams)
 	set(&c.MaxInboundRequests, l.MaxInboundRequests)
 	set(&c.MaxInboundRequestsPerPeer, l.MaxInboundRequestsPerPeer)
+	set(&c.MaxInboundRequestBytes, l.MaxInboundRequestBytes)
 	set(&c.FrameBudget, l.FrameBudget)
 	set(&c.ConnFrameBudget, l.ConnFrameBudget)
 	if l.FrameTimeout != 0 {

@@ -112,8 +112,9 @@ func limitFlags(fs *flag.FlagSet, l *modules.Limits) {
 	fs.IntVar(&l.MaxStreams, "max-streams", l.MaxStreams, "most concurrent streams a peer may open on one connection")
 	fs.IntVar(&l.MaxInboundRequests, "max-inbound-requests", l.MaxInboundRequests, "most requests from peers served at once; past it they are answered 503")
 	fs.IntVar(&l.MaxInboundRequestsPerPeer, "max-inbound-requests-per-peer", l.MaxInboundRequestsPerPeer, "most requests from one peer served at once; past it they are answered 503")
+	fs.IntVar(&l.MaxInboundRequestBytes, "max-inbound-request-bytes", l.MaxInboundRequestBytes, "most payload bytes that requests from peers being served may hold; past it they are answered 503; payloads up to 64 KiB do not count (0: 128 MiB, or --max-payload if larger)")
 	fs.IntVar(&l.FrameBudget, "frame-budget", l.FrameBudget, "most bytes that frames still arriving may hold, all peers together (0: 64 MiB, or --frame-budget-per-conn if larger)")
-	fs.IntVar(&l.ConnFrameBudget, "frame-budget-per-conn", l.ConnFrameBudget, "most bytes that frames still arriving may hold on one connection, at least one frame of --max-payload (0: 4 MiB, or one such frame if larger)")
+	fs.IntVar(&l.ConnFrameBudget, "frame-budget-per-conn", l.ConnFrameBudget, "most bytes that frames still arriving may hold on one connection, at least one frame of --max-payload (0: 16 MiB, or one such frame if larger)")
 	fs.DurationVar(&l.FrameTimeout, "frame-timeout", l.FrameTimeout, "how long a frame may take to arrive once it has started")
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"sync"
 	"testing"
 	"time"
 
@@ -88,4 +89,66 @@ func TestAttackSlowRequests(t *testing.T) {
 	if s := victim.Stats(); s.InboundRequests != 0 {
 		t.Errorf("%d inbound requests still in flight", s.InboundRequests)
 	}
+}
+
+// TestAttackLargeSlowRequests: requests with maximum-size payloads to a
+// handler that never answers hold no more payload than the victim's
+// MaxInboundRequestBytes; the rest are answered 503 at once, and small
+// requests are still served.
+func TestAttackLargeSlowRequests(t *testing.T) {
+	const (
+		streams = 16
+		budget  = 4 << 20
+	)
+	cfg := connector.Config{DefaultTimeout: 2 * time.Second, MaxInboundRequestBytes: budget}
+	victim := startConnector(t, "127.0.0.1", cfg, connector.HandlerFunc(
+		func(ctx context.Context, m *connector.Message) (*connector.Response, error) {
+			if m.Type == "echo" {
+				return &connector.Response{Payload: m.Payload}, nil
+			}
+			<-ctx.Done() // a silent responder
+			return nil, ctx.Err()
+		}))
+	legit := startConnector(t, "127.0.0.1", connector.Config{}, nil)
+	ctx := testCtx(t)
+	if _, err := legit.Request(ctx, targetOf(victim), "echo", []byte("before"), nil); err != nil {
+		t.Fatal(err)
+	}
+	a := newAttacker(t, "127.0.0.2")
+	g0 := runtime.NumGoroutine()
+
+	req := encode(t, &codec.Frame{Kind: codec.KindRequest, ID: 1, Type: "silent", Timeout: 24 * time.Hour,
+		Payload: make([]byte, codec.DefaultMaxPayload)})
+	qc, err := a.dial(ctx, t, victim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got answers
+	var writes sync.WaitGroup // the attacker's writes, which end with its connection at the latest
+	for range streams {
+		st, err := qc.OpenStreamSync(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got.await(st)
+		writes.Go(func() { st.Write(req) })
+	}
+	waitFor(t, "the victim to hold as many large requests as it admits", func() bool {
+		return victim.Stats().InboundRequestBytes > budget-codec.DefaultMaxPayload
+	})
+	if r, err := legit.Request(ctx, targetOf(victim), "echo", []byte("during"), nil); err != nil || string(r.Payload) != "during" {
+		t.Fatalf("legitimate request during the attack: %v", err)
+	}
+	codes := got.wait()
+	s := victim.Stats()
+	t.Logf("%d requests of 1 MiB asking for 24 h: answers by code %v, stats %+v", streams, codes, s)
+	if codes[connector.CodeUnavailable]+codes[connector.CodeTimeout] != streams {
+		t.Errorf("answers by code %v, want 503 or 504 for every one of %d requests", codes, streams)
+	}
+	if s.InboundRequestBytesPeak > budget || s.FrameBytesPeak > 64<<20 {
+		t.Errorf("request payloads peaked at %d of %d bytes, frames at %d", s.InboundRequestBytesPeak, budget, s.FrameBytesPeak)
+	}
+	a.close()
+	writes.Wait()
+	waitGoroutines(t, g0)
 }
