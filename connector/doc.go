@@ -45,8 +45,8 @@
 // frames still arriving (ConnFrameBudget, FrameBudget: a body grows as its
 // bytes come, never to its announced size at once) and how long they may
 // take (FrameTimeout), and requests being served (MaxInboundRequests,
-// MaxInboundRequestsPerPeer; each for DefaultTimeout at most, whatever its
-// sender asks). What is over a limit is refused, counted in Stats, and told
+// MaxInboundRequestsPerPeer, MaxInboundRequestBytes; each for
+// DefaultTimeout at most, whatever its sender asks). What is over a limit is refused, counted in Stats, and told
 // so: a refused connection is closed, a refused request answered 503.
 //
 // # Socket

@@ -10,6 +10,7 @@ package hostile
 //	go test -tags measure -count=1 -run '^TestMeasureRequests$' -v ./test/hostile/
 //	go test -tags measure -count=1 -run '^TestMeasureNodeIDs$' -v ./test/hostile/
 //	go test -tags measure -count=1 -run '^TestMeasureIdle$' -v ./test/hostile/
+//	go test -tags measure -count=1 -run '^TestMeasureLargeRequests$' -v ./test/hostile/
 //
 // They use only the API that main has, and they log rather than assert.
 
@@ -212,4 +213,33 @@ func TestMeasureIdle(t *testing.T) {
 	}
 	t.Logf("idle: after 4 s of pings and 100 stalled frames (IdleTimeout 1 s): connection open %v, heap +%s, victim stats %+v",
 		qc.Context().Err() == nil, mib(heapInuse()-heap0), victim.Stats())
+}
+
+// TestMeasureLargeRequests: 64 requests with 1 MiB payloads asking for 24 h,
+// on 64 streams of one connection, to a handler that never answers; the
+// victim's DefaultTimeout is 3 s. Heap read 2 s in.
+func TestMeasureLargeRequests(t *testing.T) {
+	victim := startConnector(t, "127.0.0.1", connector.Config{DefaultTimeout: 3 * time.Second}, connector.HandlerFunc(
+		func(ctx context.Context, m *connector.Message) (*connector.Response, error) {
+			<-ctx.Done()
+			return nil, ctx.Err()
+		}))
+	a := newAttacker(t, "127.0.0.2")
+	ctx := testCtx(t)
+	qc, err := a.dial(ctx, t, victim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := encode(t, &codec.Frame{Kind: codec.KindRequest, ID: 1, Type: "silent", Timeout: 24 * time.Hour, Payload: make([]byte, codec.DefaultMaxPayload)})
+	heap0 := heapInuse()
+	for range 64 {
+		st, err := qc.OpenStreamSync(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		go st.Write(req)
+	}
+	time.Sleep(2 * time.Second) // a measurement: while the requests are held
+	t.Logf("large requests: 64 x 1 MiB requests held: heap +%s, victim stats %+v", mib(heapInuse()-heap0), victim.Stats())
+	qc.CloseWithError(0, "")
 }
