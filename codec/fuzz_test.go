@@ -157,5 +157,31 @@ func FuzzReader(f *testing.F) {
 				t.Fatalf("read %d: whole %v, in chunks %v", i, wholeErrs[i], pieceErrs[i])
 			}
 		}
+		checkBudget(t, stream, int(chunk)+1, limit, whole)
 	})
+}
+
+// checkBudget reads stream in chunks of n bytes with a small budget: the
+// reader must stay within it, give all of it back after every frame, and
+// read the frames it has budget for as they are.
+func checkBudget(t *testing.T, stream []byte, n, limit int, want []Frame) {
+	b := &countingBudget{limit: bodyChunk}
+	r := NewReader(&chunkReader{b: stream, n: n}, limit)
+	r.SetBudget(b)
+	for i, j := 0, 0; ; i++ {
+		var f Frame
+		err := r.ReadFrame(&f)
+		if used, peak := b.state(); used != 0 || peak > b.limit {
+			t.Fatalf("read %d: budget holds %d after ReadFrame, peak %d of %d", i, used, peak, b.limit)
+		}
+		if err == nil && (j >= len(want) || !sameFrame(&f, &want[j])) {
+			t.Fatalf("frame %d with a budget: %+v, without: %+v", j, f, want[min(j, len(want)-1)])
+		}
+		if err == nil {
+			j++
+		}
+		if err != nil && (errors.Is(err, ErrNoBudget) || err == io.EOF || err == io.ErrUnexpectedEOF || !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrUnknownVersion) && !isPayloadError(err)) {
+			return
+		}
+	}
 }

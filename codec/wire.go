@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"time"
 )
 
 const (
@@ -115,6 +116,11 @@ type Reader struct {
 	maxBody    int
 	hdr        [lengthSize]byte
 	refused    uint64 // body bytes of a frame ReadFrame refused as too large
+
+	budget       Budget                // nil: unlimited; see SetBudget
+	frameTimeout time.Duration         // 0: none; see SetFrameTimeout
+	setDeadline  func(time.Time) error // the stream's SetReadDeadline
+	armed        bool                  // a frame's deadline is set
 }
 
 // NewReader returns a Reader that rejects payloads over maxPayload (and so
@@ -146,11 +152,12 @@ func (r *Reader) SkipRefused(limit int) error {
 	if n > uint64(max(limit, 0)) {
 		return &SizeError{What: "refused frame", Size: int(min(n, math.MaxInt)), Limit: limit}
 	}
+	if int(n) > r.br.Buffered() {
+		r.arm()
+		defer r.disarm()
+	}
 	if _, err := r.br.Discard(int(n)); err != nil {
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
-		}
-		return err
+		return r.bodyError(err)
 	}
 	return nil
 }
@@ -161,9 +168,12 @@ func (r *Reader) Buffered() int { return r.br.Buffered() }
 
 // ReadFrame reads the next frame into f. Its payload is freshly allocated and
 // owned by the caller. It returns io.EOF at a clean end of stream and
-// io.ErrUnexpectedEOF if the stream ends inside a frame.
+// io.ErrUnexpectedEOF if the stream ends inside a frame. The body of a frame
+// that has not fully arrived is never allocated at its announced size: it
+// grows as its bytes come (see SetBudget and SetFrameTimeout).
 func (r *Reader) ReadFrame(f *Frame) error {
-	if _, err := io.ReadFull(r.br, r.hdr[:]); err != nil {
+	defer r.disarm()
+	if err := r.readHeader(); err != nil {
 		return err
 	}
 	// Compare as uint64: on a 32-bit platform a prefix of 2 GiB or more
@@ -174,11 +184,8 @@ func (r *Reader) ReadFrame(f *Frame) error {
 		r.refused = size
 		return &SizeError{What: "frame", Size: int(min(size, math.MaxInt)), Limit: r.maxBody}
 	}
-	body := make([]byte, size)
-	if _, err := io.ReadFull(r.br, body); err != nil {
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
-		}
+	body, err := r.readBody(int(size))
+	if err != nil {
 		return err
 	}
 	if err := DecodeBody(body, f); err != nil {

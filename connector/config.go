@@ -18,22 +18,61 @@ type Config struct {
 	// codec.DefaultMaxPayload (1 MiB, like NATS's max_payload).
 	MaxPayload int
 	// DefaultTimeout applies to sends and requests whose context has no
-	// deadline. Zero means 10 s.
+	// deadline. It also caps how long an inbound request is served, whatever
+	// timeout its sender asks for, and how long an answer may take to
+	// write. Zero means 10 s.
 	DefaultTimeout time.Duration
 	// DialTimeout bounds a QUIC handshake. Zero means 5 s.
 	DialTimeout time.Duration
 	// IdleTimeout closes connections that carried no message for this long.
 	// Zero means 2 minutes.
 	IdleTimeout time.Duration
-	// MaxConns is the pool size; past it the least recently used connection
-	// is closed. Zero means 10,000.
+	// MaxConns is the most inbound connections at once, handshakes
+	// included; past it new ones are refused (and counted in Stats), and no
+	// connection is evicted to make room. Connections this node dials do not
+	// count. Zero means 1,000.
 	MaxConns int
+	// MaxConnsPerIP is the most inbound connections at once from one IP
+	// address (one /64 for IPv6). Zero means 32.
+	MaxConnsPerIP int
+	// MaxConnsPerPeer is the most connections at once with one node ID,
+	// either way; past it the peer's new inbound ones are refused. Zero
+	// means 4.
+	MaxConnsPerPeer int
 	// ReverifyAfter is how long a pooled connection may be silent before it
 	// is pinged ahead of its next use. Zero means 10 s; negative disables it.
 	ReverifyAfter time.Duration
-	// MaxStreams is how many concurrent requests a peer may have open on one
-	// connection. Zero means 4096.
+	// MaxStreams is how many concurrent streams (requests, message streams)
+	// a peer may have open on one connection. Zero means 256.
 	MaxStreams int
+	// MaxInboundStreams is the most streams peers may have open at once
+	// across all connections; past it new streams are reset. Zero means
+	// 16,384.
+	MaxInboundStreams int
+	// FrameBudget is the most memory, in bytes, that frames still arriving
+	// may hold across all connections. A stream whose frame cannot get
+	// memory is answered 503 and reset. Zero means 64 MiB (and at least
+	// ConnFrameBudget).
+	FrameBudget int
+	// ConnFrameBudget is FrameBudget for one connection. Zero means 16 MiB
+	// (and at least one frame of MaxPayload); it may not be less than that.
+	ConnFrameBudget int
+	// FrameTimeout is how long a frame may take to arrive in full once its
+	// length prefix has; a stream whose frame is late is answered 504 and
+	// reset. Zero means 20 s.
+	FrameTimeout time.Duration
+	// MaxInboundRequests is the most requests from peers being served at
+	// once; past it requests are answered 503 at once. Zero means 1,024.
+	MaxInboundRequests int
+	// MaxInboundRequestsPerPeer is MaxInboundRequests for one node ID. Zero
+	// means 128.
+	MaxInboundRequestsPerPeer int
+	// MaxInboundRequestBytes is the most payload bytes that inbound
+	// requests being served may hold at once; past it a request is answered
+	// 503 at once. Payloads up to 64 KiB are not counted (MaxInboundRequests
+	// bounds them). Zero means 128 MiB (and at least MaxPayload); it may not
+	// be less than MaxPayload.
+	MaxInboundRequestBytes int
 	// KeepAlive is the QUIC keep-alive period, which also keeps NAT mappings
 	// open. Zero means 15 s; negative disables it.
 	KeepAlive time.Duration
@@ -51,12 +90,17 @@ func (c *Config) populate() {
 	setDefault(&c.IdleTimeout, DefaultIdleTimeout)
 	setDefault(&c.ReverifyAfter, 10*time.Second)
 	setDefault(&c.KeepAlive, 15*time.Second)
-	if c.MaxConns == 0 {
-		c.MaxConns = 10000
-	}
-	if c.MaxStreams == 0 {
-		c.MaxStreams = 4096
-	}
+	setDefault(&c.FrameTimeout, DefaultFrameTimeout)
+	setDefaultInt(&c.MaxConns, DefaultMaxConns)
+	setDefaultInt(&c.MaxConnsPerIP, DefaultMaxConnsPerIP)
+	setDefaultInt(&c.MaxConnsPerPeer, DefaultMaxConnsPerPeer)
+	setDefaultInt(&c.MaxStreams, DefaultMaxStreams)
+	setDefaultInt(&c.MaxInboundStreams, 16384)
+	setDefaultInt(&c.MaxInboundRequests, DefaultMaxInboundRequests)
+	setDefaultInt(&c.MaxInboundRequestsPerPeer, DefaultMaxInboundRequestsPerPeer)
+	setDefaultInt(&c.ConnFrameBudget, max(16<<20, codec.MaxFrameSize(max(c.MaxPayload, 0))))
+	setDefaultInt(&c.FrameBudget, max(64<<20, c.ConnFrameBudget))
+	setDefaultInt(&c.MaxInboundRequestBytes, max(128<<20, c.MaxPayload))
 }
 
 func setDefault(d *time.Duration, v time.Duration) {
@@ -65,16 +109,30 @@ func setDefault(d *time.Duration, v time.Duration) {
 	}
 }
 
+func setDefaultInt(n *int, v int) {
+	if *n == 0 {
+		*n = v
+	}
+}
+
 func (c *Config) validate() error {
 	var errs []error
 	if c.MaxPayload < 0 {
 		errs = append(errs, fmt.Errorf("MaxPayload %d is negative", c.MaxPayload))
 	}
-	if c.DefaultTimeout < 0 || c.DialTimeout < 0 || c.IdleTimeout < 0 {
+	if c.DefaultTimeout < 0 || c.DialTimeout < 0 || c.IdleTimeout < 0 || c.FrameTimeout < 0 {
 		errs = append(errs, errors.New("timeouts must not be negative"))
 	}
-	if c.MaxConns < 0 || c.MaxStreams < 0 {
-		errs = append(errs, errors.New("MaxConns and MaxStreams must not be negative"))
+	if min(c.MaxConns, c.MaxConnsPerIP, c.MaxConnsPerPeer, c.MaxStreams, c.MaxInboundStreams,
+		c.MaxInboundRequests, c.MaxInboundRequestsPerPeer, c.MaxInboundRequestBytes) < 0 {
+		errs = append(errs, errors.New("connection, stream and request limits must not be negative"))
+	}
+	if c.MaxInboundRequestBytes < c.MaxPayload {
+		errs = append(errs, fmt.Errorf("MaxInboundRequestBytes %d is less than MaxPayload %d", c.MaxInboundRequestBytes, c.MaxPayload))
+	}
+	if frame := codec.MaxFrameSize(max(c.MaxPayload, 0)); c.ConnFrameBudget < frame || c.FrameBudget < c.ConnFrameBudget {
+		errs = append(errs, fmt.Errorf("frame budgets (ConnFrameBudget %d, FrameBudget %d) must hold one frame of MaxPayload (%d bytes), and FrameBudget at least ConnFrameBudget",
+			c.ConnFrameBudget, c.FrameBudget, frame))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("connector: invalid config: %w", err)

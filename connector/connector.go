@@ -32,6 +32,14 @@ type Connector struct {
 	pool     *pool
 	ackIdle  time.Duration // ackReaderIdle; read-only after New
 
+	// Limits on what peers can make this node hold (see limits.go).
+	conns          *connLimits // inbound connection slots
+	frames         *memBudget  // memory of frames still arriving, all connections
+	reqBytes       *memBudget  // payload bytes of inbound requests being served
+	inboundReqs    atomic.Int64
+	inboundStreams atomic.Int64
+	refusals       rateLog // rate-limits the warnings about refusals
+
 	// Set by Start, read-only afterwards.
 	udp *net.UDPConn
 	tr  *quic.Transport
@@ -59,7 +67,12 @@ func New(cfg Config, id *identity.Identity, log *slog.Logger) (*Connector, error
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	c := &Connector{cfg: cfg, id: id, log: log, epoch: time.Now(), pool: newPool(), ackIdle: ackReaderIdle}
+	c := &Connector{cfg: cfg, id: id, log: log, epoch: time.Now(), pool: newPool(), ackIdle: ackReaderIdle,
+		conns:    newConnLimits(cfg.MaxConns, cfg.MaxConnsPerIP),
+		frames:   &memBudget{limit: int64(cfg.FrameBudget)},
+		reqBytes: &memBudget{limit: int64(cfg.MaxInboundRequestBytes)},
+		refusals: rateLog{every: refusalLogEvery},
+	}
 	c.quicConf = c.newQUICConfig()
 	return c, nil
 }
@@ -97,7 +110,7 @@ func (c *Connector) Start(ctx context.Context) error {
 func (c *Connector) StartOn(udp *net.UDPConn) error {
 	key := quic.StatelessResetKey(c.id.StatelessResetKey())
 	c.udp = udp
-	c.tr = &quic.Transport{Conn: udp, StatelessResetKey: &key}
+	c.tr = &quic.Transport{Conn: udp, StatelessResetKey: &key, ConnContext: c.admitConn, VerifySourceAddress: c.validateSource}
 	ln, err := c.tr.Listen(c.id.ServerTLS(), c.quicConf)
 	if err != nil {
 		c.tr.Close()
@@ -179,6 +192,10 @@ func (c *Connector) Transport() *quic.Transport { return c.tr }
 func (c *Connector) Stats() Stats {
 	s := c.stats.snapshot()
 	s.Conns = c.pool.len()
+	s.InboundConns = c.conns.load()
+	s.InboundRequests = c.inboundReqs.Load()
+	s.FrameBytes, s.FrameBytesPeak = c.frames.used.Load(), c.frames.peak.Load()
+	s.InboundRequestBytes, s.InboundRequestBytesPeak = c.reqBytes.used.Load(), c.reqBytes.peak.Load()
 	return s
 }
 
@@ -195,7 +212,9 @@ func (c *Connector) acceptLoop() {
 		if err != nil {
 			return
 		}
-		if _, err := c.adopt(qc, PathDirect); err != nil {
+		// A refusal over a limit is counted and logged, rate-limited, by
+		// refuseConn; a flood must not flood the log.
+		if _, err := c.adopt(qc, PathDirect); err != nil && !errors.Is(err, errTooManyConnsOfPeer) {
 			c.log.Warn("rejecting inbound connection", "remote", qc.RemoteAddr().String(), "err", err)
 		}
 	}

@@ -7,4 +7,18 @@ import "time"
 const (
 	// DefaultIdleTimeout is Config.IdleTimeout's default.
 	DefaultIdleTimeout = 2 * time.Minute
+	// DefaultFrameTimeout is Config.FrameTimeout's default.
+	DefaultFrameTimeout = 20 * time.Second
+	// DefaultMaxConns is Config.MaxConns's default.
+	DefaultMaxConns = 1000
+	// DefaultMaxConnsPerIP is Config.MaxConnsPerIP's default.
+	DefaultMaxConnsPerIP = 32
+	// DefaultMaxConnsPerPeer is Config.MaxConnsPerPeer's default.
+	DefaultMaxConnsPerPeer = 4
+	// DefaultMaxStreams is Config.MaxStreams's default.
+	DefaultMaxStreams = 256
+	// DefaultMaxInboundRequests is Config.MaxInboundRequests's default.
+	DefaultMaxInboundRequests = 1024
+	// DefaultMaxInboundRequestsPerPeer is Config.MaxInboundRequestsPerPeer's default.
+	DefaultMaxInboundRequestsPerPeer = 128
 )

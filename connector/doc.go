@@ -29,11 +29,25 @@
 //
 // One live connection per peer, keyed by node ID and used in both
 // directions. Concurrent first sends to a peer dial once. Connections idle for
-// Config.IdleTimeout are closed; past Config.MaxConns the least recently used
-// is evicted. A pooled connection silent for longer than
+// Config.IdleTimeout are closed (pings do not count as use). No connection is
+// ever evicted to make room: see Limits. A pooled connection silent for longer than
 // Config.ReverifyAfter is pinged before use, so a dead one is found before
 // anything is written to it and the message goes out on a fresh dial
 // instead: a message is retried only where it cannot have been delivered.
+//
+// # Limits
+//
+// A peer is anyone with a freshly generated key, so everything a peer can
+// make this node hold is bounded, per peer and in total, before it is
+// allocated: inbound connections (Config.MaxConns, MaxConnsPerIP, checked
+// at the first packet, and MaxConnsPerPeer once the key is known), streams
+// (MaxStreams per connection, MaxInboundStreams in total), the memory of
+// frames still arriving (ConnFrameBudget, FrameBudget: a body grows as its
+// bytes come, never to its announced size at once) and how long they may
+// take (FrameTimeout), and requests being served (MaxInboundRequests,
+// MaxInboundRequestsPerPeer, MaxInboundRequestBytes; each for
+// DefaultTimeout at most, whatever its sender asks). What is over a limit is refused, counted in Stats, and told
+// so: a refused connection is closed, a refused request answered 503.
 //
 // # Socket
 //

@@ -17,7 +17,10 @@ import (
 // peer's message stream.
 func (pc *peerConn) serveStream(st *quic.Stream) {
 	defer pc.wg.Done()
+	defer pc.c.inboundStreams.Add(-1)
 	r := codec.NewReaderSize(st, pc.c.cfg.MaxPayload, streamReadBuffer)
+	r.SetBudget(pc.frames)
+	r.SetFrameTimeout(pc.c.cfg.FrameTimeout, st.SetReadDeadline)
 	var f codec.Frame // f.ID 0: a refused first frame is answered as message 1
 	if !pc.nextMessage(st, r, &f) {
 		return
@@ -69,13 +72,23 @@ func (pc *peerConn) serveRequests(st *quic.Stream, r *codec.Reader, f *codec.Fra
 	}
 }
 
-// serveRequest runs the handler for one request and writes its answer.
+// serveRequest runs the handler for one request and writes its answer. A
+// request over the connector's or the peer's limits (in number, or in
+// payload bytes held) is answered 503 at once, without running the handler. The sender's timeout applies only where it
+// is shorter than the connector's DefaultTimeout.
 func (pc *peerConn) serveRequest(st *quic.Stream, f *codec.Frame) {
+	size := len(f.Payload)
+	if !pc.c.admitRequest(pc.load, size) {
+		pc.c.stats.refusedRequests.Add(1)
+		pc.writeFrame(st, &codec.Frame{Kind: codec.KindError, ID: f.ID, Code: CodeUnavailable, Error: "busy: too many requests in flight"})
+		return
+	}
+	defer pc.c.releaseRequest(pc.load, size)
 	pc.inflight.Add(1)
 	defer pc.inflight.Add(-1)
-	timeout := f.Timeout
-	if timeout <= 0 {
-		timeout = pc.c.cfg.DefaultTimeout
+	timeout := pc.c.cfg.DefaultTimeout
+	if f.Timeout > 0 {
+		timeout = min(timeout, f.Timeout)
 	}
 	ctx, cancel := context.WithTimeout(st.Context(), timeout)
 	defer cancel()
@@ -152,9 +165,17 @@ func (pc *peerConn) nextMessage(st *quic.Stream, r *codec.Reader, f *codec.Frame
 	for range maxSkippedInARow {
 		seq := f.ID + 1
 		err := r.ReadFrame(f)
+		if err == nil && f.Kind == codec.KindPing {
+			pc.pinged()
+			return true
+		}
 		if err == nil {
 			pc.received(len(f.Payload))
 			return true
+		}
+		if errors.Is(err, codec.ErrNoBudget) || errors.Is(err, codec.ErrFrameDeadline) {
+			pc.refuseFrame(st, seq, err)
+			return false
 		}
 		var se *codec.SizeError
 		if !errors.As(err, &se) {
@@ -162,7 +183,10 @@ func (pc *peerConn) nextMessage(st *quic.Stream, r *codec.Reader, f *codec.Frame
 			return false
 		}
 		if se.What == "frame" {
-			if err := r.SkipRefused(skipLimit * codec.MaxFrameSize(pc.c.cfg.MaxPayload)); err != nil {
+			if err := r.SkipRefused(skipLimit * codec.MaxFrameSize(pc.c.cfg.MaxPayload)); errors.Is(err, codec.ErrFrameDeadline) {
+				pc.refuseFrame(st, seq, err)
+				return false
+			} else if err != nil {
 				pc.rejectStream(st, err)
 				return false
 			}
@@ -177,6 +201,25 @@ func (pc *peerConn) nextMessage(st *quic.Stream, r *codec.Reader, f *codec.Frame
 	}
 	pc.rejectStream(st, fmt.Errorf("%w: %d oversized frames in a row", codec.ErrMalformed, maxSkippedInARow))
 	return false
+}
+
+// refuseFrame answers a frame that could get no memory (503) or did not
+// arrive in time (504), and resets the stream: its remaining bytes are not
+// read.
+func (pc *peerConn) refuseFrame(st *quic.Stream, seq uint64, err error) {
+	code := CodeUnavailable
+	if errors.Is(err, codec.ErrFrameDeadline) {
+		code = CodeTimeout
+		pc.c.stats.frameDeadlineResets.Add(1)
+	} else {
+		pc.c.stats.frameBudgetRefusals.Add(1)
+	}
+	st.CancelRead(codeBusy)
+	if pc.writeFrame(st, &codec.Frame{Kind: codec.KindError, ID: seq, Code: code, Error: err.Error()}) == nil {
+		st.Close()
+	} else {
+		st.CancelWrite(codeBusy)
+	}
 }
 
 // Bounds on skipping oversized messages: a frame may be at most skipLimit
@@ -220,12 +263,14 @@ func (b *burst) end() {
 	}
 }
 
-// writeFrame encodes f and writes it to st.
+// writeFrame encodes f and writes it to st. A peer that does not read its
+// answers holds the write for DefaultTimeout at most.
 func (pc *peerConn) writeFrame(st *quic.Stream, f *codec.Frame) error {
 	buf, err := codec.AppendFrame(nil, f, pc.c.cfg.MaxPayload)
 	if err != nil {
 		return err
 	}
+	st.SetWriteDeadline(time.Now().Add(pc.c.cfg.DefaultTimeout))
 	if _, err := st.Write(buf); err != nil {
 		return err
 	}

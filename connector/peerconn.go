@@ -2,7 +2,9 @@ package connector
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/netip"
 	"sync"
@@ -18,7 +20,6 @@ import (
 const (
 	codeShutdown  quic.ApplicationErrorCode = 0
 	codeIdle      quic.ApplicationErrorCode = 1
-	codeEvicted   quic.ApplicationErrorCode = 2
 	codeDead      quic.ApplicationErrorCode = 3
 	codeCancelled quic.StreamErrorCode      = 1
 	codeProtocol  quic.StreamErrorCode      = 2
@@ -36,7 +37,10 @@ type peerConn struct {
 	preferred bool
 	since     time.Time // when adopted
 
-	lastActive atomic.Int64 // connector clock of the last message either way
+	load   *peerLoad  // shared by the peer's connections; set by pool.add
+	frames *memBudget // this connection's share of the connector's frame budget
+
+	lastActive atomic.Int64 // connector clock of the last message either way (pings are not messages)
 	lastRecv   atomic.Int64 // connector clock of the last frame received
 	inflight   atomic.Int32 // requests in flight either way
 	out        sender       // the outbound message stream
@@ -62,21 +66,27 @@ func (c *Connector) adoptAt(qc *quic.Conn, path Path, endpoint string, dialled b
 	if endpoint == "" && path == PathDirect {
 		path = c.pool.inboundPath(id, path)
 	}
-	pc := &peerConn{c: c, qc: qc, id: id, path: path, preferred: dialled == (c.NodeID() < id)}
+	pc := &peerConn{c: c, qc: qc, id: id, path: path, preferred: dialled == (c.NodeID() < id),
+		frames: &memBudget{limit: int64(c.cfg.ConnFrameBudget), parent: c.frames}}
 	pc.out.pc = pc
 	now := c.now()
 	pc.lastActive.Store(now)
 	pc.lastRecv.Store(now)
 	pc.since = time.Now()
 	before, _ := c.PathTo(id)
-	pooled, evicted := c.pool.add(pc, endpoint, c.cfg.MaxConns)
-	if pooled == nil {
-		qc.CloseWithError(codeShutdown, "shutdown")
-		return nil, ErrClosed
+	maxPerPeer := c.cfg.MaxConnsPerPeer
+	if dialled {
+		maxPerPeer = math.MaxInt // this node chose to make it
 	}
-	if evicted != nil {
-		c.stats.evictions.Add(1)
-		evicted.close(codeEvicted, "evicted")
+	pooled, err := c.pool.add(pc, endpoint, maxPerPeer)
+	switch {
+	case errors.Is(err, ErrClosed):
+		qc.CloseWithError(codeShutdown, "shutdown")
+		return nil, err
+	case err != nil:
+		c.refuseConn(err, qc.RemoteAddr().String())
+		qc.CloseWithError(codeRefused, "too many connections from this node")
+		return nil, err
 	}
 	c.opened(pc, pooled, before)
 	c.wg.Add(1)
@@ -100,6 +110,12 @@ func (pc *peerConn) run() {
 		st, err := pc.qc.AcceptStream(ctx)
 		if err != nil {
 			break
+		}
+		if !pc.c.admitStream() {
+			pc.c.stats.refusedStreams.Add(1)
+			st.CancelRead(codeBusy)
+			st.CancelWrite(codeBusy)
+			continue
 		}
 		pc.wg.Add(1)
 		go pc.serveStream(st)
@@ -128,3 +144,7 @@ func (pc *peerConn) received(n int) {
 	pc.lastActive.Store(now)
 	pc.c.stats.in(n)
 }
+
+// pinged records a ping from the peer: the connection is alive, but a ping
+// is not a message, so it does not keep an idle connection open.
+func (pc *peerConn) pinged() { pc.lastRecv.Store(pc.c.now()) }

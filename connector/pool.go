@@ -18,6 +18,7 @@ type pool struct {
 	byEndpoint map[string]identity.NodeID      // which node answered at an endpoint
 	dials      map[string]*dialCall            // dials in flight, by target key
 	expect     map[identity.NodeID]expectation // path to label the next inbound connection from a node with
+	loads      map[identity.NodeID]*peerLoad   // what each node with a live connection costs
 	closed     bool
 }
 
@@ -36,6 +37,7 @@ func newPool() *pool {
 		byEndpoint: make(map[string]identity.NodeID),
 		dials:      make(map[string]*dialCall),
 		expect:     make(map[identity.NodeID]expectation),
+		loads:      make(map[identity.NodeID]*peerLoad),
 	}
 }
 
@@ -80,15 +82,26 @@ func (p *pool) finishDial(key string, call *dialCall, pc *peerConn, err error) {
 }
 
 // add records a new live connection and pools it unless the peer already has
-// a live pooled one. It returns the pooled connection for the peer and the
-// connection evicted to stay within max, if any. It returns nil if the pool
-// is closed.
-func (p *pool) add(pc *peerConn, endpoint string, max int) (pooled, evicted *peerConn) {
+// a live pooled one. It returns the pooled connection for the peer. It fails
+// with ErrClosed if the pool is closed, and with errTooManyConnsOfPeer if
+// the peer already has maxPerPeer live connections. No connection is ever
+// evicted to make room.
+func (p *pool) add(pc *peerConn, endpoint string, maxPerPeer int) (*peerConn, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
-		return nil, nil
+		return nil, ErrClosed
 	}
+	load := p.loads[pc.id]
+	if load == nil {
+		load = &peerLoad{}
+		p.loads[pc.id] = load
+	}
+	if load.conns >= maxPerPeer {
+		return nil, errTooManyConnsOfPeer
+	}
+	load.conns++
+	pc.load = load
 	p.all[pc] = struct{}{}
 	if endpoint != "" {
 		// The peer proved its ID at endpoint: remember both ways, so a
@@ -102,31 +115,21 @@ func (p *pool) add(pc *peerConn, endpoint string, max int) (pooled, evicted *pee
 	if cur := p.conns[pc.id]; cur != nil && cur.alive() && !replaces(cur, pc) {
 		return cur, nil
 	}
-	if len(p.conns) >= max {
-		evicted = p.lruLocked()
-	}
 	p.conns[pc.id] = pc
-	return pc, evicted
-}
-
-func (p *pool) lruLocked() *peerConn {
-	var oldest *peerConn
-	for _, pc := range p.conns {
-		if oldest == nil || pc.lastActive.Load() < oldest.lastActive.Load() {
-			oldest = pc
-		}
-	}
-	if oldest != nil {
-		delete(p.conns, oldest.id)
-	}
-	return oldest
+	return pc, nil
 }
 
 // remove forgets a connection that has closed.
 func (p *pool) remove(pc *peerConn) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if _, ok := p.all[pc]; !ok {
+		return
+	}
 	delete(p.all, pc)
+	if pc.load.conns--; pc.load.conns == 0 {
+		delete(p.loads, pc.id)
+	}
 	if p.conns[pc.id] == pc {
 		delete(p.conns, pc.id)
 	}

@@ -217,37 +217,32 @@ func TestIdleEvictionSparesBusyConnection(t *testing.T) {
 	}
 }
 
-// TestMaxConnsEvictsLRU: past Config.MaxConns the least recently used
-// connection is closed.
-func TestMaxConnsEvictsLRU(t *testing.T) {
+// TestMaxConnsNeverEvicts: past Config.MaxConns new inbound connections
+// are refused and counted; the connections already open stay, and this
+// node's own dials are not limited.
+func TestMaxConnsNeverEvicts(t *testing.T) {
 	a, _ := startNode(t, Config{MaxConns: 2})
 	ps := startNodes(t, 3, Config{})
 	ctx := testCtx(t)
-	for _, p := range ps {
-		if err := a.Send(ctx, targetOf(p), "x", nil, nil); err != nil {
+	for _, p := range ps[:2] {
+		if err := p.Send(ctx, targetOf(a), "x", nil, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if s := a.Stats(); s.Conns != 2 || s.Evictions != 1 || s.Dials != 3 {
-		t.Fatalf("stats %+v, want 2 connections after 1 eviction", s)
+	err := ps[2].Send(ctx, targetOf(a), "x", nil, nil)
+	if !errors.Is(err, ErrUnreachable) {
+		t.Fatalf("third inbound connection: %v, want ErrUnreachable", err)
 	}
-	waitFor(t, "the least recently used peer to be dropped", func() bool { return ps[0].Stats().Conns == 0 })
-	// ps[1] is still pooled; touching it leaves ps[2] least recently used.
-	if err := a.Send(ctx, targetOf(ps[1]), "x", nil, nil); err != nil {
-		t.Fatal(err)
+	if s := a.Stats(); s.Conns != 2 || s.RefusedConns == 0 || s.Evictions != 0 {
+		t.Fatalf("stats %+v, want 2 connections, refusals counted, none evicted", s)
 	}
-	if s := a.Stats(); s.Dials != 3 {
-		t.Fatalf("stats %+v, want the send to ps[1] to be a pool hit", s)
+	for _, p := range ps[:2] {
+		if err := p.Send(ctx, targetOf(a), "x", nil, nil); err != nil || p.Stats().Dials != 1 {
+			t.Fatalf("a pooled peer after the refusal: %v, stats %+v", err, p.Stats())
+		}
 	}
-	if err := a.Send(ctx, targetOf(ps[0]), "x", nil, nil); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "ps[2] to be evicted", func() bool { return ps[2].Stats().Conns == 0 })
-	if s := a.Stats(); s.Conns != 2 || s.Evictions != 2 || s.Dials != 4 {
-		t.Fatalf("stats %+v, want 2 connections after 2 evictions", s)
-	}
-	if ps[1].Stats().Conns != 1 {
-		t.Fatal("recently used ps[1] lost its connection")
+	if err := a.Send(ctx, targetOf(ps[2]), "x", nil, nil); err != nil {
+		t.Fatalf("an outbound dial past MaxConns inbound: %v", err)
 	}
 }
 

@@ -2,17 +2,48 @@ package connector
 
 import "sync/atomic"
 
-// Stats are the connector's counters since it started.
+// Stats are the connector's counters since it started, and a few gauges.
 type Stats struct {
 	PoolHits, PoolMisses, Dials, DialFailures, Evictions uint64
 	Conns                                                int
 	MessagesOut, MessagesIn, BytesOut, BytesIn           uint64
+
+	// InboundConns is how many inbound connections hold a slot of
+	// Config.MaxConns now, handshakes included.
+	InboundConns int
+	// RefusedConns, RefusedConnsPerIP and RefusedConnsPerPeer count inbound
+	// connections refused for Config.MaxConns, MaxConnsPerIP and
+	// MaxConnsPerPeer.
+	RefusedConns, RefusedConnsPerIP, RefusedConnsPerPeer uint64
+	// RefusedStreams counts streams reset for Config.MaxInboundStreams.
+	RefusedStreams uint64
+	// InboundRequests is how many requests from peers are being served now;
+	// RefusedRequests counts those answered 503 for
+	// Config.MaxInboundRequests or MaxInboundRequestsPerPeer.
+	InboundRequests int64
+	RefusedRequests uint64
+	// InboundRequestBytes is the payload held by inbound requests being
+	// served now (payloads over 64 KiB only), within
+	// Config.MaxInboundRequestBytes; InboundRequestBytesPeak is the most
+	// it ever held.
+	InboundRequestBytes, InboundRequestBytesPeak int64
+	// FrameBytes is the memory frames still arriving hold now, within
+	// Config.FrameBudget; FrameBytesPeak is the most they ever held.
+	FrameBytes, FrameBytesPeak int64
+	// FrameBudgetRefusals counts streams reset because their frame could get
+	// no memory; FrameDeadlineResets those whose frame was not complete
+	// within Config.FrameTimeout.
+	FrameBudgetRefusals, FrameDeadlineResets uint64
 }
 
 // counters holds the live counters behind Stats.
 type counters struct {
 	poolHits, poolMisses, dials, dialFailures, evictions atomic.Uint64
 	msgsOut, msgsIn, bytesOut, bytesIn                   atomic.Uint64
+
+	refusedConns, refusedConnsPerIP, refusedConnsPerPeer atomic.Uint64
+	refusedStreams, refusedRequests                      atomic.Uint64
+	frameBudgetRefusals, frameDeadlineResets             atomic.Uint64
 }
 
 func (c *counters) out(n int) {
@@ -31,5 +62,9 @@ func (c *counters) snapshot() Stats {
 		Dials: c.dials.Load(), DialFailures: c.dialFailures.Load(), Evictions: c.evictions.Load(),
 		MessagesOut: c.msgsOut.Load(), MessagesIn: c.msgsIn.Load(),
 		BytesOut: c.bytesOut.Load(), BytesIn: c.bytesIn.Load(),
+		RefusedConns: c.refusedConns.Load(), RefusedConnsPerIP: c.refusedConnsPerIP.Load(),
+		RefusedConnsPerPeer: c.refusedConnsPerPeer.Load(), RefusedStreams: c.refusedStreams.Load(),
+		RefusedRequests:     c.refusedRequests.Load(),
+		FrameBudgetRefusals: c.frameBudgetRefusals.Load(), FrameDeadlineResets: c.frameDeadlineResets.Load(),
 	}
 }

@@ -41,6 +41,58 @@ type Config struct {
 	// Version is the version the micro service announces. Empty means
 	// "0.0.0".
 	Version string
+	// Limits bound what peers can make the daemon hold. Zero fields mean
+	// the connector's defaults (see connector.Config).
+	Limits Limits
+}
+
+// Limits are the connector's limits on peers, as flags set them.
+type Limits struct {
+	// MaxConns is connector.Config.MaxConns. Default 1,000.
+	MaxConns int
+	// MaxConnsPerIP is connector.Config.MaxConnsPerIP. Default 32.
+	MaxConnsPerIP int
+	// MaxConnsPerPeer is connector.Config.MaxConnsPerPeer. Default 4.
+	MaxConnsPerPeer int
+	// MaxStreams is connector.Config.MaxStreams. Default 256.
+	MaxStreams int
+	// MaxInboundRequests is connector.Config.MaxInboundRequests. Default 1,024.
+	MaxInboundRequests int
+	// MaxInboundRequestsPerPeer is connector.Config.MaxInboundRequestsPerPeer. Default 128.
+	MaxInboundRequestsPerPeer int
+	// MaxInboundRequestBytes is connector.Config.MaxInboundRequestBytes.
+	// Default 128 MiB, or MaxPayload if larger.
+	MaxInboundRequestBytes int
+	// FrameBudget is connector.Config.FrameBudget. Default 64 MiB, or
+	// ConnFrameBudget if larger.
+	FrameBudget int
+	// ConnFrameBudget is connector.Config.ConnFrameBudget. Default 16 MiB, or
+	// one frame of MaxPayload if larger.
+	ConnFrameBudget int
+	// FrameTimeout is connector.Config.FrameTimeout. Default 20 s.
+	FrameTimeout time.Duration
+}
+
+// Apply returns c with the limits that are set.
+func (l Limits) Apply(c connector.Config) connector.Config {
+	set := func(dst *int, v int) {
+		if v != 0 {
+			*dst = v
+		}
+	}
+	set(&c.MaxConns, l.MaxConns)
+	set(&c.MaxConnsPerIP, l.MaxConnsPerIP)
+	set(&c.MaxConnsPerPeer, l.MaxConnsPerPeer)
+	set(&c.MaxStreams, l.MaxStreams)
+	set(&c.MaxInboundRequests, l.MaxInboundRequests)
+	set(&c.MaxInboundRequestsPerPeer, l.MaxInboundRequestsPerPeer)
+	set(&c.MaxInboundRequestBytes, l.MaxInboundRequestBytes)
+	set(&c.FrameBudget, l.FrameBudget)
+	set(&c.ConnFrameBudget, l.ConnFrameBudget)
+	if l.FrameTimeout != 0 {
+		c.FrameTimeout = l.FrameTimeout
+	}
+	return c
 }
 
 // NATSConfig says which NATS server the bridge uses.

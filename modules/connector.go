@@ -17,12 +17,12 @@ var ConnectorModule = fx.Module("connector",
 )
 
 func newConnector(lc fx.Lifecycle, cfg Config, id *identity.Identity, log *slog.Logger) (*connector.Connector, error) {
-	c, err := connector.New(connector.Config{
+	c, err := connector.New(cfg.Limits.Apply(connector.Config{
 		ListenAddr:     cfg.Listen,
 		MaxPayload:     cfg.MaxPayload,
 		DefaultTimeout: cfg.Timeout,
 		IdleTimeout:    cfg.IdleTimeout,
-	}, id, log.With("component", "connector"))
+	}), id, log.With("component", "connector"))
 	if err != nil {
 		return nil, err
 	}

@@ -42,6 +42,9 @@ type GatewayConfig struct {
 	Gateway natpunch.GatewayConfig
 	// HTTP is the TCP address of /metrics and /healthz. Empty means none.
 	HTTP string
+	// Limits bound what bridges and strangers can make the gateway hold;
+	// zero fields mean the connector's defaults.
+	Limits Limits
 }
 
 // GatewayModule provides the rendezvous and relay gateway.
@@ -52,7 +55,9 @@ func GatewayModule(cfg GatewayConfig) fx.Option {
 			if err != nil {
 				return nil, err
 			}
-			g, err := natpunch.NewGateway(cfg.Gateway, id, log.With("component", "gateway"))
+			gc := cfg.Gateway
+			gc.Conn = cfg.Limits.Apply(gc.Conn)
+			g, err := natpunch.NewGateway(gc, id, log.With("component", "gateway"))
 			if err != nil {
 				return nil, err
 			}

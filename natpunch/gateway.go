@@ -29,6 +29,10 @@ type GatewayConfig struct {
 	// this long. Relayed QUIC connections send keep-alives every 15 s, so
 	// only sessions nobody uses any more end. Default 2 minutes.
 	RelayIdleTimeout time.Duration
+	// Conn holds the limits of the connector on each listen address (see
+	// connector.Config); its ListenAddr, IdleTimeout and ReverifyAfter are
+	// the gateway's own. The zero value means the connector's defaults.
+	Conn connector.Config
 }
 
 // RelayLimits bound one relay session. Zero means unlimited: a relay that is
@@ -121,7 +125,9 @@ func (g *Gateway) StartOn(udps []*net.UDPConn, alts ...*net.UDPConn) error {
 	g.alts = alts
 	g.ctx, g.cancel = context.WithCancel(context.Background())
 	for i, u := range udps {
-		c, err := connector.New(connector.Config{IdleTimeout: 10 * time.Minute, ReverifyAfter: -1}, g.id, g.log)
+		cc := g.cfg.Conn
+		cc.IdleTimeout, cc.ReverifyAfter = 10*time.Minute, -1
+		c, err := connector.New(cc, g.id, g.log)
 		if err == nil {
 			err = c.StartOn(u) // it closes u if it fails
 		} else {

@@ -38,6 +38,8 @@ func runGateway(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.Int64Var(&cfg.Gateway.Relay.MaxRate, "relay-max-rate", 0, "most bytes per second relayed per session (0: unlimited)")
 	fs.DurationVar(&cfg.Gateway.Relay.MaxDuration, "relay-max-duration", 0, "longest relay session (0: unlimited)")
 	fs.StringVar(&cfg.HTTP, "http", "", "TCP `ADDR` to serve /metrics and /healthz on, e.g. 127.0.0.1:9091 (off if empty)")
+	cfg.Limits = gatewayLimits()
+	limitFlags(fs, &cfg.Limits)
 	fs.TextVar(&logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn, error")
 	fs.StringVar(&logFormat, "log-format", logging.FormatText, "log format: text or json")
 	config := addConfigFlag(fs)

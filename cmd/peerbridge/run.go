@@ -52,6 +52,8 @@ func newRunFlags(stderr io.Writer) (*flag.FlagSet, *runFlags) {
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", connector.DefaultIdleTimeout, "close peer connections idle this long")
 	fs.IntVar(&c.MaxPayload, "max-payload", bridge.DefaultMaxPayload, "largest payload forwarded, in bytes")
 	fs.StringVar(&c.HTTP, "http", "", "TCP `ADDR` to serve /metrics and /healthz on, e.g. 127.0.0.1:9090 (off if empty)")
+	c.Limits = runLimits()
+	limitFlags(fs, &c.Limits)
 	fs.TextVar(&f.logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn, error")
 	fs.StringVar(&f.logFormat, "log-format", logging.FormatText, "log format: text or json")
 	f.config = addConfigFlag(fs)
@@ -120,6 +122,42 @@ func runBridge(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	stopCtx, cancel := context.WithTimeout(context.Background(), f.cfg.Grace+shutdownSlack)
 	defer cancel()
 	return app.Stop(stopCtx)
+}
+
+// runLimits returns the defaults of the limit flags of 'peerbridge run',
+// the connector's.
+func runLimits() modules.Limits {
+	return modules.Limits{
+		MaxConns: connector.DefaultMaxConns, MaxConnsPerIP: connector.DefaultMaxConnsPerIP,
+		MaxConnsPerPeer: connector.DefaultMaxConnsPerPeer, MaxStreams: connector.DefaultMaxStreams,
+		MaxInboundRequests:        connector.DefaultMaxInboundRequests,
+		MaxInboundRequestsPerPeer: connector.DefaultMaxInboundRequestsPerPeer,
+		FrameTimeout:              connector.DefaultFrameTimeout,
+	}
+}
+
+// gatewayLimits returns the defaults of the limit flags of 'peerbridge
+// gateway': the connector's, except that many bridges may register from
+// one address (a carrier-grade NAT).
+func gatewayLimits() modules.Limits {
+	l := runLimits()
+	l.MaxConns, l.MaxConnsPerIP = 2000, 256
+	return l
+}
+
+// limitFlags adds the flags of the limits on what peers can make the
+// daemon hold, with l's values as their defaults.
+func limitFlags(fs *flag.FlagSet, l *modules.Limits) {
+	fs.IntVar(&l.MaxConns, "max-conns", l.MaxConns, "most inbound peer connections at once; past it new ones are refused")
+	fs.IntVar(&l.MaxConnsPerIP, "max-conns-per-ip", l.MaxConnsPerIP, "most inbound peer connections at once from one IP address (IPv6: one /64)")
+	fs.IntVar(&l.MaxConnsPerPeer, "max-conns-per-peer", l.MaxConnsPerPeer, "most connections at once with one node ID")
+	fs.IntVar(&l.MaxStreams, "max-streams", l.MaxStreams, "most concurrent streams a peer may open on one connection")
+	fs.IntVar(&l.MaxInboundRequests, "max-inbound-requests", l.MaxInboundRequests, "most requests from peers served at once; past it they are answered 503")
+	fs.IntVar(&l.MaxInboundRequestsPerPeer, "max-inbound-requests-per-peer", l.MaxInboundRequestsPerPeer, "most requests from one peer served at once; past it they are answered 503")
+	fs.IntVar(&l.MaxInboundRequestBytes, "max-inbound-request-bytes", l.MaxInboundRequestBytes, "most payload bytes that requests from peers being served may hold; past it they are answered 503; payloads up to 64 KiB do not count (0: 128 MiB, or --max-payload if larger)")
+	fs.IntVar(&l.FrameBudget, "frame-budget", l.FrameBudget, "most bytes that frames still arriving may hold, all peers together (0: 64 MiB, or --frame-budget-per-conn if larger)")
+	fs.IntVar(&l.ConnFrameBudget, "frame-budget-per-conn", l.ConnFrameBudget, "most bytes that frames still arriving may hold on one connection, at least one frame of --max-payload (0: 16 MiB, or one such frame if larger)")
+	fs.DurationVar(&l.FrameTimeout, "frame-timeout", l.FrameTimeout, "how long a frame may take to arrive once it has started")
 }
 
 // fxLogger sends fx's own events, errors included, to log at debug level:
