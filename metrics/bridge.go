@@ -36,6 +36,7 @@ type Bridge struct {
 	duration       prometheus.Histogram
 
 	peersDesc, msgsDesc, bytesDesc, payloadDesc, dialsDesc, dialFailDesc, evictDesc *prometheus.Desc
+	refusedDesc, inboundConnsDesc, frameBytesDesc                                   *prometheus.Desc
 
 	mu          sync.Mutex          // guards closedBytes and lastBytes
 	closedBytes map[bytesKey]uint64 // carried by connections that closed
@@ -79,7 +80,12 @@ func NewBridge(src Peers) *Bridge {
 		payloadDesc:  prometheus.NewDesc("peerbridge_payload_bytes_total", "Payload bytes of the messages carried, by direction.", []string{"direction"}, nil),
 		dialsDesc:    prometheus.NewDesc("peerbridge_dials_total", "QUIC dials to peers.", nil, nil),
 		dialFailDesc: prometheus.NewDesc("peerbridge_dial_failures_total", "QUIC dials to peers that failed.", nil, nil),
-		evictDesc:    prometheus.NewDesc("peerbridge_evictions_total", "Peer connections closed for idleness or to keep the pool within its size.", nil, nil),
+		evictDesc:    prometheus.NewDesc("peerbridge_evictions_total", "Peer connections closed for idleness.", nil, nil),
+		refusedDesc: prometheus.NewDesc("peerbridge_refused_total",
+			"What peers asked for and a limit refused: connections over --max-conns (conns), --max-conns-per-ip (conns_per_ip), --max-conns-per-peer (conns_per_peer); streams over the process's stream limit (streams); requests answered 503 busy (requests); frames that got no memory (frame_budget) or did not arrive within --frame-timeout (frame_timeout).",
+			[]string{"limit"}, nil),
+		inboundConnsDesc: prometheus.NewDesc("peerbridge_inbound_connections", "Inbound peer connections holding a slot of --max-conns.", nil, nil),
+		frameBytesDesc:   prometheus.NewDesc("peerbridge_frame_bytes", "Bytes held by frames still arriving from peers, against --frame-budget.", nil, nil),
 	}
 	for _, p := range paths {
 		b.opened.WithLabelValues(string(p))
@@ -122,7 +128,7 @@ func (b *Bridge) Requested(d time.Duration, _ int) { b.duration.Observe(d.Second
 
 // Describe implements prometheus.Collector for the metrics read at scrape.
 func (b *Bridge) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{b.peersDesc, b.msgsDesc, b.bytesDesc, b.payloadDesc, b.dialsDesc, b.dialFailDesc, b.evictDesc} {
+	for _, d := range []*prometheus.Desc{b.peersDesc, b.msgsDesc, b.bytesDesc, b.payloadDesc, b.dialsDesc, b.dialFailDesc, b.evictDesc, b.refusedDesc, b.inboundConnsDesc, b.frameBytesDesc} {
 		ch <- d
 	}
 	b.state.describe(ch)
@@ -155,6 +161,18 @@ func (b *Bridge) Collect(ch chan<- prometheus.Metric) {
 	counter(b.dialsDesc, s.Dials)
 	counter(b.dialFailDesc, s.DialFailures)
 	counter(b.evictDesc, s.Evictions)
+	for _, r := range []struct {
+		limit string
+		n     uint64
+	}{
+		{"conns", s.RefusedConns}, {"conns_per_ip", s.RefusedConnsPerIP}, {"conns_per_peer", s.RefusedConnsPerPeer},
+		{"streams", s.RefusedStreams}, {"requests", s.RefusedRequests},
+		{"frame_budget", s.FrameBudgetRefusals}, {"frame_timeout", s.FrameDeadlineResets},
+	} {
+		counter(b.refusedDesc, r.n, r.limit)
+	}
+	ch <- prometheus.MustNewConstMetric(b.inboundConnsDesc, prometheus.GaugeValue, float64(s.InboundConns))
+	ch <- prometheus.MustNewConstMetric(b.frameBytesDesc, prometheus.GaugeValue, float64(s.FrameBytes))
 	b.state.collect(ch)
 }
 
