@@ -21,26 +21,122 @@ type GatewayConfig struct {
 	// and port) lets NAT probes tell mapping and filtering behaviour apart.
 	Listen []string
 	// RegistrationTTL is how long a bridge's registration lasts without a
-	// refresh. Default 90 s.
+	// refresh. Expired records are swept every quarter of it. Default 90 s.
 	RegistrationTTL time.Duration
-	// Relay limits each relay session.
+	// Relay limits relay sessions and the traffic through them.
 	Relay RelayLimits
 	// RelayIdleTimeout closes a relay session that forwarded nothing for
 	// this long. Relayed QUIC connections send keep-alives every 15 s, so
 	// only sessions nobody uses any more end. Default 2 minutes.
 	RelayIdleTimeout time.Duration
+	// Limits bound what bridges can make the gateway hold and do.
+	Limits GatewayLimits
 }
 
-// RelayLimits bound one relay session. Zero means unlimited: a relay that is
-// the guaranteed fallback must not end sessions by surprise, so limits are
-// the operator's choice.
+// GatewayLimits bound what any key can make a gateway hold and do. A peer
+// is anyone with a freshly generated key, so every bound holds per key and
+// in total, and is checked before anything is stored. Zero fields mean the
+// defaults named.
+type GatewayLimits struct {
+	// MaxRegistrations caps the registry; a new node past it is refused
+	// until records expire. Default 65,536 (under 64 MB with the defaults
+	// below).
+	MaxRegistrations int
+	// MaxLocalAddrs is the most local addresses one registration may claim.
+	// Default 8.
+	MaxLocalAddrs int
+	// MaxRecordBytes bounds a registration's payload, checked before it is
+	// decoded. Default 1024.
+	MaxRecordBytes int
+	// Registrations, Lookups, Punches and Relays are each key's request
+	// rates. Defaults 1/s in bursts of 8, 20/s in bursts of 100, 2/s in
+	// bursts of 10, 1/s in bursts of 10.
+	Registrations, Lookups, Punches, Relays Rate
+	// Notifies bounds the punch and relay requests toward one node, from
+	// all keys together. Default 1/s in bursts of 10.
+	Notifies Rate
+	// Requests bounds the control requests of all keys together. Default
+	// 5,000/s in bursts of 10,000.
+	Requests Rate
+	// MaxKeys bounds the rows of each per-key rate table. Default 65,536.
+	MaxKeys int
+}
+
+// Default gateway limits; see GatewayLimits.
+const (
+	DefaultMaxRegistrations = 65536
+	DefaultMaxLocalAddrs    = 8
+	DefaultMaxRecordBytes   = 1024
+)
+
+func (l *GatewayLimits) populate() {
+	setDefaultInt(&l.MaxRegistrations, DefaultMaxRegistrations)
+	setDefaultInt(&l.MaxLocalAddrs, DefaultMaxLocalAddrs)
+	setDefaultInt(&l.MaxRecordBytes, DefaultMaxRecordBytes)
+	setDefaultInt(&l.MaxKeys, 65536)
+	l.Registrations = l.Registrations.orDefault(Rate{1, 8})
+	l.Lookups = l.Lookups.orDefault(Rate{20, 100})
+	l.Punches = l.Punches.orDefault(Rate{2, 10})
+	l.Relays = l.Relays.orDefault(Rate{1, 10})
+	l.Notifies = l.Notifies.orDefault(Rate{1, 10})
+	l.Requests = l.Requests.orDefault(Rate{5000, 10000})
+}
+
+func setDefaultInt[T int | int64](v *T, d T) {
+	if *v == 0 {
+		*v = d
+	}
+}
+
+// RelayLimits bound relay sessions and their traffic. A relay is the
+// fallback people rely on, so the defaults carry real traffic (a few MB/s
+// per client) and never end a session by surprise; they stop one key from
+// pushing floods at a node or filling the table.
 type RelayLimits struct {
 	// MaxBytes is the most bytes forwarded per session, both ways together.
+	// Zero means unlimited.
 	MaxBytes int64
-	// MaxRate is the most bytes per second forwarded per session.
+	// MaxRate is the most bytes per second forwarded per session. Zero
+	// means 4 MiB/s; negative unlimited.
 	MaxRate int64
-	// MaxDuration is how long a session may last.
+	// MaxDuration is how long a session may last. Zero means unlimited.
 	MaxDuration time.Duration
+	// ClientPacketRate and ClientPacketBurst bound the packets per second one
+	// node sends through the relay, over all its sessions. Zero means 2,000
+	// and 4,000; a negative rate is unlimited.
+	ClientPacketRate  float64
+	ClientPacketBurst int
+	// PacketRate bounds the packets per second the gateway relays in all.
+	// Zero means 100,000 (bursts of twice that); negative unlimited.
+	PacketRate float64
+	// MaxSessionsPerClient bounds the sessions one node takes part in.
+	// Default 16.
+	MaxSessionsPerClient int
+	// MaxSessions bounds all relay sessions. Default 16,384.
+	MaxSessions int
+}
+
+// Default relay limits; see RelayLimits.
+const (
+	DefaultRelayMaxRate           = 4 << 20
+	DefaultRelayClientRate        = 2000
+	DefaultRelayClientBurst       = 4000
+	DefaultRelayPacketRate        = 100000
+	DefaultRelaySessionsPerClient = 16
+	DefaultGatewayRelaySessions   = 16384
+)
+
+func (l *RelayLimits) populate() {
+	setDefaultInt(&l.MaxRate, DefaultRelayMaxRate)
+	if l.ClientPacketRate == 0 {
+		l.ClientPacketRate = DefaultRelayClientRate
+	}
+	setDefaultInt(&l.ClientPacketBurst, DefaultRelayClientBurst)
+	if l.PacketRate == 0 {
+		l.PacketRate = DefaultRelayPacketRate
+	}
+	setDefaultInt(&l.MaxSessionsPerClient, DefaultRelaySessionsPerClient)
+	setDefaultInt(&l.MaxSessions, DefaultGatewayRelaySessions)
 }
 
 // Gateway is the rendezvous and relay server: bridges register with it,
@@ -56,6 +152,7 @@ type Gateway struct {
 	addrs []netip.AddrPort
 	reg   *registry
 	relay *relayTable
+	rates gatewayRates
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -79,7 +176,12 @@ func NewGateway(cfg GatewayConfig, id *identity.Identity, log *slog.Logger) (*Ga
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Gateway{cfg: cfg, id: id, log: log, reg: newRegistry(), relay: newRelayTable(cfg.Relay)}, nil
+	cfg.Limits.populate()
+	cfg.Relay.populate()
+	return &Gateway{
+		cfg: cfg, id: id, log: log,
+		reg: newRegistry(cfg.Limits.MaxRegistrations), relay: newRelayTable(cfg.Relay), rates: newGatewayRates(cfg.Limits),
+	}, nil
 }
 
 // Start binds every listen address and starts serving.
@@ -131,6 +233,7 @@ func (g *Gateway) StartOn(udps []*net.UDPConn) error {
 		g.wg.Go(func() { d.run(g.ctx) })
 	}
 	g.wg.Go(g.expireRelays)
+	g.wg.Go(g.sweepRegistrations)
 	g.log.Info("gateway running", "node", g.id.NodeID().String(), "addrs", g.addrs)
 	return nil
 }
@@ -205,6 +308,23 @@ func (g *Gateway) expireRelays() {
 		case now := <-t.C:
 			if n := g.relay.expire(now, g.cfg.RelayIdleTimeout); n > 0 {
 				g.log.Info("idle relay sessions closed", "sessions", n)
+			}
+		}
+	}
+}
+
+// sweepRegistrations deletes expired registrations every quarter of the
+// TTL until the gateway closes.
+func (g *Gateway) sweepRegistrations() {
+	t := time.NewTicker(g.cfg.RegistrationTTL / 4)
+	defer t.Stop()
+	for {
+		select {
+		case <-g.ctx.Done():
+			return
+		case now := <-t.C:
+			if n := g.reg.sweep(now); n > 0 {
+				g.log.Debug("expired registrations swept", "records", n)
 			}
 		}
 	}

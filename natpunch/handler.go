@@ -32,6 +32,28 @@ func (cl *Client) gatewayByID(id identity.NodeID) (gateway, bool) {
 	return gateway{}, false
 }
 
+// punchFor carries out a hole punch a peer asked the gateway for, if the
+// peer is within its punch rate and no punch for it is running, and fewer
+// than MaxPunches are. The request is answered at once; the punch runs on
+// its own clock, on a goroutine Close waits for.
+func (cl *Client) punchFor(peer identity.NodeID, plan punchPlan) error {
+	release, err := cl.punches.admit(peer, time.Now())
+	if err != nil {
+		return &connector.RemoteError{Code: CodeRateLimited, Text: err.Error()}
+	}
+	started := cl.goOwned(func() {
+		defer release()
+		ctx, cancel := context.WithTimeout(cl.ctx, maxPunchDelay+cl.cfg.PunchTimeout+5*time.Second)
+		defer cancel()
+		cl.trace(peer, "punch-notified", cl.followPlan(ctx, peer, plan))
+	})
+	if !started {
+		release()
+		return &connector.RemoteError{Code: connector.CodeUnavailable, Text: "natpunch: client is not running"}
+	}
+	return nil
+}
+
 // serveControl carries out what a gateway asks of this bridge.
 func (cl *Client) serveControl(gw gateway, m *connector.Message) error {
 	switch m.Type {
@@ -44,22 +66,19 @@ func (cl *Client) serveControl(gw gateway, m *connector.Message) error {
 		if err != nil {
 			return badRequest("%v", err)
 		}
-		// Answer at once; the punch runs on its own clock.
-		started := cl.goOwned(func() {
-			ctx, cancel := context.WithTimeout(cl.ctx, cl.cfg.PunchTimeout+5*time.Second)
-			defer cancel()
-			cl.trace(peer, "punch-notified", cl.followPlan(ctx, peer, plan))
-		})
-		if !started {
-			return &connector.RemoteError{Code: connector.CodeUnavailable, Text: "natpunch: client is not running"}
-		}
-		return nil
+		return cl.punchFor(peer, plan)
 	case typeRelayNotify:
 		var grant relayGrant
 		if err := decode(m.Payload, &grant); err != nil || len(grant.Session) != sessionLen {
 			return badRequest("bad relay grant")
 		}
-		cl.relay.addSession(sessionID(grant.Session), gw.addr)
+		peer, err := identity.ParseNodeID(grant.Node)
+		if err != nil {
+			return badRequest("%v", err)
+		}
+		if err := cl.relay.addSession(sessionID(grant.Session), gw.addr, peer, time.Now()); err != nil {
+			return &connector.RemoteError{Code: CodeRateLimited, Text: err.Error()}
+		}
 		return nil
 	}
 	return &connector.RemoteError{Code: connector.CodeNotFound, Text: "natpunch: no such control message " + m.Type}
