@@ -35,6 +35,17 @@ type Config struct {
 	MaxPayload int
 	// Gateways are the rendezvous and relay servers to register with.
 	Gateways []connector.Target
+	// NATLimits bound the hole punches and relay sessions peers can have
+	// the bridge make; zero fields mean natpunch's defaults.
+	NATLimits NATLimits
+}
+
+// NATLimits bound what peers can have the bridge's NAT traversal do; see
+// natpunch.ClientConfig, whose fields of the same names they set.
+type NATLimits struct {
+	PunchPackets, PunchesPerMinute, MaxPunches int
+	RelayIdleTimeout                           time.Duration
+	MaxRelaySessionsPerPeer, MaxRelaySessions  int
 }
 
 // NATSConfig says which NATS server the bridge uses.

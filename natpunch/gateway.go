@@ -69,6 +69,13 @@ const (
 	DefaultMaxRecordBytes   = 1024
 )
 
+// DefaultGatewayLimits returns the default gateway limits.
+func DefaultGatewayLimits() GatewayLimits {
+	var l GatewayLimits
+	l.populate()
+	return l
+}
+
 func (l *GatewayLimits) populate() {
 	setDefaultInt(&l.MaxRegistrations, DefaultMaxRegistrations)
 	setDefaultInt(&l.MaxLocalAddrs, DefaultMaxLocalAddrs)
@@ -126,6 +133,13 @@ const (
 	DefaultGatewayRelaySessions   = 16384
 )
 
+// DefaultRelayLimits returns the default relay limits.
+func DefaultRelayLimits() RelayLimits {
+	var l RelayLimits
+	l.populate()
+	return l
+}
+
 func (l *RelayLimits) populate() {
 	setDefaultInt(&l.MaxRate, DefaultRelayMaxRate)
 	if l.ClientPacketRate == 0 {
@@ -137,6 +151,17 @@ func (l *RelayLimits) populate() {
 	}
 	setDefaultInt(&l.MaxSessionsPerClient, DefaultRelaySessionsPerClient)
 	setDefaultInt(&l.MaxSessions, DefaultGatewayRelaySessions)
+}
+
+// validate refuses negative bounds; rates may be negative (unlimited).
+func (cfg *GatewayConfig) validate() error {
+	l, r := cfg.Limits, cfg.Relay
+	for _, n := range []int{l.MaxRegistrations, l.MaxLocalAddrs, l.MaxRecordBytes, l.MaxKeys, r.ClientPacketBurst, r.MaxSessionsPerClient, r.MaxSessions} {
+		if n < 0 {
+			return errors.New("natpunch: gateway limits must not be negative")
+		}
+	}
+	return nil
 }
 
 // Gateway is the rendezvous and relay server: bridges register with it,
@@ -178,6 +203,9 @@ func NewGateway(cfg GatewayConfig, id *identity.Identity, log *slog.Logger) (*Ga
 	}
 	cfg.Limits.populate()
 	cfg.Relay.populate()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
 	return &Gateway{
 		cfg: cfg, id: id, log: log,
 		reg: newRegistry(cfg.Limits.MaxRegistrations), relay: newRelayTable(cfg.Relay), rates: newGatewayRates(cfg.Limits),

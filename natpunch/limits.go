@@ -10,7 +10,7 @@ import (
 )
 
 // Rate is a token bucket: PerSecond events a second on average, in bursts
-// of at most Burst. A negative PerSecond means unlimited.
+// of at most Burst (at least 1). A negative PerSecond means unlimited.
 type Rate struct {
 	PerSecond float64
 	Burst     int

@@ -13,6 +13,7 @@ import (
 
 	"github.com/peerbridge/peerbridge/connector"
 	"github.com/peerbridge/peerbridge/modules"
+	"github.com/peerbridge/peerbridge/natpunch"
 )
 
 // runFlags are the flags of 'peerbridge run'.
@@ -45,12 +46,24 @@ func newRunFlags(stderr io.Writer) (*flag.FlagSet, *runFlags) {
 	fs.DurationVar(&c.Grace, "grace", 10*time.Second, "how long in-flight requests may finish at shutdown")
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", 2*time.Minute, "close peer connections idle this long")
 	fs.IntVar(&c.MaxPayload, "max-payload", 1<<20, "largest payload forwarded, in bytes")
+	natLimitFlags(fs, &c.NATLimits)
 	fs.TextVar(&f.logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn, error")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: peerbridge run [flags]\n\nRuns a bridge: NATS subjects peer.send.<type> and peer.request.<type> go to peers\nover QUIC; messages from peers arrive on peer.recv.<type>.\n\nFlags:")
 		fs.PrintDefaults()
 	}
 	return fs, f
+}
+
+// natLimitFlags binds the bounds on what peers can have NAT traversal do
+// to flags.
+func natLimitFlags(fs *flag.FlagSet, l *modules.NATLimits) {
+	fs.IntVar(&l.PunchPackets, "punch-packets", natpunch.DefaultPunchPackets, "most packets one hole punch sends")
+	fs.IntVar(&l.PunchesPerMinute, "punches-per-minute", natpunch.DefaultPunchesPerMinute, "hole punches one peer can have this bridge make per minute")
+	fs.IntVar(&l.MaxPunches, "max-punches", natpunch.DefaultMaxPunches, "hole punches for peers at once")
+	fs.DurationVar(&l.RelayIdleTimeout, "relay-idle-timeout", 2*time.Minute, "end relay sessions idle this long")
+	fs.IntVar(&l.MaxRelaySessionsPerPeer, "relay-sessions-per-peer", natpunch.DefaultRelaySessionsPerPeer, "most relay sessions with one peer")
+	fs.IntVar(&l.MaxRelaySessions, "max-relay-sessions", natpunch.DefaultRelaySessions, "most relay sessions in all")
 }
 
 func runBridge(ctx context.Context, args []string, stdout, stderr io.Writer) error {
