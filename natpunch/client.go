@@ -106,6 +106,7 @@ type Client struct {
 	relayTr  *quic.Transport
 	gateways []gateway
 	punches  *punchGate
+	grants   *keyLimiter // relay sessions peers ask for, per peer and in all
 	sent     punchCounters
 
 	mu         sync.Mutex // guards the fields below
@@ -132,6 +133,10 @@ func NewClient(c *connector.Connector, cfg ClientConfig, log *slog.Logger) (*Cli
 	cl := &Client{
 		c: c, cfg: cfg, log: log, registered: make(chan struct{}), upgrading: make(map[identity.NodeID]bool),
 		punches: newPunchGate(cfg),
+		// A peer can have this bridge agree to a relay session every 15 s
+		// on average, in bursts of its session bound; all peers together
+		// one a second, in bursts of 16.
+		grants: newKeyLimiter(Rate{PerSecond: 1.0 / 15, Burst: cfg.MaxRelaySessionsPerPeer}, Rate{PerSecond: 1, Burst: 16}.limiter(), 4096),
 	}
 	cl.relay = newRelayConn(cl.writeTo, cfg.MaxRelaySessionsPerPeer, cfg.MaxRelaySessions)
 	for _, t := range cfg.Gateways {

@@ -54,6 +54,22 @@ func (cl *Client) punchFor(peer identity.NodeID, plan punchPlan) error {
 	return nil
 }
 
+// agreeRelay takes a relay session a peer asked the gateway for, if the
+// peer is within its rate and the session bounds. The gateway closes a
+// session this bridge refuses, and this bridge drops relay packets of
+// sessions it does not have.
+func (cl *Client) agreeRelay(gw gateway, peer identity.NodeID, s sessionID) error {
+	now := time.Now()
+	if !cl.grants.allow(peer, now) {
+		cl.relay.refused.Add(1)
+		return &connector.RemoteError{Code: CodeRateLimited, Text: "natpunch: too many relay sessions asked for by " + peer.Short()}
+	}
+	if err := cl.relay.addSession(s, gw.addr, peer, now); err != nil {
+		return &connector.RemoteError{Code: CodeRateLimited, Text: err.Error()}
+	}
+	return nil
+}
+
 // serveControl carries out what a gateway asks of this bridge.
 func (cl *Client) serveControl(gw gateway, m *connector.Message) error {
 	switch m.Type {
@@ -76,10 +92,7 @@ func (cl *Client) serveControl(gw gateway, m *connector.Message) error {
 		if err != nil {
 			return badRequest("%v", err)
 		}
-		if err := cl.relay.addSession(sessionID(grant.Session), gw.addr, peer, time.Now()); err != nil {
-			return &connector.RemoteError{Code: CodeRateLimited, Text: err.Error()}
-		}
-		return nil
+		return cl.agreeRelay(gw, peer, sessionID(grant.Session))
 	}
 	return &connector.RemoteError{Code: connector.CodeNotFound, Text: "natpunch: no such control message " + m.Type}
 }

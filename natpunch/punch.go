@@ -31,7 +31,7 @@ func (cl *Client) followPlan(ctx context.Context, id identity.NodeID, plan punch
 	delay := min(max(time.Duration(plan.DelayMs)*time.Millisecond, 0), maxPunchDelay)
 	ctx, cancel := context.WithTimeout(ctx, delay+cl.cfg.PunchTimeout)
 	defer cancel()
-	targets := cl.punchTargets(plan)
+	targets := cl.punchTargets(plan, ownSubnets())
 	if len(targets) == 0 {
 		return fmt.Errorf("%w: no address to punch toward %s", connector.ErrUnreachable, id.Short())
 	}
@@ -103,20 +103,19 @@ func (cl *Client) awaitPath(ctx context.Context, id identity.NodeID) error {
 // one of this node's own subnets (a peer on the same LAN), at most
 // maxPunchAddrs in all. Anything else a peer claims is left out and
 // counted, so a punch cannot be aimed at a third party.
-func (cl *Client) punchTargets(plan punchPlan) []netip.AddrPort {
+func (cl *Client) punchTargets(plan punchPlan, subnets []netip.Prefix) []netip.AddrPort {
 	observed, err := netip.ParseAddrPort(plan.Observed)
 	observed = unmapped(observed)
 	var out []netip.AddrPort
 	if err == nil && observed.IsValid() {
 		out = append(out, observed)
 	}
-	subnets := ownSubnets()
 	for _, a := range plan.Addrs {
 		ap, err := netip.ParseAddrPort(a)
 		ap = unmapped(ap)
 		switch {
-		case err != nil || ap == observed:
-		case len(out) < maxPunchAddrs && onSubnet(ap.Addr(), subnets):
+		case err == nil && ap == observed:
+		case err == nil && len(out) < maxPunchAddrs && onSubnet(ap.Addr(), subnets):
 			out = append(out, ap)
 		default:
 			cl.sent.addrsRefused.Add(1)
