@@ -127,7 +127,7 @@ func NewClient(c *connector.Connector, cfg ClientConfig, log *slog.Logger) (*Cli
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	if cfg.PunchPackets < 0 || cfg.PunchesPerMinute < 0 || cfg.MaxPunches < 0 || cfg.MaxRelaySessions < 0 || cfg.MaxRelaySessionsPerPeer < 0 {
+	if cfg.PunchPackets < 0 || cfg.PunchesPerMinute < 0 || cfg.MaxPunches < 0 || cfg.MaxRelaySessions < 0 || cfg.MaxRelaySessionsPerPeer < 0 || cfg.RelayIdleTimeout < 0 {
 		return nil, errors.New("natpunch: client limits must not be negative")
 	}
 	cl := &Client{
@@ -236,7 +236,7 @@ func (cl *Client) acceptRelayed(ln *quic.Listener) {
 
 // expireRelays ends idle relay sessions until the client closes.
 func (cl *Client) expireRelays() {
-	t := time.NewTicker(cl.cfg.RelayIdleTimeout / 4)
+	t := time.NewTicker(max(cl.cfg.RelayIdleTimeout/4, time.Millisecond))
 	defer t.Stop()
 	for {
 		select {

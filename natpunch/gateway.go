@@ -327,7 +327,7 @@ func (g *Gateway) probeServer(i int) func(netip.AddrPort, probe) {
 
 // expireRelays closes idle relay sessions until the gateway closes.
 func (g *Gateway) expireRelays() {
-	t := time.NewTicker(g.cfg.RelayIdleTimeout / 4)
+	t := time.NewTicker(max(g.cfg.RelayIdleTimeout/4, time.Millisecond))
 	defer t.Stop()
 	for {
 		select {
@@ -344,7 +344,7 @@ func (g *Gateway) expireRelays() {
 // sweepRegistrations deletes expired registrations every quarter of the
 // TTL until the gateway closes.
 func (g *Gateway) sweepRegistrations() {
-	t := time.NewTicker(g.cfg.RegistrationTTL / 4)
+	t := time.NewTicker(max(g.cfg.RegistrationTTL/4, time.Millisecond))
 	defer t.Stop()
 	for {
 		select {
