@@ -2,8 +2,6 @@ package natpunch
 
 import (
 	"errors"
-	"net"
-	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -97,32 +95,4 @@ func (cl *Client) PunchStats() PunchStats {
 		Started: cl.punches.started.Load(), Refused: cl.punches.refused.Load(), Running: cl.punches.running(),
 		PacketsSent: cl.sent.packets.Load(), BytesSent: cl.sent.bytes.Load(), AddrsRefused: cl.sent.addrsRefused.Load(),
 	}
-}
-
-// interfaceAddrs returns this host's interface addresses as prefixes.
-func interfaceAddrs() ([]netip.Prefix, error) {
-	addrs, err := net.InterfaceAddrs()
-	if err != nil {
-		return nil, err
-	}
-	var out []netip.Prefix
-	for _, a := range addrs {
-		n, ok := a.(*net.IPNet)
-		if !ok {
-			continue
-		}
-		ip, ok := netip.AddrFromSlice(n.IP)
-		if !ok {
-			continue
-		}
-		ones, bits := n.Mask.Size()
-		if ip.Is4In6() {
-			ip = ip.Unmap()
-			if bits == 128 {
-				ones -= 96
-			}
-		}
-		out = append(out, netip.PrefixFrom(ip, ones))
-	}
-	return out, nil
 }
