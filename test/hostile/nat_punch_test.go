@@ -94,6 +94,9 @@ func natPunchAttack(t *testing.T, filtering string) {
 	if st.PacketsSent > uint64(budget) || st.Refused == 0 {
 		t.Errorf("victim punch stats %+v: want at most %d packets sent and refusals counted", st, budget)
 	}
+	if gst := g.Stats(); gst.PunchLimited == 0 {
+		t.Errorf("gateway stats %+v: want punch requests refused by its rate", gst)
+	}
 	if peakG > base+requests+300 {
 		t.Errorf("goroutines peaked at %d from %d", peakG, base)
 	}

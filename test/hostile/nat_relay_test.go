@@ -81,6 +81,20 @@ func TestNATRelayFlood(t *testing.T) {
 	if vst.Refused == 0 {
 		t.Errorf("victim relay stats %+v: want refusals counted", vst)
 	}
+	if gst := g.Stats(); gst.RelayDroppedLimit == 0 || gst.RelaySessionsRefused == 0 {
+		t.Errorf("gateway stats %+v: want packets over the budget and refused sessions counted", gst)
+	}
+	// Relay packets sent straight to the victim, not through its gateway,
+	// are dropped.
+	for range 50 {
+		pkt := append([]byte{0x04, 'P', 'B'}, grants[0].Session...)
+		if _, err := attacker.Transport().WriteTo(append(pkt, inner...), net.UDPAddrFromAddrPort(victim.Addr())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !natWaitFor(func() bool { return vcl.RelayStats().Dropped > vst.Dropped }, 5*time.Second) {
+		t.Errorf("relay packets from a stranger were not dropped: %+v", vcl.RelayStats())
+	}
 	if _, err := legit.RequestNATAware(ctx, victim.NodeID(), "echo", []byte("hi"), nil, connector.NATOptions{}); err != nil {
 		t.Errorf("a legitimate peer could not reach the victim during the attack: %v", err)
 	}
