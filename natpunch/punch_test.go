@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 )
@@ -75,4 +76,42 @@ func TestPunchGate(t *testing.T) {
 	if g.started.Load() != 3 || g.refused.Load() != 3 || g.running() != 0 {
 		t.Errorf("started %d, refused %d, running %d", g.started.Load(), g.refused.Load(), g.running())
 	}
+}
+
+// FuzzPunchTargets feeds any observed and claimed addresses to the choice
+// of punch targets: at most maxPunchAddrs, each the observed address or
+// on one of the subnets, and every claim either kept or counted.
+func FuzzPunchTargets(f *testing.F) {
+	f.Add("127.0.0.1:4000", "127.0.0.1:4000,198.19.1.7:80,198.19.1.255:80,198.19.2.1:1,[::ffff:198.19.1.8]:9,x")
+	f.Add("", "198.19.1.0:1,224.0.0.1:1,[fd00::1]:1")
+	subnets := []netip.Prefix{netip.MustParsePrefix("198.19.1.0/24"), netip.MustParsePrefix("fd00::/64")}
+	f.Fuzz(func(t *testing.T, observed, claimed string) {
+		cl := &Client{}
+		plan := punchPlan{Observed: observed, Addrs: strings.Split(claimed, ",")}
+		got := cl.punchTargets(plan, subnets)
+		obs, err := netip.ParseAddrPort(observed)
+		obs = unmapped(obs)
+		if len(got) > maxPunchAddrs {
+			t.Fatalf("%d targets", len(got))
+		}
+		kept := 0
+		for i, ap := range got {
+			if i == 0 && err == nil && ap == obs {
+				continue
+			}
+			if !onSubnet(ap.Addr(), subnets) {
+				t.Fatalf("target %s is neither observed (%q) nor on a subnet", ap, observed)
+			}
+			kept++
+		}
+		dupes := 0
+		for _, a := range plan.Addrs {
+			if ap, perr := netip.ParseAddrPort(a); err == nil && perr == nil && unmapped(ap) == obs {
+				dupes++
+			}
+		}
+		if kept+dupes+int(cl.sent.addrsRefused.Load()) != len(plan.Addrs) {
+			t.Fatalf("%d claims: %d kept, %d the observed one, %d counted as left out", len(plan.Addrs), kept, dupes, cl.sent.addrsRefused.Load())
+		}
+	})
 }
