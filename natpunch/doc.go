@@ -45,9 +45,10 @@
 //     key, punch and relay requests toward one node from all keys, and all
 //     requests together ([GatewayLimits]), answering CodeRateLimited;
 //   - it bounds relay sessions per client and in total, and charges every
-//     relayed packet to its sender's packet bucket, its session's byte rate
-//     and a total ([RelayLimits]); the defaults carry a few MB/s per client
-//     and never end a session by surprise;
+//     relayed packet to its sender's and its receiver's packet buckets, its
+//     session's byte bucket and a total ([RelayLimits]); the defaults carry
+//     about 5 MB/s each way per relayed pair and never end a session by
+//     surprise;
 //   - a bridge makes a punch a peer asked for only within the peer's rate,
 //     one at a time per peer and MaxPunches at once, sends at most
 //     PunchPackets punch packets per punch, and sprays or dials only the

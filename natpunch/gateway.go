@@ -36,7 +36,7 @@ type GatewayConfig struct {
 // validate refuses negative bounds; rates may be negative (unlimited).
 func (cfg *GatewayConfig) validate() error {
 	l, r := cfg.Limits, cfg.Relay
-	for _, n := range []int{l.MaxRegistrations, l.MaxLocalAddrs, l.MaxRecordBytes, l.MaxKeys, r.ClientPacketBurst, r.MaxSessionsPerClient, r.MaxSessions} {
+	for _, n := range []int{l.MaxRegistrations, l.MaxLocalAddrs, l.MaxRecordBytes, l.MaxKeys, r.ClientPacketBurst, r.ReceivePacketBurst, r.MaxSessionsPerClient, r.MaxSessions} {
 		if n < 0 {
 			return errors.New("natpunch: gateway limits must not be negative")
 		}

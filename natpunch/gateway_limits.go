@@ -73,15 +73,21 @@ type RelayLimits struct {
 	// Zero means unlimited.
 	MaxBytes int64
 	// MaxRate is the most bytes per second forwarded per session. Zero
-	// means 4 MiB/s; negative unlimited.
+	// means 8 MiB/s; negative unlimited.
 	MaxRate int64
 	// MaxDuration is how long a session may last. Zero means unlimited.
 	MaxDuration time.Duration
 	// ClientPacketRate and ClientPacketBurst bound the packets per second one
-	// node sends through the relay, over all its sessions. Zero means 2,000
-	// and 4,000; a negative rate is unlimited.
+	// node sends through the relay, over all its sessions. Zero means 4,000
+	// and 8,000 (about 5 MB/s of QUIC); a negative rate is unlimited.
 	ClientPacketRate  float64
 	ClientPacketBurst int
+	// ReceivePacketRate and ReceivePacketBurst bound the packets per second
+	// relayed to one node, from all its peers together, so keys that each
+	// keep within their own rate cannot together flood a node. Zero means
+	// 8,000 and 16,000; a negative rate is unlimited.
+	ReceivePacketRate  float64
+	ReceivePacketBurst int
 	// PacketRate bounds the packets per second the gateway relays in all.
 	// Zero means 100,000 (bursts of twice that); negative unlimited.
 	PacketRate float64
@@ -94,9 +100,11 @@ type RelayLimits struct {
 
 // Default relay limits; see RelayLimits.
 const (
-	DefaultRelayMaxRate           = 4 << 20
-	DefaultRelayClientRate        = 2000
-	DefaultRelayClientBurst       = 4000
+	DefaultRelayMaxRate           = 8 << 20
+	DefaultRelayClientRate        = 4000
+	DefaultRelayClientBurst       = 8000
+	DefaultRelayReceiveRate       = 8000
+	DefaultRelayReceiveBurst      = 16000
 	DefaultRelayPacketRate        = 100000
 	DefaultRelaySessionsPerClient = 16
 	DefaultGatewayRelaySessions   = 16384
@@ -115,6 +123,10 @@ func (l *RelayLimits) populate() {
 		l.ClientPacketRate = DefaultRelayClientRate
 	}
 	setDefaultInt(&l.ClientPacketBurst, DefaultRelayClientBurst)
+	if l.ReceivePacketRate == 0 {
+		l.ReceivePacketRate = DefaultRelayReceiveRate
+	}
+	setDefaultInt(&l.ReceivePacketBurst, DefaultRelayReceiveBurst)
 	if l.PacketRate == 0 {
 		l.PacketRate = DefaultRelayPacketRate
 	}

@@ -24,17 +24,17 @@ type relayEnd struct {
 type relaySession struct {
 	a, b    relayEnd
 	started time.Time
-	last    time.Time // when a packet was last forwarded
-	bytes   int64     // forwarded so far
-	window  time.Time // start of the current rate window
-	inWin   int64     // bytes in the current rate window
+	last    time.Time     // when a packet was last forwarded
+	bytes   int64         // forwarded so far
+	rate    *rate.Limiter // bytes per second, both ways; nil if unlimited
 }
 
 // relayClient is what the relay table keeps per node: its sessions and
-// its packet budget, shared by all of them.
+// its packet budgets, shared by all of them.
 type relayClient struct {
 	sessions int
-	packets  *rate.Limiter
+	packets  *rate.Limiter // packets it sends
+	received *rate.Limiter // packets sent to it
 }
 
 // errRelayFull refuses a session past the per-client or total bound.
@@ -81,7 +81,7 @@ func (t *relayTable) open(s sessionID, a, b record, now time.Time) error {
 	}
 	t.sessions[s] = &relaySession{
 		a: relayEnd{id: a.id, addr: a.observed, via: a.via}, b: relayEnd{id: b.id, addr: b.observed, via: b.via},
-		started: now, last: now, window: now,
+		started: now, last: now, rate: t.sessionRate(),
 	}
 	t.joinLocked(a.id)
 	t.joinLocked(b.id)
@@ -96,7 +96,11 @@ func (t *relayTable) clientFullLocked(id identity.NodeID) bool {
 func (t *relayTable) joinLocked(id identity.NodeID) {
 	c := t.clients[id]
 	if c == nil {
-		c = &relayClient{packets: rate.NewLimiter(perSecond(t.limits.ClientPacketRate), max(t.limits.ClientPacketBurst, 1))}
+		l := t.limits
+		c = &relayClient{
+			packets:  rate.NewLimiter(perSecond(l.ClientPacketRate), max(l.ClientPacketBurst, 1)),
+			received: rate.NewLimiter(perSecond(l.ReceivePacketRate), max(l.ReceivePacketBurst, 1)),
+		}
 		t.clients[id] = c
 	}
 	c.sessions++
@@ -179,7 +183,7 @@ func (t *relayTable) route(s sessionID, from netip.AddrPort, n int, now time.Tim
 		t.droppedUnknown.Add(1)
 		return relayEnd{}, false
 	}
-	if !t.admitLocked(sess, sender.id, int64(n), now) {
+	if !t.admitLocked(sess, sender.id, to.id, int64(n), now) {
 		t.droppedLimit.Add(1)
 		return relayEnd{}, false
 	}
@@ -187,9 +191,19 @@ func (t *relayTable) route(s sessionID, from netip.AddrPort, n int, now time.Tim
 	return to, true
 }
 
-// admitLocked charges a packet of n bytes from sender to its session's
-// budgets, its sender's packet rate and the total packet rate.
-func (t *relayTable) admitLocked(sess *relaySession, sender identity.NodeID, n int64, now time.Time) bool {
+// sessionRate returns a session's byte bucket: MaxRate a second, in
+// bursts of a second's worth (at least 64 KiB), or nil if unlimited.
+func (t *relayTable) sessionRate() *rate.Limiter {
+	if t.limits.MaxRate <= 0 {
+		return nil
+	}
+	return rate.NewLimiter(rate.Limit(t.limits.MaxRate), int(max(t.limits.MaxRate, 64<<10)))
+}
+
+// admitLocked charges a packet of n bytes from sender to receiver to its
+// session's budgets, the sender's and the receiver's packet rates and the
+// total packet rate.
+func (t *relayTable) admitLocked(sess *relaySession, sender, receiver identity.NodeID, n int64, now time.Time) bool {
 	l := t.limits
 	if l.MaxDuration > 0 && now.Sub(sess.started) > l.MaxDuration {
 		return false
@@ -197,18 +211,13 @@ func (t *relayTable) admitLocked(sess *relaySession, sender identity.NodeID, n i
 	if l.MaxBytes > 0 && sess.bytes+n > l.MaxBytes {
 		return false
 	}
-	if l.MaxRate > 0 {
-		if now.Sub(sess.window) >= time.Second {
-			sess.window, sess.inWin = now, 0
-		}
-		if sess.inWin+n > l.MaxRate {
-			return false
-		}
-	}
-	if c := t.clients[sender]; c == nil || !c.packets.AllowN(now, 1) || !t.total.AllowN(now, 1) {
+	from, to := t.clients[sender], t.clients[receiver]
+	if from == nil || to == nil || !from.packets.AllowN(now, 1) || !to.received.AllowN(now, 1) || !t.total.AllowN(now, 1) {
 		return false
 	}
-	sess.inWin += n
+	if sess.rate != nil && !sess.rate.AllowN(now, int(n)) {
+		return false
+	}
 	sess.bytes += n
 	return true
 }

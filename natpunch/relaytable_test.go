@@ -2,9 +2,12 @@ package natpunch
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"testing"
 	"time"
+
+	"github.com/peerbridge/peerbridge/connector/identity"
 )
 
 func TestRelaySessionsExpireWhenIdle(t *testing.T) {
@@ -94,5 +97,26 @@ func TestRelayTableChargesTheSendersPackets(t *testing.T) {
 	}
 	if sent != 3 || tab.droppedLimit.Load() != 7 {
 		t.Errorf("a relayed %d of 10 with a burst of 3; %d counted as over the limit", sent, tab.droppedLimit.Load())
+	}
+}
+
+func TestRelayTableBoundsWhatOneNodeReceives(t *testing.T) {
+	victim := record{id: "v", observed: netip.MustParseAddrPort("198.18.0.12:1000")}
+	tab := newRelayTable(RelayLimits{ClientPacketRate: 1, ClientPacketBurst: 3, ReceivePacketRate: 1, ReceivePacketBurst: 4})
+	now := time.Unix(1000, 0)
+	received := 0
+	for i := range 3 {
+		from := record{id: identity.NodeID(fmt.Sprint(i)), observed: netip.AddrPortFrom(netip.MustParseAddr("198.18.0.20"), uint16(2000+i))}
+		if err := tab.open(sessionID{byte(i)}, from, victim, now); err != nil {
+			t.Fatal(err)
+		}
+		for range 3 { // within the sender's own burst
+			if _, ok := tab.route(sessionID{byte(i)}, from.observed, 100, now); ok {
+				received++
+			}
+		}
+	}
+	if received != 4 {
+		t.Errorf("three senders within their own budgets relayed %d packets to one node, want its burst of 4", received)
 	}
 }

@@ -70,6 +70,8 @@ func relayFlags(fs *flag.FlagSet, l *natpunch.RelayLimits) {
 	fs.DurationVar(&l.MaxDuration, "relay-max-duration", l.MaxDuration, "longest relay session (0: unlimited)")
 	fs.Float64Var(&l.ClientPacketRate, "relay-client-rate", l.ClientPacketRate, "most packets per second one node sends through the relay, over all its sessions (-1: unlimited)")
 	fs.IntVar(&l.ClientPacketBurst, "relay-client-burst", l.ClientPacketBurst, "burst of packets one node may send through the relay above its rate")
+	fs.Float64Var(&l.ReceivePacketRate, "relay-receive-rate", l.ReceivePacketRate, "most packets per second relayed to one node, from all its peers together (-1: unlimited)")
+	fs.IntVar(&l.ReceivePacketBurst, "relay-receive-burst", l.ReceivePacketBurst, "burst of packets relayed to one node above its rate")
 	fs.Float64Var(&l.PacketRate, "relay-packet-rate", l.PacketRate, "most packets per second relayed in all (-1: unlimited)")
 	fs.IntVar(&l.MaxSessionsPerClient, "relay-sessions-per-client", l.MaxSessionsPerClient, "most relay sessions one node takes part in")
 	fs.IntVar(&l.MaxSessions, "relay-max-sessions", l.MaxSessions, "most relay sessions in all")
