@@ -15,8 +15,8 @@ type GatewayStats interface {
 
 // Gateway collects a gateway's metrics.
 type Gateway struct {
-	src                                      GatewayStats
-	regs, sessions, relayBytes, relayPackets *prometheus.Desc
+	src                                               GatewayStats
+	regs, sessions, relayBytes, relayPackets, refused *prometheus.Desc
 }
 
 // NewGateway returns the collector for the gateway src.
@@ -27,6 +27,9 @@ func NewGateway(src GatewayStats) *Gateway {
 		sessions:     prometheus.NewDesc("peerbridge_gateway_relay_sessions", "Relay sessions open.", nil, nil),
 		relayBytes:   prometheus.NewDesc("peerbridge_gateway_relay_bytes_total", "Bytes of the packets relayed.", nil, nil),
 		relayPackets: prometheus.NewDesc("peerbridge_gateway_relay_packets_total", "Relay packets by result: relayed, or dropped (no such session, over a relay limit, or the send failed).", []string{"result"}, nil),
+		refused: prometheus.NewDesc("peerbridge_gateway_refused_total",
+			"What a limit refused, by reason: registrations_full, registration_invalid, register_rate, lookup_rate, punch_rate, relay_rate, notify_rate (requests toward one node), relay_sessions, relay_packets_unknown (no session, or a stranger), relay_packets_limit (over a rate or byte budget).",
+			[]string{"reason"}, nil),
 	}
 }
 
@@ -44,6 +47,7 @@ func (g *Gateway) Describe(ch chan<- *prometheus.Desc) {
 	ch <- g.sessions
 	ch <- g.relayBytes
 	ch <- g.relayPackets
+	ch <- g.refused
 }
 
 // Collect implements prometheus.Collector.
@@ -52,6 +56,17 @@ func (g *Gateway) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(g.regs, prometheus.GaugeValue, float64(s.Registrations))
 	ch <- prometheus.MustNewConstMetric(g.sessions, prometheus.GaugeValue, float64(s.RelaySessions))
 	ch <- prometheus.MustNewConstMetric(g.relayBytes, prometheus.CounterValue, float64(s.RelayBytes))
-	ch <- prometheus.MustNewConstMetric(g.relayPackets, prometheus.CounterValue, float64(s.RelayPackets), "relayed")
+	ch <- prometheus.MustNewConstMetric(g.relayPackets, prometheus.CounterValue, float64(s.RelayForwarded), "relayed")
 	ch <- prometheus.MustNewConstMetric(g.relayPackets, prometheus.CounterValue, float64(s.RelayDropped), "dropped")
+	for _, r := range []struct {
+		reason string
+		n      uint64
+	}{
+		{"registrations_full", s.RegistrationsRefused}, {"registration_invalid", s.RegistrationsInvalid},
+		{"register_rate", s.RegisterLimited}, {"lookup_rate", s.LookupLimited}, {"punch_rate", s.PunchLimited},
+		{"relay_rate", s.RelayLimited}, {"notify_rate", s.NotifyLimited}, {"relay_sessions", s.RelaySessionsRefused},
+		{"relay_packets_unknown", s.RelayDroppedUnknown}, {"relay_packets_limit", s.RelayDroppedLimit},
+	} {
+		ch <- prometheus.MustNewConstMetric(g.refused, prometheus.CounterValue, float64(r.n), r.reason)
+	}
 }

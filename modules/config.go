@@ -44,6 +44,9 @@ type Config struct {
 	// Limits bound what peers can make the daemon hold. Zero fields mean
 	// the connector's defaults (see connector.Config).
 	Limits Limits
+	// NATLimits bound the hole punches and relay sessions peers can have
+	// the bridge make; zero fields mean natpunch's defaults.
+	NATLimits NATLimits
 }
 
 // Limits are the connector's limits on peers, as flags set them.
@@ -93,6 +96,14 @@ func (l Limits) Apply(c connector.Config) connector.Config {
 		c.FrameTimeout = l.FrameTimeout
 	}
 	return c
+}
+
+// NATLimits bound what peers can have the bridge's NAT traversal do; see
+// natpunch.ClientConfig, whose fields of the same names they set.
+type NATLimits struct {
+	PunchPackets, PunchesPerMinute, MaxPunches int
+	RelayIdleTimeout                           time.Duration
+	MaxRelaySessionsPerPeer, MaxRelaySessions  int
 }
 
 // NATSConfig says which NATS server the bridge uses.

@@ -23,7 +23,12 @@ var TraversalModule = fx.Module("traversal",
 )
 
 func newTraversal(lc fx.Lifecycle, cfg Config, c *connector.Connector, log *slog.Logger) (*natpunch.Client, error) {
-	cl, err := natpunch.NewClient(c, natpunch.ClientConfig{Gateways: cfg.Gateways}, log.With("component", "natpunch"))
+	l := cfg.NATLimits
+	cl, err := natpunch.NewClient(c, natpunch.ClientConfig{
+		Gateways:     cfg.Gateways,
+		PunchPackets: l.PunchPackets, PunchesPerMinute: l.PunchesPerMinute, MaxPunches: l.MaxPunches,
+		RelayIdleTimeout: l.RelayIdleTimeout, MaxRelaySessionsPerPeer: l.MaxRelaySessionsPerPeer, MaxRelaySessions: l.MaxRelaySessions,
+	}, log.With("component", "natpunch"))
 	if err != nil {
 		return nil, err
 	}

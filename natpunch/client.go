@@ -35,7 +35,36 @@ type ClientConfig struct {
 	UpgradeMin, UpgradeMax time.Duration
 	// Trace, if set, is told of every traversal step.
 	Trace func(Event)
+
+	// PunchPackets bounds the punch packets one hole punch sends, over all
+	// its addresses. Default 200 (2.2 kB).
+	PunchPackets int
+	// PunchesPerMinute bounds the hole punches one peer can have this
+	// bridge make, through a gateway, per minute and in a burst. Default 8.
+	PunchesPerMinute int
+	// MaxPunches bounds the hole punches made for peers at once; each peer
+	// has at most one. Default 4.
+	MaxPunches int
+	// RelayIdleTimeout ends a relay session that carried nothing for this
+	// long, as the gateway does. Default 2 minutes.
+	RelayIdleTimeout time.Duration
+	// MaxRelaySessionsPerPeer and MaxRelaySessions bound the relay sessions
+	// this bridge asks for or agrees to, per peer and in all. Defaults 4
+	// and 256.
+	MaxRelaySessionsPerPeer, MaxRelaySessions int
 }
+
+// Default bridge limits; see ClientConfig.
+const (
+	DefaultPunchPackets = 200
+	// DefaultPunchesPerMinute leaves room for a relayed peer's upgrade
+	// attempts, one every UpgradeMax (10 s) at most, and a first contact.
+	DefaultPunchesPerMinute     = 8
+	DefaultMaxPunches           = 4
+	DefaultRelaySessionsPerPeer = 4
+	DefaultRelaySessions        = 256
+	DefaultRelayIdleTimeout     = 2 * time.Minute
+)
 
 func (c *ClientConfig) populate() {
 	setDefault(&c.DirectTimeout, 1500*time.Millisecond)
@@ -43,6 +72,12 @@ func (c *ClientConfig) populate() {
 	setDefault(&c.RegisterEvery, 30*time.Second)
 	setDefault(&c.UpgradeMin, time.Second)
 	setDefault(&c.UpgradeMax, 10*time.Second)
+	setDefault(&c.RelayIdleTimeout, DefaultRelayIdleTimeout)
+	setDefaultInt(&c.PunchPackets, DefaultPunchPackets)
+	setDefaultInt(&c.PunchesPerMinute, DefaultPunchesPerMinute)
+	setDefaultInt(&c.MaxPunches, DefaultMaxPunches)
+	setDefaultInt(&c.MaxRelaySessionsPerPeer, DefaultRelaySessionsPerPeer)
+	setDefaultInt(&c.MaxRelaySessions, DefaultRelaySessions)
 }
 
 func setDefault(d *time.Duration, v time.Duration) {
@@ -76,6 +111,9 @@ type Client struct {
 	relay    *relayConn
 	relayTr  *quic.Transport
 	gateways []gateway
+	punches  *punchGate
+	grants   *keyLimiter // relay sessions peers ask for, per peer and in all
+	sent     punchCounters
 
 	mu         sync.Mutex // guards the fields below
 	report     *Report
@@ -95,7 +133,18 @@ func NewClient(c *connector.Connector, cfg ClientConfig, log *slog.Logger) (*Cli
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	cl := &Client{c: c, cfg: cfg, log: log, registered: make(chan struct{}), upgrading: make(map[identity.NodeID]bool)}
+	if cfg.PunchPackets < 0 || cfg.PunchesPerMinute < 0 || cfg.MaxPunches < 0 || cfg.MaxRelaySessions < 0 || cfg.MaxRelaySessionsPerPeer < 0 || cfg.RelayIdleTimeout < 0 {
+		return nil, errors.New("natpunch: client limits must not be negative")
+	}
+	cl := &Client{
+		c: c, cfg: cfg, log: log, registered: make(chan struct{}), upgrading: make(map[identity.NodeID]bool),
+		punches: newPunchGate(cfg),
+		// A peer can have this bridge agree to a relay session every 15 s
+		// on average, in bursts of its session bound; all peers together
+		// one a second, in bursts of 16.
+		grants: newKeyLimiter(Rate{PerSecond: 1.0 / 15, Burst: cfg.MaxRelaySessionsPerPeer}, Rate{PerSecond: 1, Burst: 16}.limiter(), 4096),
+	}
+	cl.relay = newRelayConn(cl.writeTo, cfg.MaxRelaySessionsPerPeer, cfg.MaxRelaySessions)
 	for _, t := range cfg.Gateways {
 		if t.NodeID == "" || t.Endpoint == "" {
 			return nil, fmt.Errorf("natpunch: gateway %q needs NODEID@host:port", t)
@@ -122,7 +171,6 @@ func (cl *Client) Start(ctx context.Context) error {
 	cl.goMu.Lock()
 	cl.ctx, cl.cancel = ctx, cancel
 	cl.goMu.Unlock()
-	cl.relay = newRelayConn(cl.writeTo)
 	cl.d = newDemux(cl.c.Transport(), cl.log)
 	cl.d.onRelay = func(from netip.AddrPort, s sessionID, inner []byte) {
 		if !cl.relay.deliver(from, s, inner) {
@@ -136,6 +184,7 @@ func (cl *Client) Start(ctx context.Context) error {
 	}
 	cl.wg.Go(func() { cl.d.run(cl.ctx) })
 	cl.wg.Go(func() { cl.acceptRelayed(ln) })
+	cl.wg.Go(cl.expireRelays)
 	if len(cl.gateways) > 0 {
 		cl.wg.Go(cl.registerLoop)
 	}
@@ -190,6 +239,25 @@ func (cl *Client) acceptRelayed(ln *quic.Listener) {
 		}
 	}
 }
+
+// expireRelays ends idle relay sessions until the client closes.
+func (cl *Client) expireRelays() {
+	t := time.NewTicker(max(cl.cfg.RelayIdleTimeout/4, time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-cl.ctx.Done():
+			return
+		case now := <-t.C:
+			if n := cl.relay.expire(now, cl.cfg.RelayIdleTimeout); n > 0 {
+				cl.log.Debug("idle relay sessions ended", "sessions", n)
+			}
+		}
+	}
+}
+
+// RelayStats returns the bridge's relay session counters.
+func (cl *Client) RelayStats() RelayStats { return cl.relay.stats() }
 
 // Registered waits until the first registration with a gateway succeeded.
 func (cl *Client) Registered(ctx context.Context) error {

@@ -52,12 +52,15 @@ type peerInfo struct {
 }
 
 // punchPlan tells one side of a hole punch what to do: punch toward Addrs
-// after Delay milliseconds, and dial if Dial is set.
+// after Delay milliseconds, and dial if Dial is set. Observed is the
+// address the gateway saw the peer's connection come from; the rest of
+// Addrs are the peer's own claims.
 type punchPlan struct {
-	Node    string   `msgpack:"node"`
-	Addrs   []string `msgpack:"addrs"`
-	Dial    bool     `msgpack:"dial"`
-	DelayMs int64    `msgpack:"delay_ms"`
+	Node     string   `msgpack:"node"`
+	Observed string   `msgpack:"observed"`
+	Addrs    []string `msgpack:"addrs"`
+	Dial     bool     `msgpack:"dial"`
+	DelayMs  int64    `msgpack:"delay_ms"`
 }
 
 // relayGrant gives both sides of a relay its session.

@@ -30,6 +30,41 @@
 // moves the node's relay sessions to the new address, so relayed
 // connections survive the change.
 //
+// # Hostile peers
+//
+// A peer is anyone with a freshly generated key, so everything a peer can
+// make a gateway or a bridge hold or send has a bound per key and in total,
+// checked before anything is stored or started:
+//
+//   - the gateway checks a registration's size before decoding it, keeps
+//     only validated, canonical values (at most MaxLocalAddrs unicast
+//     addresses, known NAT words), holds at most MaxRegistrations records
+//     (a re-registration replaces its record) and sweeps expired ones every
+//     quarter of the TTL;
+//   - it rate-limits registrations, lookups, punch and relay requests per
+//     key, punch and relay requests toward one node from all keys, and all
+//     requests together ([GatewayLimits]), answering CodeRateLimited;
+//   - it bounds relay sessions per client and in total, and charges every
+//     relayed packet to its sender's and its receiver's packet buckets, its
+//     session's byte bucket and a total ([RelayLimits]); the defaults carry
+//     about 5 MB/s each way per relayed pair and never end a session by
+//     surprise;
+//   - a bridge makes a punch a peer asked for only within the peer's rate,
+//     one at a time per peer and MaxPunches at once, sends at most
+//     PunchPackets punch packets per punch, and sprays or dials only the
+//     address the gateway saw the peer's connection come from and claimed
+//     addresses on its own subnets (a peer on the same LAN);
+//   - a bridge agrees to relay sessions within a rate and the per-peer and
+//     total bounds, drops relay packets of sessions it did not ask for or
+//     agree to, and ends sessions idle for RelayIdleTimeout.
+//
+// Which side of a punch dials follows the NAT behaviour each side claims,
+// which the gateway cannot check, so a requester can choose to be dialled.
+// That buys nothing: the dialling side dials only the addresses above,
+// within the same budget, so its packets go back to the requester itself.
+// Every refusal and drop is counted in [Gateway.Stats],
+// [Client.PunchStats] and [Client.RelayStats].
+//
 // # Packets
 //
 // Non-QUIC packets share the socket with QUIC. Each starts with a type byte

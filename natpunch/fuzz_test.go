@@ -142,7 +142,7 @@ func FuzzDecodeControl(f *testing.F) {
 		&registered{Observed: "198.18.0.12:61542", Others: []string{"198.18.0.11:7443"}},
 		&nodeRequest{Node: "qrciqwke"},
 		&peerInfo{Node: "n", Observed: "198.18.0.13:41811", Local: []string{"198.19.2.10:1"}},
-		&punchPlan{Node: "n", Addrs: []string{"198.18.0.13:41811"}, Dial: true, DelayMs: 12},
+		&punchPlan{Node: "n", Observed: "198.18.0.13:41811", Addrs: []string{"198.18.0.13:41811"}, Dial: true, DelayMs: 12},
 		&relayGrant{Node: "n", Session: []byte{1, 2, 3, 4, 5, 6, 7, 8}},
 	}
 	for _, v := range seeds {

@@ -21,9 +21,9 @@ type GatewayConfig struct {
 	// and port) lets NAT probes tell mapping and filtering behaviour apart.
 	Listen []string
 	// RegistrationTTL is how long a bridge's registration lasts without a
-	// refresh. Default 90 s.
+	// refresh. Expired records are swept every quarter of it. Default 90 s.
 	RegistrationTTL time.Duration
-	// Relay limits each relay session.
+	// Relay limits relay sessions and the traffic through them.
 	Relay RelayLimits
 	// RelayIdleTimeout closes a relay session that forwarded nothing for
 	// this long. Relayed QUIC connections send keep-alives every 15 s, so
@@ -33,18 +33,19 @@ type GatewayConfig struct {
 	// connector.Config); its ListenAddr, IdleTimeout and ReverifyAfter are
 	// the gateway's own. The zero value means the connector's defaults.
 	Conn connector.Config
+	// Limits bound what bridges can make the gateway hold and do.
+	Limits GatewayLimits
 }
 
-// RelayLimits bound one relay session. Zero means unlimited: a relay that is
-// the guaranteed fallback must not end sessions by surprise, so limits are
-// the operator's choice.
-type RelayLimits struct {
-	// MaxBytes is the most bytes forwarded per session, both ways together.
-	MaxBytes int64
-	// MaxRate is the most bytes per second forwarded per session.
-	MaxRate int64
-	// MaxDuration is how long a session may last.
-	MaxDuration time.Duration
+// validate refuses negative bounds; rates may be negative (unlimited).
+func (cfg *GatewayConfig) validate() error {
+	l, r := cfg.Limits, cfg.Relay
+	for _, n := range []int{l.MaxRegistrations, l.MaxLocalAddrs, l.MaxRecordBytes, l.MaxKeys, r.ClientPacketBurst, r.ReceivePacketBurst, r.MaxSessionsPerClient, r.MaxSessions} {
+		if n < 0 {
+			return errors.New("natpunch: gateway limits must not be negative")
+		}
+	}
+	return nil
 }
 
 // Gateway is the rendezvous and relay server: bridges register with it,
@@ -61,6 +62,7 @@ type Gateway struct {
 	alts  []*net.UDPConn // filtering probes are answered from these; may be nil
 	reg   *registry
 	relay *relayTable
+	rates gatewayRates
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -84,7 +86,15 @@ func NewGateway(cfg GatewayConfig, id *identity.Identity, log *slog.Logger) (*Ga
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Gateway{cfg: cfg, id: id, log: log, reg: newRegistry(), relay: newRelayTable(cfg.Relay)}, nil
+	cfg.Limits.populate()
+	cfg.Relay.populate()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return &Gateway{
+		cfg: cfg, id: id, log: log,
+		reg: newRegistry(cfg.Limits.MaxRegistrations), relay: newRelayTable(cfg.Relay), rates: newGatewayRates(cfg.Limits),
+	}, nil
 }
 
 // Start binds every listen address and starts serving. Beside each it
@@ -152,6 +162,7 @@ func (g *Gateway) StartOn(udps []*net.UDPConn, alts ...*net.UDPConn) error {
 		g.wg.Go(func() { d.run(g.ctx) })
 	}
 	g.wg.Go(g.expireRelays)
+	g.wg.Go(g.sweepRegistrations)
 	g.log.Info("gateway running", "node", g.id.NodeID().String(), "addrs", g.addrs)
 	return nil
 }
@@ -219,7 +230,7 @@ func (g *Gateway) probeServer(i int) func(netip.AddrPort, probe) {
 
 // expireRelays closes idle relay sessions until the gateway closes.
 func (g *Gateway) expireRelays() {
-	t := time.NewTicker(g.cfg.RelayIdleTimeout / 4)
+	t := time.NewTicker(max(g.cfg.RelayIdleTimeout/4, time.Millisecond))
 	defer t.Stop()
 	for {
 		select {
@@ -228,6 +239,23 @@ func (g *Gateway) expireRelays() {
 		case now := <-t.C:
 			if n := g.relay.expire(now, g.cfg.RelayIdleTimeout); n > 0 {
 				g.log.Info("idle relay sessions closed", "sessions", n)
+			}
+		}
+	}
+}
+
+// sweepRegistrations deletes expired registrations every quarter of the
+// TTL until the gateway closes.
+func (g *Gateway) sweepRegistrations() {
+	t := time.NewTicker(max(g.cfg.RegistrationTTL/4, time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-g.ctx.Done():
+			return
+		case now := <-t.C:
+			if n := g.reg.sweep(now); n > 0 {
+				g.log.Debug("expired registrations swept", "records", n)
 			}
 		}
 	}

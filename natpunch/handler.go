@@ -32,6 +32,44 @@ func (cl *Client) gatewayByID(id identity.NodeID) (gateway, bool) {
 	return gateway{}, false
 }
 
+// punchFor carries out a hole punch a peer asked the gateway for, if the
+// peer is within its punch rate and no punch for it is running, and fewer
+// than MaxPunches are. The request is answered at once; the punch runs on
+// its own clock, on a goroutine Close waits for.
+func (cl *Client) punchFor(peer identity.NodeID, plan punchPlan) error {
+	release, err := cl.punches.admit(peer, time.Now())
+	if err != nil {
+		return &connector.RemoteError{Code: CodeRateLimited, Text: err.Error()}
+	}
+	started := cl.goOwned(func() {
+		defer release()
+		ctx, cancel := context.WithTimeout(cl.ctx, maxPunchDelay+cl.cfg.PunchTimeout+5*time.Second)
+		defer cancel()
+		cl.trace(peer, "punch-notified", cl.followPlan(ctx, peer, plan))
+	})
+	if !started {
+		release()
+		return &connector.RemoteError{Code: connector.CodeUnavailable, Text: "natpunch: client is not running"}
+	}
+	return nil
+}
+
+// agreeRelay takes a relay session a peer asked the gateway for, if the
+// peer is within its rate and the session bounds. The gateway closes a
+// session this bridge refuses, and this bridge drops relay packets of
+// sessions it does not have.
+func (cl *Client) agreeRelay(gw gateway, peer identity.NodeID, s sessionID) error {
+	now := time.Now()
+	if !cl.grants.allow(peer, now) {
+		cl.relay.refused.Add(1)
+		return &connector.RemoteError{Code: CodeRateLimited, Text: "natpunch: too many relay sessions asked for by " + peer.Short()}
+	}
+	if err := cl.relay.addSession(s, gw.addr, peer, now); err != nil {
+		return &connector.RemoteError{Code: CodeRateLimited, Text: err.Error()}
+	}
+	return nil
+}
+
 // serveControl carries out what a gateway asks of this bridge.
 func (cl *Client) serveControl(gw gateway, m *connector.Message) error {
 	switch m.Type {
@@ -44,23 +82,17 @@ func (cl *Client) serveControl(gw gateway, m *connector.Message) error {
 		if err != nil {
 			return badRequest("%v", err)
 		}
-		// Answer at once; the punch runs on its own clock.
-		started := cl.goOwned(func() {
-			ctx, cancel := context.WithTimeout(cl.ctx, cl.cfg.PunchTimeout+5*time.Second)
-			defer cancel()
-			cl.trace(peer, "punch-notified", cl.followPlan(ctx, peer, plan))
-		})
-		if !started {
-			return &connector.RemoteError{Code: connector.CodeUnavailable, Text: "natpunch: client is not running"}
-		}
-		return nil
+		return cl.punchFor(peer, plan)
 	case typeRelayNotify:
 		var grant relayGrant
 		if err := decode(m.Payload, &grant); err != nil || len(grant.Session) != sessionLen {
 			return badRequest("bad relay grant")
 		}
-		cl.relay.addSession(sessionID(grant.Session), gw.addr)
-		return nil
+		peer, err := identity.ParseNodeID(grant.Node)
+		if err != nil {
+			return badRequest("%v", err)
+		}
+		return cl.agreeRelay(gw, peer, sessionID(grant.Session))
 	}
 	return &connector.RemoteError{Code: connector.CodeNotFound, Text: "natpunch: no such control message " + m.Type}
 }

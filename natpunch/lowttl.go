@@ -49,6 +49,8 @@ func (cl *Client) openOwnNAT(ctx context.Context, targets []netip.AddrPort) erro
 		for _, ap := range targets {
 			if writeWithTTL(u, pkt, ap, lowTTL) == nil {
 				sent = true
+				cl.sent.packets.Add(1)
+				cl.sent.bytes.Add(uint64(len(pkt)))
 			}
 		}
 	}
@@ -56,15 +58,4 @@ func (cl *Client) openOwnNAT(ctx context.Context, targets []netip.AddrPort) erro
 		return nil
 	}
 	return wait(ctx, lowTTLLead)
-}
-
-// parseTargets returns the addresses of addrs that parse, unmapped.
-func parseTargets(addrs []string) []netip.AddrPort {
-	var targets []netip.AddrPort
-	for _, a := range addrs {
-		if ap, err := netip.ParseAddrPort(a); err == nil {
-			targets = append(targets, netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()))
-		}
-	}
-	return targets
 }

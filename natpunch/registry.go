@@ -1,8 +1,10 @@
 package natpunch
 
 import (
+	"errors"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/peerbridge/peerbridge/connector/identity"
@@ -19,18 +21,36 @@ type record struct {
 	expires   time.Time
 }
 
-// registry maps node IDs to records.
+// errRegistryFull refuses a new node when the registry holds its cap.
+var errRegistryFull = errors.New("natpunch: gateway registry is full")
+
+// registry maps node IDs to records, at most max of them. Records expire
+// at their time and are swept on a timer, so keys that register once and
+// go away cost nothing after their TTL.
 type registry struct {
+	max int
+
 	mu    sync.Mutex // guards nodes
 	nodes map[identity.NodeID]record
+
+	refused, invalid, expired atomic.Uint64
 }
 
-func newRegistry() *registry { return &registry{nodes: make(map[identity.NodeID]record)} }
+func newRegistry(max int) *registry {
+	return &registry{max: max, nodes: make(map[identity.NodeID]record)}
+}
 
-func (r *registry) put(rec record) {
+// put stores rec, replacing the node's earlier record; a node not yet in a
+// full registry is refused.
+func (r *registry) put(rec record) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if _, ok := r.nodes[rec.id]; !ok && len(r.nodes) >= r.max {
+		r.refused.Add(1)
+		return errRegistryFull
+	}
 	r.nodes[rec.id] = rec
+	return nil
 }
 
 // get returns the live record of id.
@@ -40,9 +60,31 @@ func (r *registry) get(id identity.NodeID, now time.Time) (record, bool) {
 	rec, ok := r.nodes[id]
 	if ok && now.After(rec.expires) {
 		delete(r.nodes, id)
+		r.expired.Add(1)
 		return record{}, false
 	}
 	return rec, ok
+}
+
+// sweep deletes the records that expired by now and reports how many.
+func (r *registry) sweep(now time.Time) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for id, rec := range r.nodes {
+		if now.After(rec.expires) {
+			delete(r.nodes, id)
+			n++
+		}
+	}
+	r.expired.Add(uint64(n))
+	return n
+}
+
+func (r *registry) size() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.nodes)
 }
 
 // open reports whether a NAT with this filtering admits packets from
@@ -72,6 +114,14 @@ func (rec record) candidates() []string {
 // anyone, so the other dials it; a symmetric peer's mapping toward the
 // other is unknown in advance, so it dials; otherwise the lower node ID
 // dials. Exactly one side dials, so the punch makes one connection.
+//
+// The NAT behaviour in a record is the bridge's own claim, which the
+// gateway cannot check, so a requester can choose to be dialled. That is
+// worth nothing to an attacker: a side that dials or sprays does so only to
+// the address the gateway saw the other side's authenticated connection
+// come from and to claimed addresses on its own subnets (see
+// Client.punchTargets), within its per-peer punch budget, so being dialled
+// only brings the victim's packets back to the attacker itself.
 func aDials(a, b record) bool {
 	switch {
 	case b.open() != a.open():

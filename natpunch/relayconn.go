@@ -2,11 +2,16 @@ package natpunch
 
 import (
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/peerbridge/peerbridge/connector/identity"
 )
 
 // relayAddr is the address of a peer reached through a relay session.
@@ -29,48 +34,126 @@ type relayPacket struct {
 // sessions, each session a distinct address.
 type relayConn struct {
 	write func(b []byte, to netip.AddrPort) error // sends on the real socket
+	// maxPerPeer and max bound the sessions per peer and in all.
+	maxPerPeer, max int
 
-	mu       sync.Mutex                   // guards sessions, deadline and wake
-	sessions map[sessionID]netip.AddrPort // the gateway each session runs through
+	mu       sync.Mutex // guards sessions, perPeer, deadline and wake
+	sessions map[sessionID]*relaySess
+	perPeer  map[identity.NodeID]int
 	deadline time.Time
 	wake     chan struct{} // closed when the deadline changes
 
 	in        chan relayPacket // buffered: a full queue drops, as UDP would
 	closed    chan struct{}
 	closeOnce sync.Once
+
+	refused, expired, delivered, dropped atomic.Uint64
 }
 
-func newRelayConn(write func([]byte, netip.AddrPort) error) *relayConn {
+// relaySess is a relay session this bridge asked for or agreed to.
+type relaySess struct {
+	gw   netip.AddrPort // the gateway it runs through
+	peer identity.NodeID
+	last time.Time // when a packet last went either way
+}
+
+func newRelayConn(write func([]byte, netip.AddrPort) error, maxPerPeer, max int) *relayConn {
 	return &relayConn{
-		write:    write,
-		sessions: make(map[sessionID]netip.AddrPort),
+		write: write, maxPerPeer: maxPerPeer, max: max,
+		sessions: make(map[sessionID]*relaySess),
+		perPeer:  make(map[identity.NodeID]int),
 		wake:     make(chan struct{}),
 		in:       make(chan relayPacket, 256),
 		closed:   make(chan struct{}),
 	}
 }
 
-// addSession routes session s through the gateway at gw.
-func (c *relayConn) addSession(s sessionID, gw netip.AddrPort) {
+// errRelaySessions refuses a relay session past a bound.
+var errRelaySessions = errors.New("natpunch: too many relay sessions")
+
+// addSession routes session s with peer through the gateway at gw, within
+// the per-peer and total bounds. Relay packets of sessions not added here
+// are dropped.
+func (c *relayConn) addSession(s sessionID, gw netip.AddrPort, peer identity.NodeID, now time.Time) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.sessions[s] = gw
+	if _, ok := c.sessions[s]; ok {
+		return nil
+	}
+	if len(c.sessions) >= c.max || c.perPeer[peer] >= c.maxPerPeer {
+		c.refused.Add(1)
+		return fmt.Errorf("%w with %s: %d of at most %d, %d in all of %d", errRelaySessions, peer.Short(), c.perPeer[peer], c.maxPerPeer, len(c.sessions), c.max)
+	}
+	c.sessions[s] = &relaySess{gw: gw, peer: peer, last: now}
+	c.perPeer[peer]++
+	return nil
+}
+
+// expire ends the sessions that carried nothing for idle and reports how
+// many. A relayed QUIC connection's keep-alives keep its session.
+func (c *relayConn) expire(now time.Time, idle time.Duration) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for s, sess := range c.sessions {
+		if now.Sub(sess.last) <= idle {
+			continue
+		}
+		delete(c.sessions, s)
+		if c.perPeer[sess.peer]--; c.perPeer[sess.peer] <= 0 {
+			delete(c.perPeer, sess.peer)
+		}
+		n++
+	}
+	c.expired.Add(uint64(n))
+	return n
+}
+
+// gateway returns the gateway of session s and marks it used.
+func (c *relayConn) gateway(s sessionID) (netip.AddrPort, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	sess, ok := c.sessions[s]
+	if !ok {
+		return netip.AddrPort{}, false
+	}
+	sess.last = time.Now()
+	return sess.gw, true
 }
 
 // deliver queues a packet that arrived from gateway from.
 func (c *relayConn) deliver(from netip.AddrPort, s sessionID, inner []byte) bool {
-	c.mu.Lock()
-	gw, ok := c.sessions[s]
-	c.mu.Unlock()
-	if !ok || gw != from {
+	if gw, ok := c.gateway(s); !ok || gw != from {
+		c.dropped.Add(1)
 		return false
 	}
 	select {
 	case c.in <- relayPacket{s: s, data: append([]byte(nil), inner...)}:
+		c.delivered.Add(1)
 		return true
 	default:
+		c.dropped.Add(1)
 		return false
 	}
+}
+
+func (c *relayConn) stats() RelayStats {
+	c.mu.Lock()
+	n := len(c.sessions)
+	c.mu.Unlock()
+	return RelayStats{Sessions: n, Refused: c.refused.Load(), Expired: c.expired.Load(), Delivered: c.delivered.Load(), Dropped: c.dropped.Load()}
+}
+
+// RelayStats counts a bridge's relay sessions, for metrics.
+type RelayStats struct {
+	// Sessions is how many relay sessions are open; Refused counts
+	// sessions refused by the per-peer or total bound; Expired those ended
+	// when idle.
+	Sessions         int
+	Refused, Expired uint64
+	// Delivered counts relayed packets taken in; Dropped those of sessions
+	// this bridge does not have, or that found the queue full.
+	Delivered, Dropped uint64
 }
 
 // ReadFrom implements net.PacketConn.
@@ -107,9 +190,7 @@ func (c *relayConn) WriteTo(p []byte, addr net.Addr) (int, error) {
 	if !ok {
 		return 0, &net.AddrError{Err: "not a relay address", Addr: addr.String()}
 	}
-	c.mu.Lock()
-	gw, ok := c.sessions[ra.s]
-	c.mu.Unlock()
+	gw, ok := c.gateway(ra.s)
 	if !ok {
 		return 0, &net.AddrError{Err: "no such relay session", Addr: addr.String()}
 	}

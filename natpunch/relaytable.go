@@ -1,11 +1,14 @@
 package natpunch
 
 import (
+	"errors"
 	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/time/rate"
 
 	"github.com/peerbridge/peerbridge/connector/identity"
 )
@@ -21,33 +24,103 @@ type relayEnd struct {
 type relaySession struct {
 	a, b    relayEnd
 	started time.Time
-	last    time.Time // when a packet was last forwarded
-	bytes   int64     // forwarded so far
-	window  time.Time // start of the current rate window
-	inWin   int64     // bytes in the current rate window
+	last    time.Time     // when a packet was last forwarded
+	bytes   int64         // forwarded so far
+	rate    *rate.Limiter // bytes per second, both ways; nil if unlimited
 }
+
+// relayClient is what the relay table keeps per node: its sessions and
+// its packet budgets, shared by all of them.
+type relayClient struct {
+	sessions int
+	packets  *rate.Limiter // packets it sends
+	received *rate.Limiter // packets sent to it
+}
+
+// errRelayFull refuses a session past the per-client or total bound.
+var errRelayFull = errors.New("natpunch: too many relay sessions")
 
 // relayTable holds the gateway's relay sessions.
 type relayTable struct {
 	limits RelayLimits
+	total  *rate.Limiter // packets relayed in all; has its own lock
 
-	mu       sync.Mutex // guards sessions and the sessions' counters
+	mu       sync.Mutex // guards sessions, clients and the sessions' counters
 	sessions map[sessionID]*relaySession
+	clients  map[identity.NodeID]*relayClient
 
-	forwarded, dropped atomic.Uint64
-	bytes              atomic.Uint64 // of the packets forwarded
+	forwarded, dropped           atomic.Uint64
+	bytes                        atomic.Uint64 // of the packets forwarded
+	droppedUnknown, droppedLimit atomic.Uint64
+	refused                      atomic.Uint64 // sessions refused
 }
 
 func newRelayTable(l RelayLimits) *relayTable {
-	return &relayTable{limits: l, sessions: make(map[sessionID]*relaySession)}
+	l.populate()
+	return &relayTable{
+		limits: l, total: rate.NewLimiter(perSecond(l.PacketRate), max(int(2*l.PacketRate), 1)),
+		sessions: make(map[sessionID]*relaySession), clients: make(map[identity.NodeID]*relayClient),
+	}
 }
 
-func (t *relayTable) open(s sessionID, a, b record, now time.Time) {
+// perSecond is a rate; negative means unlimited.
+func perSecond(r float64) rate.Limit {
+	if r < 0 {
+		return rate.Inf
+	}
+	return rate.Limit(r)
+}
+
+// open adds session s between a and b, within the per-client and total
+// bounds.
+func (t *relayTable) open(s sessionID, a, b record, now time.Time) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if len(t.sessions) >= t.limits.MaxSessions || t.clientFullLocked(a.id) || t.clientFullLocked(b.id) {
+		t.refused.Add(1)
+		return errRelayFull
+	}
 	t.sessions[s] = &relaySession{
 		a: relayEnd{id: a.id, addr: a.observed, via: a.via}, b: relayEnd{id: b.id, addr: b.observed, via: b.via},
-		started: now, last: now, window: now,
+		started: now, last: now, rate: t.sessionRate(),
+	}
+	t.joinLocked(a.id)
+	t.joinLocked(b.id)
+	return nil
+}
+
+func (t *relayTable) clientFullLocked(id identity.NodeID) bool {
+	c := t.clients[id]
+	return c != nil && c.sessions >= t.limits.MaxSessionsPerClient
+}
+
+func (t *relayTable) joinLocked(id identity.NodeID) {
+	c := t.clients[id]
+	if c == nil {
+		l := t.limits
+		c = &relayClient{
+			packets:  rate.NewLimiter(perSecond(l.ClientPacketRate), max(l.ClientPacketBurst, 1)),
+			received: rate.NewLimiter(perSecond(l.ReceivePacketRate), max(l.ReceivePacketBurst, 1)),
+		}
+		t.clients[id] = c
+	}
+	c.sessions++
+}
+
+func (t *relayTable) leaveLocked(id identity.NodeID) {
+	if c := t.clients[id]; c != nil {
+		if c.sessions--; c.sessions <= 0 {
+			delete(t.clients, id)
+		}
+	}
+}
+
+// deleteLocked removes session s.
+func (t *relayTable) deleteLocked(s sessionID) {
+	if sess := t.sessions[s]; sess != nil {
+		delete(t.sessions, s)
+		t.leaveLocked(sess.a.id)
+		t.leaveLocked(sess.b.id)
 	}
 }
 
@@ -60,7 +133,7 @@ func (t *relayTable) expire(now time.Time, idle time.Duration) int {
 	n := 0
 	for s, sess := range t.sessions {
 		if now.Sub(sess.last) > idle {
-			delete(t.sessions, s)
+			t.deleteLocked(s)
 			n++
 		}
 	}
@@ -87,36 +160,51 @@ func (t *relayTable) rebind(id identity.NodeID, addr netip.AddrPort, via int) {
 func (t *relayTable) close(s sessionID) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	delete(t.sessions, s)
+	t.deleteLocked(s)
 }
 
 // route returns where a packet of n bytes from from on session s goes, or
 // false if it must be dropped: unknown session, a sender that is neither
-// end, or a limit reached.
+// end, or a limit reached. Drops are counted by reason.
 func (t *relayTable) route(s sessionID, from netip.AddrPort, n int, now time.Time) (relayEnd, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	sess := t.sessions[s]
 	if sess == nil {
+		t.droppedUnknown.Add(1)
 		return relayEnd{}, false
 	}
-	var to relayEnd
+	var sender, to relayEnd
 	switch from {
 	case sess.a.addr:
-		to = sess.b
+		sender, to = sess.a, sess.b
 	case sess.b.addr:
-		to = sess.a
+		sender, to = sess.b, sess.a
 	default:
+		t.droppedUnknown.Add(1)
 		return relayEnd{}, false
 	}
-	if !t.admitLocked(sess, int64(n), now) {
+	if !t.admitLocked(sess, sender.id, to.id, int64(n), now) {
+		t.droppedLimit.Add(1)
 		return relayEnd{}, false
 	}
 	sess.last = now
 	return to, true
 }
 
-func (t *relayTable) admitLocked(sess *relaySession, n int64, now time.Time) bool {
+// sessionRate returns a session's byte bucket: MaxRate a second, in
+// bursts of a second's worth (at least 64 KiB), or nil if unlimited.
+func (t *relayTable) sessionRate() *rate.Limiter {
+	if t.limits.MaxRate <= 0 {
+		return nil
+	}
+	return rate.NewLimiter(rate.Limit(t.limits.MaxRate), int(max(t.limits.MaxRate, 64<<10)))
+}
+
+// admitLocked charges a packet of n bytes from sender to receiver to its
+// session's budgets, the sender's and the receiver's packet rates and the
+// total packet rate.
+func (t *relayTable) admitLocked(sess *relaySession, sender, receiver identity.NodeID, n int64, now time.Time) bool {
 	l := t.limits
 	if l.MaxDuration > 0 && now.Sub(sess.started) > l.MaxDuration {
 		return false
@@ -124,14 +212,12 @@ func (t *relayTable) admitLocked(sess *relaySession, n int64, now time.Time) boo
 	if l.MaxBytes > 0 && sess.bytes+n > l.MaxBytes {
 		return false
 	}
-	if l.MaxRate > 0 {
-		if now.Sub(sess.window) >= time.Second {
-			sess.window, sess.inWin = now, 0
-		}
-		if sess.inWin+n > l.MaxRate {
-			return false
-		}
-		sess.inWin += n
+	from, to := t.clients[sender], t.clients[receiver]
+	if from == nil || to == nil || !from.packets.AllowN(now, 1) || !to.received.AllowN(now, 1) || !t.total.AllowN(now, 1) {
+		return false
+	}
+	if sess.rate != nil && !sess.rate.AllowN(now, int(n)) {
+		return false
 	}
 	sess.bytes += n
 	return true
@@ -148,7 +234,7 @@ func (t *relayTable) stats() (int, uint64, uint64) {
 // the gateway address that end talks to so its NAT lets it in.
 func (g *Gateway) forward(from netip.AddrPort, s sessionID, inner []byte) {
 	to, ok := g.relay.route(s, from, len(inner), time.Now())
-	if !ok {
+	if !ok { // counted by reason in route
 		g.relay.dropped.Add(1)
 		return
 	}

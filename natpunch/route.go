@@ -2,7 +2,6 @@ package natpunch
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"net"
@@ -215,69 +214,6 @@ func (cl *Client) punch(ctx context.Context, gw gateway, id identity.NodeID) err
 	return cl.followPlan(ctx, id, plan)
 }
 
-// followPlan punches toward the peer's addresses from the connector's
-// socket at the planned moment and, on the dialling side, opens QUIC; the
-// other side waits for the peer's connection to arrive.
-func (cl *Client) followPlan(ctx context.Context, id identity.NodeID, plan punchPlan) error {
-	ctx, cancel := context.WithTimeout(ctx, time.Duration(plan.DelayMs)*time.Millisecond+lowTTLLead+cl.cfg.PunchTimeout)
-	defer cancel()
-	if !plan.Dial {
-		cl.c.ExpectPath(id, connector.PathPunched)
-	}
-	if err := wait(ctx, time.Duration(plan.DelayMs)*time.Millisecond); err != nil {
-		return err
-	}
-	if err := cl.openOwnNAT(ctx, parseTargets(plan.Addrs)); err != nil {
-		return err
-	}
-	sprayed := make(chan struct{})
-	go func() {
-		defer close(sprayed)
-		cl.spray(ctx, plan.Addrs)
-	}()
-	defer func() { cancel(); <-sprayed }()
-	if plan.Dial {
-		return cl.race(ctx, id, plan.Addrs, connector.PathPunched)
-	}
-	return cl.awaitPath(ctx, id)
-}
-
-// spray sends small punch packets to every address every 20 ms until ctx
-// ends: each opens this side's NAT toward the peer.
-func (cl *Client) spray(ctx context.Context, addrs []string) {
-	targets := parseTargets(addrs)
-	t := time.NewTicker(20 * time.Millisecond)
-	defer t.Stop()
-	filler := make([]byte, 8)
-	for range 200 { // bounded: at most 4 s of punching
-		rand.Read(filler)
-		for _, ap := range targets {
-			cl.writeTo(appendPunch(nil, filler), ap)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
-// awaitPath waits until the pool holds a non-relayed connection to id.
-func (cl *Client) awaitPath(ctx context.Context, id identity.NodeID) error {
-	t := time.NewTicker(pollEvery)
-	defer t.Stop()
-	for {
-		if cl.hasBetterPath(id) {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%w: no punched connection from %s: %w", connector.ErrUnreachable, id.Short(), ctx.Err())
-		case <-t.C:
-		}
-	}
-}
-
 func wait(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return nil
@@ -303,7 +239,9 @@ func (cl *Client) relayTo(ctx context.Context, gw gateway, id identity.NodeID) e
 		return fmt.Errorf("natpunch: gateway granted a session of %d bytes", len(grant.Session))
 	}
 	s := sessionID(grant.Session)
-	cl.relay.addSession(s, gw.addr)
+	if err := cl.relay.addSession(s, gw.addr, id, time.Now()); err != nil {
+		return err
+	}
 	return cl.c.DialPath(ctx, cl.relayTr, relayAddr{s}, id, connector.PathRelayed)
 }
 

@@ -24,7 +24,7 @@ func TestGatewayStats(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := g.Stats()
-	if s.Registrations != 2 || s.RelaySessions != 1 || s.RelayPackets == 0 || s.RelayBytes < 2*uint64(len(payload)) {
+	if s.Registrations != 2 || s.RelaySessions != 1 || s.RelayForwarded == 0 || s.RelayBytes < 2*uint64(len(payload)) {
 		t.Errorf("stats %+v", s)
 	}
 }

@@ -34,12 +34,12 @@ func runGateway(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.StringVar(&cfg.KeyFile, "key", modules.DefaultGatewayKeyFile, "identity key file (created with mode 0600 if missing)")
 	fs.Var(&listen, "listen", "UDP `ADDR` to serve on (repeatable; default "+natpunch.DefaultGatewayListen+"; a second address on another IP and port lets NAT probes tell filtering and mapping apart)")
 	fs.DurationVar(&cfg.Gateway.RegistrationTTL, "registration-ttl", natpunch.DefaultRegistrationTTL, "how long a bridge's registration lasts without a refresh")
-	fs.Int64Var(&cfg.Gateway.Relay.MaxBytes, "relay-max-bytes", 0, "most bytes relayed per session (0: unlimited)")
-	fs.Int64Var(&cfg.Gateway.Relay.MaxRate, "relay-max-rate", 0, "most bytes per second relayed per session (0: unlimited)")
-	fs.DurationVar(&cfg.Gateway.Relay.MaxDuration, "relay-max-duration", 0, "longest relay session (0: unlimited)")
 	fs.StringVar(&cfg.HTTP, "http", "", "TCP `ADDR` to serve /metrics and /healthz on, e.g. 127.0.0.1:9091 (off if empty)")
 	cfg.Limits = gatewayLimits()
 	limitFlags(fs, &cfg.Limits)
+	cfg.Gateway.Relay, cfg.Gateway.Limits = natpunch.DefaultRelayLimits(), natpunch.DefaultGatewayLimits()
+	relayFlags(fs, &cfg.Gateway.Relay)
+	gatewayLimitFlags(fs, &cfg.Gateway.Limits)
 	fs.TextVar(&logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn, error")
 	fs.StringVar(&logFormat, "log-format", logging.FormatText, "log format: text or json")
 	config := addConfigFlag(fs)
@@ -88,4 +88,41 @@ func runGateway(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	stopCtx, cancel := context.WithTimeout(context.Background(), 2*shutdownSlack)
 	defer cancel()
 	return app.Stop(stopCtx)
+}
+
+// relayFlags binds the gateway's relay limits to flags, with their
+// defaults.
+func relayFlags(fs *flag.FlagSet, l *natpunch.RelayLimits) {
+	fs.Int64Var(&l.MaxBytes, "relay-max-bytes", l.MaxBytes, "most bytes relayed per session (0: unlimited)")
+	fs.Int64Var(&l.MaxRate, "relay-max-rate", l.MaxRate, "most bytes per second relayed per session (-1: unlimited)")
+	fs.DurationVar(&l.MaxDuration, "relay-max-duration", l.MaxDuration, "longest relay session (0: unlimited)")
+	fs.Float64Var(&l.ClientPacketRate, "relay-client-rate", l.ClientPacketRate, "most packets per second one node sends through the relay, over all its sessions (-1: unlimited)")
+	fs.IntVar(&l.ClientPacketBurst, "relay-client-burst", l.ClientPacketBurst, "burst of packets one node may send through the relay above its rate")
+	fs.Float64Var(&l.ReceivePacketRate, "relay-receive-rate", l.ReceivePacketRate, "most packets per second relayed to one node, from all its peers together (-1: unlimited)")
+	fs.IntVar(&l.ReceivePacketBurst, "relay-receive-burst", l.ReceivePacketBurst, "burst of packets relayed to one node above its rate")
+	fs.Float64Var(&l.PacketRate, "relay-packet-rate", l.PacketRate, "most packets per second relayed in all (-1: unlimited)")
+	fs.IntVar(&l.MaxSessionsPerClient, "relay-sessions-per-client", l.MaxSessionsPerClient, "most relay sessions one node takes part in")
+	fs.IntVar(&l.MaxSessions, "relay-max-sessions", l.MaxSessions, "most relay sessions in all")
+}
+
+// gatewayLimitFlags binds what one key can make the gateway hold and do
+// to flags, with their defaults.
+func gatewayLimitFlags(fs *flag.FlagSet, l *natpunch.GatewayLimits) {
+	fs.IntVar(&l.MaxRegistrations, "max-registrations", l.MaxRegistrations, "most registered bridges; new ones are refused past it")
+	fs.IntVar(&l.MaxLocalAddrs, "max-local-addrs", l.MaxLocalAddrs, "most local addresses one registration may claim")
+	fs.IntVar(&l.MaxRecordBytes, "max-record-bytes", l.MaxRecordBytes, "largest registration, in bytes")
+	for _, r := range []struct {
+		name, what string
+		rate       *natpunch.Rate
+	}{
+		{"register", "registrations per key", &l.Registrations},
+		{"lookup", "lookups per key", &l.Lookups},
+		{"punch", "hole punch requests per key", &l.Punches},
+		{"relay-ask", "relay requests per key", &l.Relays},
+		{"notify", "hole punch and relay requests toward one node", &l.Notifies},
+		{"request", "control requests of all keys together", &l.Requests},
+	} {
+		fs.Float64Var(&r.rate.PerSecond, r.name+"-rate", r.rate.PerSecond, r.what+" per second (-1: unlimited)")
+		fs.IntVar(&r.rate.Burst, r.name+"-burst", r.rate.Burst, "burst of "+r.what+" above the rate")
+	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/peerbridge/peerbridge/connector"
 	"github.com/peerbridge/peerbridge/logging"
 	"github.com/peerbridge/peerbridge/modules"
+	"github.com/peerbridge/peerbridge/natpunch"
 	"github.com/peerbridge/peerbridge/status"
 )
 
@@ -54,6 +55,7 @@ func newRunFlags(stderr io.Writer) (*flag.FlagSet, *runFlags) {
 	fs.StringVar(&c.HTTP, "http", "", "TCP `ADDR` to serve /metrics and /healthz on, e.g. 127.0.0.1:9090 (off if empty)")
 	c.Limits = runLimits()
 	limitFlags(fs, &c.Limits)
+	natLimitFlags(fs, &c.NATLimits)
 	fs.TextVar(&f.logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn, error")
 	fs.StringVar(&f.logFormat, "log-format", logging.FormatText, "log format: text or json")
 	f.config = addConfigFlag(fs)
@@ -77,6 +79,17 @@ func (f *runFlags) check() error {
 	c.duration("grace", f.cfg.Grace, modules.DefaultGrace.String())
 	c.duration("idle-timeout", f.cfg.IdleTimeout, connector.DefaultIdleTimeout.String())
 	return c.err()
+}
+
+// natLimitFlags binds the bounds on what peers can have NAT traversal do
+// to flags.
+func natLimitFlags(fs *flag.FlagSet, l *modules.NATLimits) {
+	fs.IntVar(&l.PunchPackets, "punch-packets", natpunch.DefaultPunchPackets, "most packets one hole punch sends")
+	fs.IntVar(&l.PunchesPerMinute, "punches-per-minute", natpunch.DefaultPunchesPerMinute, "hole punches one peer can have this bridge make per minute")
+	fs.IntVar(&l.MaxPunches, "max-punches", natpunch.DefaultMaxPunches, "hole punches for peers at once")
+	fs.DurationVar(&l.RelayIdleTimeout, "relay-idle-timeout", natpunch.DefaultRelayIdleTimeout, "end relay sessions idle this long (keep it above the 15 s QUIC keep-alive)")
+	fs.IntVar(&l.MaxRelaySessionsPerPeer, "relay-sessions-per-peer", natpunch.DefaultRelaySessionsPerPeer, "most relay sessions with one peer")
+	fs.IntVar(&l.MaxRelaySessions, "max-relay-sessions", natpunch.DefaultRelaySessions, "most relay sessions in all")
 }
 
 func runBridge(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -1,0 +1,87 @@
+package natpunch
+
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/peerbridge/peerbridge/connector/identity"
+)
+
+// gatewayRates are the gateway's request rate limits: one token bucket per
+// key and operation, one per target of punches and relays, and a total.
+type gatewayRates struct {
+	register, lookup, punch, relay, notify *keyLimiter
+
+	// limited counts the requests each table refused.
+	registerLimited, lookupLimited, punchLimited, relayLimited, notifyLimited atomic.Uint64
+}
+
+func newGatewayRates(l GatewayLimits) gatewayRates {
+	total := l.Requests.limiter() // one bucket for every operation
+	mk := func(each Rate) *keyLimiter { return newKeyLimiter(each, total, l.MaxKeys) }
+	return gatewayRates{
+		register: mk(l.Registrations), lookup: mk(l.Lookups), punch: mk(l.Punches), relay: mk(l.Relays),
+		notify: newKeyLimiter(l.Notifies, unlimited(), l.MaxKeys),
+	}
+}
+
+// allow takes a token for id from k, counting a refusal in limited.
+func allow(k *keyLimiter, limited *atomic.Uint64, id identity.NodeID) bool {
+	if k.allow(id, time.Now()) {
+		return true
+	}
+	limited.Add(1)
+	return false
+}
+
+// GatewayStats counts what a gateway holds, and every request and packet
+// it refused or dropped, for metrics.
+type GatewayStats struct {
+	// Registrations is the number of live records.
+	Registrations int
+	// RegistrationsRefused counts new nodes refused because the registry
+	// was full; RegistrationsInvalid records refused as too large or
+	// malformed; RegistrationsExpired records that expired.
+	RegistrationsRefused, RegistrationsInvalid, RegistrationsExpired uint64
+	// RegisterLimited, LookupLimited, PunchLimited and RelayLimited count
+	// requests refused by their key's rate or the total rate;
+	// NotifyLimited punch and relay requests refused by the rate toward
+	// their target.
+	RegisterLimited, LookupLimited, PunchLimited, RelayLimited, NotifyLimited uint64
+	// RelaySessions is the number of open relay sessions;
+	// RelaySessionsRefused counts sessions refused by the per-client or
+	// total bound, or by the other side.
+	RelaySessions        int
+	RelaySessionsRefused uint64
+	// RelayForwarded counts relayed packets; RelayDropped all dropped ones,
+	// of which RelayDroppedUnknown had no session or a sender that is not
+	// one of its ends, and RelayDroppedLimit went over a rate or byte
+	// budget.
+	RelayForwarded, RelayDropped, RelayDroppedUnknown, RelayDroppedLimit uint64
+	// RelayBytes counts the bytes of the packets relayed.
+	RelayBytes uint64
+}
+
+// Stats returns the gateway's counters.
+func (g *Gateway) Stats() GatewayStats {
+	sessions, forwarded, dropped := g.relay.stats()
+	r := &g.rates
+	return GatewayStats{
+		Registrations:        g.reg.size(),
+		RegistrationsRefused: g.reg.refused.Load(),
+		RegistrationsInvalid: g.reg.invalid.Load(),
+		RegistrationsExpired: g.reg.expired.Load(),
+		RegisterLimited:      r.registerLimited.Load(),
+		LookupLimited:        r.lookupLimited.Load(),
+		PunchLimited:         r.punchLimited.Load(),
+		RelayLimited:         r.relayLimited.Load(),
+		NotifyLimited:        r.notifyLimited.Load(),
+		RelaySessions:        sessions,
+		RelaySessionsRefused: g.relay.refused.Load(),
+		RelayForwarded:       forwarded,
+		RelayDropped:         dropped,
+		RelayDroppedUnknown:  g.relay.droppedUnknown.Load(),
+		RelayDroppedLimit:    g.relay.droppedLimit.Load(),
+		RelayBytes:           g.relay.bytes.Load(),
+	}
+}

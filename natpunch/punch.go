@@ -1,0 +1,128 @@
+package natpunch
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/peerbridge/peerbridge/connector"
+	"github.com/peerbridge/peerbridge/connector/identity"
+)
+
+const (
+	// maxPunchDelay bounds the wait a punch plan may ask for.
+	maxPunchDelay = 2 * time.Second
+	// maxPunchAddrs bounds the addresses one punch sprays and dials: the
+	// peer's observed address and a few on this node's own subnets.
+	maxPunchAddrs = 4
+	// sprayEvery is the interval between rounds of punch packets.
+	sprayEvery = 20 * time.Millisecond
+	// punchFillerLen is the random filler of a punch packet.
+	punchFillerLen = 8
+)
+
+// followPlan punches toward the peer's addresses from the connector's
+// socket at the planned moment and, on the dialling side, opens QUIC; the
+// other side waits for the peer's connection to arrive. It sprays and dials
+// only the addresses punchTargets allows.
+func (cl *Client) followPlan(ctx context.Context, id identity.NodeID, plan punchPlan) error {
+	delay := min(max(time.Duration(plan.DelayMs)*time.Millisecond, 0), maxPunchDelay)
+	ctx, cancel := context.WithTimeout(ctx, delay+lowTTLLead+cl.cfg.PunchTimeout)
+	defer cancel()
+	targets := cl.punchTargets(plan, ownSubnets())
+	if len(targets) == 0 {
+		return fmt.Errorf("%w: no address to punch toward %s", connector.ErrUnreachable, id.Short())
+	}
+	if !plan.Dial {
+		cl.c.ExpectPath(id, connector.PathPunched)
+	}
+	if err := wait(ctx, delay); err != nil {
+		return err
+	}
+	if err := cl.openOwnNAT(ctx, targets); err != nil {
+		return err
+	}
+	sprayed := make(chan struct{})
+	go func() {
+		defer close(sprayed)
+		cl.spray(ctx, targets)
+	}()
+	defer func() { cancel(); <-sprayed }()
+	if plan.Dial {
+		addrs := make([]string, len(targets))
+		for i, t := range targets {
+			addrs[i] = t.String()
+		}
+		return cl.race(ctx, id, addrs, connector.PathPunched)
+	}
+	return cl.awaitPath(ctx, id)
+}
+
+// spray sends small punch packets to every target every sprayEvery until
+// ctx ends or the punch's packet budget is spent: each opens this side's
+// NAT toward the peer.
+func (cl *Client) spray(ctx context.Context, targets []netip.AddrPort) {
+	t := time.NewTicker(sprayEvery)
+	defer t.Stop()
+	filler := make([]byte, punchFillerLen)
+	for range cl.cfg.PunchPackets / len(targets) {
+		rand.Read(filler)
+		pkt := appendPunch(nil, filler)
+		for _, ap := range targets {
+			if cl.writeTo(pkt, ap) == nil {
+				cl.sent.packets.Add(1)
+				cl.sent.bytes.Add(uint64(len(pkt)))
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// awaitPath waits until the pool holds a non-relayed connection to id.
+func (cl *Client) awaitPath(ctx context.Context, id identity.NodeID) error {
+	t := time.NewTicker(pollEvery)
+	defer t.Stop()
+	for {
+		if cl.hasBetterPath(id) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w: no punched connection from %s: %w", connector.ErrUnreachable, id.Short(), ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+// punchTargets returns the addresses a punch may send to: the address the
+// gateway saw the peer's connection come from, which the peer cannot
+// choose, and the peer's claimed local addresses only where they lie on
+// one of this node's own subnets (a peer on the same LAN), at most
+// maxPunchAddrs in all. Anything else a peer claims is left out and
+// counted, so a punch cannot be aimed at a third party.
+func (cl *Client) punchTargets(plan punchPlan, subnets []netip.Prefix) []netip.AddrPort {
+	observed, err := netip.ParseAddrPort(plan.Observed)
+	observed = unmapped(observed)
+	var out []netip.AddrPort
+	if err == nil && observed.IsValid() {
+		out = append(out, observed)
+	}
+	for _, a := range plan.Addrs {
+		ap, err := netip.ParseAddrPort(a)
+		ap = unmapped(ap)
+		switch {
+		case err == nil && ap == observed:
+		case err == nil && len(out) < maxPunchAddrs && onSubnet(ap.Addr(), subnets):
+			out = append(out, ap)
+		default:
+			cl.sent.addrsRefused.Add(1)
+		}
+	}
+	return out
+}

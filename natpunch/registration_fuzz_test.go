@@ -1,0 +1,52 @@
+package natpunch
+
+import (
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/peerbridge/peerbridge/connector"
+)
+
+// FuzzRegistration feeds any payload to the gateway's registration check,
+// as any key can. What it accepts must be within the record limits and
+// hold only canonical values, never the sender's own strings.
+func FuzzRegistration(f *testing.F) {
+	for _, reg := range []registration{
+		{Local: []string{"198.19.1.10:4242"}, Mapping: MappingIndependent, Filtering: FilteringDependent},
+		{Local: []string{"[::ffff:198.19.1.10]:4242", "[2001:db8::1]:9"}, Mapping: Unknown},
+		{Local: []string{"0.0.0.0:1", "224.0.0.1:5", "198.19.1.10:0"}},
+		{Local: []string{strings.Repeat("1", 300)}},
+		{Local: slices.Repeat([]string{"198.19.1.10:1"}, 9)},
+		{Mapping: "full cone"},
+	} {
+		b, err := encode(&reg)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	g := &Gateway{cfg: GatewayConfig{RegistrationTTL: 1}}
+	g.cfg.Limits.populate()
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m := &connector.Message{From: "n", Payload: b, Remote: netip.MustParseAddrPort("198.18.0.12:61542")}
+		rec, err := g.record(0, m)
+		if err != nil {
+			return
+		}
+		if len(b) > DefaultMaxRecordBytes || len(rec.local) > DefaultMaxLocalAddrs {
+			t.Fatalf("accepted %d bytes with %d local addresses", len(b), len(rec.local))
+		}
+		for _, l := range rec.local {
+			ap, err := netip.ParseAddrPort(l)
+			if err != nil || ap.String() != l || ap.Port() == 0 || ap.Addr().IsUnspecified() || ap.Addr().IsMulticast() {
+				t.Fatalf("accepted local address %q", l)
+			}
+		}
+		known := []string{"", Unknown, MappingIndependent, MappingDependent, FilteringDependent}
+		if !slices.Contains(known, rec.mapping) || !slices.Contains(known, rec.filtering) {
+			t.Fatalf("accepted NAT behaviour %q, %q", rec.mapping, rec.filtering)
+		}
+	})
+}

@@ -1,0 +1,110 @@
+package hostile
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/peerbridge/peerbridge/connector"
+	"github.com/peerbridge/peerbridge/connector/identity"
+	"github.com/peerbridge/peerbridge/natpunch"
+)
+
+// TestNATRegistrationsExpire is issue 9, point 4: throwaway keys register
+// records of about 1 MB of strings, then two hundred more small ones. The gateway must refuse the large records, hold no
+// more records than its cap, and return to its baseline heap and an empty
+// registry once the TTL and a sweep have passed, without anyone looking the
+// records up.
+func TestNATRegistrationsExpire(t *testing.T) {
+	const (
+		keys = 200
+		// hugeKeys register 1 MB each; each costs the test as much as forty
+		// small ones.
+		hugeKeys = 40
+		cap_     = 100
+		ttl      = 3 * time.Second
+	)
+	g := natGateway(t, natpunch.GatewayConfig{RegistrationTTL: ttl, Limits: natpunch.GatewayLimits{MaxRegistrations: cap_}})
+	base := natHeap()
+	huge := make([]string, 16)
+	for i := range huge {
+		huge[i] = strings.Repeat("1", 60_000)
+	}
+	var hugeOK, smallOK atomic.Int64
+	began := time.Now()
+	natThrowaways(t, g, hugeKeys, huge, &hugeOK)
+	full := natHeap()
+	t.Logf("huge registrations took %v", time.Since(began))
+	began = time.Now()
+	natThrowaways(t, g, keys, nil, &smallOK)
+	st := g.Stats()
+	t.Logf("small registrations took %v", time.Since(began))
+	t.Logf("%d keys: %d records of about 1 MB accepted, heap %.2f -> %.2f MB; %d keys: %d small records accepted; registry %+v",
+		hugeKeys, hugeOK.Load(), mb(base), mb(full), keys, smallOK.Load(), st)
+	if hugeOK.Load() != 0 {
+		t.Errorf("%d records of about 1 MB were accepted", hugeOK.Load())
+	}
+	// Records may expire during the registrations on a slow machine, so
+	// the cap is checked as: never more records than it, and no more
+	// accepted than it plus what expired, every other one refused.
+	if st.Registrations > cap_ || smallOK.Load() > cap_+int64(st.RegistrationsExpired) ||
+		smallOK.Load()+int64(st.RegistrationsRefused) != keys || st.RegistrationsInvalid != hugeKeys {
+		t.Errorf("%d small records accepted, registry %+v: want the cap of %d and refusals counted", smallOK.Load(), st, cap_)
+	}
+	swept := natWaitFor(func() bool { return g.Stats().Registrations == 0 }, ttl+5*time.Second)
+	after := natHeap()
+	t.Logf("after the TTL and a sweep: heap %.2f MB, registry %+v", mb(after), g.Stats())
+	if !swept {
+		t.Errorf("registry still holds %+v after the TTL", g.Stats())
+	}
+	if after > base+20<<20 {
+		t.Errorf("heap %.2f MB after the TTL, baseline %.2f MB", mb(after), mb(base))
+	}
+}
+
+// natThrowaways registers n fresh keys with g, eight at a time, claiming
+// the local addresses local (or each its own address if local is nil), and
+// counts the registrations accepted.
+func natThrowaways(t *testing.T, g *natpunch.Gateway, n int, local []string, ok *atomic.Int64) {
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8)
+	for range n {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if natThrowaway(t, g, local) == nil {
+				ok.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// natThrowaway registers a fresh key with g and closes it.
+func natThrowaway(t *testing.T, g *natpunch.Gateway, local []string) error {
+	id, err := identity.Generate()
+	if err != nil {
+		t.Error(err)
+		return err
+	}
+	c, err := connector.New(connector.Config{}, id, nil)
+	if err == nil {
+		err = c.Start(context.Background())
+	}
+	if err != nil {
+		t.Error(err)
+		return err
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if local == nil {
+		local = []string{c.Addr().String()}
+	}
+	return natRegister(ctx, c, g, local, natpunch.FilteringIndependent)
+}
+
+func mb(n uint64) float64 { return float64(n) / (1 << 20) }
