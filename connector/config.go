@@ -34,6 +34,15 @@ type Config struct {
 	// MaxStreams is how many concurrent requests a peer may have open on one
 	// connection. Zero means 4096.
 	MaxStreams int
+	// MaxQueue is how many messages may wait in one peer's send queue;
+	// past it sends to that peer fail with ErrBusy. Zero means 1024.
+	MaxQueue int
+	// MaxQueues is how many peers may have messages queued at once; past
+	// it sends to further peers fail with ErrBusy. Zero means 4096.
+	MaxQueues int
+	// MaxQueuedBytes bounds the payload bytes waiting in all send queues
+	// together; past it sends fail with ErrBusy. Zero means 64 MiB.
+	MaxQueuedBytes int
 	// KeepAlive is the QUIC keep-alive period, which also keeps NAT mappings
 	// open. Zero means 15 s; negative disables it.
 	KeepAlive time.Duration
@@ -57,11 +66,20 @@ func (c *Config) populate() {
 	if c.MaxStreams == 0 {
 		c.MaxStreams = 4096
 	}
+	setDefaultInt(&c.MaxQueue, 1024)
+	setDefaultInt(&c.MaxQueues, 4096)
+	setDefaultInt(&c.MaxQueuedBytes, 64<<20)
 }
 
 func setDefault(d *time.Duration, v time.Duration) {
 	if *d == 0 {
 		*d = v
+	}
+}
+
+func setDefaultInt(n *int, v int) {
+	if *n == 0 {
+		*n = v
 	}
 }
 
@@ -75,6 +93,9 @@ func (c *Config) validate() error {
 	}
 	if c.MaxConns < 0 || c.MaxStreams < 0 {
 		errs = append(errs, errors.New("MaxConns and MaxStreams must not be negative"))
+	}
+	if c.MaxQueue < 0 || c.MaxQueues < 0 || c.MaxQueuedBytes < 0 {
+		errs = append(errs, errors.New("MaxQueue, MaxQueues and MaxQueuedBytes must not be negative"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("connector: invalid config: %w", err)

@@ -29,6 +29,8 @@ type Connector struct {
 	router   atomic.Pointer[Router]
 	stats    counters
 	pool     *pool
+	queues   sendQueues
+	closing  atomic.Bool   // Shutdown began: new sends and requests are refused
 	ackIdle  time.Duration // ackReaderIdle; read-only after New
 
 	// Set by Start, read-only afterwards.
@@ -58,7 +60,7 @@ func New(cfg Config, id *identity.Identity, log *slog.Logger) (*Connector, error
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	c := &Connector{cfg: cfg, id: id, log: log, epoch: time.Now(), pool: newPool(), ackIdle: ackReaderIdle}
+	c := &Connector{cfg: cfg, id: id, log: log, epoch: time.Now(), pool: newPool(), queues: sendQueues{byKey: make(map[string]*sendQueue)}, ackIdle: ackReaderIdle}
 	c.quicConf = c.newQUICConfig()
 	return c, nil
 }
@@ -70,7 +72,7 @@ func (c *Connector) newQUICConfig() *quic.Config {
 		MaxIdleTimeout:        max(30*time.Second, 2*keepAlive),
 		KeepAlivePeriod:       keepAlive,
 		MaxIncomingStreams:    int64(c.cfg.MaxStreams),
-		MaxIncomingUniStreams: -1,
+		MaxIncomingUniStreams: 1, // a peer's goaway signal (goaway.go)
 	}
 }
 
@@ -123,6 +125,8 @@ func (c *Connector) Close() error {
 }
 
 func (c *Connector) close() error {
+	c.closing.Store(true)
+	c.queues.close()
 	c.goMu.Lock()
 	c.cancel()
 	c.goMu.Unlock()
@@ -178,13 +182,16 @@ func (c *Connector) Transport() *quic.Transport { return c.tr }
 func (c *Connector) Stats() Stats {
 	s := c.stats.snapshot()
 	s.Conns = c.pool.len()
+	s.Queues = c.queues.len()
 	return s
 }
 
 // AddAddress records that node id can be reached at endpoint ("host:port"),
-// so that a target naming only the node ID can be dialled.
+// so that a target naming only the node ID can be dialled: a static peer.
+// No endpoint hint in a message replaces it, even one where the node
+// proves its ID.
 func (c *Connector) AddAddress(id identity.NodeID, endpoint string) {
-	c.pool.setAddr(id, endpoint)
+	c.pool.setStaticAddr(id, endpoint)
 }
 
 func (c *Connector) acceptLoop() {

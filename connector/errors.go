@@ -27,6 +27,12 @@ var (
 	// ErrIdentityMismatch: the peer at the endpoint proved a different key
 	// than the node ID asked for. The error is an *identity.MismatchError.
 	ErrIdentityMismatch = identity.ErrIdentityMismatch
+	// ErrBusy: the peer's send queue, or the queues as a whole, are full;
+	// the message was not sent (Config.MaxQueue, MaxQueues, MaxQueuedBytes).
+	ErrBusy = errors.New("connector: busy")
+	// ErrGoingAway: the peer said it is shutting down; nothing new is sent
+	// to it on that connection.
+	ErrGoingAway = errors.New("connector: peer going away")
 	// ErrFrameTooLarge: the message is over the payload limit.
 	ErrFrameTooLarge = codec.ErrFrameTooLarge
 )
@@ -45,6 +51,8 @@ const (
 type RemoteError struct {
 	Code int
 	Text string
+	// From is the node that answered with it, when known.
+	From identity.NodeID
 }
 
 // Error implements error.

@@ -37,6 +37,10 @@ type peerConn struct {
 	lastActive atomic.Int64 // connector clock of the last message either way
 	lastRecv   atomic.Int64 // connector clock of the last frame received
 	inflight   atomic.Int32 // requests in flight either way
+	outflight  atomic.Int32 // requests this side sent, in flight
+	leaving    atomic.Bool  // one side is going away: nothing new goes out on it (goaway.go)
+	peerLeft   atomic.Bool  // the peer said it is done with the connection
+	sentAway   atomic.Bool  // this side said so
 	out        sender       // the outbound message stream
 	reqs       reqStreams   // idle request streams
 	wg         sync.WaitGroup
@@ -74,6 +78,8 @@ func (c *Connector) adoptAt(qc *quic.Conn, path Path, endpoint string, dialled b
 		c.stats.evictions.Add(1)
 		evicted.close(codeEvicted, "evicted")
 	}
+	pc.wg.Add(1)
+	go pc.acceptGoAway()
 	c.wg.Add(1)
 	go pc.run()
 	return pooled, nil

@@ -56,6 +56,20 @@ func (e *notSentError) Unwrap() error { return e.err }
 // acknowledges it or the stream fails. done is not called if write returns
 // an error.
 func (s *sender) write(ctx context.Context, f *codec.Frame, done func(error)) error {
+	var refused [1]error
+	err := s.writeBatch(ctx, []*codec.Frame{f}, []func(error){done}, refused[:])
+	if refused[0] != nil {
+		return refused[0]
+	}
+	return err
+}
+
+// writeBatch sends fs in one write (their IDs are set here) and calls
+// dones[i] once the peer acknowledges fs[i] or the stream fails. A frame
+// that cannot be encoded is skipped and its error put in refused[i]; its
+// done is not called. If writeBatch returns an error, no done is called.
+// ctx's deadline bounds the write.
+func (s *sender) writeBatch(ctx context.Context, fs []*codec.Frame, dones []func(error), refused []error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.failed != nil {
@@ -66,15 +80,9 @@ func (s *sender) write(ctx context.Context, f *codec.Frame, done func(error)) er
 			return err
 		}
 	}
-	f.ID = s.seq + 1
-	buf, err := codec.AppendFrame(s.buf[:0], f, s.pc.c.cfg.MaxPayload)
-	if err != nil {
-		return err
-	}
-	if cap(buf) <= maxKeptBuffer {
-		s.buf = buf
-	} else {
-		s.buf = nil
+	buf, n := s.encodeLocked(fs, refused)
+	if n == 0 {
+		return nil
 	}
 	if d, ok := ctx.Deadline(); ok {
 		s.st.SetWriteDeadline(d)
@@ -82,25 +90,52 @@ func (s *sender) write(ctx context.Context, f *codec.Frame, done func(error)) er
 		s.st.SetWriteDeadline(time.Time{})
 	}
 	if s.armed {
-		// Before the frame goes out, so that its acknowledgement cannot
+		// Before the frames go out, so that their acknowledgement cannot
 		// meet the deadline halfway.
 		s.st.SetReadDeadline(time.Time{})
 		s.armed = false
 	}
-	n, err := s.st.Write(buf)
+	written, err := s.st.Write(buf)
 	if err != nil {
-		return s.writeFailedLocked(ctx, n, err)
+		return s.writeFailedLocked(ctx, written, err)
 	}
-	s.seq++
-	s.pending = append(s.pending, pending{st: s.st, seq: s.seq, done: done})
+	for i, f := range fs {
+		if refused[i] == nil {
+			s.pending = append(s.pending, pending{st: s.st, seq: f.ID, done: dones[i]})
+			s.pc.c.stats.msgsOut.Add(1)
+		}
+	}
+	s.seq += uint64(n)
+	s.pc.c.stats.bytesOut.Add(uint64(len(buf)))
 	if s.reader != s.st {
 		s.reader = s.st
 		s.pc.wg.Add(1)
 		go s.readAcks(s.st, s.r)
 	}
-	s.pc.c.stats.out(len(buf))
 	s.pc.touch()
 	return nil
+}
+
+// encodeLocked encodes fs, numbered from s.seq+1, into the sender's buffer
+// and returns it and how many frames it holds. Frames that cannot be
+// encoded are left out, their errors in refused.
+func (s *sender) encodeLocked(fs []*codec.Frame, refused []error) ([]byte, int) {
+	buf, n := s.buf[:0], 0
+	for i, f := range fs {
+		f.ID = s.seq + uint64(n) + 1
+		var err error
+		if buf, err = codec.AppendFrame(buf, f, s.pc.c.cfg.MaxPayload); err != nil {
+			refused[i] = err
+			continue
+		}
+		n++
+	}
+	if cap(buf) <= maxKeptBuffer {
+		s.buf = buf
+	} else {
+		s.buf = nil
+	}
+	return buf, n
 }
 
 func (s *sender) openLocked(ctx context.Context) error {
@@ -159,7 +194,7 @@ func (s *sender) readAcks(st *quic.Stream, r *codec.Reader) {
 		case codec.KindAck:
 			s.ack(st, f.ID)
 		case codec.KindError:
-			s.reject(st, f.ID, &RemoteError{Code: f.Code, Text: f.Error})
+			s.reject(st, f.ID, &RemoteError{Code: f.Code, Text: f.Error, From: s.pc.id})
 		default:
 			s.streamEnded(st, fmt.Errorf("%w: unexpected %s frame on message stream", codec.ErrMalformed, f.Kind))
 			return
@@ -267,6 +302,13 @@ func (s *sender) streamEnded(st *quic.Stream, cause error) {
 	for _, p := range waiting {
 		p.done(err)
 	}
+}
+
+// idle reports whether no message waits for its acknowledgement.
+func (s *sender) idle() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.pending) == 0
 }
 
 // fail marks the sender dead once the connection has ended.

@@ -116,13 +116,13 @@ func connectAll(ctx context.Context, c *connector.Connector, ts []connector.Targ
 	for len(ts) > 0 {
 		batch := ts[:min(idleBatch, len(ts))]
 		ts = ts[len(batch):]
-		for _, r := range c.SendMany(ctx, batch, "idle", nil, nil) {
+		for _, r := range c.SendMany(ctx, batch, connector.Outbound{Type: "idle"}) {
 			if r.Err != nil {
 				return fmt.Errorf("idle memory: connecting %s: %w", r.Target, r.Err)
 			}
 		}
 		for _, t := range batch {
-			if _, err := c.Request(ctx, t, "idle", nil, nil); err != nil {
+			if _, err := c.Request(ctx, connector.Outbound{Target: t, Type: "idle"}); err != nil {
 				return fmt.Errorf("idle memory: request to %s: %w", t, err)
 			}
 		}

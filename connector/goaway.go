@@ -1,0 +1,115 @@
+package connector
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// # Going away
+//
+// A connector that shuts down gracefully (Shutdown) tells each peer so by
+// opening a unidirectional stream and closing it at once: the stream is the
+// whole signal, it carries no bytes, and a peer may open one (the QUIC
+// limit on a peer's unidirectional streams is 1, and only the first is
+// accepted). A side that receives it opens nothing new on the connection:
+// sends and requests for that peer fail at once with ErrGoingAway, or use a
+// newer connection that replaces this one in the pool. Once its own
+// requests on the connection are answered and its messages acknowledged, it
+// sends the signal back. The side going away closes the connection when it
+// has the peer's signal and its own work on it is done, or when its grace
+// period ends: every reply written before was read, both ways.
+
+// goAwayPoll is how often a waiting side looks again at the work in flight
+// on a connection, which has no event of its own.
+const goAwayPoll = 5 * time.Millisecond
+
+// acceptGoAway waits for the peer's signal, stops new work on the
+// connection, and answers with its own once its outbound work is done.
+func (pc *peerConn) acceptGoAway() {
+	defer pc.wg.Done()
+	ctx := pc.qc.Context()
+	st, err := pc.qc.AcceptUniStream(ctx)
+	if err != nil {
+		return
+	}
+	st.CancelRead(codeCancelled)
+	pc.leaving.Store(true)
+	pc.peerLeft.Store(true)
+	pc.c.log.Debug("peer going away", "peer", pc.id.Short())
+	if pollUntil(ctx, pc.outboundIdle) {
+		pc.sendGoAway()
+	}
+}
+
+// sendGoAway sends this side's signal, once.
+func (pc *peerConn) sendGoAway() {
+	if !pc.sentAway.CompareAndSwap(false, true) {
+		return
+	}
+	pc.leaving.Store(true)
+	st, err := pc.qc.OpenUniStream()
+	if err != nil {
+		pc.c.log.Debug("cannot signal going away", "peer", pc.id.Short(), "err", err)
+		return
+	}
+	st.Close()
+}
+
+// outboundIdle reports whether nothing this side started on the
+// connection waits for the peer: no request, no unacknowledged message.
+func (pc *peerConn) outboundIdle() bool {
+	return pc.outflight.Load() == 0 && pc.out.idle()
+}
+
+// doneLeaving reports whether a connection may be closed by the side going
+// away: the peer answered its signal and nothing is in flight either way.
+func (pc *peerConn) doneLeaving() bool {
+	return !pc.alive() || pc.peerLeft.Load() && pc.inflight.Load() == 0 && pc.out.idle()
+}
+
+// pollUntil polls ok until it holds, or ctx ends; it reports which.
+func pollUntil(ctx context.Context, ok func() bool) bool {
+	t := time.NewTicker(goAwayPoll)
+	defer t.Stop()
+	for !ok() {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+		}
+	}
+	return true
+}
+
+// Shutdown stops the connector gracefully, then closes it: it refuses new
+// sends and requests, lets the queued messages go out, tells every peer it
+// is going away, and waits until each peer has answered and the work in
+// flight on each connection is done, or ctx ends. Call it after the work
+// that feeds the connector (the bridge) has stopped. It returns ctx's error
+// if the grace period ran out, after closing all the same.
+func (c *Connector) Shutdown(ctx context.Context) error {
+	if c.cancel == nil {
+		return nil
+	}
+	c.closing.Store(true)
+	queued := pollUntil(ctx, func() bool { return c.queues.len() == 0 })
+	conns := c.pool.live()
+	for _, pc := range conns {
+		pc.sendGoAway()
+	}
+	done := queued && pollUntil(ctx, func() bool {
+		for _, pc := range conns {
+			if !pc.doneLeaving() {
+				return false
+			}
+		}
+		return true
+	})
+	err := c.Close()
+	if !done && err == nil {
+		c.log.Warn("grace period over with work in flight", "err", ctx.Err())
+		return fmt.Errorf("connector: shutdown: %w", ctx.Err())
+	}
+	return err
+}
