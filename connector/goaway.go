@@ -6,20 +6,6 @@ import (
 	"time"
 )
 
-// # Going away
-//
-// A connector that shuts down gracefully (Shutdown) tells each peer so by
-// opening a unidirectional stream and closing it at once: the stream is the
-// whole signal, it carries no bytes, and a peer may open one (the QUIC
-// limit on a peer's unidirectional streams is 1, and only the first is
-// accepted). A side that receives it opens nothing new on the connection:
-// sends and requests for that peer fail at once with ErrGoingAway, or use a
-// newer connection that replaces this one in the pool. Once its own
-// requests on the connection are answered and its messages acknowledged, it
-// sends the signal back. The side going away closes the connection when it
-// has the peer's signal and its own work on it is done, or when its grace
-// period ends: every reply written before was read, both ways.
-
 // goAwayPoll is how often a waiting side looks again at the work in flight
 // on a connection, which has no event of its own.
 const goAwayPoll = 5 * time.Millisecond
