@@ -35,13 +35,14 @@ type Config struct {
 	// connection. Zero means 4096.
 	MaxStreams int
 	// MaxQueue is how many messages may wait in one peer's send queue;
-	// past it sends to that peer fail with ErrBusy. Zero means 1024.
+	// past it sends to that peer fail with ErrBusy. Zero means 16384.
 	MaxQueue int
 	// MaxQueues is how many peers may have messages queued at once; past
 	// it sends to further peers fail with ErrBusy. Zero means 4096.
 	MaxQueues int
-	// MaxQueuedBytes bounds the payload bytes waiting in all send queues
-	// together; past it sends fail with ErrBusy. Zero means 64 MiB.
+	// MaxQueuedBytes bounds the memory of the messages waiting in all send
+	// queues together: their payloads plus a fixed 256 bytes each. Past it
+	// sends fail with ErrBusy. Zero means 64 MiB.
 	MaxQueuedBytes int
 	// KeepAlive is the QUIC keep-alive period, which also keeps NAT mappings
 	// open. Zero means 15 s; negative disables it.
@@ -66,7 +67,7 @@ func (c *Config) populate() {
 	if c.MaxStreams == 0 {
 		c.MaxStreams = 4096
 	}
-	setDefaultInt(&c.MaxQueue, 1024)
+	setDefaultInt(&c.MaxQueue, 16384)
 	setDefaultInt(&c.MaxQueues, 4096)
 	setDefaultInt(&c.MaxQueuedBytes, 64<<20)
 }

@@ -15,7 +15,7 @@ import (
 type sendQueues struct {
 	mu     sync.Mutex            // guards every field below and the items of every queue
 	byKey  map[string]*sendQueue // the queue of each peer that has one
-	bytes  int                   // payload bytes queued, in all queues
+	bytes  int                   // the cost of what is queued, in all queues (see cost)
 	closed bool                  // the connector is closing: nothing more is queued
 }
 
@@ -53,7 +53,7 @@ func (c *Connector) enqueue(q queued) error {
 	if qs.closed {
 		return ErrClosed
 	}
-	if qs.bytes+len(q.o.Payload) > c.cfg.MaxQueuedBytes {
+	if qs.bytes+q.cost() > c.cfg.MaxQueuedBytes {
 		return c.busy("%d bytes queued for all peers", qs.bytes)
 	}
 	key := queueKey(q.t)
@@ -71,9 +71,17 @@ func (c *Connector) enqueue(q queued) error {
 		return c.busy("%d messages queued for %s", len(sq.items), q.t)
 	}
 	sq.items = append(sq.items, q)
-	qs.bytes += len(q.o.Payload)
+	qs.bytes += q.cost()
 	return nil
 }
+
+// queuedOverhead is what a queued message is counted for beyond its
+// payload: its entry, its Outbound and the caller's state for it, roughly,
+// so that a flood of empty messages is bounded too.
+const queuedOverhead = 256
+
+// cost is the memory q is counted for in Config.MaxQueuedBytes.
+func (q *queued) cost() int { return len(q.o.Payload) + queuedOverhead }
 
 // busy counts a refusal for want of queue space and returns it as ErrBusy.
 func (c *Connector) busy(format string, args ...any) error {
@@ -115,8 +123,8 @@ func (qs *sendQueues) takeFor(sq *sendQueue, t Target) []queued {
 // release returns the queue space of items.
 func (qs *sendQueues) release(items []queued) {
 	n := 0
-	for _, q := range items {
-		n += len(q.o.Payload)
+	for i := range items {
+		n += items[i].cost()
 	}
 	qs.mu.Lock()
 	defer qs.mu.Unlock()

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -180,6 +181,22 @@ func TestRouteHeaders(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRelayHeaderReachesNATTraversal: for a node with no known address,
+// NAT traversal runs, steered by Peer-Relay: a relay that is not one of the
+// bridge's gateways is refused (400), where without the header the node is
+// simply unknown (404).
+func TestRelayHeaderReachesNATTraversal(t *testing.T) {
+	a, b := startNode(t, modules.Config{}), startNode(t, modules.Config{})
+	nobody := nats.Header{bridge.HeaderNode: {identityID(t)}}
+	if m := request(t, a.nc, "peer.request.x", nobody, nil); errCode(m) != "404" {
+		t.Errorf("unknown node: %q %q, want 404", errCode(m), m.Header.Get(bridge.HeaderError))
+	}
+	m := request(t, a.nc, "peer.request.x", with(nobody, bridge.HeaderRelay, b.id()+"@"+b.endpoint()), nil)
+	if errCode(m) != "400" || !strings.Contains(m.Header.Get(bridge.HeaderError), "not a configured gateway") {
+		t.Errorf("unknown node through a relay that is no gateway: %q %q, want 400", errCode(m), m.Header.Get(bridge.HeaderError))
 	}
 }
 
