@@ -59,4 +59,13 @@
 // published on <prefix>.recv.T with the header Peer-From: P. A request is sent
 // as a NATS request to <prefix>.recv.T, or to Config.Serve[T], within the
 // requester's deadline, and the NATS reply is the answer.
+//
+// # Stopping
+//
+// [Bridge.Stop] stops taking messages from NATS (it drains its
+// subscriptions) and from peers (they are answered 503), and lets what is in
+// progress, both ways, finish until its context ends. The daemon then shuts
+// the connector down gracefully (connector.Connector.Shutdown): peers are
+// told it is going away, stop sending to it (their callers get a 503 at
+// once), and the connections close once every reply in flight has been read.
 package bridge
