@@ -30,6 +30,7 @@ type Connector struct {
 	stats    counters
 	pool     *pool
 	queues   sendQueues
+	scratch  sync.Pool     // *batchScratch, for the send queues' workers
 	closing  atomic.Bool   // Shutdown began: new sends and requests are refused
 	ackIdle  time.Duration // ackReaderIdle; read-only after New
 

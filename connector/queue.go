@@ -90,17 +90,25 @@ func (c *Connector) busy(format string, args ...any) error {
 }
 
 // take removes and returns everything in sq, or forgets sq and returns
-// nothing if it is empty: its worker then ends.
-func (qs *sendQueues) take(sq *sendQueue) []queued {
+// nothing if it is empty: its worker then ends. done is the slice the
+// previous take returned, now cleared, for the queue to reuse.
+func (qs *sendQueues) take(sq *sendQueue, done []queued) []queued {
 	qs.mu.Lock()
 	defer qs.mu.Unlock()
 	items := sq.items
 	sq.items = nil
 	if len(items) == 0 {
 		delete(qs.byKey, sq.key)
+		return nil
+	}
+	if cap(done) <= maxSpareItems {
+		sq.items = done[:0]
 	}
 	return items
 }
+
+// maxSpareItems is the largest slice of items a queue keeps for reuse.
+const maxSpareItems = 1024
 
 // takeFor removes and returns the items in sq for target t, leaving the others.
 func (qs *sendQueues) takeFor(sq *sendQueue, t Target) []queued {

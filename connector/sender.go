@@ -64,11 +64,12 @@ func (s *sender) write(ctx context.Context, f *codec.Frame, done func(error)) er
 	return err
 }
 
-// writeBatch sends fs in one write (their IDs are set here) and calls
-// dones[i] once the peer acknowledges fs[i] or the stream fails. A frame
-// that cannot be encoded is skipped and its error put in refused[i]; its
-// done is not called. If writeBatch returns an error, no done is called.
-// ctx's deadline bounds the write.
+// writeBatch sends fs, in writes of up to maxKeptBuffer bytes (their IDs
+// are set here), and takes over the dones of the frames it wrote: it sets
+// dones[i] to nil and calls the function once the peer acknowledges fs[i]
+// or the stream fails. A frame that cannot be encoded is skipped and its
+// error put in refused[i]. On an error, the dones still set belong to
+// frames not written. ctx's deadline bounds the writes.
 func (s *sender) writeBatch(ctx context.Context, fs []*codec.Frame, dones []func(error), refused []error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -80,10 +81,23 @@ func (s *sender) writeBatch(ctx context.Context, fs []*codec.Frame, dones []func
 			return err
 		}
 	}
-	buf, n := s.encodeLocked(fs, refused)
-	if n == 0 {
-		return nil
+	for start := 0; start < len(fs); {
+		buf, n, used := s.encodeLocked(fs[start:], refused[start:])
+		if n > 0 {
+			if err := s.writeLocked(ctx, buf); err != nil {
+				return err
+			}
+			s.takeOverLocked(fs[start:start+used], dones[start:start+used], refused[start:start+used])
+			s.pc.c.stats.bytesOut.Add(uint64(len(buf)))
+		}
+		start += used
 	}
+	s.pc.touch()
+	return nil
+}
+
+// writeLocked writes buf, encoded frames, to the stream.
+func (s *sender) writeLocked(ctx context.Context, buf []byte) error {
 	if d, ok := ctx.Deadline(); ok {
 		s.st.SetWriteDeadline(d)
 	} else {
@@ -95,47 +109,54 @@ func (s *sender) writeBatch(ctx context.Context, fs []*codec.Frame, dones []func
 		s.st.SetReadDeadline(time.Time{})
 		s.armed = false
 	}
-	written, err := s.st.Write(buf)
-	if err != nil {
+	if written, err := s.st.Write(buf); err != nil {
 		return s.writeFailedLocked(ctx, written, err)
 	}
-	for i, f := range fs {
-		if refused[i] == nil {
-			s.pending = append(s.pending, pending{st: s.st, seq: f.ID, done: dones[i]})
-			s.pc.c.stats.msgsOut.Add(1)
-		}
-	}
-	s.seq += uint64(n)
-	s.pc.c.stats.bytesOut.Add(uint64(len(buf)))
 	if s.reader != s.st {
 		s.reader = s.st
 		s.pc.wg.Add(1)
 		go s.readAcks(s.st, s.r)
 	}
-	s.pc.touch()
 	return nil
 }
 
-// encodeLocked encodes fs, numbered from s.seq+1, into the sender's buffer
-// and returns it and how many frames it holds. Frames that cannot be
-// encoded are left out, their errors in refused.
-func (s *sender) encodeLocked(fs []*codec.Frame, refused []error) ([]byte, int) {
-	buf, n := s.buf[:0], 0
+// takeOverLocked records the frames just written as waiting for their
+// acknowledgement.
+func (s *sender) takeOverLocked(fs []*codec.Frame, dones []func(error), refused []error) {
 	for i, f := range fs {
+		if refused[i] != nil {
+			continue
+		}
+		s.pending = append(s.pending, pending{st: s.st, seq: f.ID, done: dones[i]})
+		dones[i] = nil
+		s.seq = f.ID
+		s.pc.c.stats.msgsOut.Add(1)
+	}
+}
+
+// encodeLocked encodes frames of fs, numbered from s.seq+1, into the
+// sender's buffer until it holds maxKeptBuffer bytes or more, and returns
+// it, how many frames it holds and how many of fs it went through. Frames
+// that cannot be encoded are left out, their errors in refused.
+func (s *sender) encodeLocked(fs []*codec.Frame, refused []error) (buf []byte, n, used int) {
+	buf = s.buf[:0]
+	for used < len(fs) && len(buf) < maxKeptBuffer {
+		f := fs[used]
 		f.ID = s.seq + uint64(n) + 1
 		var err error
 		if buf, err = codec.AppendFrame(buf, f, s.pc.c.cfg.MaxPayload); err != nil {
-			refused[i] = err
-			continue
+			refused[used] = err
+		} else {
+			n++
 		}
-		n++
+		used++
 	}
-	if cap(buf) <= maxKeptBuffer {
+	if cap(buf) <= 2*maxKeptBuffer {
 		s.buf = buf
 	} else {
 		s.buf = nil
 	}
-	return buf, n
+	return buf, n, used
 }
 
 func (s *sender) openLocked(ctx context.Context) error {

@@ -11,26 +11,60 @@ import (
 // serveQueue is sq's worker: it sends what is queued, batch after batch,
 // and ends once the queue is empty.
 func (c *Connector) serveQueue(sq *sendQueue) {
+	var items []queued
+	w, _ := c.scratch.Get().(*batchScratch)
+	if w == nil {
+		w = new(batchScratch)
+	}
+	defer c.scratch.Put(w)
 	for {
-		items := c.queues.take(sq)
-		if len(items) == 0 {
+		if items = c.queues.take(sq, items); len(items) == 0 {
 			return
 		}
-		c.sendBatch(sq, items)
+		c.sendBatch(sq, items, w)
 		c.queues.release(items)
 		clear(items)
 	}
 }
 
+// batchScratch is a worker's space for encoding a batch, reused from one
+// batch to the next.
+type batchScratch struct {
+	live    []queued
+	frames  []codec.Frame
+	fs      []*codec.Frame
+	dones   []func(error)
+	refused []error
+}
+
+// reset sizes the scratch for n messages, cleared.
+func (w *batchScratch) reset(n int) {
+	w.frames = resize(w.frames, n)
+	w.fs = resize(w.fs, n)
+	w.dones = resize(w.dones, n)
+	w.refused = resize(w.refused, n)
+}
+
+// resize returns s with length n and every element zero, reusing its array
+// if it is large enough.
+func resize[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	s = s[:n]
+	clear(s)
+	return s
+}
+
 // sendBatch sends items, grouped in runs of the same target: a queue holds
 // one node's messages, with or without an endpoint hint.
-func (c *Connector) sendBatch(sq *sendQueue, items []queued) {
+func (c *Connector) sendBatch(sq *sendQueue, items []queued, w *batchScratch) {
 	for len(items) > 0 {
 		n := 1
 		for n < len(items) && items[n].t == items[0].t {
 			n++
 		}
-		c.sendRun(sq, items[:n])
+		c.sendRun(sq, items[:n], w)
 		items = items[n:]
 	}
 }
@@ -38,8 +72,9 @@ func (c *Connector) sendBatch(sq *sendQueue, items []queued) {
 // sendRun sends items, all to one target, on one connection and in one
 // write. If no connection can be had, the items queued meanwhile for that
 // target fail with them: they would wait for the same dead peer.
-func (c *Connector) sendRun(sq *sendQueue, items []queued) {
-	live := make([]queued, 0, len(items))
+func (c *Connector) sendRun(sq *sendQueue, items []queued, w *batchScratch) {
+	live := w.live[:0]
+	defer func() { clear(w.live[:cap(w.live)]) }()
 	for _, q := range items {
 		if err := q.ctx.Err(); err != nil {
 			q.done(Result{Target: q.t, Err: timeoutOr(q.ctx, fmt.Errorf("connector: queued for %s: %w", q.t, err))})
@@ -47,6 +82,7 @@ func (c *Connector) sendRun(sq *sendQueue, items []queued) {
 		}
 		live = append(live, q)
 	}
+	w.live = live
 	if len(live) == 0 {
 		return
 	}
@@ -62,19 +98,17 @@ func (c *Connector) sendRun(sq *sendQueue, items []queued) {
 			failAll(live, err)
 			return
 		}
-		live = c.writeRun(pc, live, attempt > 0)
+		live = c.writeRun(pc, live, attempt > 0, w)
 	}
 }
 
-// writeRun writes items to pc in one go. Every item's done is called, now
-// or once the peer acknowledged it, except when nothing was written and a
-// retry on another connection may succeed: then, unless final, writeRun
-// returns the items to retry and calls none of their dones.
-func (c *Connector) writeRun(pc *peerConn, items []queued, final bool) (retry []queued) {
-	frames := make([]codec.Frame, len(items))
-	fs := make([]*codec.Frame, len(items))
-	dones := make([]func(error), len(items))
-	refused := make([]error, len(items))
+// writeRun writes items to pc in one go (in writes of up to 64 KiB). Every
+// item's done is called, now or once the peer acknowledged it, except for
+// items not written where a retry on another connection may succeed: unless
+// final, writeRun returns those and calls none of their dones.
+func (c *Connector) writeRun(pc *peerConn, items []queued, final bool, w *batchScratch) (retry []queued) {
+	w.reset(len(items))
+	frames, fs, dones, refused := w.frames, w.fs, w.dones, w.refused
 	ctx := items[0].ctx
 	for i, q := range items {
 		frames[i] = codec.Frame{Kind: codec.KindSend, Type: q.o.Type, Headers: q.o.Headers, Payload: q.o.Payload}
@@ -89,6 +123,7 @@ func (c *Connector) writeRun(pc *peerConn, items []queued, final bool) (retry []
 	retrying := err != nil && !final && errors.As(err, &ns)
 	for i, d := range dones {
 		switch {
+		case d == nil: // written: the sender calls it
 		case refused[i] != nil:
 			d(refused[i])
 		case retrying:
