@@ -73,7 +73,7 @@ func (c *Connector) newQUICConfig() *quic.Config {
 		MaxIdleTimeout:        max(30*time.Second, 2*keepAlive),
 		KeepAlivePeriod:       keepAlive,
 		MaxIncomingStreams:    int64(c.cfg.MaxStreams),
-		MaxIncomingUniStreams: 1, // a peer's goaway signal (goaway.go)
+		MaxIncomingUniStreams: -1,
 	}
 }
 

@@ -52,9 +52,10 @@
 // # Going away
 //
 // [Connector.Shutdown] stops gracefully: it refuses new work, lets the queues
-// empty, and tells each peer it is going away by opening a unidirectional
-// stream and closing it at once (the stream is the whole signal; it carries
-// no bytes, and a peer may have one open). A peer that receives it opens
+// empty, and tells each peer it is going away: a stream of its own carrying
+// one ping frame of type "peerbridge.goaway" (a ping never reaches a
+// handler; a peer that does not know the signal just acknowledges it). A
+// peer that receives it opens
 // nothing new on that connection: sends and requests for that node fail at
 // once with ErrGoingAway, unless a newer connection replaces it in the pool.
 // Once the peer's own requests on it are answered and its messages

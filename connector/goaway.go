@@ -4,42 +4,54 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/quic-go/quic-go"
+
+	"github.com/peerbridge/peerbridge/codec"
 )
 
 // goAwayPoll is how often a waiting side looks again at the work in flight
 // on a connection, which has no event of its own.
 const goAwayPoll = 5 * time.Millisecond
 
-// acceptGoAway waits for the peer's signal, stops new work on the
-// connection, and answers with its own once its outbound work is done.
-func (pc *peerConn) acceptGoAway() {
-	defer pc.wg.Done()
-	ctx := pc.qc.Context()
-	st, err := pc.qc.AcceptUniStream(ctx)
-	if err != nil {
-		return
-	}
+// goAwayType marks the ping frame that is the goaway signal. A ping never
+// reaches a handler, so no message can pose as one; a peer that does not
+// know the signal acknowledges it as a ping.
+const goAwayType = "peerbridge.goaway"
+
+// isGoAway reports whether f, the first frame of a stream, is the signal.
+func isGoAway(f *codec.Frame) bool { return f.Kind == codec.KindPing && f.Type == goAwayType }
+
+// peerGoingAway handles the peer's signal, read from st: nothing new goes
+// out on the connection, and once this side's outbound work on it is done
+// it sends its own signal. It runs on st's goroutine.
+func (pc *peerConn) peerGoingAway(st *quic.Stream) {
 	st.CancelRead(codeCancelled)
+	st.Close()
 	pc.leaving.Store(true)
 	pc.peerLeft.Store(true)
 	pc.c.log.Debug("peer going away", "peer", pc.id.Short())
-	if pollUntil(ctx, pc.outboundIdle) {
+	if pollUntil(pc.qc.Context(), pc.outboundIdle) {
 		pc.sendGoAway()
 	}
 }
 
-// sendGoAway sends this side's signal, once.
+// sendGoAway sends this side's signal, once: a ping frame of goAwayType on
+// a stream of its own, which is then closed.
 func (pc *peerConn) sendGoAway() {
 	if !pc.sentAway.CompareAndSwap(false, true) {
 		return
 	}
 	pc.leaving.Store(true)
-	st, err := pc.qc.OpenUniStream()
+	st, err := pc.qc.OpenStream()
+	if err == nil {
+		err = pc.writeFrame(st, &codec.Frame{Kind: codec.KindPing, Type: goAwayType, ID: 1})
+		st.Close()
+		st.CancelRead(codeCancelled)
+	}
 	if err != nil {
 		pc.c.log.Debug("cannot signal going away", "peer", pc.id.Short(), "err", err)
-		return
 	}
-	st.Close()
 }
 
 // outboundIdle reports whether nothing this side started on the

@@ -78,8 +78,6 @@ func (c *Connector) adoptAt(qc *quic.Conn, path Path, endpoint string, dialled b
 		c.stats.evictions.Add(1)
 		evicted.close(codeEvicted, "evicted")
 	}
-	pc.wg.Add(1)
-	go pc.acceptGoAway()
 	c.wg.Add(1)
 	go pc.run()
 	return pooled, nil
