@@ -20,7 +20,10 @@ type Config struct {
 	// DefaultTimeout applies to sends and requests whose context has no
 	// deadline. Zero means 10 s.
 	DefaultTimeout time.Duration
-	// DialTimeout bounds a QUIC handshake. Zero means 5 s.
+	// DialTimeout bounds a QUIC handshake. Zero means 5 s. A caller waits
+	// for a dial at most a quarter of the time it has left (at least half
+	// of it, up to a second), if that is shorter, and then fails with
+	// ErrUnreachable; the dial goes on for the next caller.
 	DialTimeout time.Duration
 	// IdleTimeout closes connections that carried no message for this long.
 	// Zero means 2 minutes.

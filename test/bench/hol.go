@@ -95,7 +95,7 @@ func (o ExtraOptions) timeSends(ctx context.Context, nc *nats.Conn, msg *nats.Ms
 // another one whenever one is answered, until stop is called.
 func keepPending(nc *nats.Conn, node identity.NodeID) (stop func(), err error) {
 	inbox := nats.NewInbox()
-	answers := make(chan *nats.Msg, holPending)
+	answers := make(chan *nats.Msg, holPending) // room for every pending send's answer at once
 	sub, err := nc.ChanSubscribe(inbox, answers)
 	if err != nil {
 		return nil, fmt.Errorf("head-of-line: %w", err)
