@@ -31,7 +31,10 @@ type SendReply struct {
 
 // SendResult is one peer's part of a SendReply.
 type SendResult struct {
-	// Node and Endpoint name the target as it was given.
+	// Node names the target as it was given. Endpoint is the address
+	// that carried the message if it was delivered (a pooled connection is
+	// used whatever endpoint the headers hinted at), else the endpoint
+	// given.
 	Node     string `json:"node,omitempty"`
 	Endpoint string `json:"endpoint,omitempty"`
 	// OK is true if the peer acknowledged the message.
@@ -44,15 +47,15 @@ type SendResult struct {
 // ackOne is the answer to a message one peer acknowledged.
 const ackOne = `{"ok":true}`
 
-// ackMsg answers a message sent to targets, whose outcomes are errs.
-func ackMsg(targets []connector.Target, errs []error) *nats.Msg {
+// ackMsg answers a message sent to targets, whose outcomes are res.
+func ackMsg(targets []connector.Target, res []connector.Result) *nats.Msg {
 	if len(targets) == 1 {
-		if errs[0] != nil {
-			return errorMsg(errs[0])
+		if res[0].Err != nil {
+			return errorMsg(res[0].Err)
 		}
 		return &nats.Msg{Data: []byte(ackOne)}
 	}
-	r := sendReply(targets, errs)
+	r := sendReply(targets, res)
 	data, err := json.Marshal(r)
 	if err != nil {
 		return errorMsg(fmt.Errorf("bridge: encoding send reply: %w", err))
@@ -65,15 +68,19 @@ func ackMsg(targets []connector.Target, errs []error) *nats.Msg {
 	return m
 }
 
-func sendReply(targets []connector.Target, errs []error) SendReply {
+func sendReply(targets []connector.Target, results []connector.Result) SendReply {
 	r := SendReply{Results: make([]SendResult, len(targets))}
 	for i, t := range targets {
-		res := SendResult{Node: t.NodeID.String(), Endpoint: t.Endpoint, OK: errs[i] == nil}
-		if errs[i] != nil {
-			res.Code, res.Error = codeOf(errs[i])
+		err := results[i].Err
+		res := SendResult{Node: t.NodeID.String(), Endpoint: t.Endpoint, OK: err == nil}
+		if err != nil {
+			res.Code, res.Error = codeOf(err)
 			r.Failed++
 		} else {
 			r.Sent++
+			if remote := results[i].Remote; remote.IsValid() {
+				res.Endpoint = remote.String()
+			}
 		}
 		r.Results[i] = res
 	}

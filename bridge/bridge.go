@@ -17,12 +17,12 @@ import (
 
 // Peers is what the bridge needs from the peer connector.
 type Peers interface {
-	// SendAsync writes a message to t before it returns and calls done
-	// exactly once, without blocking, when the peer acknowledged it or the
-	// send failed.
-	SendAsync(ctx context.Context, t connector.Target, msgType string, payload []byte, headers map[string][]string, done func(error))
-	// Request sends a request to t and waits for the reply.
-	Request(ctx context.Context, t connector.Target, msgType string, payload []byte, headers map[string][]string) (*connector.Reply, error)
+	// SendAsync queues a message for its target without blocking, in
+	// order per target, and calls done exactly once, without blocking,
+	// when the peer acknowledged it or the send failed.
+	SendAsync(ctx context.Context, o connector.Outbound, done func(connector.Result))
+	// Request sends a request and waits for the reply.
+	Request(ctx context.Context, o connector.Outbound) (*connector.Reply, error)
 }
 
 var (

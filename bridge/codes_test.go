@@ -1,11 +1,15 @@
 package bridge
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+
+	"github.com/peerbridge/peerbridge/connector"
 )
 
 func TestErrorCodes(t *testing.T) {
@@ -48,6 +52,9 @@ func TestErrorCodes(t *testing.T) {
 		{"send over the payload limit", "peer.send.x", to(b), 1025, "413"},
 		{"send to unreachable peer", "peer.send.x", nats.Header{HeaderEndpoint: {dead}}, 0, "503"},
 		{"send to the wrong node", "peer.send.x", mismatch, 0, "503"},
+		{"request with a malformed relay", "peer.request.x", with(to(b), HeaderRelay, b.endpoint()), 0, "400"},
+		{"send with a malformed relay", "peer.send.x", with(to(b), HeaderRelay, "nobody@nowhere"), 0, "400"},
+		{"request with an unknown punch option", "peer.request.x", with(to(b), HeaderPunch, "never"), 0, "400"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -78,8 +85,8 @@ func TestRemoteErrorKeepsItsCode(t *testing.T) {
 			m := request(t, a.nc, tt.subject, to(b), make([]byte, 800))
 
 			code, text := errCode(m), m.Header.Get(HeaderError)
-			if code != "413" || !strings.Contains(text, "maximum payload") {
-				t.Errorf("error %q %q, want 413 from b's NATS", code, text)
+			if code != "413" || !strings.Contains(text, "maximum payload") || m.Header.Get(HeaderFrom) != b.id() {
+				t.Errorf("error %q %q from %q, want 413 from b's NATS, Peer-From %s", code, text, m.Header.Get(HeaderFrom), b.id())
 			}
 		})
 	}
@@ -93,11 +100,26 @@ func TestFailuresWithoutReplyAreCounted(t *testing.T) {
 			t.Fatal(err)
 		}
 		// Each subscription handles its messages in order, so once this
-		// answer arrives the message before it has been handled.
+		// answer arrives the message before it has been taken; a send's
+		// failure may still be on its way from its peer's queue.
 		request(t, a.nc, subject, nats.Header{}, nil)
 	}
-
+	deadline := time.Now().Add(10 * time.Second)
+	for a.bridge.Stats().Failed < 4 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond) // polling a counter, bounded by the deadline
+	}
 	if got := a.bridge.Stats().Failed; got != 4 {
 		t.Errorf("Failed = %d, want 4", got)
+	}
+}
+
+// TestConnectorRefusalsAre503: a full send queue and a peer going away are
+// answered 503, each with its own text.
+func TestConnectorRefusalsAre503(t *testing.T) {
+	for _, err := range []error{connector.ErrBusy, connector.ErrGoingAway, ErrBusy} {
+		m := errorMsg(fmt.Errorf("%w: detail", err))
+		if code, text := m.Header.Get(HeaderErrorCode), m.Header.Get(HeaderError); code != "503" || !strings.Contains(text, err.Error()) {
+			t.Errorf("%v: %q %q, want 503 with its text", err, code, text)
+		}
 	}
 }

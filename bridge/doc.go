@@ -16,9 +16,23 @@
 //	Peer-Node      node ID; repeat it to send one message to several peers
 //	Peer-Endpoint  host:port; with as many Peer-Node values, they pair up in order
 //	Peer-Timeout   Go duration overriding Config.DefaultTimeout
+//	Peer-Relay     NODEID@host:port: relay through that gateway, if the peer needs a relay
+//	Peer-Punch     skip: go from a failed direct dial straight to the relay
+//
+// Peer-Endpoint is a hint for that message: a pooled connection to the node
+// is used whatever it says, and it becomes the node's address only once the
+// peer there proved the node ID (a --peer address is never replaced). A
+// malformed header is a 400.
+//
+// The NATS callback only parses, checks and queues: each peer has a send
+// queue in the connector, served by a worker of its own, so a slow or
+// unreachable peer delays only its own messages. A full queue is answered
+// 503 "busy". Requests each run on a goroutine of their own, at most
+// Config.MaxInFlight at once.
 //
 // A send with a reply subject is answered once the peer acknowledged it:
-// {"ok":true} for one peer, a [SendReply] for several. A request's answer
+// {"ok":true} for one peer, a [SendReply] for several, whose results name
+// the endpoint that carried the message. A request's answer
 // carries the peer's payload and headers plus
 //
 //	Peer-From  the node ID that answered
@@ -31,8 +45,11 @@
 // Nats-Service-Error-Code and Nats-Service-Error. The codes are 400 for a
 // missing or malformed header or type, 404 for a node with no known address,
 // 413 for a payload over Config.MaxPayload, 503 for a peer that cannot be
-// reached or a remote side where nothing answers, 504 for a timeout, and the
-// remote side's own code for an error it answered with. A NATS service on the
+// reached (within a quarter of the timeout: 2.5 s by default), a full send
+// queue, or a remote side where nothing answers, 504 for a timeout, and the
+// remote side's own code for an error it answered with. An error the remote
+// side produced carries Peer-From, the remote node ID; one this bridge
+// produced does not. A NATS service on the
 // far side that answers with those headers itself has them passed through
 // unchanged.
 //
@@ -42,4 +59,13 @@
 // published on <prefix>.recv.T with the header Peer-From: P. A request is sent
 // as a NATS request to <prefix>.recv.T, or to Config.Serve[T], within the
 // requester's deadline, and the NATS reply is the answer.
+//
+// # Stopping
+//
+// [Bridge.Stop] stops taking messages from NATS (it drains its
+// subscriptions) and from peers (they are answered 503), and lets what is in
+// progress, both ways, finish until its context ends. The daemon then shuts
+// the connector down gracefully (connector.Connector.Shutdown): peers are
+// told it is going away, stop sending to it (their callers get a 503 at
+// once), and the connections close once every reply in flight has been read.
 package bridge

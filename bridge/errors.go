@@ -48,7 +48,7 @@ func classify(err error) int {
 	case isAny(err, ErrTooLarge, connector.ErrFrameTooLarge, nats.ErrMaxPayload):
 		return connector.CodeTooLarge
 	case isAny(err, ErrBusy, ErrNotRunning, connector.ErrUnreachable, connector.ErrDeliveryUnknown,
-		connector.ErrIdentityMismatch, connector.ErrClosed):
+		connector.ErrIdentityMismatch, connector.ErrClosed, connector.ErrBusy, connector.ErrGoingAway):
 		return connector.CodeUnavailable
 	case isAny(err, connector.ErrTimeout, context.DeadlineExceeded, nats.ErrTimeout):
 		return connector.CodeTimeout
@@ -73,10 +73,16 @@ func remoteError(err error) *connector.RemoteError {
 	return &connector.RemoteError{Code: code, Text: text}
 }
 
-// errorMsg is a NATS micro error reply: the error headers and no payload.
+// errorMsg is a NATS micro error reply: the error headers and no payload,
+// and Peer-From if the remote side produced the error.
 func errorMsg(err error) *nats.Msg {
 	code, text := codeOf(err)
-	return &nats.Msg{Header: errorHeader(code, text)}
+	h := errorHeader(code, text)
+	var re *connector.RemoteError
+	if errors.As(err, &re) && re.From != "" {
+		h[HeaderFrom] = []string{re.From.String()}
+	}
+	return &nats.Msg{Header: h}
 }
 
 func errorHeader(code int, text string) nats.Header {

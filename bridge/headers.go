@@ -16,6 +16,12 @@ const (
 	HeaderEndpoint = "Peer-Endpoint"
 	// HeaderTimeout is a Go duration overriding the default timeout.
 	HeaderTimeout = "Peer-Timeout"
+	// HeaderRelay names the gateway to relay through if the peer needs a
+	// relay: "NODEID@host:port".
+	HeaderRelay = "Peer-Relay"
+	// HeaderPunch set to "skip" goes from a failed direct dial straight to
+	// the relay, without hole punching.
+	HeaderPunch = "Peer-Punch"
 	// HeaderFrom is the node ID of the peer a message or reply came from.
 	HeaderFrom = "Peer-From"
 	// HeaderPath says how the connection to the peer runs: direct, punched

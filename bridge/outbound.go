@@ -17,6 +17,7 @@ type call struct {
 	timeout time.Duration
 	headers map[string][]string // the headers to forward: all but the bridge's
 	payload []byte
+	route   connector.NATOptions // from Peer-Relay and Peer-Punch
 
 	target1 [1]connector.Target // where targets of one peer are kept
 }
@@ -40,8 +41,18 @@ func (b *Bridge) parseCall(m *nats.Msg, verb string, c *call) error {
 	if err != nil {
 		return err
 	}
-	c.msgType, c.targets, c.timeout, c.headers, c.payload = typ, ts, d, rest, m.Data
+	route, err := routeOptions(own)
+	if err != nil {
+		return err
+	}
+	c.msgType, c.targets, c.timeout, c.headers, c.payload, c.route = typ, ts, d, rest, m.Data, route
 	return nil
+}
+
+// outbound is the connector's form of c, without a target: the caller's
+// context carries the timeout.
+func (c *call) outbound() connector.Outbound {
+	return connector.Outbound{Type: c.msgType, Payload: c.payload, Headers: c.headers, Route: c.route}
 }
 
 // fail counts a failed outbound message or request and answers it with the

@@ -40,7 +40,9 @@ func (b *Bridge) forwardRequest(m *nats.Msg, c *call) {
 	ctx, cancel := context.WithTimeout(b.ctx, c.timeout)
 	defer cancel()
 	start := time.Now()
-	reply, err := b.peers.Request(ctx, c.targets[0], c.msgType, c.payload, c.headers)
+	o := c.outbound()
+	o.Target = c.targets[0]
+	reply, err := b.peers.Request(ctx, o)
 	b.observeRequest(start, err)
 	if err != nil {
 		b.fail(m, err)

@@ -13,8 +13,11 @@ import (
 )
 
 // onSend forwards a NATS message on <prefix>.send.<type> to its peers. It
-// returns once the message is written, without waiting for acknowledgements,
-// so messages from one subscription reach each peer in order.
+// only parses, checks and queues the message once per peer (the payload
+// shared, not copied), and returns without waiting for the peers: each
+// peer's queue has a worker in the connector, so a slow or dead peer delays
+// only its own messages. Messages from one subscription reach each peer in
+// order.
 func (b *Bridge) onSend(m *nats.Msg) {
 	s := &sending{b: b, m: m}
 	c := &s.c
@@ -28,9 +31,9 @@ func (b *Bridge) onSend(m *nats.Msg) {
 	}
 	ctx, cancel := b.sendCtx.get(b.ctx, c.timeout, b.cfg.DefaultTimeout)
 	s.cancel, s.left = cancel, len(c.targets)
-	s.errs, s.known = s.errs1[:], s.known1[:]
+	s.res, s.known = s.res1[:], s.known1[:]
 	if len(c.targets) > 1 {
-		s.errs, s.known = make([]error, len(c.targets)), make([]bool, len(c.targets))
+		s.res, s.known = make([]connector.Result, len(c.targets)), make([]bool, len(c.targets))
 	}
 	if c.timeout == b.cfg.DefaultTimeout {
 		if !b.waiting.add(s) {
@@ -46,7 +49,9 @@ func (b *Bridge) onSend(m *nats.Msg) {
 		if ctx.Err() != nil {
 			break // expire fails the rest
 		}
-		b.peers.SendAsync(ctx, t, c.msgType, c.payload, c.headers, func(err error) { s.finish(i, err) })
+		o := c.outbound()
+		o.Target = t
+		b.peers.SendAsync(ctx, o, func(r connector.Result) { s.finish(i, r) })
 	}
 }
 
@@ -59,13 +64,13 @@ type sending struct {
 	cancel context.CancelFunc
 	link   waitLink // in the bridge's waitList, for the default timeout
 
-	mu    sync.Mutex  // guards every field below
-	stop  func() bool // unregisters expire, for another timeout; else nil
-	errs  []error     // outcome per target
-	known []bool      // whether errs[i] is set
-	left  int         // targets not yet known
+	mu    sync.Mutex         // guards every field below
+	stop  func() bool        // unregisters expire, for another timeout; else nil
+	res   []connector.Result // outcome per target
+	known []bool             // whether res[i] is set
+	left  int                // targets not yet known
 
-	errs1  [1]error // errs and known of a message to one peer
+	res1   [1]connector.Result // res and known of a message to one peer
 	known1 [1]bool
 }
 
@@ -100,20 +105,20 @@ func (sc *sharedContext) get(parent context.Context, d, def time.Duration) (cont
 
 // finish records target i's outcome and completes the message after the
 // last one. Later outcomes for the same target are ignored.
-func (s *sending) finish(i int, err error) {
-	if s.record(i, err) {
+func (s *sending) finish(i int, r connector.Result) {
+	if s.record(i, r) {
 		s.complete()
 	}
 }
 
 // record reports whether it recorded the last outstanding outcome.
-func (s *sending) record(i int, err error) bool {
+func (s *sending) record(i int, r connector.Result) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.known[i] {
 		return false
 	}
-	s.known[i], s.errs[i] = true, err
+	s.known[i], s.res[i] = true, r
 	s.left--
 	return s.left == 0
 }
@@ -125,8 +130,8 @@ func (s *sending) expire(cause error) {
 	if errors.Is(cause, context.Canceled) {
 		err = fmt.Errorf("%w: waiting for acknowledgement", ErrNotRunning)
 	}
-	for i := range s.errs {
-		s.finish(i, err)
+	for i := range s.res {
+		s.finish(i, connector.Result{Err: err})
 	}
 }
 
@@ -143,14 +148,14 @@ func (s *sending) complete() {
 	}
 	s.cancel()
 	defer s.b.sends.done()
-	for i, err := range s.errs {
-		s.b.count(err)
-		if err != nil && s.m.Reply == "" {
-			s.b.log.Warn("message not delivered", "subject", s.m.Subject, "peer", s.c.targets[i].String(), "err", err)
+	for i, r := range s.res {
+		s.b.count(r.Err)
+		if r.Err != nil && s.m.Reply == "" {
+			s.b.log.Warn("message not delivered", "subject", s.m.Subject, "peer", s.c.targets[i].String(), "err", r.Err)
 		}
 	}
 	if s.m.Reply != "" {
-		s.b.respond(s.m, ackMsg(s.c.targets, s.errs))
+		s.b.respond(s.m, ackMsg(s.c.targets, s.res))
 	}
 }
 

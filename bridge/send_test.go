@@ -83,7 +83,7 @@ func TestSendFansOut(t *testing.T) {
 				next(t, sub)
 			}
 
-			want := SendReply{OK: true, Sent: 3, Results: okResults(tt.h)}
+			want := SendReply{OK: true, Sent: 3, Results: okResults(peers)}
 			if got := decodeSendReply(t, m); !reflect.DeepEqual(got, want) || errCode(m) != "" {
 				t.Errorf("reply %+v with error code %q, want %+v and none", got, errCode(m), want)
 			}
@@ -136,11 +136,13 @@ func TestSendFanOutReportsEachPeer(t *testing.T) {
 }
 
 // okResults is the SendReply results for every target in h acknowledging.
-func okResults(h nats.Header) []SendResult {
-	nodes, endpoints := h.Values(HeaderNode), h.Values(HeaderEndpoint)
-	out := make([]SendResult, len(nodes))
-	for i := range nodes {
-		out[i] = SendResult{Node: nodes[i], Endpoint: at(endpoints, i), OK: true}
+// okResults are the results of a message every one of peers acknowledged:
+// each names the endpoint that carried it, whether the headers gave one or
+// not.
+func okResults(peers []*node) []SendResult {
+	out := make([]SendResult, len(peers))
+	for i, p := range peers {
+		out[i] = SendResult{Node: p.id(), Endpoint: p.endpoint(), OK: true}
 	}
 	return out
 }

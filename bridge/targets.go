@@ -72,3 +72,27 @@ func timeout(own map[string][]string, def time.Duration) (time.Duration, error) 
 	}
 	return d, nil
 }
+
+// PunchSkip is the one value of Peer-Punch: go from a failed direct dial
+// straight to the relay.
+const PunchSkip = "skip"
+
+// routeOptions reads Peer-Relay ("NODEID@host:port", the gateway to relay
+// through) and Peer-Punch ("skip").
+func routeOptions(own map[string][]string) (connector.NATOptions, error) {
+	var opts connector.NATOptions
+	if v := own[HeaderRelay]; len(v) > 0 {
+		t, err := connector.ParseTarget(v[0])
+		if err != nil || t.NodeID == "" || t.Endpoint == "" || len(v) > 1 {
+			return opts, fmt.Errorf("%w: %s %q is not one NODEID@host:port", ErrBadRequest, HeaderRelay, v[0])
+		}
+		opts.RelayEndpoint = v[0]
+	}
+	if v := own[HeaderPunch]; len(v) > 0 {
+		if len(v) > 1 || v[0] != PunchSkip {
+			return opts, fmt.Errorf("%w: %s %q: the only value is %q", ErrBadRequest, HeaderPunch, v[0], PunchSkip)
+		}
+		opts.SkipHolePunch = true
+	}
+	return opts, nil
+}

@@ -17,11 +17,11 @@ import (
 // SendAsync is announced on sent.
 type silentPeers struct{ sent chan struct{} }
 
-func (p silentPeers) SendAsync(context.Context, connector.Target, string, []byte, map[string][]string, func(error)) {
+func (p silentPeers) SendAsync(context.Context, connector.Outbound, func(connector.Result)) {
 	p.sent <- struct{}{}
 }
 
-func (silentPeers) Request(context.Context, connector.Target, string, []byte, map[string][]string) (*connector.Reply, error) {
+func (silentPeers) Request(context.Context, connector.Outbound) (*connector.Reply, error) {
 	return nil, connector.ErrUnreachable
 }
 
@@ -88,7 +88,7 @@ func TestStopFailsSendsWaitingForAcknowledgement(t *testing.T) {
 func outcome(s *sending) (error, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.errs[0], s.known[0]
+	return s.res[0].Err, s.known[0]
 }
 
 func TestWaitListExpiresEachAtItsDeadline(t *testing.T) {
@@ -100,7 +100,7 @@ func TestWaitListExpiresEachAtItsDeadline(t *testing.T) {
 		for range 3 { // deadlines 1.0s, 1.4s, 1.8s
 			s := &sending{b: b, m: &nats.Msg{}, cancel: func() {}, left: 1}
 			s.c.targets = []connector.Target{{Endpoint: "127.0.0.1:1"}}
-			s.errs, s.known = s.errs1[:], s.known1[:]
+			s.res, s.known = s.res1[:], s.known1[:]
 			if err := b.sends.add(); err != nil || !b.waiting.add(s) {
 				t.Fatal("not taken", err)
 			}
@@ -120,7 +120,7 @@ func TestWaitListExpiresEachAtItsDeadline(t *testing.T) {
 		time.Sleep(300 * time.Millisecond)
 		synctest.Wait()
 		wantKnown("at 1.5s", true, true, false)
-		ss[2].finish(0, nil) // acknowledged in time
+		ss[2].finish(0, connector.Result{}) // acknowledged in time
 		time.Sleep(time.Second)
 		synctest.Wait()
 		for i, want := range []error{connector.ErrTimeout, connector.ErrTimeout, nil} {

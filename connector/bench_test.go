@@ -37,7 +37,7 @@ func warmPair(b *testing.B) (*Connector, Target) {
 	a, _ := startNode(b, Config{})
 	sink := startSink(b)
 	t := targetOf(sink)
-	if err := a.Send(b.Context(), t, "warm", nil, nil); err != nil {
+	if err := a.Send(b.Context(), Outbound{Target: t, Type: "warm"}); err != nil {
 		b.Fatal(err)
 	}
 	return a, t
@@ -50,7 +50,7 @@ func BenchmarkSendPooled(b *testing.B) {
 	ctx := b.Context()
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := a.Send(ctx, t, "bench", benchPayload, nil); err != nil {
+		if err := a.Send(ctx, Outbound{Target: t, Type: "bench", Payload: benchPayload}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -75,7 +75,7 @@ func BenchmarkSendFreshDial(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StartTimer()
-		err = a.Send(ctx, t, "bench", benchPayload, nil)
+		err = a.Send(ctx, Outbound{Target: t, Type: "bench", Payload: benchPayload})
 		b.StopTimer()
 		a.Close()
 		if err != nil {
@@ -92,7 +92,7 @@ func BenchmarkRequestRoundTrip(b *testing.B) {
 	ctx := b.Context()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := a.Request(ctx, t, "bench", benchPayload, nil); err != nil {
+		if _, err := a.Request(ctx, Outbound{Target: t, Type: "bench", Payload: benchPayload}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -117,8 +117,8 @@ func sendPipelined(b *testing.B, a *Connector, t Target) {
 		errMu sync.Mutex // guards firstErr
 		first error
 	)
-	done := func(err error) {
-		if err != nil {
+	done := func(r Result) {
+		if err := r.Err; err != nil {
 			errMu.Lock()
 			first = cmpOr(first, err)
 			errMu.Unlock()
@@ -129,7 +129,7 @@ func sendPipelined(b *testing.B, a *Connector, t Target) {
 	for b.Loop() {
 		window <- struct{}{}
 		wg.Add(1)
-		a.SendAsync(ctx, t, "bench", benchPayload, nil, done)
+		a.SendAsync(ctx, Outbound{Target: t, Type: "bench", Payload: benchPayload}, done)
 	}
 	wg.Wait()
 	if first != nil {
@@ -153,7 +153,7 @@ func BenchmarkSendStreamModel(b *testing.B) {
 		a, t := warmPair(b)
 		b.ReportAllocs()
 		for b.Loop() {
-			if err := a.Send(b.Context(), t, "bench", benchPayload, nil); err != nil {
+			if err := a.Send(b.Context(), Outbound{Target: t, Type: "bench", Payload: benchPayload}); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -192,7 +192,7 @@ func BenchmarkSendStreamModel(b *testing.B) {
 // warmConn is a pooled connection from a sender to a sink.
 func warmConn(b *testing.B) *peerConn {
 	a, t := warmPair(b)
-	pc, _, err := a.conn(b.Context(), t)
+	pc, _, err := a.conn(b.Context(), t, NATOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -22,7 +22,10 @@ type Config struct {
 	// timeout its sender asks for, and how long an answer may take to
 	// write. Zero means 10 s.
 	DefaultTimeout time.Duration
-	// DialTimeout bounds a QUIC handshake. Zero means 5 s.
+	// DialTimeout bounds a QUIC handshake. Zero means 5 s. A caller waits
+	// for a dial at most a quarter of the time it has left (at least half
+	// of it, up to a second), if that is shorter, and then fails with
+	// ErrUnreachable; the dial goes on for the next caller.
 	DialTimeout time.Duration
 	// IdleTimeout closes connections that carried no message for this long.
 	// Zero means 2 minutes.
@@ -73,6 +76,16 @@ type Config struct {
 	// bounds them). Zero means 128 MiB (and at least MaxPayload); it may not
 	// be less than MaxPayload.
 	MaxInboundRequestBytes int
+	// MaxQueue is how many messages may wait in one peer's send queue;
+	// past it sends to that peer fail with ErrBusy. Zero means 16384.
+	MaxQueue int
+	// MaxQueues is how many peers may have messages queued at once; past
+	// it sends to further peers fail with ErrBusy. Zero means 4096.
+	MaxQueues int
+	// MaxQueuedBytes bounds the memory of the messages waiting in all send
+	// queues together: their payloads plus a fixed 256 bytes each. Past it
+	// sends fail with ErrBusy. Zero means 64 MiB.
+	MaxQueuedBytes int
 	// KeepAlive is the QUIC keep-alive period, which also keeps NAT mappings
 	// open. Zero means 15 s; negative disables it.
 	KeepAlive time.Duration
@@ -101,6 +114,9 @@ func (c *Config) populate() {
 	setDefaultInt(&c.ConnFrameBudget, max(16<<20, codec.MaxFrameSize(max(c.MaxPayload, 0))))
 	setDefaultInt(&c.FrameBudget, max(64<<20, c.ConnFrameBudget))
 	setDefaultInt(&c.MaxInboundRequestBytes, max(128<<20, c.MaxPayload))
+	setDefaultInt(&c.MaxQueue, 16384)
+	setDefaultInt(&c.MaxQueues, 4096)
+	setDefaultInt(&c.MaxQueuedBytes, 64<<20)
 }
 
 func setDefault(d *time.Duration, v time.Duration) {
@@ -133,6 +149,9 @@ func (c *Config) validate() error {
 	if frame := codec.MaxFrameSize(max(c.MaxPayload, 0)); c.ConnFrameBudget < frame || c.FrameBudget < c.ConnFrameBudget {
 		errs = append(errs, fmt.Errorf("frame budgets (ConnFrameBudget %d, FrameBudget %d) must hold one frame of MaxPayload (%d bytes), and FrameBudget at least ConnFrameBudget",
 			c.ConnFrameBudget, c.FrameBudget, frame))
+	}
+	if c.MaxQueue < 0 || c.MaxQueues < 0 || c.MaxQueuedBytes < 0 {
+		errs = append(errs, errors.New("MaxQueue, MaxQueues and MaxQueuedBytes must not be negative"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("connector: invalid config: %w", err)

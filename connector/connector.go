@@ -30,6 +30,9 @@ type Connector struct {
 	events   atomic.Pointer[func(Event)]
 	stats    counters
 	pool     *pool
+	queues   sendQueues
+	scratch  sync.Pool     // *batchScratch, for the send queues' workers
+	closing  atomic.Bool   // Shutdown began: new sends and requests are refused
 	ackIdle  time.Duration // ackReaderIdle; read-only after New
 
 	// Limits on what peers can make this node hold (see limits.go).
@@ -72,6 +75,7 @@ func New(cfg Config, id *identity.Identity, log *slog.Logger) (*Connector, error
 		frames:   &memBudget{limit: int64(cfg.FrameBudget)},
 		reqBytes: &memBudget{limit: int64(cfg.MaxInboundRequestBytes)},
 		refusals: rateLog{every: refusalLogEvery},
+		queues:   sendQueues{byKey: make(map[string]*sendQueue)},
 	}
 	c.quicConf = c.newQUICConfig()
 	return c, nil
@@ -137,6 +141,8 @@ func (c *Connector) Close() error {
 }
 
 func (c *Connector) close() error {
+	c.closing.Store(true)
+	c.queues.close()
 	c.goMu.Lock()
 	c.cancel()
 	c.goMu.Unlock()
@@ -196,13 +202,16 @@ func (c *Connector) Stats() Stats {
 	s.InboundRequests = c.inboundReqs.Load()
 	s.FrameBytes, s.FrameBytesPeak = c.frames.used.Load(), c.frames.peak.Load()
 	s.InboundRequestBytes, s.InboundRequestBytesPeak = c.reqBytes.used.Load(), c.reqBytes.peak.Load()
+	s.Queues = c.queues.len()
 	return s
 }
 
 // AddAddress records that node id can be reached at endpoint ("host:port"),
-// so that a target naming only the node ID can be dialled.
+// so that a target naming only the node ID can be dialled: a static peer.
+// No endpoint hint in a message replaces it, even one where the node
+// proves its ID.
 func (c *Connector) AddAddress(id identity.NodeID, endpoint string) {
-	c.pool.setAddr(id, endpoint)
+	c.pool.setStaticAddr(id, endpoint)
 }
 
 func (c *Connector) acceptLoop() {

@@ -18,14 +18,14 @@ func TestSendAndRequest(t *testing.T) {
 	b, got := startNode(t, Config{})
 	ctx := testCtx(t)
 	hdr := map[string][]string{"X-Trace": {"1", "2"}}
-	if err := a.Send(ctx, targetOf(b), "dht_store", []byte("hello"), hdr); err != nil {
+	if err := a.Send(ctx, Outbound{Target: targetOf(b), Type: "dht_store", Payload: []byte("hello"), Headers: hdr}); err != nil {
 		t.Fatalf("send: %v", err)
 	}
 	m := recv(t, got)
 	if m.From != a.NodeID() || m.Type != "dht_store" || string(m.Payload) != "hello" || len(m.Headers["X-Trace"]) != 2 {
 		t.Fatalf("got %+v", m)
 	}
-	r, err := a.Request(ctx, Target{NodeID: b.NodeID()}, "echo", []byte("ping"), hdr)
+	r, err := a.Request(ctx, Outbound{Target: Target{NodeID: b.NodeID()}, Type: "echo", Payload: []byte("ping"), Headers: hdr})
 	if err != nil {
 		t.Fatalf("request: %v", err)
 	}
@@ -52,7 +52,7 @@ func TestSend(t *testing.T) {
 	b, got := startNode(t, Config{})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if err := a.Send(testCtx(t), targetOf(b), "t."+tt.name, tt.payload, tt.headers); err != nil {
+			if err := a.Send(testCtx(t), Outbound{Target: targetOf(b), Type: "t." + tt.name, Payload: tt.payload, Headers: tt.headers}); err != nil {
 				t.Fatalf("send: %v", err)
 			}
 			m := recv(t, got)
@@ -86,7 +86,7 @@ func TestSendHandlerError(t *testing.T) {
 			if err := b.Start(t.Context()); err != nil {
 				t.Fatal(err)
 			}
-			err := a.Send(testCtx(t), targetOf(b), "x", []byte("x"), nil)
+			err := a.Send(testCtx(t), Outbound{Target: targetOf(b), Type: "x", Payload: []byte("x")})
 			if code, text := remoteCode(err); code != tt.wantCode || text != tt.wantText || (err == nil) != (tt.err == nil) {
 				t.Fatalf("send: %v, want code %d %q", err, tt.wantCode, tt.wantText)
 			}
@@ -132,7 +132,7 @@ func TestRequest(t *testing.T) {
 			if err := b.Start(t.Context()); err != nil {
 				t.Fatal(err)
 			}
-			r, err := a.Request(testCtx(t), targetOf(b), "svc.echo", tt.payload, tt.headers)
+			r, err := a.Request(testCtx(t), Outbound{Target: targetOf(b), Type: "svc.echo", Payload: tt.payload, Headers: tt.headers})
 			code, text := remoteCode(err)
 			if code != tt.wantCode || text != tt.wantText || (err == nil) != (tt.wantCode == 0) {
 				t.Fatalf("request: %v, want code %d %q", err, tt.wantCode, tt.wantText)
@@ -148,12 +148,12 @@ func TestRequest(t *testing.T) {
 // and are each acknowledged.
 func TestSendOrder(t *testing.T) {
 	const n = 2000
-	a, _ := startNode(t, Config{})
+	a, _ := startNode(t, Config{MaxQueue: n}) // all n may be queued behind the first dial
 	b, got := startNode(t, Config{})
 	ctx := testCtx(t)
 	acks := make(chan error, n)
 	for i := range n {
-		a.SendAsync(ctx, targetOf(b), "seq", fmt.Appendf(nil, "%d", i), nil, func(err error) { acks <- err })
+		a.SendAsync(ctx, Outbound{Target: targetOf(b), Type: "seq", Payload: fmt.Appendf(nil, "%d", i)}, func(r Result) { acks <- r.Err })
 	}
 	for i := range n {
 		if m := recv(t, got); string(m.Payload) != fmt.Sprint(i) {
@@ -177,14 +177,14 @@ func TestLargePayload(t *testing.T) {
 		big[i] = byte(i * 7)
 	}
 	ctx := testCtx(t)
-	r, err := a.Request(ctx, targetOf(b), "big", big, nil)
+	r, err := a.Request(ctx, Outbound{Target: targetOf(b), Type: "big", Payload: big})
 	if err != nil {
 		t.Fatalf("request: %v", err)
 	}
 	if !bytes.Equal(r.Payload, big) {
 		t.Fatalf("sent %d bytes, reply has %d", len(big), len(r.Payload))
 	}
-	if err := a.Send(ctx, targetOf(b), "big", big, nil); err != nil {
+	if err := a.Send(ctx, Outbound{Target: targetOf(b), Type: "big", Payload: big}); err != nil {
 		t.Fatalf("send: %v", err)
 	}
 	if m := recv(t, got); !bytes.Equal(m.Payload, big) {
@@ -223,7 +223,7 @@ func TestRequestHandlerTimeout(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
 			defer cancel()
-			r, err := a.Request(ctx, targetOf(b), "slow", nil, nil)
+			r, err := a.Request(ctx, Outbound{Target: targetOf(b), Type: "slow"})
 			if !errors.Is(err, ErrTimeout) {
 				t.Fatalf("request: %+v, %v; want ErrTimeout", r, err)
 			}
@@ -235,7 +235,7 @@ func TestClosed(t *testing.T) {
 	a, _ := startNode(t, Config{})
 	b, _ := startNode(t, Config{})
 	ctx := testCtx(t)
-	if err := a.Send(ctx, targetOf(b), "x", nil, nil); err != nil {
+	if err := a.Send(ctx, Outbound{Target: targetOf(b), Type: "x"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := a.Close(); err != nil {
@@ -244,13 +244,13 @@ func TestClosed(t *testing.T) {
 	if err := a.Close(); err != nil {
 		t.Fatalf("second close: %v", err)
 	}
-	if err := a.Send(ctx, targetOf(b), "x", nil, nil); !errors.Is(err, ErrClosed) {
+	if err := a.Send(ctx, Outbound{Target: targetOf(b), Type: "x"}); !errors.Is(err, ErrClosed) {
 		t.Fatalf("send after close: %v", err)
 	}
-	if _, err := a.Request(ctx, targetOf(b), "x", nil, nil); !errors.Is(err, ErrClosed) {
+	if _, err := a.Request(ctx, Outbound{Target: targetOf(b), Type: "x"}); !errors.Is(err, ErrClosed) {
 		t.Fatalf("request after close: %v", err)
 	}
-	for _, r := range a.SendMany(ctx, []Target{targetOf(b)}, "x", nil, nil) {
+	for _, r := range a.SendMany(ctx, []Target{targetOf(b)}, Outbound{Type: "x"}) {
 		if !errors.Is(r.Err, ErrClosed) {
 			t.Fatalf("send many after close: %v", r.Err)
 		}
@@ -263,7 +263,7 @@ func TestClosed(t *testing.T) {
 
 func TestNotStarted(t *testing.T) {
 	a := newNode(t, Config{}, newIdentity(t), nil)
-	if err := a.Send(testCtx(t), Target{Endpoint: "127.0.0.1:1"}, "x", nil, nil); !errors.Is(err, ErrClosed) {
+	if err := a.Send(testCtx(t), Outbound{Target: Target{Endpoint: "127.0.0.1:1"}, Type: "x"}); !errors.Is(err, ErrClosed) {
 		t.Fatalf("send before start: %v", err)
 	}
 }
@@ -275,10 +275,10 @@ func TestCloseLeaksNoGoroutines(t *testing.T) {
 	a, _ := startNode(t, Config{})
 	b, _ := startNode(t, Config{})
 	ctx := testCtx(t)
-	if err := a.Send(ctx, targetOf(b), "x", nil, nil); err != nil {
+	if err := a.Send(ctx, Outbound{Target: targetOf(b), Type: "x"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.Request(ctx, Target{NodeID: a.NodeID()}, "x", nil, nil); err != nil {
+	if _, err := b.Request(ctx, Outbound{Target: Target{NodeID: a.NodeID()}, Type: "x"}); err != nil {
 		t.Fatal(err)
 	}
 	a.Close()

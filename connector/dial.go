@@ -6,36 +6,39 @@ import (
 	"fmt"
 	"net"
 	"sync/atomic"
+	"time"
 
 	"github.com/peerbridge/peerbridge/connector/identity"
 )
 
 // conn returns a live connection to t: the pooled one, or a new dial shared
-// with any concurrent callers. reused reports a pool hit.
-func (c *Connector) conn(ctx context.Context, t Target) (pc *peerConn, reused bool, err error) {
+// with any concurrent callers, or a path NAT traversal finds (steered by
+// route). reused reports a pool hit. An endpoint hint next to a node ID is
+// dialled only if the node has no pooled connection, and is the node's
+// address from then on only once the peer there proved the node ID.
+func (c *Connector) conn(ctx context.Context, t Target, route NATOptions) (pc *peerConn, reused bool, err error) {
 	if c.cancel == nil || c.ctx.Err() != nil {
 		return nil, false, ErrClosed
 	}
-	if t.NodeID == "" && t.Endpoint == "" {
-		return nil, false, fmt.Errorf("%w: no node ID or endpoint", ErrBadTarget)
-	}
-	if t.NodeID != "" && t.Endpoint != "" {
-		c.pool.setAddr(t.NodeID, t.Endpoint)
-	}
 	pc, endpoint := c.pool.lookup(t)
-	if pc != nil && pc.alive() && c.verified(ctx, pc) {
-		c.stats.poolHits.Add(1)
-		return pc, true, nil
+	if pc != nil && pc.alive() {
+		if pc.leaving.Load() {
+			return nil, false, fmt.Errorf("%w: %s", ErrGoingAway, pc.id.Short())
+		}
+		if c.verified(ctx, pc) {
+			c.stats.poolHits.Add(1)
+			return pc, true, nil
+		}
 	}
 	c.stats.poolMisses.Add(1)
 	if endpoint == "" {
-		pc, err = c.route(ctx, t.NodeID, fmt.Errorf("%w: no address known for %s", ErrUnknownPeer, t.NodeID))
+		pc, err = c.route(ctx, t.NodeID, route, fmt.Errorf("%w: no address known for %s", ErrUnknownPeer, t.NodeID))
 		return pc, false, err
 	}
 	pc, err = c.dialShared(ctx, t.NodeID, endpoint)
 	if err != nil && t.Endpoint == "" && !errors.Is(err, ErrIdentityMismatch) && ctx.Err() == nil {
 		// A known address failed: NAT traversal may still find a path.
-		if routed, rerr := c.route(ctx, t.NodeID, err); rerr == nil {
+		if routed, rerr := c.route(ctx, t.NodeID, route, err); rerr == nil {
 			return routed, false, nil
 		}
 	}
@@ -61,15 +64,14 @@ func (c *Connector) verified(ctx context.Context, pc *peerConn) bool {
 }
 
 // dialShared dials endpoint once for all concurrent callers asking for the
-// same target. The dial belongs to the connector, not to the caller that
+// same node there. The dial belongs to the connector, not to the caller that
 // started it: it runs for Config.DialTimeout whatever the callers' deadlines,
 // so one caller with a short timeout does not fail the others, and a
-// connection that comes up after it gave up is pooled for the next.
+// connection that comes up after it gave up is pooled for the next. A caller
+// waits for it only its dial budget (see dialBudget) and then fails with
+// ErrUnreachable, so that it can still answer within its own timeout.
 func (c *Connector) dialShared(ctx context.Context, want identity.NodeID, endpoint string) (*peerConn, error) {
-	key := "id:" + string(want)
-	if want == "" {
-		key = "ep:" + endpoint
-	}
+	key := "dial:" + string(want) + "@" + endpoint
 	call, leader := c.pool.startDial(key)
 	if leader {
 		started := c.goOwned(func() {
@@ -80,12 +82,36 @@ func (c *Connector) dialShared(ctx context.Context, want identity.NodeID, endpoi
 			c.pool.finishDial(key, call, nil, ErrClosed)
 		}
 	}
+	var expired <-chan time.Time // the dial's own timeout is budget enough
+	budget := c.dialBudget(ctx)
+	if budget < c.cfg.DialTimeout {
+		timer := time.NewTimer(budget)
+		defer timer.Stop()
+		expired = timer.C
+	}
 	select {
 	case <-call.done:
 		return call.pc, call.err
+	case <-expired:
+		return nil, fmt.Errorf("%w: no handshake with %s within %v", ErrUnreachable, endpoint, budget)
 	case <-ctx.Done():
 		return nil, timeoutOr(ctx, ctx.Err())
 	}
+}
+
+// dialBudget is how long a caller waits for a dial: Config.DialTimeout, but
+// at most a quarter of the time the caller has left (at least half of it,
+// up to a second), so that an unreachable peer is reported while the caller
+// still waits for an answer. With the default timeouts (10 s for the
+// message, 5 s for a dial) that is 2.5 s, well inside the 5 s a stock NATS
+// client waits.
+func (c *Connector) dialBudget(ctx context.Context) time.Duration {
+	d, ok := ctx.Deadline()
+	if !ok {
+		return c.cfg.DialTimeout
+	}
+	left := time.Until(d)
+	return max(min(c.cfg.DialTimeout, max(left/4, min(left/2, time.Second))), time.Millisecond)
 }
 
 // dial makes a new connection to endpoint from the connector's socket. If

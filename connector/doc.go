@@ -4,11 +4,65 @@
 //
 // # Send API
 //
-// [Connector.Send] is fire-and-forget: it returns once the peer has
-// acknowledged the message, or with an error that says it may not have
-// arrived. [Connector.Request] waits for the peer's reply. [Connector.SendMany]
-// sends one message to many peers at once, with a result per peer. A context
-// deadline is the timeout; without one, Config.DefaultTimeout applies.
+// Every call takes an [Outbound]: target, type, payload, headers, timeout
+// and NAT routing options in one struct. [Connector.Send] is
+// fire-and-forget: it returns once the peer has acknowledged the message, or
+// with an error that says it may not have arrived. [Connector.SendAsync] is
+// the same without waiting: it calls back with a [Result]. [Connector.Request]
+// waits for the peer's reply. [Connector.SendMany] sends one message to many
+// peers at once, with a result per peer. Outbound.Timeout, else the context's
+// deadline, else Config.DefaultTimeout is the timeout.
+//
+// # Send queues
+//
+// SendAsync (and Send and SendMany, which use it) only checks the message and
+// queues it: each peer (node ID, or endpoint for a target without one) has a
+// queue of its own, served by a worker goroutine of its own that finds the
+// connection (pooled, dialled or routed) and writes. A peer that is slow or
+// does not answer at all so delays only its own messages; every other peer's
+// go out at once. A worker takes everything queued at once and writes it in
+// one go, which is where batching comes from, and ends when its queue is
+// empty; the connector owns the workers and Close waits for them. Queues are
+// bounded: Config.MaxQueue messages per peer, Config.MaxQueues peers with a
+// queue, Config.MaxQueuedBytes of payload in all. A message that finds no
+// room fails at once with ErrBusy, counted in Stats.Busy. A fan-out queues
+// one entry per target, all sharing the payload. Messages to one target
+// keep their order. Requests wait in no queue: each runs on its caller's
+// goroutine and a stream of its own.
+//
+// # Addresses
+//
+// A target's node ID is proved by the peer's certificate. An endpoint next
+// to it is a hint for that message: it is dialled only if the pool has no
+// connection to the node (otherwise the pooled one carries the message, and
+// Result.Remote and Reply.Remote say where it went), and it becomes the
+// node's address only once the peer there completed the TLS handshake as
+// that node. Addresses given with AddAddress (static peers) are never
+// replaced.
+//
+// # Fast errors
+//
+// A caller waits for a dial at most its dial budget: Config.DialTimeout, but
+// no more than a quarter of the time it has left (at least half of it, up to
+// a second). Past it the caller gets ErrUnreachable while it can still
+// answer its own caller: with the default 10 s timeout and 5 s dial timeout,
+// an unreachable peer is reported after 2.5 s. The dial itself goes on, for
+// DialTimeout, and a connection it makes is pooled for the next message.
+//
+// # Going away
+//
+// [Connector.Shutdown] stops gracefully: it refuses new work, lets the queues
+// empty, and tells each peer it is going away: a stream of its own carrying
+// one ping frame of type "peerbridge.goaway" (a ping never reaches a
+// handler; a peer that does not know the signal just acknowledges it). A
+// peer that receives it opens
+// nothing new on that connection: sends and requests for that node fail at
+// once with ErrGoingAway, unless a newer connection replaces it in the pool.
+// Once the peer's own requests on it are answered and its messages
+// acknowledged, it sends the signal back. The side going away closes the
+// connection when it has the peer's signal and nothing is in flight either
+// way, or when its grace period ends, so every reply written before the
+// stop is read, in both directions.
 //
 // # Streams
 //

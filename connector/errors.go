@@ -27,6 +27,12 @@ var (
 	// ErrIdentityMismatch: the peer at the endpoint proved a different key
 	// than the node ID asked for. The error is an *identity.MismatchError.
 	ErrIdentityMismatch = identity.ErrIdentityMismatch
+	// ErrBusy: the peer's send queue, or the queues as a whole, are full;
+	// the message was not sent (Config.MaxQueue, MaxQueues, MaxQueuedBytes).
+	ErrBusy = errors.New("connector: busy")
+	// ErrGoingAway: the peer said it is shutting down; nothing new is sent
+	// to it on that connection.
+	ErrGoingAway = errors.New("connector: peer going away")
 	// ErrFrameTooLarge: the message is over the payload limit.
 	ErrFrameTooLarge = codec.ErrFrameTooLarge
 )
@@ -46,6 +52,8 @@ const (
 type RemoteError struct {
 	Code int
 	Text string
+	// From is the node that answered with it, when known.
+	From identity.NodeID
 }
 
 // Error codes a peer may answer with: three digits, as HTTP's and NATS
@@ -55,14 +63,14 @@ const (
 	maxCode = 999
 )
 
-// remoteError is the RemoteError a peer's error frame carries. A code
+// remoteError is the RemoteError the error frame f of peer from carries. A code
 // outside 400-999 (0, 200, 1000) cannot be passed on as an error code: it
 // becomes 502, with the peer's code named in the text.
-func remoteError(f *codec.Frame) *RemoteError {
+func remoteError(f *codec.Frame, from identity.NodeID) *RemoteError {
 	if f.Code < minCode || f.Code > maxCode {
-		return &RemoteError{Code: CodeBadGateway, Text: fmt.Sprintf("peer answered with invalid error code %d: %s", f.Code, f.Error)}
+		return &RemoteError{Code: CodeBadGateway, Text: fmt.Sprintf("peer answered with invalid error code %d: %s", f.Code, f.Error), From: from}
 	}
-	return &RemoteError{Code: f.Code, Text: f.Error}
+	return &RemoteError{Code: f.Code, Text: f.Error, From: from}
 }
 
 // Error implements error.

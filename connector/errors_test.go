@@ -15,7 +15,7 @@ func TestIdentityMismatch(t *testing.T) {
 	a, _ := startNode(t, Config{})
 	b, got := startNode(t, Config{})
 	want := newIdentity(t).NodeID()
-	err := a.Send(testCtx(t), Target{NodeID: want, Endpoint: b.Addr().String()}, "x", nil, nil)
+	err := a.Send(testCtx(t), Outbound{Target: Target{NodeID: want, Endpoint: b.Addr().String()}, Type: "x"})
 	if !errors.Is(err, ErrIdentityMismatch) {
 		t.Fatalf("send: %v, want ErrIdentityMismatch", err)
 	}
@@ -48,13 +48,13 @@ func TestTargetErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := testCtx(t)
-			if err := a.Send(ctx, tt.target, "x", nil, nil); !errors.Is(err, tt.want) {
+			if err := a.Send(ctx, Outbound{Target: tt.target, Type: "x"}); !errors.Is(err, tt.want) {
 				t.Errorf("send: %v, want %v", err, tt.want)
 			}
-			if _, err := a.Request(ctx, tt.target, "x", nil, nil); !errors.Is(err, tt.want) {
+			if _, err := a.Request(ctx, Outbound{Target: tt.target, Type: "x"}); !errors.Is(err, tt.want) {
 				t.Errorf("request: %v, want %v", err, tt.want)
 			}
-			if r := a.SendMany(ctx, []Target{tt.target}, "x", nil, nil); !errors.Is(r[0].Err, tt.want) {
+			if r := a.SendMany(ctx, []Target{tt.target}, Outbound{Type: "x"}); !errors.Is(r[0].Err, tt.want) {
 				t.Errorf("send many: %v, want %v", r[0].Err, tt.want)
 			}
 		})
@@ -83,14 +83,14 @@ func TestFrameTooLarge(t *testing.T) {
 			b, _ := startNode(t, Config{MaxPayload: tt.receiver})
 			ctx := testCtx(t)
 			payload := make([]byte, tt.size)
-			if _, err := a.Request(ctx, targetOf(b), "x", payload, nil); !errors.Is(err, tt.wantReply) || (err == nil) != (tt.wantReply == nil) {
+			if _, err := a.Request(ctx, Outbound{Target: targetOf(b), Type: "x", Payload: payload}); !errors.Is(err, tt.wantReply) || (err == nil) != (tt.wantReply == nil) {
 				t.Errorf("request: %v, want %v", err, tt.wantReply)
 			}
-			if err := a.Send(ctx, targetOf(b), "x", payload, nil); !errors.Is(err, tt.wantSend) || (err == nil) != (tt.wantSend == nil) {
+			if err := a.Send(ctx, Outbound{Target: targetOf(b), Type: "x", Payload: payload}); !errors.Is(err, tt.wantSend) || (err == nil) != (tt.wantSend == nil) {
 				t.Errorf("send: %v, want %v", err, tt.wantSend)
 			}
 			// The connection is still good for a message that fits.
-			if err := a.Send(ctx, targetOf(b), "x", []byte("small"), nil); err != nil {
+			if err := a.Send(ctx, Outbound{Target: targetOf(b), Type: "x", Payload: []byte("small")}); err != nil {
 				t.Errorf("send after: %v", err)
 			}
 		})
@@ -102,11 +102,11 @@ func TestUnreachable(t *testing.T) {
 	a, _ := startNode(t, Config{DialTimeout: 300 * time.Millisecond})
 	dead := Target{Endpoint: deadEndpoint(t)}
 	ctx := testCtx(t)
-	err := a.Send(ctx, dead, "x", nil, nil)
+	err := a.Send(ctx, Outbound{Target: dead, Type: "x"})
 	if !errors.Is(err, ErrUnreachable) && !errors.Is(err, ErrTimeout) {
 		t.Fatalf("send: %v, want ErrUnreachable or ErrTimeout", err)
 	}
-	if _, err := a.Request(ctx, dead, "x", nil, nil); !errors.Is(err, ErrUnreachable) && !errors.Is(err, ErrTimeout) {
+	if _, err := a.Request(ctx, Outbound{Target: dead, Type: "x"}); !errors.Is(err, ErrUnreachable) && !errors.Is(err, ErrTimeout) {
 		t.Fatalf("request: %v, want ErrUnreachable or ErrTimeout", err)
 	}
 	if s := a.Stats(); s.Dials != 2 || s.DialFailures != 2 || s.Conns != 0 {
@@ -114,14 +114,15 @@ func TestUnreachable(t *testing.T) {
 	}
 }
 
-// TestRequestContextTimeout: the caller's own short deadline ends a dial
-// to nowhere with ErrTimeout.
+// TestRequestContextTimeout: with a short deadline of its own, a request
+// waits for a dial to nowhere only its dial budget, and learns the peer is
+// unreachable before its deadline.
 func TestRequestContextTimeout(t *testing.T) {
 	a, _ := startNode(t, Config{})
 	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
 	defer cancel()
-	if _, err := a.Request(ctx, Target{Endpoint: deadEndpoint(t)}, "x", nil, nil); !errors.Is(err, ErrTimeout) {
-		t.Fatalf("request: %v, want ErrTimeout", err)
+	if _, err := a.Request(ctx, Outbound{Target: Target{Endpoint: blackHole(t)}, Type: "x"}); !errors.Is(err, ErrUnreachable) || ctx.Err() != nil {
+		t.Fatalf("request: %v (context: %v), want ErrUnreachable before the deadline", err, ctx.Err())
 	}
 }
 
@@ -132,10 +133,10 @@ func TestLongDeadline(t *testing.T) {
 	b, _ := startNode(t, Config{})
 	ctx, cancel := context.WithTimeout(t.Context(), 48*time.Hour)
 	defer cancel()
-	if _, err := a.Request(ctx, targetOf(b), "x", []byte("x"), nil); err != nil {
+	if _, err := a.Request(ctx, Outbound{Target: targetOf(b), Type: "x", Payload: []byte("x")}); err != nil {
 		t.Fatalf("request: %v", err)
 	}
-	if err := a.Send(ctx, targetOf(b), "x", []byte("x"), nil); err != nil {
+	if err := a.Send(ctx, Outbound{Target: targetOf(b), Type: "x", Payload: []byte("x")}); err != nil {
 		t.Fatalf("send: %v", err)
 	}
 }

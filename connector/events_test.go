@@ -30,7 +30,7 @@ func TestEventsAndPeers(t *testing.T) {
 	a, _ := startNode(t, Config{})
 	b, got := startNode(t, Config{})
 	evA, evB := eventsOf(a), eventsOf(b)
-	if err := a.Send(testCtx(t), targetOf(b), "x", []byte("hello"), nil); err != nil {
+	if err := a.Send(testCtx(t), Outbound{Target: targetOf(b), Type: "x", Payload: []byte("hello")}); err != nil {
 		t.Fatal(err)
 	}
 	recv(t, got)

@@ -132,3 +132,28 @@ func remoteCode(err error) (int, string) {
 	}
 	return re.Code, re.Text
 }
+
+// blackHole is a loopback UDP socket that reads and drops everything, as a
+// peer behind a firewall that drops packets looks to a dialler.
+func blackHole(t testing.TB) string {
+	t.Helper()
+	u, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 2048)
+		for {
+			if _, _, err := u.ReadFrom(buf); err != nil {
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		u.Close()
+		<-done
+	})
+	return u.LocalAddr().String()
+}

@@ -25,6 +25,10 @@ func (pc *peerConn) serveStream(st *quic.Stream) {
 	if !pc.nextMessage(st, r, &f) {
 		return
 	}
+	if isGoAway(&f) {
+		pc.peerGoingAway(st)
+		return
+	}
 	switch f.Kind {
 	case codec.KindRequest:
 		pc.serveRequests(st, r, &f)

@@ -43,12 +43,12 @@ func TestInboundRequestLimit(t *testing.T) {
 	errs := make(chan error, 2)
 	for _, p := range peers {
 		wg.Go(func() {
-			_, err := p.Request(ctx, targetOf(b), "x", nil, nil)
+			_, err := p.Request(ctx, Outbound{Target: targetOf(b), Type: "x"})
 			errs <- err
 		})
 	}
 	waitFor(t, "two requests in flight", func() bool { return b.Stats().InboundRequests == 2 })
-	_, err := peers[0].Request(ctx, targetOf(b), "x", nil, nil)
+	_, err := peers[0].Request(ctx, Outbound{Target: targetOf(b), Type: "x"})
 	if code, _ := remoteCode(err); code != CodeUnavailable {
 		t.Fatalf("a third request: %v, want a 503", err)
 	}
@@ -81,7 +81,7 @@ func TestInboundRequestTimeoutCapped(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(t.Context(), tt.ask)
 			defer cancel()
-			a.Request(ctx, targetOf(b), "x", nil, nil)
+			a.Request(ctx, Outbound{Target: targetOf(b), Type: "x"})
 			if got := <-deadlines; got > tt.max {
 				t.Errorf("asking for %v, the handler got %v, want at most %v", tt.ask, got, tt.max)
 			}
@@ -97,16 +97,16 @@ func TestInboundStreamLimit(t *testing.T) {
 	ctx := testCtx(t)
 	var wg sync.WaitGroup
 	for range 2 {
-		wg.Go(func() { a.Request(ctx, targetOf(b), "x", nil, nil) })
+		wg.Go(func() { a.Request(ctx, Outbound{Target: targetOf(b), Type: "x"}) })
 	}
 	waitFor(t, "two requests in flight", func() bool { return b.Stats().InboundRequests == 2 })
-	_, err := a.Request(ctx, targetOf(b), "x", nil, nil)
+	_, err := a.Request(ctx, Outbound{Target: targetOf(b), Type: "x"})
 	if err == nil || b.Stats().RefusedStreams != 1 {
 		t.Fatalf("a third stream: %v, stats %+v; want an error and 1 refused stream", err, b.Stats())
 	}
 	close(release)
 	wg.Wait()
-	if _, err := a.Request(ctx, targetOf(b), "x", nil, nil); err != nil {
+	if _, err := a.Request(ctx, Outbound{Target: targetOf(b), Type: "x"}); err != nil {
 		t.Fatalf("a request once streams are free: %v", err)
 	}
 }
@@ -185,16 +185,16 @@ func TestInboundRequestBytesLimit(t *testing.T) {
 	ctx := testCtx(t)
 	var wg sync.WaitGroup
 	for range 2 {
-		wg.Go(func() { a.Request(ctx, targetOf(b), "x", make([]byte, payload), nil) })
+		wg.Go(func() { a.Request(ctx, Outbound{Target: targetOf(b), Type: "x", Payload: make([]byte, payload)}) })
 	}
 	waitFor(t, "two large requests in flight", func() bool { return b.Stats().InboundRequestBytes == 2*payload })
-	_, err := a.Request(ctx, targetOf(b), "x", make([]byte, payload), nil)
+	_, err := a.Request(ctx, Outbound{Target: targetOf(b), Type: "x", Payload: make([]byte, payload)})
 	if code, _ := remoteCode(err); code != CodeUnavailable {
 		t.Fatalf("a third large request: %v, want a 503", err)
 	}
 	small := make(chan error, 1)
 	go func() {
-		_, err := a.Request(ctx, targetOf(b), "x", make([]byte, smallPayload), nil)
+		_, err := a.Request(ctx, Outbound{Target: targetOf(b), Type: "x", Payload: make([]byte, smallPayload)})
 		small <- err
 	}()
 	waitFor(t, "the small request to be served", func() bool { return b.Stats().InboundRequests == 3 })

@@ -118,12 +118,21 @@ type Reply struct {
 	// pool rather than a dial made for this request.
 	Path   Path
 	Reused bool
+	// Remote is the address of the peer that carried the request.
+	Remote netip.AddrPort
 }
 
-// Result is the outcome of one peer's part of a SendMany.
+// Result is the outcome of a message to one peer (SendAsync, or one
+// peer's part of a SendMany).
 type Result struct {
+	// Target is the target as it was given.
 	Target Target
-	// NodeID is the peer that acknowledged, once known.
+	// NodeID is the peer that acknowledged, Remote the address of the
+	// connection that carried the message (which may differ from an
+	// endpoint hint in Target, if a pooled connection was used), and Path
+	// how that connection runs. They are set only if Err is nil.
 	NodeID identity.NodeID
+	Remote netip.AddrPort
+	Path   Path
 	Err    error
 }

@@ -43,6 +43,10 @@ type peerConn struct {
 	lastActive atomic.Int64 // connector clock of the last message either way (pings are not messages)
 	lastRecv   atomic.Int64 // connector clock of the last frame received
 	inflight   atomic.Int32 // requests in flight either way
+	outflight  atomic.Int32 // requests this side sent, in flight
+	leaving    atomic.Bool  // one side is going away: nothing new goes out on it (goaway.go)
+	peerLeft   atomic.Bool  // the peer said it is done with the connection
+	sentAway   atomic.Bool  // this side said so
 	out        sender       // the outbound message stream
 	reqs       reqStreams   // idle request streams
 	wg         sync.WaitGroup

@@ -14,7 +14,8 @@ type pool struct {
 	mu         sync.Mutex                      // guards every field below
 	conns      map[identity.NodeID]*peerConn   // the one pooled connection per peer
 	all        map[*peerConn]struct{}          // every live connection, pooled or not
-	addrs      map[identity.NodeID]string      // where a node can be dialled
+	addrs      map[identity.NodeID]string      // where a node can be dialled: static, or where it last proved its ID
+	static     map[identity.NodeID]bool        // nodes whose address was configured (AddAddress) and is kept
 	byEndpoint map[string]identity.NodeID      // which node answered at an endpoint
 	dials      map[string]*dialCall            // dials in flight, by target key
 	expect     map[identity.NodeID]expectation // path to label the next inbound connection from a node with
@@ -34,6 +35,7 @@ func newPool() *pool {
 		conns:      make(map[identity.NodeID]*peerConn),
 		all:        make(map[*peerConn]struct{}),
 		addrs:      make(map[identity.NodeID]string),
+		static:     make(map[identity.NodeID]bool),
 		byEndpoint: make(map[string]identity.NodeID),
 		dials:      make(map[string]*dialCall),
 		expect:     make(map[identity.NodeID]expectation),
@@ -108,9 +110,7 @@ func (p *pool) add(pc *peerConn, endpoint string, maxPerPeer int) (*peerConn, er
 		// target naming only the ID can be dialled once this connection
 		// is gone.
 		p.byEndpoint[endpoint] = pc.id
-		if p.addrs[pc.id] == "" {
-			p.addrs[pc.id] = endpoint
-		}
+		p.learnAddrLocked(pc.id, endpoint)
 	}
 	if cur := p.conns[pc.id]; cur != nil && cur.alive() && !replaces(cur, pc) {
 		return cur, nil
@@ -164,10 +164,23 @@ func (p *pool) closeAll() []*peerConn {
 	return slices.Collect(maps.Keys(p.all))
 }
 
-func (p *pool) setAddr(id identity.NodeID, endpoint string) {
+// setStaticAddr records a configured address of id, which nothing learned
+// later replaces.
+func (p *pool) setStaticAddr(id identity.NodeID, endpoint string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.addrs[id] = endpoint
+	p.static[id] = true
+}
+
+// learnAddrLocked records endpoint as id's address, where the peer has
+// just proved id in a TLS handshake, unless id's address is configured.
+// Nothing else changes the address book: an endpoint a message merely
+// names is a hint for that message.
+func (p *pool) learnAddrLocked(id identity.NodeID, endpoint string) {
+	if !p.static[id] {
+		p.addrs[id] = endpoint
+	}
 }
 
 func (p *pool) len() int {
@@ -180,7 +193,7 @@ func (p *pool) len() int {
 // better path, or on a path as good the connection both peers prefer. The
 // connection replaced finishes what is in flight and closes when idle.
 func replaces(cur, next *peerConn) bool {
-	if upgrades(cur.path, next.path) {
+	if cur.leaving.Load() || upgrades(cur.path, next.path) {
 		return true
 	}
 	sameClass := (cur.path == PathRelayed) == (next.path == PathRelayed)

@@ -26,7 +26,7 @@ func TestConcurrentRequests(t *testing.T) {
 		wg.Go(func() {
 			b := bs[i%peers]
 			want := fmt.Appendf(nil, "request %d", i)
-			r, err := a.Request(ctx, targetOf(b), "echo", want, nil)
+			r, err := a.Request(ctx, Outbound{Target: targetOf(b), Type: "echo", Payload: want})
 			switch {
 			case err != nil:
 				errs <- fmt.Errorf("request %d: %w", i, err)
@@ -51,7 +51,7 @@ func TestPoolReuse(t *testing.T) {
 	b, _ := startNode(t, Config{})
 	ctx := testCtx(t)
 	for i := range 3 {
-		if err := a.Send(ctx, targetOf(b), "x", nil, nil); err != nil {
+		if err := a.Send(ctx, Outbound{Target: targetOf(b), Type: "x"}); err != nil {
 			t.Fatalf("send %d: %v", i, err)
 		}
 	}
@@ -81,7 +81,7 @@ func TestSingleFlightDial(t *testing.T) {
 			for range senders {
 				wg.Go(func() {
 					<-start
-					errs <- a.Send(ctx, tt.target(b), "x", nil, nil)
+					errs <- a.Send(ctx, Outbound{Target: tt.target(b), Type: "x"})
 				})
 			}
 			close(start)
@@ -105,17 +105,17 @@ func TestBothDirectionsShareConnection(t *testing.T) {
 	a, gotA := startNode(t, Config{})
 	b, gotB := startNode(t, Config{})
 	ctx := testCtx(t)
-	if err := a.Send(ctx, targetOf(b), "hello", nil, nil); err != nil {
+	if err := a.Send(ctx, Outbound{Target: targetOf(b), Type: "hello"}); err != nil {
 		t.Fatal(err)
 	}
 	recv(t, gotB)
-	if err := b.Send(ctx, Target{NodeID: a.NodeID()}, "hello back", nil, nil); err != nil {
+	if err := b.Send(ctx, Outbound{Target: Target{NodeID: a.NodeID()}, Type: "hello back"}); err != nil {
 		t.Fatalf("send back by node ID: %v", err)
 	}
 	if m := recv(t, gotA); m.From != b.NodeID() || m.Type != "hello back" {
 		t.Fatalf("got %+v", m)
 	}
-	r, err := b.Request(ctx, Target{NodeID: a.NodeID()}, "echo", []byte("q"), nil)
+	r, err := b.Request(ctx, Outbound{Target: Target{NodeID: a.NodeID()}, Type: "echo", Payload: []byte("q")})
 	if err != nil || !r.Reused || string(r.Payload) != "q" {
 		t.Fatalf("request back: %+v, %v", r, err)
 	}
@@ -131,14 +131,14 @@ func TestEndpointTargetLearnsNodeID(t *testing.T) {
 	a, _ := startNode(t, Config{})
 	b, _ := startNode(t, Config{})
 	ctx := testCtx(t)
-	if err := a.Send(ctx, Target{Endpoint: b.Addr().String()}, "x", nil, nil); err != nil {
+	if err := a.Send(ctx, Outbound{Target: Target{Endpoint: b.Addr().String()}, Type: "x"}); err != nil {
 		t.Fatal(err)
 	}
-	r, err := a.Request(ctx, Target{NodeID: b.NodeID()}, "echo", nil, nil)
+	r, err := a.Request(ctx, Outbound{Target: Target{NodeID: b.NodeID()}, Type: "echo"})
 	if err != nil || r.From != b.NodeID() || !r.Reused {
 		t.Fatalf("request by node ID: %+v, %v", r, err)
 	}
-	if err := a.Send(ctx, Target{Endpoint: b.Addr().String()}, "x", nil, nil); err != nil {
+	if err := a.Send(ctx, Outbound{Target: Target{Endpoint: b.Addr().String()}, Type: "x"}); err != nil {
 		t.Fatal(err)
 	}
 	if s := a.Stats(); s.Dials != 1 || s.PoolHits != 2 {
@@ -152,11 +152,11 @@ func TestEndpointTargetRedials(t *testing.T) {
 	a, _ := startNode(t, Config{IdleTimeout: 100 * time.Millisecond})
 	b, _ := startNode(t, Config{})
 	ctx := testCtx(t)
-	if err := a.Send(ctx, Target{Endpoint: b.Addr().String()}, "x", nil, nil); err != nil {
+	if err := a.Send(ctx, Outbound{Target: Target{Endpoint: b.Addr().String()}, Type: "x"}); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "the idle connection to close", func() bool { return a.Stats().Conns == 0 })
-	if err := a.Send(ctx, Target{NodeID: b.NodeID()}, "x", nil, nil); err != nil {
+	if err := a.Send(ctx, Outbound{Target: Target{NodeID: b.NodeID()}, Type: "x"}); err != nil {
 		t.Fatalf("send by the learnt node ID: %v", err)
 	}
 	if s := a.Stats(); s.Dials != 2 {
@@ -170,7 +170,7 @@ func TestIdleEviction(t *testing.T) {
 	a, _ := startNode(t, Config{IdleTimeout: 200 * time.Millisecond})
 	b, _ := startNode(t, Config{})
 	ctx := testCtx(t)
-	if err := a.Send(ctx, targetOf(b), "x", nil, nil); err != nil {
+	if err := a.Send(ctx, Outbound{Target: targetOf(b), Type: "x"}); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "the idle connection to close", func() bool { return a.Stats().Conns == 0 })
@@ -178,7 +178,7 @@ func TestIdleEviction(t *testing.T) {
 	if s := a.Stats(); s.Evictions != 1 {
 		t.Fatalf("stats %+v, want 1 eviction", s)
 	}
-	if err := a.Send(ctx, targetOf(b), "x", nil, nil); err != nil {
+	if err := a.Send(ctx, Outbound{Target: targetOf(b), Type: "x"}); err != nil {
 		t.Fatal(err)
 	}
 	if s := a.Stats(); s.Dials != 2 || s.Conns != 1 {
@@ -201,7 +201,7 @@ func TestIdleEvictionSparesBusyConnection(t *testing.T) {
 	ctx := testCtx(t)
 	errc := make(chan error, 1)
 	go func() {
-		_, err := a.Request(ctx, targetOf(b), "slow", nil, nil)
+		_, err := a.Request(ctx, Outbound{Target: targetOf(b), Type: "slow"})
 		errc <- err
 	}()
 	// Wait for the request to be in flight, then for several janitor rounds.
@@ -225,11 +225,11 @@ func TestMaxConnsNeverEvicts(t *testing.T) {
 	ps := startNodes(t, 3, Config{})
 	ctx := testCtx(t)
 	for _, p := range ps[:2] {
-		if err := p.Send(ctx, targetOf(a), "x", nil, nil); err != nil {
+		if err := p.Send(ctx, Outbound{Target: targetOf(a), Type: "x"}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	err := ps[2].Send(ctx, targetOf(a), "x", nil, nil)
+	err := ps[2].Send(ctx, Outbound{Target: targetOf(a), Type: "x"})
 	if !errors.Is(err, ErrUnreachable) {
 		t.Fatalf("third inbound connection: %v, want ErrUnreachable", err)
 	}
@@ -237,11 +237,11 @@ func TestMaxConnsNeverEvicts(t *testing.T) {
 		t.Fatalf("stats %+v, want 2 connections, refusals counted, none evicted", s)
 	}
 	for _, p := range ps[:2] {
-		if err := p.Send(ctx, targetOf(a), "x", nil, nil); err != nil || p.Stats().Dials != 1 {
+		if err := p.Send(ctx, Outbound{Target: targetOf(a), Type: "x"}); err != nil || p.Stats().Dials != 1 {
 			t.Fatalf("a pooled peer after the refusal: %v, stats %+v", err, p.Stats())
 		}
 	}
-	if err := a.Send(ctx, targetOf(ps[2]), "x", nil, nil); err != nil {
+	if err := a.Send(ctx, Outbound{Target: targetOf(ps[2]), Type: "x"}); err != nil {
 		t.Fatalf("an outbound dial past MaxConns inbound: %v", err)
 	}
 }
@@ -276,12 +276,12 @@ func TestPeerRestart(t *testing.T) {
 				t.Fatal(err)
 			}
 			ctx := testCtx(t)
-			if _, err := a.Request(ctx, targetOf(b), "x", nil, nil); err != nil {
+			if _, err := a.Request(ctx, Outbound{Target: targetOf(b), Type: "x"}); err != nil {
 				t.Fatal(err)
 			}
 			tt.stop(t, b, udp)
 			b2, got := restartNode(t, id, b.Addr().String())
-			if err := a.Send(ctx, Target{NodeID: id.NodeID()}, "after restart", nil, nil); err != nil {
+			if err := a.Send(ctx, Outbound{Target: Target{NodeID: id.NodeID()}, Type: "after restart"}); err != nil {
 				t.Fatalf("send after restart: %v", err)
 			}
 			if m := recv(t, got); m.Type != "after restart" {
@@ -328,13 +328,13 @@ func TestSendRetriesOnDeadPooledConnection(t *testing.T) {
 	a, _ := startNode(t, Config{ReverifyAfter: -1})
 	b, got := startNode(t, Config{})
 	ctx := testCtx(t)
-	if err := a.Send(ctx, targetOf(b), "first", nil, nil); err != nil {
+	if err := a.Send(ctx, Outbound{Target: targetOf(b), Type: "first"}); err != nil {
 		t.Fatal(err)
 	}
 	recv(t, got)
 	pc, _ := a.pool.lookup(Target{NodeID: b.NodeID()})
 	pc.close(codeDead, "test")
-	if err := a.Send(ctx, Target{NodeID: b.NodeID()}, "second", nil, nil); err != nil {
+	if err := a.Send(ctx, Outbound{Target: Target{NodeID: b.NodeID()}, Type: "second"}); err != nil {
 		t.Fatalf("send after the pooled connection died: %v", err)
 	}
 	if m := recv(t, got); m.Type != "second" {
@@ -356,10 +356,10 @@ func TestShortDeadlineDoesNotCancelSharedDial(t *testing.T) {
 	b, _ := startNode(t, Config{})
 	short, cancel := context.WithTimeout(testCtx(t), time.Microsecond)
 	defer cancel()
-	if _, err := a.Request(short, targetOf(b), "x", nil, nil); err != nil && !errors.Is(err, ErrTimeout) {
+	if _, err := a.Request(short, Outbound{Target: targetOf(b), Type: "x"}); err != nil && !errors.Is(err, ErrTimeout) {
 		t.Fatalf("request with a short deadline: %v, want success or ErrTimeout", err)
 	}
-	if _, err := a.Request(testCtx(t), targetOf(b), "x", nil, nil); err != nil {
+	if _, err := a.Request(testCtx(t), Outbound{Target: targetOf(b), Type: "x"}); err != nil {
 		t.Fatalf("request after: %v", err)
 	}
 	if s := a.Stats(); s.Dials != 1 {
@@ -394,7 +394,7 @@ func TestSimultaneousDialsSettleOnOneConnection(t *testing.T) {
 		var wg sync.WaitGroup
 		errs := make(chan error, 2)
 		for _, pair := range [][2]*Connector{{a, b}, {b, a}} {
-			wg.Go(func() { errs <- pair[0].Send(ctx, targetOf(pair[1]), "x", nil, nil) })
+			wg.Go(func() { errs <- pair[0].Send(ctx, Outbound{Target: targetOf(pair[1]), Type: "x"}) })
 		}
 		wg.Wait()
 		close(errs)

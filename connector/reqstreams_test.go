@@ -29,7 +29,7 @@ func TestRequestStreamsReused(t *testing.T) {
 	ctx := testCtx(t)
 	for i := range 20 {
 		want := fmt.Appendf(nil, "sequential %d", i)
-		if r, err := a.Request(ctx, targetOf(b), "echo", want, nil); err != nil || !bytes.Equal(r.Payload, want) {
+		if r, err := a.Request(ctx, Outbound{Target: targetOf(b), Type: "echo", Payload: want}); err != nil || !bytes.Equal(r.Payload, want) {
 			t.Fatalf("request %d: %v", i, err)
 		}
 	}
@@ -40,7 +40,7 @@ func TestRequestStreamsReused(t *testing.T) {
 	for i := range 100 {
 		wg.Go(func() {
 			want := fmt.Appendf(nil, "concurrent %d", i)
-			if r, err := a.Request(ctx, targetOf(b), "echo", want, nil); err != nil || !bytes.Equal(r.Payload, want) {
+			if r, err := a.Request(ctx, Outbound{Target: targetOf(b), Type: "echo", Payload: want}); err != nil || !bytes.Equal(r.Payload, want) {
 				t.Errorf("request %d: %+v, %v", i, r, err)
 			}
 		})
@@ -57,14 +57,14 @@ func TestRequestAfterIdleStreamBroke(t *testing.T) {
 	a, _ := startNode(t, Config{})
 	b, _ := startNode(t, Config{})
 	ctx := testCtx(t)
-	if _, err := a.Request(ctx, targetOf(b), "echo", []byte("first"), nil); err != nil {
+	if _, err := a.Request(ctx, Outbound{Target: targetOf(b), Type: "echo", Payload: []byte("first")}); err != nil {
 		t.Fatal(err)
 	}
 	pc, _ := a.pool.lookup(Target{NodeID: b.NodeID()})
 	rs := pc.reqs.get()
 	rs.abort()
 	pc.reqs.put(rs, a.now())
-	r, err := a.Request(ctx, targetOf(b), "echo", []byte("second"), nil)
+	r, err := a.Request(ctx, Outbound{Target: targetOf(b), Type: "echo", Payload: []byte("second")})
 	if err != nil || string(r.Payload) != "second" {
 		t.Fatalf("request after a broken idle stream: %+v, %v", r, err)
 	}
@@ -98,7 +98,7 @@ func TestAckReaderLeavesWhenIdle(t *testing.T) {
 	ctx := testCtx(t)
 	for round := range 3 {
 		for i := range 50 {
-			if err := a.Send(ctx, targetOf(b), "x", fmt.Appendf(nil, "%d.%d", round, i), nil); err != nil {
+			if err := a.Send(ctx, Outbound{Target: targetOf(b), Type: "x", Payload: fmt.Appendf(nil, "%d.%d", round, i)}); err != nil {
 				t.Fatalf("round %d, send %d: %v", round, i, err)
 			}
 			recv(t, got)
@@ -121,7 +121,7 @@ func TestIdleRequestStreamsClose(t *testing.T) {
 	b, _ := startNode(t, Config{})
 	ctx := testCtx(t)
 	for round := range 3 {
-		r, err := a.Request(ctx, targetOf(b), "echo", []byte("ping"), nil)
+		r, err := a.Request(ctx, Outbound{Target: targetOf(b), Type: "echo", Payload: []byte("ping")})
 		if err != nil || string(r.Payload) != "ping" {
 			t.Fatalf("round %d: %+v, %v", round, r, err)
 		}

@@ -16,6 +16,8 @@ import (
 func (pc *peerConn) request(ctx context.Context, f *codec.Frame) (*codec.Frame, error) {
 	pc.inflight.Add(1)
 	defer pc.inflight.Add(-1)
+	pc.outflight.Add(1)
+	defer pc.outflight.Add(-1)
 	pc.touch()
 	if d, ok := ctx.Deadline(); ok {
 		f.Timeout = timeUntil(d)
@@ -69,7 +71,7 @@ func (pc *peerConn) roundTrip(ctx context.Context, rs *reqStream, buf []byte) (*
 	case codec.KindReply:
 		return &answer, n, nil
 	case codec.KindError:
-		return nil, n, remoteError(&answer)
+		return nil, n, remoteError(&answer, pc.id)
 	}
 	return nil, n, fmt.Errorf("%w: %s frame in answer to a request", codec.ErrMalformed, answer.Kind)
 }

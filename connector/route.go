@@ -12,10 +12,11 @@ import (
 	"github.com/peerbridge/peerbridge/connector/identity"
 )
 
-// NATOptions steer a NAT-aware send, like the options of macula's
-// send_message_nat_aware.
+// NATOptions steer NAT traversal for one message (Outbound.Route), like the
+// options of macula's send_message_nat_aware. They matter only when the
+// pool has no connection to the peer and no known address of it works.
 type NATOptions struct {
-	// Endpoint skips the lookup: dial the peer here ("host:port").
+	// Endpoint: try the peer here first ("host:port").
 	Endpoint string
 	// RelayEndpoint relays through this gateway ("NODEID@host:port" or
 	// "host:port") instead of the configured ones.
@@ -41,30 +42,9 @@ func (c *Connector) getRouter() Router {
 	return nil
 }
 
-// SendNATAware is Send to a node ID through NAT-aware routing: the pooled
-// connection, a direct dial, a hole punch, then the relay.
-func (c *Connector) SendNATAware(ctx context.Context, id identity.NodeID, msgType string, payload []byte, headers map[string][]string, opts NATOptions) error {
-	return c.Send(withNATOptions(ctx, opts), Target{NodeID: id, Endpoint: opts.Endpoint}, msgType, payload, headers)
-}
-
-// RequestNATAware is Request to a node ID through NAT-aware routing.
-func (c *Connector) RequestNATAware(ctx context.Context, id identity.NodeID, msgType string, payload []byte, headers map[string][]string, opts NATOptions) (*Reply, error) {
-	return c.Request(withNATOptions(ctx, opts), Target{NodeID: id, Endpoint: opts.Endpoint}, msgType, payload, headers)
-}
-
-type natOptionsKey struct{}
-
-func withNATOptions(ctx context.Context, opts NATOptions) context.Context {
-	return context.WithValue(ctx, natOptionsKey{}, opts)
-}
-
-func natOptionsFrom(ctx context.Context) NATOptions {
-	opts, _ := ctx.Value(natOptionsKey{}).(NATOptions)
-	return opts
-}
-
 // route asks the router for a path to id and returns the pooled connection.
-func (c *Connector) route(ctx context.Context, id identity.NodeID, cause error) (*peerConn, error) {
+// Concurrent callers share one attempt, steered by the first one's opts.
+func (c *Connector) route(ctx context.Context, id identity.NodeID, opts NATOptions, cause error) (*peerConn, error) {
 	r := c.getRouter()
 	if r == nil || id == "" {
 		return nil, cause
@@ -73,7 +53,7 @@ func (c *Connector) route(ctx context.Context, id identity.NodeID, cause error) 
 	call, leader := c.pool.startDial(key)
 	if leader {
 		var pc *peerConn
-		err := r.Route(ctx, id, natOptionsFrom(ctx))
+		err := r.Route(ctx, id, opts)
 		if err == nil {
 			if pc, _ = c.pool.lookup(Target{NodeID: id}); pc == nil {
 				err = fmt.Errorf("%w: route to %s found no connection", ErrUnreachable, id.Short())

@@ -56,6 +56,21 @@ func (e *notSentError) Unwrap() error { return e.err }
 // acknowledges it or the stream fails. done is not called if write returns
 // an error.
 func (s *sender) write(ctx context.Context, f *codec.Frame, done func(error)) error {
+	var refused [1]error
+	err := s.writeBatch(ctx, []*codec.Frame{f}, []func(error){done}, refused[:])
+	if refused[0] != nil {
+		return refused[0]
+	}
+	return err
+}
+
+// writeBatch sends fs, in writes of up to maxKeptBuffer bytes (their IDs
+// are set here), and takes over the dones of the frames it wrote: it sets
+// dones[i] to nil and calls the function once the peer acknowledges fs[i]
+// or the stream fails. A frame that cannot be encoded is skipped and its
+// error put in refused[i]. On an error, the dones still set belong to
+// frames not written. ctx's deadline bounds the writes.
+func (s *sender) writeBatch(ctx context.Context, fs []*codec.Frame, dones []func(error), refused []error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.failed != nil {
@@ -66,41 +81,82 @@ func (s *sender) write(ctx context.Context, f *codec.Frame, done func(error)) er
 			return err
 		}
 	}
-	f.ID = s.seq + 1
-	buf, err := codec.AppendFrame(s.buf[:0], f, s.pc.c.cfg.MaxPayload)
-	if err != nil {
-		return err
+	for start := 0; start < len(fs); {
+		buf, n, used := s.encodeLocked(fs[start:], refused[start:])
+		if n > 0 {
+			if err := s.writeLocked(ctx, buf); err != nil {
+				return err
+			}
+			s.takeOverLocked(fs[start:start+used], dones[start:start+used], refused[start:start+used])
+			s.pc.c.stats.bytesOut.Add(uint64(len(buf)))
+		}
+		start += used
 	}
-	if cap(buf) <= maxKeptBuffer {
-		s.buf = buf
-	} else {
-		s.buf = nil
-	}
+	s.pc.touch()
+	return nil
+}
+
+// writeLocked writes buf, encoded frames, to the stream.
+func (s *sender) writeLocked(ctx context.Context, buf []byte) error {
 	if d, ok := ctx.Deadline(); ok {
 		s.st.SetWriteDeadline(d)
 	} else {
 		s.st.SetWriteDeadline(time.Time{})
 	}
 	if s.armed {
-		// Before the frame goes out, so that its acknowledgement cannot
+		// Before the frames go out, so that their acknowledgement cannot
 		// meet the deadline halfway.
 		s.st.SetReadDeadline(time.Time{})
 		s.armed = false
 	}
-	n, err := s.st.Write(buf)
-	if err != nil {
-		return s.writeFailedLocked(ctx, n, err)
+	if written, err := s.st.Write(buf); err != nil {
+		return s.writeFailedLocked(ctx, written, err)
 	}
-	s.seq++
-	s.pending = append(s.pending, pending{st: s.st, seq: s.seq, done: done})
 	if s.reader != s.st {
 		s.reader = s.st
 		s.pc.wg.Add(1)
 		go s.readAcks(s.st, s.r)
 	}
-	s.pc.c.stats.out(len(buf))
-	s.pc.touch()
 	return nil
+}
+
+// takeOverLocked records the frames just written as waiting for their
+// acknowledgement.
+func (s *sender) takeOverLocked(fs []*codec.Frame, dones []func(error), refused []error) {
+	for i, f := range fs {
+		if refused[i] != nil {
+			continue
+		}
+		s.pending = append(s.pending, pending{st: s.st, seq: f.ID, done: dones[i]})
+		dones[i] = nil
+		s.seq = f.ID
+		s.pc.c.stats.msgsOut.Add(1)
+	}
+}
+
+// encodeLocked encodes frames of fs, numbered from s.seq+1, into the
+// sender's buffer until it holds maxKeptBuffer bytes or more, and returns
+// it, how many frames it holds and how many of fs it went through. Frames
+// that cannot be encoded are left out, their errors in refused.
+func (s *sender) encodeLocked(fs []*codec.Frame, refused []error) (buf []byte, n, used int) {
+	buf = s.buf[:0]
+	for used < len(fs) && len(buf) < maxKeptBuffer {
+		f := fs[used]
+		f.ID = s.seq + uint64(n) + 1
+		var err error
+		if buf, err = codec.AppendFrame(buf, f, s.pc.c.cfg.MaxPayload); err != nil {
+			refused[used] = err
+		} else {
+			n++
+		}
+		used++
+	}
+	if cap(buf) <= 2*maxKeptBuffer {
+		s.buf = buf
+	} else {
+		s.buf = nil
+	}
+	return buf, n, used
 }
 
 func (s *sender) openLocked(ctx context.Context) error {
@@ -159,7 +215,7 @@ func (s *sender) readAcks(st *quic.Stream, r *codec.Reader) {
 		case codec.KindAck:
 			s.ack(st, f.ID)
 		case codec.KindError:
-			s.reject(st, f.ID, remoteError(&f))
+			s.reject(st, f.ID, remoteError(&f, s.pc.id))
 		default:
 			s.streamEnded(st, fmt.Errorf("%w: unexpected %s frame on message stream", codec.ErrMalformed, f.Kind))
 			return
@@ -267,6 +323,13 @@ func (s *sender) streamEnded(st *quic.Stream, cause error) {
 	for _, p := range waiting {
 		p.done(err)
 	}
+}
+
+// idle reports whether no message waits for its acknowledgement.
+func (s *sender) idle() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.pending) == 0
 }
 
 // fail marks the sender dead once the connection has ended.

@@ -17,7 +17,7 @@ func TestSendMany(t *testing.T) {
 			ts[i] = Target{Endpoint: b.Addr().String()}
 		}
 	}
-	rs := a.SendMany(testCtx(t), ts, "x", []byte("to all"), nil)
+	rs := a.SendMany(testCtx(t), ts, Outbound{Type: "x", Payload: []byte("to all")})
 	if len(rs) != peers {
 		t.Fatalf("%d results, want %d", len(rs), peers)
 	}
@@ -36,7 +36,7 @@ func TestSendManyPartialFailure(t *testing.T) {
 	a, _ := startNode(t, Config{DialTimeout: 300 * time.Millisecond})
 	bs := startNodes(t, 4, Config{})
 	ts := []Target{targetOf(bs[0]), targetOf(bs[1]), {Endpoint: deadEndpoint(t)}, targetOf(bs[2]), targetOf(bs[3])}
-	rs := a.SendMany(testCtx(t), ts, "x", nil, nil)
+	rs := a.SendMany(testCtx(t), ts, Outbound{Type: "x"})
 	for i, r := range rs {
 		if i == 2 {
 			continue
@@ -52,7 +52,7 @@ func TestSendManyPartialFailure(t *testing.T) {
 
 func TestSendManyEmpty(t *testing.T) {
 	a, _ := startNode(t, Config{})
-	if rs := a.SendMany(testCtx(t), nil, "x", nil, nil); len(rs) != 0 {
+	if rs := a.SendMany(testCtx(t), nil, Outbound{Type: "x"}); len(rs) != 0 {
 		t.Fatalf("results %+v", rs)
 	}
 }

@@ -34,11 +34,16 @@ type Stats struct {
 	// no memory; FrameDeadlineResets those whose frame was not complete
 	// within Config.FrameTimeout.
 	FrameBudgetRefusals, FrameDeadlineResets uint64
+	// Busy counts messages refused because a send queue was full.
+	Busy uint64
+	// Queues is the number of peers with messages queued, now.
+	Queues int
 }
 
 // counters holds the live counters behind Stats.
 type counters struct {
 	poolHits, poolMisses, dials, dialFailures, evictions atomic.Uint64
+	busy                                                 atomic.Uint64
 	msgsOut, msgsIn, bytesOut, bytesIn                   atomic.Uint64
 
 	refusedConns, refusedConnsPerIP, refusedConnsPerPeer atomic.Uint64
@@ -59,6 +64,7 @@ func (c *counters) in(n int) {
 func (c *counters) snapshot() Stats {
 	return Stats{
 		PoolHits: c.poolHits.Load(), PoolMisses: c.poolMisses.Load(),
+		Busy:  c.busy.Load(),
 		Dials: c.dials.Load(), DialFailures: c.dialFailures.Load(), Evictions: c.evictions.Load(),
 		MessagesOut: c.msgsOut.Load(), MessagesIn: c.msgsIn.Load(),
 		BytesOut: c.bytesOut.Load(), BytesIn: c.bytesIn.Load(),

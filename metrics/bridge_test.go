@@ -50,7 +50,7 @@ func TestBridgeMetricsAfterTraffic(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
-	if _, err := a.Request(ctx, connector.Target{NodeID: b.NodeID(), Endpoint: b.Addr().String()}, "x", []byte("hello"), nil); err != nil {
+	if _, err := a.Request(ctx, connector.Outbound{Target: connector.Target{NodeID: b.NodeID(), Endpoint: b.Addr().String()}, Type: "x", Payload: []byte("hello")}); err != nil {
 		t.Fatal(err)
 	}
 	m.Requested(3*time.Millisecond, 0)

@@ -49,7 +49,7 @@ func TestRefusalsAreExported(t *testing.T) {
 	defer cancel()
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		if _, err := a.Request(ctx, to, "x", nil, nil); err != nil {
+		if _, err := a.Request(ctx, connector.Outbound{Target: to, Type: "x"}); err != nil {
 			t.Errorf("the admitted request: %v", err)
 		}
 	})
@@ -58,7 +58,7 @@ func TestRefusalsAreExported(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("the first request never reached the handler")
 	}
-	_, err = a.Request(ctx, to, "x", nil, nil)
+	_, err = a.Request(ctx, connector.Outbound{Target: to, Type: "x"})
 	var re *connector.RemoteError
 	if !errors.As(err, &re) || re.Code != connector.CodeUnavailable {
 		t.Errorf("second request: %v, want 503 busy", err)

@@ -1,7 +1,6 @@
 package modules
 
 import (
-	"context"
 	"log/slog"
 
 	"go.uber.org/fx"
@@ -31,7 +30,7 @@ func newConnector(lc fx.Lifecycle, cfg Config, id *identity.Identity, log *slog.
 	}
 	lc.Append(fx.Hook{
 		OnStart: c.Start,
-		OnStop:  func(context.Context) error { return c.Close() },
+		OnStop:  c.Shutdown,
 	})
 	return c, nil
 }

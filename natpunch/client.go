@@ -381,7 +381,7 @@ func (cl *Client) register(gw gateway, payload []byte, want string) error {
 	backoff := 50 * time.Millisecond
 	for try := range registerTries {
 		ctx, cancel := context.WithTimeout(cl.ctx, 5*time.Second)
-		r, err := cl.c.Request(ctx, gw.target, typeRegister, payload, nil)
+		r, err := cl.c.Request(ctx, connector.Outbound{Target: gw.target, Type: typeRegister, Payload: payload})
 		cancel()
 		if err != nil {
 			return err

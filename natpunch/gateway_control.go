@@ -224,7 +224,7 @@ func (g *Gateway) notify(ctx context.Context, to record, typ string, v any) erro
 	if err != nil {
 		return err
 	}
-	_, err = g.conns[to.via].Request(ctx, connector.Target{NodeID: to.id}, typ, payload, nil)
+	_, err = g.conns[to.via].Request(ctx, connector.Outbound{Target: connector.Target{NodeID: to.id}, Type: typ, Payload: payload})
 	if err != nil {
 		return &connector.RemoteError{Code: connector.CodeUnavailable, Text: fmt.Sprintf("gateway: telling %s: %v", to.id.Short(), err)}
 	}

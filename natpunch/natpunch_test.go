@@ -76,7 +76,7 @@ func TestRouteByNodeIDOnLoopbackIsDirect(t *testing.T) {
 	b, _ := startBridge(t, g, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	r, err := a.RequestNATAware(ctx, b.NodeID(), "echo", []byte("hi"), nil, connector.NATOptions{})
+	r, err := a.Request(ctx, connector.Outbound{Target: connector.Target{NodeID: b.NodeID()}, Type: "echo", Payload: []byte("hi")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +101,7 @@ func TestRelayCarriesEndToEndQUIC(t *testing.T) {
 	if err := cla.relayTo(ctx, cla.gateways[0], b.NodeID()); err != nil {
 		t.Fatal(err)
 	}
-	r, err := a.Request(ctx, connector.Target{NodeID: b.NodeID()}, "echo", []byte("through the relay"), nil)
+	r, err := a.Request(ctx, connector.Outbound{Target: connector.Target{NodeID: b.NodeID()}, Type: "echo", Payload: []byte("through the relay")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +123,7 @@ func TestUnknownNodeIsUnknownPeer(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	_, err = a.RequestNATAware(ctx, other.NodeID(), "echo", nil, nil, connector.NATOptions{})
+	_, err = a.Request(ctx, connector.Outbound{Target: connector.Target{NodeID: other.NodeID()}, Type: "echo"})
 	if !errors.Is(err, connector.ErrUnknownPeer) {
 		t.Fatalf("got %v, want ErrUnknownPeer", err)
 	}

@@ -117,7 +117,7 @@ func (cl *Client) ask(ctx context.Context, gw gateway, typ string, in, out any) 
 	if err != nil {
 		return err
 	}
-	r, err := cl.c.Request(ctx, gw.target, typ, payload, nil)
+	r, err := cl.c.Request(ctx, connector.Outbound{Target: gw.target, Type: typ, Payload: payload})
 	if err != nil {
 		var re *connector.RemoteError
 		if errors.As(err, &re) && re.Code == connector.CodeNotFound {

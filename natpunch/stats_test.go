@@ -20,7 +20,7 @@ func TestGatewayStats(t *testing.T) {
 		t.Fatal(err)
 	}
 	payload := make([]byte, 1000)
-	if _, err := a.Request(ctx, connector.Target{NodeID: b.NodeID()}, "echo", payload, nil); err != nil {
+	if _, err := a.Request(ctx, connector.Outbound{Target: connector.Target{NodeID: b.NodeID()}, Type: "echo", Payload: payload}); err != nil {
 		t.Fatal(err)
 	}
 	s := g.Stats()

@@ -80,7 +80,7 @@ func TestDiscoverFindsBridgesAndPeers(t *testing.T) {
 	register(t, nc, b)
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
-	if _, err := a.Request(ctx, connector.Target{NodeID: b.NodeID(), Endpoint: b.Addr().String()}, "x", nil, nil); err != nil {
+	if _, err := a.Request(ctx, connector.Outbound{Target: connector.Target{NodeID: b.NodeID(), Endpoint: b.Addr().String()}, Type: "x"}); err != nil {
 		t.Fatal(err)
 	}
 

@@ -58,7 +58,9 @@ Sets up, on loopback, (a) one nats-server, (b) two nats-servers joined by a
 leaf node and (c) two nats-servers each with a peerbridge, joined over QUIC,
 and measures them side by side: request-reply latency, fire-and-forget
 throughput, and for peerbridge pooled vs fresh-dial sends, fan-out to 20
-peers and memory per idle pooled peer. Prints a table with peerbridge's
+peers, head of line (p99 of sends to a healthy peer while 20 sends to a
+black-hole peer are pending, as a ratio to the same without them:
+hol_p99_ratio) and memory per idle pooled peer. Prints a table with peerbridge's
 figures as ratios to the leaf node and to plain NATS. Progress goes to
 stderr. The default run takes a few minutes, --quick under one.
 

@@ -249,7 +249,7 @@ func TestRunPeerbridge(t *testing.T) {
 	for _, k := range []string{
 		"rr_p50_ratio_vs_leaf", "throughput_ratio_vs_leaf", "pooled_vs_fresh_ratio",
 		"fanout3_ratio", "fanout1_p50_us", "send_pooled_p50_us", "send_fresh_p50_us",
-		"idle_peers", "idle_peers_in_process",
+		"idle_peers", "idle_peers_in_process", "hol_p99_ratio", "hol_p99_us", "hol_sends",
 	} {
 		if v, ok := obj[k].(float64); !ok || v <= 0 {
 			t.Errorf("%s = %v, want a positive number", k, obj[k])

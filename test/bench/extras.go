@@ -66,9 +66,12 @@ func (o ExtraOptions) withDefaults() ExtraOptions {
 //	bytes_per_idle_peer (heap in use + stacks), idle_peer_heap_bytes,
 //	idle_peer_heap_alloc_bytes, idle_peer_stack_bytes, idle_peer_goroutines,
 //	idle_peers, idle_peers_in_process (1 or 0)
+//	hol_p99_ratio (p99 of sends to a healthy peer while 20 sends to a black
+//	hole are pending, over the same without them), hol_p99_us,
+//	hol_base_p99_us, hol_sends
 func PeerbridgeExtras(o ExtraOptions) []Extra {
 	o = o.withDefaults()
-	return []Extra{o.pooling, o.fanout, o.idleMemory}
+	return []Extra{o.pooling, o.fanout, o.headOfLine, o.idleMemory}
 }
 
 // ackHandler acknowledges every message and answers every request with an
@@ -95,6 +98,9 @@ func (s *sampler) time(f func() error) error {
 	_ = s.h.RecordValue(min(max(time.Since(start).Nanoseconds(), 1), histogramFloor.Nanoseconds()))
 	return nil
 }
+
+// p99 is the 99th percentile in microseconds.
+func (s *sampler) p99() float64 { return micros(s.h.ValueAtQuantile(99)) }
 
 // p50 is the median in microseconds.
 func (s *sampler) p50() float64 { return micros(s.h.ValueAtQuantile(50)) }

@@ -109,6 +109,12 @@ func idleFigures(before, after memSnapshot, n int, inProcess bool, progress func
 	}
 }
 
+// idleConnectTimeout bounds connecting a batch of idle peers: long enough
+// that a caller waits for a dial its whole Config.DialTimeout (a dial to a
+// busy child process of a thousand peers can take seconds) rather than the
+// shorter budget a default timeout would give it.
+const idleConnectTimeout = 30 * time.Second
+
 // connectAll sends one empty message to each target, idleBatch at a time,
 // then one request to each, and fails unless every one is answered: an idle
 // peer is measured after both kinds of traffic have passed.
@@ -116,13 +122,13 @@ func connectAll(ctx context.Context, c *connector.Connector, ts []connector.Targ
 	for len(ts) > 0 {
 		batch := ts[:min(idleBatch, len(ts))]
 		ts = ts[len(batch):]
-		for _, r := range c.SendMany(ctx, batch, "idle", nil, nil) {
+		for _, r := range c.SendMany(ctx, batch, connector.Outbound{Type: "idle", Timeout: idleConnectTimeout}) {
 			if r.Err != nil {
 				return fmt.Errorf("idle memory: connecting %s: %w", r.Target, r.Err)
 			}
 		}
 		for _, t := range batch {
-			if _, err := c.Request(ctx, t, "idle", nil, nil); err != nil {
+			if _, err := c.Request(ctx, connector.Outbound{Target: t, Type: "idle", Timeout: idleConnectTimeout}); err != nil {
 				return fmt.Errorf("idle memory: request to %s: %w", t, err)
 			}
 		}

@@ -49,7 +49,7 @@ func (o ExtraOptions) pooledSends(ctx context.Context, t connector.Target) (*sam
 	}
 	defer c.Close()
 	data := payload(128)
-	send := func() error { return c.Send(ctx, t, "pooled", data, nil) }
+	send := func() error { return c.Send(ctx, connector.Outbound{Target: t, Type: "pooled", Payload: data}) }
 	for range freshWarmup * 10 {
 		if err := send(); err != nil {
 			return nil, fmt.Errorf("pooling: warm-up send: %w", err)
@@ -91,7 +91,7 @@ func freshSend(ctx context.Context, t connector.Target, s *sampler) error {
 		return err
 	}
 	data := payload(128)
-	err = s.time(func() error { return c.Send(ctx, t, "fresh", data, nil) })
+	err = s.time(func() error { return c.Send(ctx, connector.Outbound{Target: t, Type: "fresh", Payload: data}) })
 	if st := c.Stats(); err == nil && st.Dials != 1 {
 		err = fmt.Errorf("fresh connector dialled %d times, want 1", st.Dials)
 	}

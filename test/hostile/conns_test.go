@@ -38,7 +38,7 @@ func TestAttackConnectionFlood(t *testing.T) {
 	ctx := testCtx(t)
 	replied := make(chan error, 1)
 	go func() {
-		r, err := legit.Request(ctx, targetOf(victim), "slow", nil, nil)
+		r, err := legit.Request(ctx, connector.Outbound{Target: targetOf(victim), Type: "slow"})
 		if err == nil && string(r.Payload) != "done" {
 			err = fmt.Errorf("reply %q", r.Payload)
 		}

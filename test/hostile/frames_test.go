@@ -27,7 +27,7 @@ func TestAttackPartialFrames(t *testing.T) {
 	victim := startConnector(t, "127.0.0.1", cfg, echo)
 	legit := startConnector(t, "127.0.0.1", connector.Config{}, nil)
 	ctx := testCtx(t)
-	if _, err := legit.Request(ctx, targetOf(victim), "echo", []byte("before"), nil); err != nil {
+	if _, err := legit.Request(ctx, connector.Outbound{Target: targetOf(victim), Type: "echo", Payload: []byte("before")}); err != nil {
 		t.Fatal(err)
 	}
 	var as []*attacker
@@ -74,7 +74,7 @@ func TestAttackPartialFrames(t *testing.T) {
 		return victim.Stats().FrameBudgetRefusals >= conns*streams-budget/(16<<10)
 	})
 	heapDuring := heapInuse()
-	r, err := legit.Request(ctx, targetOf(victim), "echo", []byte("during"), nil)
+	r, err := legit.Request(ctx, connector.Outbound{Target: targetOf(victim), Type: "echo", Payload: []byte("during")})
 	if err != nil || string(r.Payload) != "during" {
 		t.Fatalf("legitimate request during the attack: %v", err)
 	}

@@ -94,7 +94,7 @@ func natAsk(ctx context.Context, c *connector.Connector, g *natpunch.Gateway, ty
 	if err != nil {
 		return err
 	}
-	r, err := c.Request(ctx, natTarget(g), typ, payload, nil)
+	r, err := c.Request(ctx, connector.Outbound{Target: natTarget(g), Type: typ, Payload: payload})
 	if err != nil || out == nil {
 		return err
 	}

@@ -69,7 +69,7 @@ func natPunchAttack(t *testing.T, filtering string) {
 	wg.Wait()
 	answered := time.Since(began)
 	// A legitimate peer reaches the victim during the attack.
-	if _, err := legit.RequestNATAware(ctx, victim.NodeID(), "echo", []byte("hi"), nil, connector.NATOptions{}); err != nil {
+	if _, err := legit.Request(ctx, connector.Outbound{Target: connector.Target{NodeID: victim.NodeID()}, Type: "echo", Payload: []byte("hi")}); err != nil {
 		t.Errorf("a legitimate peer could not reach the victim during the attack: %v", err)
 	}
 	sinkTotal := func() (n, b int64) {

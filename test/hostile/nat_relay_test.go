@@ -95,7 +95,7 @@ func TestNATRelayFlood(t *testing.T) {
 	if !natWaitFor(func() bool { return vcl.RelayStats().Dropped > vst.Dropped }, 5*time.Second) {
 		t.Errorf("relay packets from a stranger were not dropped: %+v", vcl.RelayStats())
 	}
-	if _, err := legit.RequestNATAware(ctx, victim.NodeID(), "echo", []byte("hi"), nil, connector.NATOptions{}); err != nil {
+	if _, err := legit.Request(ctx, connector.Outbound{Target: connector.Target{NodeID: victim.NodeID()}, Type: "echo", Payload: []byte("hi")}); err != nil {
 		t.Errorf("a legitimate peer could not reach the victim during the attack: %v", err)
 	}
 	if !natWaitFor(func() bool { return vcl.RelayStats().Sessions == 0 }, 8*time.Second) {

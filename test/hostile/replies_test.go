@@ -150,7 +150,7 @@ func TestReplyRemoteErrorCodeClamped(t *testing.T) {
 	me := replyStartPeer(t, nil)
 	ctx, cancel := context.WithTimeout(t.Context(), replyWait)
 	defer cancel()
-	_, err := me.Request(ctx, connector.Target{NodeID: peer.NodeID(), Endpoint: peer.Addr().String()}, "x", nil, nil)
+	_, err := me.Request(ctx, connector.Outbound{Target: connector.Target{NodeID: peer.NodeID(), Endpoint: peer.Addr().String()}, Type: "x"})
 	var re *connector.RemoteError
 	if !errors.As(err, &re) || re.Code != connector.CodeBadGateway {
 		t.Fatalf("request answered with code 200 gave %v, want a RemoteError with code 502", err)

@@ -34,7 +34,7 @@ func TestAttackSlowRequests(t *testing.T) {
 		}))
 	legit := startConnector(t, "127.0.0.1", connector.Config{}, nil)
 	ctx := testCtx(t)
-	if _, err := legit.Request(ctx, targetOf(victim), "echo", []byte("before"), nil); err != nil {
+	if _, err := legit.Request(ctx, connector.Outbound{Target: targetOf(victim), Type: "echo", Payload: []byte("before")}); err != nil {
 		t.Fatal(err)
 	}
 	var as []*attacker
@@ -67,7 +67,7 @@ func TestAttackSlowRequests(t *testing.T) {
 	if s := victim.Stats(); s.InboundRequests > maxReqs {
 		t.Errorf("%d inbound requests in flight, over the limit of %d", s.InboundRequests, maxReqs)
 	}
-	r, err := legit.Request(ctx, targetOf(victim), "echo", []byte("during"), nil)
+	r, err := legit.Request(ctx, connector.Outbound{Target: targetOf(victim), Type: "echo", Payload: []byte("during")})
 	if err != nil || string(r.Payload) != "during" {
 		t.Fatalf("legitimate request during the attack: %v", err)
 	}
@@ -111,7 +111,7 @@ func TestAttackLargeSlowRequests(t *testing.T) {
 		}))
 	legit := startConnector(t, "127.0.0.1", connector.Config{}, nil)
 	ctx := testCtx(t)
-	if _, err := legit.Request(ctx, targetOf(victim), "echo", []byte("before"), nil); err != nil {
+	if _, err := legit.Request(ctx, connector.Outbound{Target: targetOf(victim), Type: "echo", Payload: []byte("before")}); err != nil {
 		t.Fatal(err)
 	}
 	a := newAttacker(t, "127.0.0.2")
@@ -136,7 +136,7 @@ func TestAttackLargeSlowRequests(t *testing.T) {
 	waitFor(t, "the victim to hold as many large requests as it admits", func() bool {
 		return victim.Stats().InboundRequestBytes > budget-codec.DefaultMaxPayload
 	})
-	if r, err := legit.Request(ctx, targetOf(victim), "echo", []byte("during"), nil); err != nil || string(r.Payload) != "during" {
+	if r, err := legit.Request(ctx, connector.Outbound{Target: targetOf(victim), Type: "echo", Payload: []byte("during")}); err != nil || string(r.Payload) != "during" {
 		t.Fatalf("legitimate request during the attack: %v", err)
 	}
 	codes := got.wait()

@@ -1,0 +1,154 @@
+package connector
+
+import (
+	"context"
+	"fmt"
+	"sync"
+)
+
+// sendQueues are the outbound message queues, one per peer. SendAsync only
+// checks and enqueues; each queue has a worker of its own that finds the
+// connection (pooled, dialled or routed) and writes, so a slow or dead peer
+// delays only its own messages. A worker takes everything queued at once and
+// writes it in one go, which is where batching comes from, and ends when its
+// queue is empty. Queues, their lengths and the bytes they hold are bounded.
+type sendQueues struct {
+	mu     sync.Mutex            // guards every field below and the items of every queue
+	byKey  map[string]*sendQueue // the queue of each peer that has one
+	bytes  int                   // the cost of what is queued, in all queues (see cost)
+	closed bool                  // the connector is closing: nothing more is queued
+}
+
+// sendQueue is one peer's queue, served by one worker while it has items.
+type sendQueue struct {
+	key   string
+	items []queued // guarded by sendQueues.mu; taken whole by the worker
+}
+
+// queued is one message waiting in a queue.
+type queued struct {
+	// ctx is the send's own context, carried through the queue to the
+	// worker: it holds the send's deadline and cancellation.
+	ctx  context.Context
+	t    Target
+	o    *Outbound // shared by every target of a fan-out; the payload is not copied
+	done func(Result)
+}
+
+// queueKey is the queue a target's messages go to: the node's, or the
+// endpoint's if the target names no node.
+func queueKey(t Target) string {
+	if t.NodeID != "" {
+		return string(t.NodeID)
+	}
+	return "@" + t.Endpoint
+}
+
+// enqueue queues a message for its target's worker, starting one if the
+// queue has none. It fails with ErrBusy if a bound is reached.
+func (c *Connector) enqueue(q queued) error {
+	qs := &c.queues
+	qs.mu.Lock()
+	defer qs.mu.Unlock()
+	if qs.closed {
+		return ErrClosed
+	}
+	if qs.bytes+q.cost() > c.cfg.MaxQueuedBytes {
+		return c.busy("%d bytes queued for all peers", qs.bytes)
+	}
+	key := queueKey(q.t)
+	sq := qs.byKey[key]
+	if sq == nil {
+		if len(qs.byKey) >= c.cfg.MaxQueues {
+			return c.busy("%d peers have messages queued", len(qs.byKey))
+		}
+		sq = &sendQueue{key: key}
+		if !c.goOwned(func() { c.serveQueue(sq) }) {
+			return ErrClosed
+		}
+		qs.byKey[key] = sq
+	} else if len(sq.items) >= c.cfg.MaxQueue {
+		return c.busy("%d messages queued for %s", len(sq.items), q.t)
+	}
+	sq.items = append(sq.items, q)
+	qs.bytes += q.cost()
+	return nil
+}
+
+// queuedOverhead is what a queued message is counted for beyond its
+// payload: its entry, its Outbound and the caller's state for it, roughly,
+// so that a flood of empty messages is bounded too.
+const queuedOverhead = 256
+
+// cost is the memory q is counted for in Config.MaxQueuedBytes.
+func (q *queued) cost() int { return len(q.o.Payload) + queuedOverhead }
+
+// busy counts a refusal for want of queue space and returns it as ErrBusy.
+func (c *Connector) busy(format string, args ...any) error {
+	c.stats.busy.Add(1)
+	return fmt.Errorf("%w: %s", ErrBusy, fmt.Sprintf(format, args...))
+}
+
+// take removes and returns everything in sq, or forgets sq and returns
+// nothing if it is empty: its worker then ends. done is the slice the
+// previous take returned, now cleared, for the queue to reuse.
+func (qs *sendQueues) take(sq *sendQueue, done []queued) []queued {
+	qs.mu.Lock()
+	defer qs.mu.Unlock()
+	items := sq.items
+	sq.items = nil
+	if len(items) == 0 {
+		delete(qs.byKey, sq.key)
+		return nil
+	}
+	if cap(done) <= maxSpareItems {
+		sq.items = done[:0]
+	}
+	return items
+}
+
+// maxSpareItems is the largest slice of items a queue keeps for reuse.
+const maxSpareItems = 1024
+
+// takeFor removes and returns the items in sq for target t, leaving the others.
+func (qs *sendQueues) takeFor(sq *sendQueue, t Target) []queued {
+	qs.mu.Lock()
+	defer qs.mu.Unlock()
+	var out []queued
+	kept := sq.items[:0]
+	for _, q := range sq.items {
+		if q.t == t {
+			out = append(out, q)
+		} else {
+			kept = append(kept, q)
+		}
+	}
+	clear(sq.items[len(kept):])
+	sq.items = kept
+	return out
+}
+
+// release returns the queue space of items.
+func (qs *sendQueues) release(items []queued) {
+	n := 0
+	for i := range items {
+		n += items[i].cost()
+	}
+	qs.mu.Lock()
+	defer qs.mu.Unlock()
+	qs.bytes -= n
+}
+
+// close refuses further messages. Workers fail what is left.
+func (qs *sendQueues) close() {
+	qs.mu.Lock()
+	defer qs.mu.Unlock()
+	qs.closed = true
+}
+
+// len returns the number of peers with messages queued.
+func (qs *sendQueues) len() int {
+	qs.mu.Lock()
+	defer qs.mu.Unlock()
+	return len(qs.byKey)
+}
