@@ -25,6 +25,12 @@ type NATOptions struct {
 	SkipHolePunch bool
 }
 
+// ReservedTypePrefix starts the message types that NAT traversal's control
+// messages use between bridges and gateways. The bridge refuses user
+// messages whose type starts with it, so nothing published on NATS can pose
+// as a gateway's message.
+const ReservedTypePrefix = "$pb."
+
 // A Router finds a path to a node the pool has no connection for and no
 // reachable address: NAT traversal. On success the new connection has been
 // handed to Adopt or made with DialPath, so it is in the pool.
