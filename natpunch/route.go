@@ -186,7 +186,7 @@ func (cl *Client) race(ctx context.Context, id identity.NodeID, addrs []string, 
 			if r.err == nil {
 				return r.conn, nil
 			}
-			better = nil // ctx ended: the dials end with it
+			better = nil // ctx ended or the connector closed: the dials end too
 		}
 	}
 	return connector.Conn{}, fmt.Errorf("%w: %w", connector.ErrUnreachable, errors.Join(all...))
