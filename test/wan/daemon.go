@@ -1,0 +1,67 @@
+package wan
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"path/filepath"
+	"time"
+
+	"go.uber.org/fx"
+
+	"github.com/peerbridge/peerbridge/connector"
+	"github.com/peerbridge/peerbridge/modules"
+)
+
+// stopTimeout bounds stopping a bridge or a server.
+const stopTimeout = 15 * time.Second
+
+// daemon is one bridge composed exactly as 'peerbridge run' composes it,
+// with its embedded nats-server listening for clients on loopback.
+type daemon struct {
+	app  *fx.App
+	conn *connector.Connector
+	nats *modules.NATS
+}
+
+// startDaemon runs a bridge whose QUIC socket is on addr (a free port),
+// with its key in dir and peers as --peer gives them.
+func startDaemon(ctx context.Context, addr netip.Addr, dir string, peers []connector.Target) (*daemon, error) {
+	cfg := modules.Config{
+		KeyFile: filepath.Join(dir, "bridge.key"),
+		Listen:  net.JoinHostPort(addr.String(), "0"),
+		Peers:   peers,
+	}
+	cfg.NATS.Listen = "127.0.0.1:0"
+	d := &daemon{}
+	d.app = fx.New(
+		fx.NopLogger,
+		fx.Supply(slog.New(slog.DiscardHandler)),
+		modules.Daemon(cfg),
+		fx.Populate(&d.conn, &d.nats),
+	)
+	if err := d.app.Err(); err != nil {
+		return nil, fmt.Errorf("wan: composing the bridge: %w", err)
+	}
+	if err := d.app.Start(ctx); err != nil {
+		return nil, fmt.Errorf("wan: starting the bridge: %w", err)
+	}
+	return d, nil
+}
+
+// target is how a peer addresses this bridge: node ID and QUIC endpoint.
+func (d *daemon) target() connector.Target {
+	return connector.Target{NodeID: d.conn.NodeID(), Endpoint: d.conn.Addr().String()}
+}
+
+// close stops the bridge gracefully.
+func (d *daemon) close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
+	defer cancel()
+	if err := d.app.Stop(ctx); err != nil {
+		return fmt.Errorf("wan: stopping the bridge: %w", err)
+	}
+	return nil
+}

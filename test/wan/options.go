@@ -1,0 +1,77 @@
+package wan
+
+import "time"
+
+// Options configure one run of the scenario. Zero fields take the defaults
+// named in their comments.
+type Options struct {
+	// Requesters is how many requesters run at once. Default 16.
+	Requesters int
+	// Size is the payload of every request, reply and message in bytes.
+	// Default 128.
+	Size int
+	// RequestDuration is how long the requesters run per system. Default 4s.
+	RequestDuration time.Duration
+	// RequestTimeout bounds each request; one that times out counts as an
+	// error. Default 5s.
+	RequestTimeout time.Duration
+	// BlastDuration is how long fire-and-forget messages are published per
+	// system. Default 3s.
+	BlastDuration time.Duration
+	// Window is how many messages the publisher may have sent beyond what
+	// the receiver has counted. It must stay below the bridge's send queue
+	// (connector.DefaultMaxQueue, 16,384), which drops what overflows.
+	// Default 16,000.
+	Window int
+	// Stall ends a wait for messages when the receiver's count has not
+	// moved for this long. Default 5s.
+	Stall time.Duration
+	// SetupTimeout bounds starting a side and waiting for its paths.
+	// Default 20s.
+	SetupTimeout time.Duration
+	// TCPCongestion, if set, is the TCP congestion control each side's
+	// namespace uses (net.ipv4.tcp_congestion_control: "cubic", "bbr").
+	// Empty leaves the namespace's default.
+	TCPCongestion string
+	// LeafCompression is the leaf link's compression mode as nats-server
+	// spells it ("off", "s2_auto", ...). Default "off".
+	LeafCompression string
+}
+
+// Defaults of Options.
+const (
+	DefaultRequesters      = 16
+	DefaultSize            = 128
+	DefaultRequestDuration = 4 * time.Second
+	DefaultRequestTimeout  = 5 * time.Second
+	DefaultBlastDuration   = 3 * time.Second
+	DefaultWindow          = 16000
+	DefaultStall           = 5 * time.Second
+	DefaultSetupTimeout    = 20 * time.Second
+	DefaultLeafCompression = "off"
+)
+
+// populate fills zero fields with their defaults.
+func (o *Options) populate() {
+	set := func(dst *int, v int) {
+		if *dst <= 0 {
+			*dst = v
+		}
+	}
+	setD := func(dst *time.Duration, v time.Duration) {
+		if *dst <= 0 {
+			*dst = v
+		}
+	}
+	set(&o.Requesters, DefaultRequesters)
+	set(&o.Size, DefaultSize)
+	set(&o.Window, DefaultWindow)
+	setD(&o.RequestDuration, DefaultRequestDuration)
+	setD(&o.RequestTimeout, DefaultRequestTimeout)
+	setD(&o.BlastDuration, DefaultBlastDuration)
+	setD(&o.Stall, DefaultStall)
+	setD(&o.SetupTimeout, DefaultSetupTimeout)
+	if o.LeafCompression == "" {
+		o.LeafCompression = DefaultLeafCompression
+	}
+}

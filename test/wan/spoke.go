@@ -1,0 +1,112 @@
+package wan
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"net/url"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+
+	"github.com/peerbridge/peerbridge/bridge"
+	"github.com/peerbridge/peerbridge/connector"
+	"github.com/peerbridge/peerbridge/connector/identity"
+)
+
+// Spoke is side A: a leaf nats-server whose remote is B's hub, and a
+// bridge with B's bridge as a static peer. Start it with [StartSpoke],
+// measure with [Spoke.Run] and stop it with [Spoke.Close].
+type Spoke struct {
+	leaf   *server.Server
+	bridge *daemon
+	hub    identity.NodeID
+}
+
+// StartSpoke starts side A on addr, keeping the bridge's key in dir, and
+// waits until the leaf link is up. It must run in a process inside A's
+// network namespace.
+func StartSpoke(ctx context.Context, addr netip.Addr, dir string, hub HubInfo, o Options) (*Spoke, error) {
+	o.populate()
+	if err := SetTCPCongestion(o.TCPCongestion); err != nil {
+		return nil, err
+	}
+	s := &Spoke{}
+	if err := s.start(ctx, addr, dir, hub, o); err != nil {
+		return nil, errors.Join(err, s.Close())
+	}
+	return s, nil
+}
+
+func (s *Spoke) start(ctx context.Context, addr netip.Addr, dir string, hub HubInfo, o Options) error {
+	remote, err := url.Parse(hub.LeafURL)
+	if err != nil {
+		return fmt.Errorf("wan: hub leaf URL: %w", err)
+	}
+	if s.hub, err = identity.ParseNodeID(hub.NodeID); err != nil {
+		return fmt.Errorf("wan: hub node ID: %w", err)
+	}
+	opts := &server.Options{}
+	opts.LeafNode.Remotes = []*server.RemoteLeafOpts{{
+		URLs:        []*url.URL{remote},
+		Compression: server.CompressionOpts{Mode: o.LeafCompression},
+	}}
+	if s.leaf, err = startServer(ctx, "wan-leaf", opts); err != nil {
+		return err
+	}
+	if err := waitLeafNodes(ctx, s.leaf); err != nil {
+		return err
+	}
+	peer := connector.Target{NodeID: s.hub, Endpoint: hub.QUIC}
+	s.bridge, err = startDaemon(ctx, addr, dir, []connector.Target{peer})
+	return err
+}
+
+// systems are the two ways to B, leaf first.
+func (s *Spoke) systems() []system {
+	return []system{
+		{name: SystemLeaf, url: s.leaf.ClientURL(), subj: leafSubjects},
+		{name: SystemBridge, url: s.bridge.nats.ClientURL, subj: bridgeSend(),
+			header: nats.Header{bridge.HeaderNode: {s.hub.String()}}},
+	}
+}
+
+// Run measures request-reply and then fire-and-forget through the leaf
+// link and through the bridges.
+func (s *Spoke) Run(ctx context.Context, o Options) (Result, error) {
+	o.populate()
+	res := Result{Options: o}
+	for _, sys := range s.systems() {
+		r, err := measure(ctx, sys, o)
+		if err != nil {
+			return res, fmt.Errorf("wan: %s: %w", sys.name, err)
+		}
+		r.System = sys.name
+		res.Systems = append(res.Systems, r)
+	}
+	return res, nil
+}
+
+// measure runs both loads through one system.
+func measure(ctx context.Context, sys system, o Options) (SystemResult, error) {
+	var r SystemResult
+	var err error
+	if r.Requests, err = runRequests(ctx, sys, o); err != nil {
+		return r, err
+	}
+	r.Blast, err = runBlast(ctx, sys, o)
+	return r, err
+}
+
+// Close stops the bridge and the leaf server, whatever of them started.
+func (s *Spoke) Close() error {
+	var err error
+	if s.bridge != nil {
+		err = s.bridge.close()
+	}
+	if s.leaf != nil {
+		stopServer(s.leaf)
+	}
+	return err
+}

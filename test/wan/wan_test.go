@@ -1,0 +1,157 @@
+package wan_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/peerbridge/peerbridge/test/natlab"
+	"github.com/peerbridge/peerbridge/test/wan"
+)
+
+// envJSON names a file the figures are written to as JSON.
+const envJSON = "PEERBRIDGE_WAN_JSON"
+
+// linkDelay is each wired link's one-way delay. A path from one public
+// host to the other crosses two links each way: 40 ms of RTT.
+const linkDelay = 10 * time.Millisecond
+
+// scenario is one wire and one configuration of the sides.
+type scenario struct {
+	Name string `json:"name"`
+	// LinkLoss is the per cent lost on each link; a path crosses two, so
+	// about twice this is lost each way.
+	LinkLoss float64 `json:"link_loss_percent"`
+	// Tweak changes the options for this scenario, if set.
+	Tweak func(*wan.Options) `json:"-"`
+}
+
+// figures is one scenario's result as the JSON file holds it.
+type figures struct {
+	Scenario scenario    `json:"scenario"`
+	Wire     string      `json:"wire"`
+	Result   wan.Result  `json:"result"`
+	Ratios   wan.Ratios  `json:"ratios"`
+	WireStat wireFigures `json:"wire_stats"`
+}
+
+// wireFigures are the lab's wire counters.
+type wireFigures struct {
+	Forwarded, Lost, Overflow uint64
+}
+
+// scenarios are issue 14's wire at 1% loss each way, and the same without
+// loss for reference.
+var scenarios = []scenario{
+	{Name: "0% loss", LinkLoss: 0},
+	{Name: "1% loss", LinkLoss: 0.5},
+}
+
+// TestWAN runs the WAN scenario of issue 14: a leaf-node link and two
+// bridges across one wire of 40 ms RTT, 16 requesters, 128-byte payloads,
+// and reports their figures. It asserts only what cannot flake: every
+// request ended in a reply or an error, counts add up, and both systems
+// carried traffic.
+func TestWAN(t *testing.T) {
+	o := wan.Options{}
+	if raceEnabled {
+		o.RequestDuration, o.BlastDuration = time.Second, time.Second
+		t.Log("built with -race: short runs whose figures mean nothing; for figures run go test -count=1 -run '^TestWAN$' ./test/wan/")
+	}
+	var all []figures
+	for _, sc := range scenarios {
+		t.Run(sc.Name, func(t *testing.T) {
+			all = append(all, runScenario(t, sc, o))
+		})
+	}
+	writeJSON(t, all)
+}
+
+// runScenario builds a lab with sc's wire, runs both sides in it and
+// checks and reports the result.
+func runScenario(t *testing.T, sc scenario, o wan.Options) figures {
+	if sc.Tweak != nil {
+		sc.Tweak(&o)
+	}
+	w := natlab.Wire{Delay: linkDelay, Loss: sc.LinkLoss}
+	lab := natlab.New(t, natlab.WithWire(w))
+	a, b := lab.AddPublicHost("a", 1), lab.AddPublicHost("b", 1)
+	opts, err := json.Marshal(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	hub := startHelper(t, b, "hub", envOptions+"="+string(opts), envDir+"="+sideDir(t, "b"))
+	var info wan.HubInfo
+	if err := hub.await(ctx, lineHub, &info); err != nil {
+		t.Fatal(err)
+	}
+	infoJSON, err := json.Marshal(info)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spoke := startHelper(t, a, "spoke", envOptions+"="+string(opts), envDir+"="+sideDir(t, "a"), envHub+"="+string(infoJSON))
+	var r wan.Result
+	if err := spoke.await(ctx, lineResult, &r); err != nil {
+		t.Fatal(err)
+	}
+	check(t, r)
+	var table bytes.Buffer
+	if err := r.WriteTable(&table, sc.Name+", wire "+w.String()+" per link"); err != nil {
+		t.Fatal(err)
+	}
+	ws := lab.WireStats()
+	t.Logf("\n%swire: %d frames forwarded, %d lost, %d dropped on full queues", table.String(), ws.Forwarded, ws.Lost, ws.Overflow)
+	return figures{Scenario: sc, Wire: w.String(), Result: r, Ratios: r.Ratios(),
+		WireStat: wireFigures{Forwarded: ws.Forwarded, Lost: ws.Lost, Overflow: ws.Overflow}}
+}
+
+// sideDir is a directory of its own for one side's files.
+func sideDir(t *testing.T, side string) string {
+	d := filepath.Join(t.TempDir(), side)
+	if err := os.Mkdir(d, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// check asserts what cannot flake: both systems ran, every request ended
+// in a reply or an error, messages arrived and no more than were sent.
+func check(t *testing.T, r wan.Result) {
+	t.Helper()
+	if len(r.Systems) != 2 {
+		t.Fatalf("want results for the leaf and the bridge, got %d", len(r.Systems))
+	}
+	for _, s := range r.Systems {
+		q, b := s.Requests, s.Blast
+		if q.OK+q.Errors != q.Sent {
+			t.Errorf("%s: %d requests sent, but %d replies and %d errors", s.System, q.Sent, q.OK, q.Errors)
+		}
+		if q.OK == 0 {
+			t.Errorf("%s: no request got a reply (%d errors)", s.System, q.Errors)
+		}
+		if b.Received == 0 || b.Received > b.Sent {
+			t.Errorf("%s: %d messages received of %d sent", s.System, b.Received, b.Sent)
+		}
+	}
+}
+
+// writeJSON writes the figures to the file envJSON names, if set.
+func writeJSON(t *testing.T, all []figures) {
+	path := os.Getenv(envJSON)
+	if path == "" {
+		return
+	}
+	b, err := json.MarshalIndent(all, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		t.Fatalf("writing %s: %v", path, err)
+	}
+}
