@@ -64,7 +64,8 @@ func runBlast(ctx context.Context, sys system, o Options) (BlastResult, error) {
 // publish sends until o.BlastDuration has passed, keeping at most o.Window
 // messages ahead of p's count, then waits for B to count them all.
 func publish(ctx context.Context, nc *nats.Conn, p *poller, sys system, o Options, res *BlastResult) error {
-	msg := sys.msg(sys.subj.blast, payload(o.Size))
+	msg := sys.msg(sys.subj.blast, nil)
+	data := newPayloads(o.Size, 0xff)
 	deadline := time.Now().Add(o.BlastDuration)
 	for res.Sent%clockEvery != 0 || time.Now().Before(deadline) {
 		if res.Sent-p.count() >= int64(o.Window) {
@@ -74,6 +75,7 @@ func publish(ctx context.Context, nc *nats.Conn, p *poller, sys system, o Option
 				return err
 			}
 		}
+		msg.Data = data.next()
 		if err := nc.PublishMsg(msg); err != nil {
 			return fmt.Errorf("publishing on %s: %w", msg.Subject, err)
 		}

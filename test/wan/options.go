@@ -33,6 +33,9 @@ type Options struct {
 	// namespace uses (net.ipv4.tcp_congestion_control: "cubic", "bbr").
 	// Empty leaves the namespace's default.
 	TCPCongestion string
+	// Systems, if set, names the systems measured (SystemLeaf,
+	// SystemBridge); empty measures both.
+	Systems []string
 	// LeafCompression is the leaf link's compression mode as nats-server
 	// spells it ("off", "s2_auto", ...). Default "off".
 	LeafCompression string

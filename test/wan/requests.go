@@ -59,9 +59,8 @@ func runRequests(ctx context.Context, sys system, o Options) (RequestResult, err
 		}
 		conns = append(conns, nc)
 	}
-	data := payload(o.Size)
 	sctx, cancel := context.WithTimeout(ctx, o.SetupTimeout)
-	err := awaitEcho(sctx, conns[0], sys, data)
+	err := awaitEcho(sctx, conns[0], sys, newPayloads(o.Size, 0).next())
 	cancel()
 	if err != nil {
 		return res, err
@@ -71,7 +70,7 @@ func runRequests(ctx context.Context, sys system, o Options) (RequestResult, err
 	start := time.Now()
 	deadline := start.Add(o.RequestDuration)
 	for i, nc := range conns {
-		wg.Go(func() { tallies[i] = request(ctx, nc, sys.msg(sys.subj.echo, data), deadline, o) })
+		wg.Go(func() { tallies[i] = request(ctx, nc, sys, newPayloads(o.Size, byte(i)), deadline, o) })
 	}
 	wg.Wait()
 	res.Seconds = time.Since(start).Seconds()
@@ -81,10 +80,13 @@ func runRequests(ctx context.Context, sys system, o Options) (RequestResult, err
 	return res.add(tallies), nil
 }
 
-// request sends msg again and again until deadline, one request at a time.
-func request(ctx context.Context, nc *nats.Conn, msg *nats.Msg, deadline time.Time, o Options) requester {
+// request sends echo requests through sys until deadline, one at a time,
+// each with a new payload.
+func request(ctx context.Context, nc *nats.Conn, sys system, p *payloads, deadline time.Time, o Options) requester {
 	r := requester{h: newHistogram(o.RequestTimeout)}
+	msg := sys.msg(sys.subj.echo, nil)
 	for ctx.Err() == nil && time.Now().Before(deadline) {
+		msg.Data = p.next()
 		r.sent++
 		d, err := echoOnce(ctx, nc, msg, o.RequestTimeout)
 		if err != nil {

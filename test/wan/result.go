@@ -77,6 +77,9 @@ func (r Result) WriteTable(w io.Writer, title string) error {
 		fmt.Fprintf(tw, "%s\t%.0f\t%.1f\t%.1f\t%.1f\t%d\t%d\t%.0f\t%d\t%d\t\n",
 			s.System, q.PerSec, q.P50, q.P99, q.Max, q.OK, q.Errors, b.PerSec, b.Sent, b.Lost)
 	}
+	if _, _, ok := r.pair(); !ok {
+		return tw.Flush()
+	}
 	x := r.Ratios()
 	fmt.Fprintf(tw, "bridge/leaf\t%.2f\t\t%.2f\t\t\t\t%.2f\t\t\t\n", x.RequestSec, x.P99, x.BlastSec)
 	return tw.Flush()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"net/url"
+	"slices"
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
@@ -78,6 +79,9 @@ func (s *Spoke) Run(ctx context.Context, o Options) (Result, error) {
 	o.populate()
 	res := Result{Options: o}
 	for _, sys := range s.systems() {
+		if len(o.Systems) > 0 && !slices.Contains(o.Systems, sys.name) {
+			continue
+		}
 		r, err := measure(ctx, sys, o)
 		if err != nil {
 			return res, fmt.Errorf("wan: %s: %w", sys.name, err)
