@@ -19,10 +19,17 @@ import (
 // envJSON names a file the figures are written to as JSON; envVariants,
 // set to 1, adds the leaf-only variants (TCP BBR, S2 compression) to the
 // scenarios.
+// envDuration, a Go duration, sets how long each load runs per system, for
+// steadier figures than the default's.
 const (
 	envJSON     = "PEERBRIDGE_WAN_JSON"
 	envVariants = "PEERBRIDGE_WAN_VARIANTS"
+	envDuration = "PEERBRIDGE_WAN_DURATION"
 )
+
+// raceWindow is the fire-and-forget window under -race, small so that
+// draining it on the lossy wire takes little time.
+const raceWindow = 4000
 
 // linkDelay is each wired link's one-way delay. A path from one public
 // host to the other crosses two links each way: 40 ms of RTT.
@@ -108,8 +115,15 @@ func TestWAN(t *testing.T) {
 	if os.Getenv(envVariants) == "1" {
 		list = append(slices.Clip(list), variants...)
 	}
+	if v := os.Getenv(envDuration); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			t.Fatalf("%s: %v", envDuration, err)
+		}
+		o.RequestDuration, o.BlastDuration = d, d
+	}
 	if raceEnabled {
-		o.RequestDuration, o.BlastDuration = time.Second, time.Second
+		o.RequestDuration, o.BlastDuration, o.Window = time.Second, time.Second, raceWindow
 		t.Log("built with -race: short runs whose figures mean nothing; for figures run go test -count=1 -run '^TestWAN$' ./test/wan/")
 	}
 	var all []figures
