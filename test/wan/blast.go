@@ -19,7 +19,9 @@ type BlastResult struct {
 	Sent     int64 `json:"sent"`
 	Received int64 `json:"received"`
 	Lost     int64 `json:"lost"`
-	// Stalled reports that B's count stopped moving for Options.Stall.
+	// Stalled reports that B's count stopped moving for Options.Stall
+	// before it reached Sent: then Lost may count messages still on their
+	// way.
 	Stalled bool `json:"stalled"`
 	// Seconds runs from the first publish to the last arrival.
 	Seconds float64 `json:"seconds"`
@@ -70,9 +72,11 @@ func publish(ctx context.Context, nc *nats.Conn, p *poller, sys system, o Option
 	for res.Sent%clockEvery != 0 || time.Now().Before(deadline) {
 		if res.Sent-p.count() >= int64(o.Window) {
 			ok, err := p.waitFor(ctx, res.Sent-int64(o.Window)/2, o.Stall)
-			if err != nil || !ok {
-				res.Stalled = !ok
+			if err != nil {
 				return err
+			}
+			if !ok {
+				break // still wait for what was sent, below
 			}
 		}
 		msg.Data = data.next()

@@ -24,7 +24,10 @@ type Options struct {
 	// Default 16,000.
 	Window int
 	// Stall ends a wait for messages when the receiver's count has not
-	// moved for this long. Default 5s.
+	// moved for this long; it also bounds each count request, which on a
+	// leaf link queues behind the messages in flight, so it must exceed
+	// the time a full Window takes to drain at the slowest rate measured
+	// (16,000 messages at 2,500/s: 6.4 s). Default 15s.
 	Stall time.Duration
 	// SetupTimeout bounds starting a side and waiting for its paths.
 	// Default 20s.
@@ -49,7 +52,7 @@ const (
 	DefaultRequestTimeout  = 5 * time.Second
 	DefaultBlastDuration   = 3 * time.Second
 	DefaultWindow          = 16000
-	DefaultStall           = 5 * time.Second
+	DefaultStall           = 15 * time.Second
 	DefaultSetupTimeout    = 20 * time.Second
 	DefaultLeafCompression = "off"
 )

@@ -71,16 +71,16 @@ func (r Result) WriteTable(w io.Writer, title string) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "system\trr/s\tp50 ms\tp99 ms\tmax ms\trr ok\trr errors\tf&f msg/s\tf&f sent\tf&f lost\t")
+	fmt.Fprintln(tw, "system\trr/s\tp50 ms\tp99 ms\tmax ms\trr ok\trr errors\tf&f msg/s\tf&f sent\tf&f lost\tstalled\t")
 	for _, s := range r.Systems {
 		q, b := s.Requests, s.Blast
-		fmt.Fprintf(tw, "%s\t%.0f\t%.1f\t%.1f\t%.1f\t%d\t%d\t%.0f\t%d\t%d\t\n",
-			s.System, q.PerSec, q.P50, q.P99, q.Max, q.OK, q.Errors, b.PerSec, b.Sent, b.Lost)
+		fmt.Fprintf(tw, "%s\t%.0f\t%.1f\t%.1f\t%.1f\t%d\t%d\t%.0f\t%d\t%d\t%t\t\n",
+			s.System, q.PerSec, q.P50, q.P99, q.Max, q.OK, q.Errors, b.PerSec, b.Sent, b.Lost, b.Stalled)
 	}
 	if _, _, ok := r.pair(); !ok {
 		return tw.Flush()
 	}
 	x := r.Ratios()
-	fmt.Fprintf(tw, "bridge/leaf\t%.2f\t\t%.2f\t\t\t\t%.2f\t\t\t\n", x.RequestSec, x.P99, x.BlastSec)
+	fmt.Fprintf(tw, "bridge/leaf\t%.2f\t\t%.2f\t\t\t\t%.2f\t\t\t\t\n", x.RequestSec, x.P99, x.BlastSec)
 	return tw.Flush()
 }
