@@ -22,4 +22,18 @@
 // namespace; the test in this package re-executes itself for that.
 //
 // Nothing here times an assertion: results are figures to report.
+//
+// # Running
+//
+// The test needs root, network namespaces and TAP devices (it skips
+// without them). Under -race it runs short loads whose figures mean
+// nothing; for figures:
+//
+//	go test -count=1 -run '^TestWAN$' -v ./test/wan/
+//
+// PEERBRIDGE_WAN_JSON=FILE writes the figures as JSON,
+// PEERBRIDGE_WAN_DURATION=10s runs each load longer for steadier figures,
+// and PEERBRIDGE_WAN_VARIANTS=1 adds the leaf with TCP BBR, the leaf with
+// S2 compression, and TestQUICConnections (quic-go alone, one connection
+// against four).
 package wan

@@ -142,6 +142,7 @@ func runScenario(t *testing.T, sc scenario, o wan.Options) figures {
 		sc.Tweak(&o)
 	}
 	w := natlab.Wire{Delay: linkDelay, Loss: sc.LinkLoss}
+	requireTUN(t)
 	lab := natlab.New(t, natlab.WithWire(w))
 	a, b := lab.AddPublicHost("a", 1), lab.AddPublicHost("b", 1)
 	opts, err := json.Marshal(o)
@@ -174,6 +175,21 @@ func runScenario(t *testing.T, sc scenario, o wan.Options) figures {
 	t.Logf("\n%swire: %d frames forwarded, %d lost, %d dropped on full queues", table.String(), ws.Forwarded, ws.Lost, ws.Overflow)
 	return figures{Scenario: sc, Wire: w.String(), Result: r, Ratios: r.Ratios(),
 		WireStat: wireFigures{Forwarded: ws.Forwarded, Lost: ws.Lost, Overflow: ws.Overflow}}
+}
+
+// tunDevice is where TAP devices, and so the lab's wire, come from.
+const tunDevice = "/dev/net/tun"
+
+// requireTUN skips the test where the wire cannot be built: natlab.New
+// skips without root or namespaces, but a missing TUN device would only
+// fail later.
+func requireTUN(t *testing.T) {
+	t.Helper()
+	f, err := os.OpenFile(tunDevice, os.O_RDWR, 0)
+	if err != nil {
+		t.Skipf("wan: skipping: the lab's wire needs TAP devices: %v", err)
+	}
+	_ = f.Close()
 }
 
 // orDefault names an empty congestion control.
