@@ -6,42 +6,42 @@ import "time"
 // named in their comments.
 type Options struct {
 	// Requesters is how many requesters run at once. Default 16.
-	Requesters int
+	Requesters int `json:"requesters"`
 	// Size is the payload of every request, reply and message in bytes.
 	// Default 128.
-	Size int
+	Size int `json:"size"`
 	// RequestDuration is how long the requesters run per system. Default 4s.
-	RequestDuration time.Duration
+	RequestDuration time.Duration `json:"request_duration_ns"`
 	// RequestTimeout bounds each request; one that times out counts as an
 	// error. Default 5s.
-	RequestTimeout time.Duration
+	RequestTimeout time.Duration `json:"request_timeout_ns"`
 	// BlastDuration is how long fire-and-forget messages are published per
 	// system. Default 3s.
-	BlastDuration time.Duration
+	BlastDuration time.Duration `json:"blast_duration_ns"`
 	// Window is how many messages the publisher may have sent beyond what
 	// the receiver has counted. It must stay below the bridge's send queue
 	// (connector.DefaultMaxQueue, 16,384), which drops what overflows.
 	// Default 16,000.
-	Window int
+	Window int `json:"window"`
 	// Stall ends a wait for messages when the receiver's count has not
 	// moved for this long; it also bounds each count request, which on a
 	// leaf link queues behind the messages in flight, so it must exceed
 	// the time a full Window takes to drain at the slowest rate measured
 	// (16,000 messages at 2,500/s: 6.4 s). Default 15s.
-	Stall time.Duration
+	Stall time.Duration `json:"stall_ns"`
 	// SetupTimeout bounds starting a side and waiting for its paths.
 	// Default 20s.
-	SetupTimeout time.Duration
+	SetupTimeout time.Duration `json:"setup_timeout_ns"`
 	// TCPCongestion, if set, is the TCP congestion control each side's
 	// namespace uses (net.ipv4.tcp_congestion_control: "cubic", "bbr").
 	// Empty leaves the namespace's default.
-	TCPCongestion string
+	TCPCongestion string `json:"tcp_congestion"`
 	// Systems, if set, names the systems measured (SystemLeaf,
 	// SystemBridge); empty measures both.
-	Systems []string
+	Systems []string `json:"systems,omitempty"`
 	// LeafCompression is the leaf link's compression mode as nats-server
 	// spells it ("off", "s2_auto", ...). Default "off".
-	LeafCompression string
+	LeafCompression string `json:"leaf_compression"`
 }
 
 // Defaults of Options.
