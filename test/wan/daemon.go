@@ -27,12 +27,20 @@ type daemon struct {
 }
 
 // startDaemon runs a bridge whose QUIC socket is on addr (a free port),
-// with its key in dir and peers as --peer gives them.
-func startDaemon(ctx context.Context, addr netip.Addr, dir string, peers []connector.Target) (*daemon, error) {
+// with its key in dir, peers as --peer gives them and the gateway of o, if
+// any, as --gateway does.
+func startDaemon(ctx context.Context, addr netip.Addr, dir string, peers []connector.Target, o Options) (*daemon, error) {
 	cfg := modules.Config{
 		KeyFile: filepath.Join(dir, "bridge.key"),
 		Listen:  net.JoinHostPort(addr.String(), "0"),
 		Peers:   peers,
+	}
+	if o.Gateway != "" {
+		gw, err := connector.ParseTarget(o.Gateway)
+		if err != nil {
+			return nil, fmt.Errorf("wan: gateway %q: %w", o.Gateway, err)
+		}
+		cfg.Gateways = []connector.Target{gw}
 	}
 	cfg.NATS.Listen = "127.0.0.1:0"
 	d := &daemon{}

@@ -26,14 +26,18 @@ const (
 	envDir     = "PEERBRIDGE_WAN_DIR"
 	envOptions = "PEERBRIDGE_WAN_OPTIONS"
 	envHub     = "PEERBRIDGE_WAN_HUB"
+	envAddrs   = "PEERBRIDGE_WAN_ADDRS" // the gateway's, comma-separated
 
-	roleHub   = "hub"
-	roleSpoke = "spoke"
+	roleHub     = "hub"
+	roleSpoke   = "spoke"
+	roleGateway = "gateway"
 
 	// Prefixes of the helper's lines meant for the test: the hub's info
 	// and the spoke's result, each followed by JSON.
-	lineHub    = "WAN-HUB "
-	lineResult = "WAN-RESULT "
+	lineHub     = "WAN-HUB "
+	lineResult  = "WAN-RESULT "
+	lineGateway = "WAN-GATEWAY "
+	lineRelay   = "WAN-RELAY "
 )
 
 // helperTimeout bounds a helper's whole life; helperStop bounds its exit
@@ -64,6 +68,8 @@ func TestWANHelper(t *testing.T) {
 		playHub(t, addr, o)
 	case roleSpoke:
 		playSpoke(t, addr, o)
+	case roleGateway:
+		playGateway(t, addr)
 	default:
 		t.Fatalf("unknown role %q", role)
 	}
@@ -82,13 +88,14 @@ func playHub(t *testing.T, addr netip.Addr, o wan.Options) {
 			t.Error(err)
 		}
 	}()
-	b, err := json.Marshal(h.Info())
-	if err != nil {
-		t.Fatal(err)
-	}
-	fmt.Printf("\n%s%s\n", lineHub, b)
-	// Serve until the test closes stdin (or dies, which closes it too).
-	_, _ = bufio.NewReader(os.Stdin).ReadString(0)
+	printLine(t, lineHub, h.Info())
+	awaitStdinClosed()
+}
+
+// awaitStdinClosed returns when the test closes the helper's stdin (or
+// dies, which closes it too).
+func awaitStdinClosed() {
+	_, _ = io.Copy(io.Discard, os.Stdin)
 }
 
 // playSpoke runs side A, measures and prints the result.
@@ -112,11 +119,7 @@ func playSpoke(t *testing.T, addr netip.Addr, o wan.Options) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := json.Marshal(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fmt.Printf("\n%s%s\n", lineResult, b)
+	printLine(t, lineResult, r)
 }
 
 // helper is this test binary running as one side inside a lab host.

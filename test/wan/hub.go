@@ -53,7 +53,7 @@ func (h *Hub) start(ctx context.Context, addr netip.Addr, dir string, o Options)
 		return err
 	}
 	h.info.LeafURL = leafURL(addr.String(), opts).String()
-	if h.bridge, err = startDaemon(ctx, addr, dir, nil); err != nil {
+	if h.bridge, err = startDaemon(ctx, addr, dir, nil, o); err != nil {
 		return err
 	}
 	t := h.bridge.target()

@@ -1,6 +1,9 @@
 package wan
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Options configure one run of the scenario. Zero fields take the defaults
 // named in their comments.
@@ -39,6 +42,14 @@ type Options struct {
 	// Systems, if set, names the systems measured (SystemLeaf,
 	// SystemBridge); empty measures both.
 	Systems []string `json:"systems,omitempty"`
+	// Gateway, if set, is the gateway (NODEID@host:port) both bridges
+	// register with, as --gateway gives it.
+	Gateway string `json:"gateway,omitempty"`
+	// Relay makes side A's bridge find B through the gateway instead of a
+	// static peer, and skip the hole punch (Peer-Punch: skip): between
+	// NATs that admit no direct path, its messages go through the
+	// gateway's relay. It needs Gateway.
+	Relay bool `json:"relay,omitempty"`
 	// LeafCompression is the leaf link's compression mode as nats-server
 	// spells it ("off", "s2_auto", ...). Default "off".
 	LeafCompression string `json:"leaf_compression"`
@@ -80,4 +91,9 @@ func (o *Options) populate() {
 	if o.LeafCompression == "" {
 		o.LeafCompression = DefaultLeafCompression
 	}
+}
+
+// wants reports whether system is measured.
+func (o Options) wants(system string) bool {
+	return len(o.Systems) == 0 || slices.Contains(o.Systems, system)
 }

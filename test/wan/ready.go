@@ -38,11 +38,12 @@ func retry(ctx context.Context, what string, try func(context.Context) error) er
 	}
 }
 
-// awaitEcho sends requests to sys's echo until one is echoed.
-func awaitEcho(ctx context.Context, nc *nats.Conn, sys system, data []byte) error {
+// awaitEcho sends requests to sys's echo until one is echoed, each
+// request bounded by timeout (the first may have to find a path).
+func awaitEcho(ctx context.Context, nc *nats.Conn, sys system, data []byte, timeout time.Duration) error {
 	msg := sys.msg(sys.subj.echo, data)
 	return retry(ctx, "waiting for an echo on "+msg.Subject, func(ctx context.Context) error {
-		actx, cancel := context.WithTimeout(ctx, attemptTimeout)
+		actx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
 		reply, err := nc.RequestMsgWithContext(actx, msg)
 		if err != nil {

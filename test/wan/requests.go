@@ -60,7 +60,7 @@ func runRequests(ctx context.Context, sys system, o Options) (RequestResult, err
 		conns = append(conns, nc)
 	}
 	sctx, cancel := context.WithTimeout(ctx, o.SetupTimeout)
-	err := awaitEcho(sctx, conns[0], sys, newPayloads(o.Size, 0).next())
+	err := awaitEcho(sctx, conns[0], sys, newPayloads(o.Size, 0).next(), o.RequestTimeout)
 	cancel()
 	if err != nil {
 		return res, err

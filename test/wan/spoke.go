@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/netip"
 	"net/url"
-	"slices"
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
@@ -23,6 +22,7 @@ type Spoke struct {
 	leaf   *server.Server
 	bridge *daemon
 	hub    identity.NodeID
+	relay  bool // reach B through the gateway's relay
 }
 
 // StartSpoke starts side A on addr, keeping the bridge's key in dir, and
@@ -48,29 +48,45 @@ func (s *Spoke) start(ctx context.Context, addr netip.Addr, dir string, hub HubI
 	if s.hub, err = identity.ParseNodeID(hub.NodeID); err != nil {
 		return fmt.Errorf("wan: hub node ID: %w", err)
 	}
+	if o.wants(SystemLeaf) {
+		if err := s.startLeaf(ctx, remote, o); err != nil {
+			return err
+		}
+	}
+	var peers []connector.Target
+	if !o.Relay {
+		peers = []connector.Target{{NodeID: s.hub, Endpoint: hub.QUIC}}
+	}
+	s.relay = o.Relay
+	s.bridge, err = startDaemon(ctx, addr, dir, peers, o)
+	return err
+}
+
+// startLeaf starts the leaf server and waits for its link to the hub.
+func (s *Spoke) startLeaf(ctx context.Context, remote *url.URL, o Options) error {
 	opts := &server.Options{}
 	opts.LeafNode.Remotes = []*server.RemoteLeafOpts{{
 		URLs:        []*url.URL{remote},
 		Compression: server.CompressionOpts{Mode: o.LeafCompression},
 	}}
+	var err error
 	if s.leaf, err = startServer(ctx, "wan-leaf", opts); err != nil {
 		return err
 	}
-	if err := waitLeafNodes(ctx, s.leaf); err != nil {
-		return err
-	}
-	peer := connector.Target{NodeID: s.hub, Endpoint: hub.QUIC}
-	s.bridge, err = startDaemon(ctx, addr, dir, []connector.Target{peer})
-	return err
+	return waitLeafNodes(ctx, s.leaf)
 }
 
-// systems are the two ways to B, leaf first.
+// systems are the ways to B that were started, leaf first.
 func (s *Spoke) systems() []system {
-	return []system{
-		{name: SystemLeaf, url: s.leaf.ClientURL(), subj: leafSubjects},
-		{name: SystemBridge, url: s.bridge.nats.ClientURL, subj: bridgeSend(),
-			header: nats.Header{bridge.HeaderNode: {s.hub.String()}}},
+	var all []system
+	if s.leaf != nil {
+		all = append(all, system{name: SystemLeaf, url: s.leaf.ClientURL(), subj: leafSubjects})
 	}
+	h := nats.Header{bridge.HeaderNode: {s.hub.String()}}
+	if s.relay {
+		h.Set(bridge.HeaderPunch, bridge.PunchSkip)
+	}
+	return append(all, system{name: SystemBridge, url: s.bridge.nats.ClientURL, subj: bridgeSend(), header: h})
 }
 
 // Run measures request-reply and then fire-and-forget through the leaf
@@ -79,7 +95,7 @@ func (s *Spoke) Run(ctx context.Context, o Options) (Result, error) {
 	o.populate()
 	res := Result{Options: o}
 	for _, sys := range s.systems() {
-		if len(o.Systems) > 0 && !slices.Contains(o.Systems, sys.name) {
+		if !o.wants(sys.name) {
 			continue
 		}
 		r, err := measure(ctx, sys, o)

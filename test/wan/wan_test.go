@@ -145,13 +145,27 @@ func runScenario(t *testing.T, sc scenario, o wan.Options) figures {
 	requireTUN(t)
 	lab := natlab.New(t, natlab.WithWire(w))
 	a, b := lab.AddPublicHost("a", 1), lab.AddPublicHost("b", 1)
+	r := runSides(t, a, b, o)
+	check(t, r, o)
+	title := fmt.Sprintf("%s, wire %s per link, TCP %s, leaf compression %s", sc.Name, w, orDefault(o.TCPCongestion), o.LeafCompression)
+	ws := logResult(t, r, title, lab)
+	return figures{Scenario: sc, Wire: w.String(), Result: r, Ratios: r.Ratios(),
+		WireStat: wireFigures{Forwarded: ws.Forwarded, Lost: ws.Lost, Overflow: ws.Overflow}}
+}
+
+// sidesTimeout bounds starting both sides and measuring.
+const sidesTimeout = 2 * time.Minute
+
+// runSides runs side B on b and side A on a, and returns what A measured.
+func runSides(t *testing.T, a, b *natlab.Host, o wan.Options) wan.Result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), sidesTimeout)
+	defer cancel()
 	opts, err := json.Marshal(o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-	defer cancel()
-	hub := startHelper(t, b, "hub", envOptions+"="+string(opts), envDir+"="+sideDir(t, "b"))
+	hub := startHelper(t, b, roleHub, envOptions+"="+string(opts), envDir+"="+sideDir(t, "b"))
 	var info wan.HubInfo
 	if err := hub.await(ctx, lineHub, &info); err != nil {
 		t.Fatal(err)
@@ -160,21 +174,25 @@ func runScenario(t *testing.T, sc scenario, o wan.Options) figures {
 	if err != nil {
 		t.Fatal(err)
 	}
-	spoke := startHelper(t, a, "spoke", envOptions+"="+string(opts), envDir+"="+sideDir(t, "a"), envHub+"="+string(infoJSON))
+	spoke := startHelper(t, a, roleSpoke, envOptions+"="+string(opts), envDir+"="+sideDir(t, "a"), envHub+"="+string(infoJSON))
 	var r wan.Result
 	if err := spoke.await(ctx, lineResult, &r); err != nil {
 		t.Fatal(err)
 	}
-	check(t, r, o)
+	return r
+}
+
+// logResult logs r as a table under title, with the lab's wire counters,
+// and returns them.
+func logResult(t *testing.T, r wan.Result, title string, lab *natlab.Lab) natlab.WireStats {
+	t.Helper()
 	var table bytes.Buffer
-	title := fmt.Sprintf("%s, wire %s per link, TCP %s, leaf compression %s", sc.Name, w, orDefault(o.TCPCongestion), o.LeafCompression)
 	if err := r.WriteTable(&table, title); err != nil {
 		t.Fatal(err)
 	}
 	ws := lab.WireStats()
 	t.Logf("\n%swire: %d frames forwarded, %d lost, %d dropped on full queues", table.String(), ws.Forwarded, ws.Lost, ws.Overflow)
-	return figures{Scenario: sc, Wire: w.String(), Result: r, Ratios: r.Ratios(),
-		WireStat: wireFigures{Forwarded: ws.Forwarded, Lost: ws.Lost, Overflow: ws.Overflow}}
+	return ws
 }
 
 // tunDevice is where TAP devices, and so the lab's wire, come from.
