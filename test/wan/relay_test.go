@@ -77,8 +77,7 @@ func TestWANRelay(t *testing.T) {
 	if os.Getenv(envVariants) != "1" {
 		t.Skipf("a study, not a check: set %s=1 to run it", envVariants)
 	}
-	var o wan.Options
-	baseline(t, &o)
+	o := testOptions(t)
 	o.Systems = []string{wan.SystemBridge}
 	var direct, relayed wan.Result
 	t.Run("direct", func(t *testing.T) {

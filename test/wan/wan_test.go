@@ -109,12 +109,25 @@ var variants = []scenario{
 // request ended in a reply or an error, counts add up, and both systems
 // carried traffic.
 func TestWAN(t *testing.T) {
-	var o wan.Options
-	baseline(t, &o)
+	o := testOptions(t)
 	list := scenarios
 	if os.Getenv(envVariants) == "1" {
 		list = append(slices.Clip(list), variants...)
 	}
+	var all []figures
+	for _, sc := range list {
+		t.Run(sc.Name, func(t *testing.T) {
+			all = append(all, runScenario(t, sc, o))
+		})
+	}
+	writeJSON(t, all)
+}
+
+// testOptions are the options every scenario starts from: the baseline,
+// envDuration's loads, and short loads under -race.
+func testOptions(t *testing.T) wan.Options {
+	var o wan.Options
+	baseline(t, &o)
 	if v := os.Getenv(envDuration); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil {
@@ -126,13 +139,7 @@ func TestWAN(t *testing.T) {
 		o.RequestDuration, o.BlastDuration, o.Window = time.Second, time.Second, raceWindow
 		t.Log("built with -race: short runs whose figures mean nothing; for figures run go test -count=1 -run '^TestWAN$' ./test/wan/")
 	}
-	var all []figures
-	for _, sc := range list {
-		t.Run(sc.Name, func(t *testing.T) {
-			all = append(all, runScenario(t, sc, o))
-		})
-	}
-	writeJSON(t, all)
+	return o
 }
 
 // runScenario builds a lab with sc's wire, runs both sides in it and
