@@ -13,6 +13,7 @@ import (
 
 	"github.com/peerbridge/peerbridge/connector"
 	"github.com/peerbridge/peerbridge/modules"
+	"github.com/peerbridge/peerbridge/natpunch"
 )
 
 // stopTimeout bounds stopping a bridge or a server.
@@ -24,6 +25,7 @@ type daemon struct {
 	app  *fx.App
 	conn *connector.Connector
 	nats *modules.NATS
+	nat  *natpunch.Client // nil without a gateway
 }
 
 // startDaemon runs a bridge whose QUIC socket is on addr (a free port),
@@ -48,7 +50,7 @@ func startDaemon(ctx context.Context, addr netip.Addr, dir string, peers []conne
 		fx.NopLogger,
 		fx.Supply(slog.New(slog.DiscardHandler)),
 		modules.Daemon(cfg),
-		fx.Populate(&d.conn, &d.nats),
+		fx.Populate(&d.conn, &d.nats, &d.nat),
 	)
 	if err := d.app.Err(); err != nil {
 		return nil, fmt.Errorf("wan: composing the bridge: %w", err)
@@ -62,6 +64,14 @@ func startDaemon(ctx context.Context, addr netip.Addr, dir string, peers []conne
 // target is how a peer addresses this bridge: node ID and QUIC endpoint.
 func (d *daemon) target() connector.Target {
 	return connector.Target{NodeID: d.conn.NodeID(), Endpoint: d.conn.Addr().String()}
+}
+
+// relayStats are the bridge's relay counters; zero without a gateway.
+func (d *daemon) relayStats() natpunch.RelayStats {
+	if d.nat == nil {
+		return natpunch.RelayStats{}
+	}
+	return d.nat.RelayStats()
 }
 
 // close stops the bridge gracefully.

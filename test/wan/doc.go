@@ -34,6 +34,7 @@
 // PEERBRIDGE_WAN_JSON=FILE writes the figures as JSON,
 // PEERBRIDGE_WAN_DURATION=10s runs each load longer for steadier figures,
 // and PEERBRIDGE_WAN_VARIANTS=1 adds the leaf with TCP BBR, the leaf with
-// S2 compression, and TestQUICConnections (quic-go alone, one connection
-// against four).
+// S2 compression, TestQUICConnections (quic-go alone, one connection
+// against four) and TestWANRelay (the bridges through a gateway's relay
+// against a direct path, and the gateway's CPU per relayed packet).
 package wan

@@ -38,6 +38,7 @@ const (
 	lineResult  = "WAN-RESULT "
 	lineGateway = "WAN-GATEWAY "
 	lineRelay   = "WAN-RELAY "
+	lineHubStop = "WAN-HUB-RELAY "
 )
 
 // helperTimeout bounds a helper's whole life; helperStop bounds its exit
@@ -90,6 +91,8 @@ func playHub(t *testing.T, addr netip.Addr, o wan.Options) {
 	}()
 	printLine(t, lineHub, h.Info())
 	awaitStdinClosed()
+	st := h.RelayStats()
+	printLine(t, lineHubStop, wan.RelayCounts{Delivered: st.Delivered, Dropped: st.Dropped})
 }
 
 // awaitStdinClosed returns when the test closes the helper's stdin (or

@@ -9,6 +9,8 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+
+	"github.com/peerbridge/peerbridge/natpunch"
 )
 
 // HubInfo is what side A needs to reach side B.
@@ -73,6 +75,10 @@ func (h *Hub) serve(ctx context.Context, url, name string, s subjects) error {
 	h.conns = append(h.conns, nc)
 	return serveServices(nc, s)
 }
+
+// RelayStats are B's bridge's relay counters: packets relayed to it that
+// it took in, and those it dropped (its queue full, or no such session).
+func (h *Hub) RelayStats() natpunch.RelayStats { return h.bridge.relayStats() }
 
 // Info is what side A needs to reach this side.
 func (h *Hub) Info() HubInfo { return h.info }

@@ -115,8 +115,15 @@ func runRelayed(t *testing.T, o wan.Options) wan.Result {
 	}
 	o.Gateway, o.Relay = info.Target, true
 	cpu0 := processCPU(t, gw.cmd.Process.Pid)
-	r := runSides(t, a, b, o)
+	r, hub := runSides(t, a, b, o)
 	cpu := processCPU(t, gw.cmd.Process.Pid) - cpu0
+	if err := hub.stop(); err != nil {
+		t.Fatalf("hub helper: %v", err)
+	}
+	var hubRelay wan.RelayCounts
+	if err := hub.await(ctx, lineHubStop, &hubRelay); err != nil {
+		t.Fatal(err)
+	}
 	if err := gw.stop(); err != nil {
 		t.Fatalf("gateway helper: %v", err)
 	}
@@ -132,6 +139,10 @@ func runRelayed(t *testing.T, o wan.Options) wan.Result {
 	}
 	t.Logf("gateway: %d relay session(s), %d packets forwarded, %d dropped, %v CPU: %v per relayed packet",
 		st.Sessions, st.Forwarded, st.Dropped, cpu, perPacket)
+	if r.Relay != nil {
+		t.Logf("bridge A took in %d relayed packets and dropped %d; bridge B took in %d and dropped %d (a full queue drops, as UDP would)",
+			r.Relay.Delivered, r.Relay.Dropped, hubRelay.Delivered, hubRelay.Dropped)
+	}
 	return r
 }
 

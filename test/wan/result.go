@@ -12,6 +12,16 @@ type Result struct {
 	Options Options `json:"options"`
 	// Systems are the leaf link's results and the bridges', in that order.
 	Systems []SystemResult `json:"systems"`
+	// Relay are A's bridge's relay counters after the run, when it had a
+	// gateway.
+	Relay *RelayCounts `json:"relay,omitempty"`
+}
+
+// RelayCounts are one bridge's relay counters: relayed packets it took in
+// and those it dropped (its queue full, or no such session).
+type RelayCounts struct {
+	Delivered uint64 `json:"delivered"`
+	Dropped   uint64 `json:"dropped"`
 }
 
 // SystemResult is what one system did.

@@ -13,6 +13,7 @@ import (
 	"github.com/peerbridge/peerbridge/bridge"
 	"github.com/peerbridge/peerbridge/connector"
 	"github.com/peerbridge/peerbridge/connector/identity"
+	"github.com/peerbridge/peerbridge/natpunch"
 )
 
 // Spoke is side A: a leaf nats-server whose remote is B's hub, and a
@@ -105,6 +106,10 @@ func (s *Spoke) Run(ctx context.Context, o Options) (Result, error) {
 		r.System = sys.name
 		res.Systems = append(res.Systems, r)
 	}
+	if s.relay {
+		st := s.RelayStats()
+		res.Relay = &RelayCounts{Delivered: st.Delivered, Dropped: st.Dropped}
+	}
 	return res, nil
 }
 
@@ -118,6 +123,9 @@ func measure(ctx context.Context, sys system, o Options) (SystemResult, error) {
 	r.Blast, err = runBlast(ctx, sys, o)
 	return r, err
 }
+
+// RelayStats are A's bridge's relay counters, as [Hub.RelayStats].
+func (s *Spoke) RelayStats() natpunch.RelayStats { return s.bridge.relayStats() }
 
 // Close stops the bridge and the leaf server, whatever of them started.
 func (s *Spoke) Close() error {

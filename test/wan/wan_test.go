@@ -152,7 +152,7 @@ func runScenario(t *testing.T, sc scenario, o wan.Options) figures {
 	requireTUN(t)
 	lab := natlab.New(t, natlab.WithWire(w))
 	a, b := lab.AddPublicHost("a", 1), lab.AddPublicHost("b", 1)
-	r := runSides(t, a, b, o)
+	r, _ := runSides(t, a, b, o)
 	check(t, r, o)
 	title := fmt.Sprintf("%s, wire %s per link, TCP %s, leaf compression %s", sc.Name, w, orDefault(o.TCPCongestion), o.LeafCompression)
 	ws := logResult(t, r, title, lab)
@@ -163,8 +163,9 @@ func runScenario(t *testing.T, sc scenario, o wan.Options) figures {
 // sidesTimeout bounds starting both sides and measuring.
 const sidesTimeout = 2 * time.Minute
 
-// runSides runs side B on b and side A on a, and returns what A measured.
-func runSides(t *testing.T, a, b *natlab.Host, o wan.Options) wan.Result {
+// runSides runs side B on b and side A on a, and returns what A measured
+// and B's helper, still running.
+func runSides(t *testing.T, a, b *natlab.Host, o wan.Options) (wan.Result, *helper) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), sidesTimeout)
 	defer cancel()
@@ -186,7 +187,7 @@ func runSides(t *testing.T, a, b *natlab.Host, o wan.Options) wan.Result {
 	if err := spoke.await(ctx, lineResult, &r); err != nil {
 		t.Fatal(err)
 	}
-	return r
+	return r, hub
 }
 
 // logResult logs r as a table under title, with the lab's wire counters,
