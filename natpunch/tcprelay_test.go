@@ -1,0 +1,97 @@
+package natpunch
+
+import (
+	"context"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/peerbridge/peerbridge/connector"
+	"github.com/peerbridge/peerbridge/connector/identity"
+)
+
+// startBridgeWith runs an echoing connector with NAT traversal configured
+// by cfg and waits for its registration.
+func startBridgeWith(t *testing.T, cfg ClientConfig) (*connector.Connector, *Client) {
+	t.Helper()
+	id, err := identity.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := connector.New(connector.Config{}, id, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	cl, err := NewClient(c, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	echo := connector.HandlerFunc(func(_ context.Context, m *connector.Message) (*connector.Response, error) {
+		return &connector.Response{Payload: m.Payload}, nil
+	})
+	c.SetHandler(cl.Handler(echo))
+	if err := cl.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cl.Close()
+		c.Close()
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := cl.Registered(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return c, cl
+}
+
+// blackHole is a UDP address that swallows everything, like a network
+// that drops UDP.
+func blackHole(t *testing.T) *net.UDPConn {
+	t.Helper()
+	u, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { u.Close() })
+	return u
+}
+
+// TestTCPRelayReachesUDPPeer runs a bridge whose gateway's UDP address
+// never answers: it registers over the TCP relay, and it and a bridge on
+// UDP reach each other, both ways, through one relay session.
+func TestTCPRelayReachesUDPPeer(t *testing.T) {
+	g := startGateway(t, RelayLimits{})
+	a, _ := startBridge(t, g, nil)
+	hole := blackHole(t)
+	b, clb := startBridgeWith(t, ClientConfig{
+		Gateways: []connector.Target{{NodeID: g.NodeID(), Endpoint: hole.LocalAddr().String()}},
+		TCPRelay: g.Addrs()[0].String(),
+	})
+	if st := clb.TCPStats(); !st.Active || st.Fallbacks != 1 {
+		t.Fatalf("TCP stats %+v, want active after one fallback", st)
+	}
+	if clients, accepted, _ := g.TCPStats(); clients != 1 || accepted != 1 {
+		t.Fatalf("gateway TCP stats: %d clients, %d accepted", clients, accepted)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	for i, dir := range []struct {
+		from *connector.Connector
+		to   identity.NodeID
+	}{{a, b.NodeID()}, {b, a.NodeID()}, {a, b.NodeID()}} {
+		r, err := dir.from.Request(ctx, connector.Outbound{Target: connector.Target{NodeID: dir.to}, Type: "echo", Payload: []byte("over tcp")})
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		if string(r.Payload) != "over tcp" || r.Path != connector.PathRelayed || r.From != dir.to {
+			t.Fatalf("request %d: reply %+v", i, r)
+		}
+	}
+	if sessions, forwarded, _ := g.RelayStats(); sessions != 1 || forwarded == 0 {
+		t.Fatalf("relay stats: %d sessions, %d forwarded; want one session for both directions", sessions, forwarded)
+	}
+}
