@@ -120,15 +120,7 @@ func (cl *Client) connectTCP(gw gateway) error {
 		cl.closeTCP()
 		return err
 	}
-	report := cl.Report()
-	if report == nil {
-		report = &Report{Mapping: Unknown, Filtering: Unknown}
-	}
-	payload, err := encode(&registration{Local: cl.localAddrs(), Mapping: report.Mapping, Filtering: report.Filtering})
-	if err == nil {
-		err = cl.register(gw, payload, "")
-	}
-	if err != nil {
+	if err := cl.registerUnprobed(gw); err != nil {
 		cl.closeTCP()
 		return fmt.Errorf("natpunch: registering over the TCP relay: %w", err)
 	}
@@ -230,17 +222,40 @@ func (cl *Client) udpAnswers(gw gateway) bool {
 	return err == nil
 }
 
-// backToUDP closes the link and registers over UDP, and reports whether
-// that took.
+// backToUDP dials the gateway over UDP, which replaces the relayed control
+// connection in the pool, registers over it and then closes the link, so
+// the bridge is never without a registration. It reports whether that
+// took. The NAT is then probed fully and the registration refreshed.
 func (cl *Client) backToUDP(gw gateway) bool {
-	cl.closeTCP()
-	if !cl.registerAll(cl.refreshReport()) {
-		cl.log.Info("UDP answers probes but registration failed; staying on the TCP relay", "gateway", gw.target.String())
+	ctx, cancel := context.WithTimeout(cl.ctx, 10*time.Second)
+	defer cancel()
+	err := cl.c.DialPath(ctx, nil, net.UDPAddrFromAddrPort(gw.addr), gw.target.NodeID, connector.PathDirect)
+	if err == nil {
+		err = cl.registerUnprobed(gw)
+	}
+	if err != nil {
+		cl.log.Info("UDP answers probes but registration failed; staying on the TCP relay", "gateway", gw.target.String(), "err", err)
 		return false
 	}
+	cl.closeTCP()
 	cl.tcp.returns.Add(1)
 	cl.log.Info("UDP works again; registered over UDP", "gateway", gw.target.String())
+	cl.registerAll(cl.refreshReport())
 	return true
+}
+
+// registerUnprobed registers with gw with the NAT report at hand, without
+// probing first.
+func (cl *Client) registerUnprobed(gw gateway) error {
+	report := cl.Report()
+	if report == nil {
+		report = &Report{Mapping: Unknown, Filtering: Unknown}
+	}
+	payload, err := encode(&registration{Local: cl.localAddrs(), Mapping: report.Mapping, Filtering: report.Filtering})
+	if err != nil {
+		return err
+	}
+	return cl.register(gw, payload, "")
 }
 
 // routeTCP is Route while this bridge is on the TCP relay: its UDP gets no
