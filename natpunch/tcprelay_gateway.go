@@ -67,3 +67,10 @@ func (g *Gateway) onTCP(addr netip.AddrPort) bool { return g.tcp.owns(addr) }
 // TCPStats returns how many TCP relay clients are connected, how many were
 // accepted in all, and how many TCP connections the limits refused.
 func (g *Gateway) TCPStats() (clients int, accepted, refused uint64) { return g.tcp.stats() }
+
+// TCPAddrs returns the TCP relay's listen addresses.
+func (g *Gateway) TCPAddrs() []string {
+	g.tcp.mu.Lock()
+	defer g.tcp.mu.Unlock()
+	return append([]string(nil), g.tcp.addrs...)
+}

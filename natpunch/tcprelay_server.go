@@ -32,13 +32,14 @@ type tcpServer struct {
 	tls    *tls.Config
 	limits TCPLimits
 
-	mu        sync.Mutex // guards listenUDP, closed, clients, next, servers and lns
+	mu        sync.Mutex // guards listenUDP, closed, clients, next, servers, lns and addrs
 	listenUDP ListenUDPFunc
 	closed    bool
 	clients   map[netip.AddrPort]*tcpClient // by loopback address
 	next      uint32                        // loopback addresses handed out
 	servers   []*http.Server
 	lns       []*limitListener
+	addrs     []string // the listeners' addresses
 
 	wg sync.WaitGroup // serve loops and clients
 
@@ -86,6 +87,7 @@ func (s *tcpServer) serve(ln net.Listener, target netip.AddrPort) error {
 	}
 	s.servers = append(s.servers, srv)
 	s.lns = append(s.lns, ll)
+	s.addrs = append(s.addrs, ln.Addr().String())
 	tl := tls.NewListener(ll, s.tls)
 	s.wg.Go(func() { srv.Serve(tl) })
 	s.log.Info("TCP relay listening", "addr", ln.Addr().String(), "udp", target.String())
