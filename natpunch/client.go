@@ -56,10 +56,12 @@ type ClientConfig struct {
 	// when no gateway answers over UDP. Empty means the gateway's own
 	// endpoint (TCP on the same port); TCPOff switches it off.
 	TCPRelay string
-	// DialTCP opens the TCP relay's connections. Nil means net.Dialer's.
-	// HTTPS_PROXY, if set, is dialled instead of the gateway and asked to
-	// CONNECT.
+	// DialTCP opens the TCP relay's connections, to the gateway or to the
+	// proxy. Nil means net.Dialer's.
 	DialTCP DialFunc
+	// Proxy picks the HTTP proxy the TCP relay tunnels through (CONNECT).
+	// Nil means HTTPS_PROXY and NO_PROXY from the environment.
+	Proxy ProxyFunc
 	// UDPRetryMin and UDPRetryMax bound the backoff between UDP probes of
 	// the gateway while on the TCP relay. Defaults 1 s and 4 s.
 	UDPRetryMin, UDPRetryMax time.Duration

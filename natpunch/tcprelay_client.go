@@ -110,7 +110,7 @@ func (cl *Client) fallBackToTCP() bool {
 func (cl *Client) connectTCP(gw gateway) error {
 	ctx, cancel := context.WithTimeout(cl.ctx, tcpHandshakeTimeout+5*time.Second)
 	defer cancel()
-	ws, err := dialRelay(ctx, cl.tcpEndpoint(gw), cl.c.Identity(), gw.target.NodeID, cl.cfg.DialTCP)
+	ws, err := dialRelay(ctx, cl.tcpEndpoint(gw), cl.c.Identity(), gw.target.NodeID, cl.cfg.DialTCP, cl.cfg.Proxy)
 	if err != nil {
 		return err
 	}

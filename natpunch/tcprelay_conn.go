@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -18,14 +19,21 @@ import (
 // DialFunc opens a TCP connection, as net.Dialer.DialContext does.
 type DialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
 
+// ProxyFunc picks the HTTP proxy for a request, as http.Transport.Proxy.
+type ProxyFunc func(*http.Request) (*url.URL, error)
+
 // dialRelay opens a relay WebSocket to the gateway at endpoint (host:port),
-// which must prove node ID gw, through the proxy HTTPS_PROXY names if set.
-func dialRelay(ctx context.Context, endpoint string, id *identity.Identity, gw identity.NodeID, dial DialFunc) (*websocket.Conn, error) {
+// which must prove node ID gw, through the proxy that proxy picks (nil:
+// HTTPS_PROXY and NO_PROXY), with a CONNECT tunnel.
+func dialRelay(ctx context.Context, endpoint string, id *identity.Identity, gw identity.NodeID, dial DialFunc, proxy ProxyFunc) (*websocket.Conn, error) {
 	if dial == nil {
 		dial = (&net.Dialer{}).DialContext
 	}
+	if proxy == nil {
+		proxy = http.ProxyFromEnvironment
+	}
 	tr := &http.Transport{
-		Proxy:                  http.ProxyFromEnvironment,
+		Proxy:                  proxy,
 		DialContext:            dial,
 		TLSClientConfig:        relayClientTLS(id, gw),
 		TLSHandshakeTimeout:    tcpHandshakeTimeout,

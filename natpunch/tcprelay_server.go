@@ -173,7 +173,7 @@ func (s *tcpServer) run(cl *tcpClient) {
 
 // toGateway sends every binary message to the gateway's UDP socket.
 func (cl *tcpClient) toGateway(ctx context.Context) {
-	buf := make([]byte, tcpMaxDatagram)
+	buf := make([]byte, tcpMaxDatagram+1) // one more byte shows a message too large
 	to := net.UDPAddrFromAddrPort(cl.target)
 	for {
 		n, err := cl.readMessage(ctx, buf)
@@ -186,6 +186,9 @@ func (cl *tcpClient) toGateway(ctx context.Context) {
 	}
 }
 
+// errTooLarge ends a client that sent a message over tcpMaxDatagram.
+var errTooLarge = errors.New("natpunch: TCP relay message too large")
+
 // readMessage reads one message into buf; a non-binary one reads as empty.
 func (cl *tcpClient) readMessage(ctx context.Context, buf []byte) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, tcpIdleTimeout)
@@ -197,6 +200,9 @@ func (cl *tcpClient) readMessage(ctx context.Context, buf []byte) (int, error) {
 	n, err := io.ReadFull(r, buf)
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
 		return 0, err
+	}
+	if n > tcpMaxDatagram {
+		return 0, errTooLarge
 	}
 	if typ != websocket.MessageBinary {
 		return 0, nil
