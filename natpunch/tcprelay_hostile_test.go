@@ -20,7 +20,7 @@ import (
 )
 
 // startGatewayWith runs a gateway configured by cfg on two loopback ports.
-func startGatewayWith(t *testing.T, cfg GatewayConfig) *Gateway {
+func startGatewayWith(t testing.TB, cfg GatewayConfig) *Gateway {
 	t.Helper()
 	id, err := identity.Generate()
 	if err != nil {
@@ -226,7 +226,7 @@ func TestTCPRelayClosesOnOversizedMessage(t *testing.T) {
 	}
 }
 
-func mustIdentity(t *testing.T) *identity.Identity {
+func mustIdentity(t testing.TB) *identity.Identity {
 	t.Helper()
 	id, err := identity.Generate()
 	if err != nil {

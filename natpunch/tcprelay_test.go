@@ -12,7 +12,17 @@ import (
 
 // startBridgeWith runs an echoing connector with NAT traversal configured
 // by cfg and waits for its registration.
-func startBridgeWith(t *testing.T, cfg ClientConfig) (*connector.Connector, *Client) {
+func startBridgeWith(t testing.TB, cfg ClientConfig) (*connector.Connector, *Client) {
+	t.Helper()
+	echo := connector.HandlerFunc(func(_ context.Context, m *connector.Message) (*connector.Response, error) {
+		return &connector.Response{Payload: m.Payload}, nil
+	})
+	return startBridgeServing(t, cfg, echo)
+}
+
+// startBridgeServing runs a connector serving h, with NAT traversal
+// configured by cfg, and waits for its registration.
+func startBridgeServing(t testing.TB, cfg ClientConfig, h connector.Handler) (*connector.Connector, *Client) {
 	t.Helper()
 	id, err := identity.Generate()
 	if err != nil {
@@ -29,10 +39,7 @@ func startBridgeWith(t *testing.T, cfg ClientConfig) (*connector.Connector, *Cli
 	if err != nil {
 		t.Fatal(err)
 	}
-	echo := connector.HandlerFunc(func(_ context.Context, m *connector.Message) (*connector.Response, error) {
-		return &connector.Response{Payload: m.Payload}, nil
-	})
-	c.SetHandler(cl.Handler(echo))
+	c.SetHandler(cl.Handler(h))
 	if err := cl.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +57,7 @@ func startBridgeWith(t *testing.T, cfg ClientConfig) (*connector.Connector, *Cli
 
 // blackHole is a UDP address that swallows everything, like a network
 // that drops UDP.
-func blackHole(t *testing.T) *net.UDPConn {
+func blackHole(t testing.TB) *net.UDPConn {
 	t.Helper()
 	u, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
