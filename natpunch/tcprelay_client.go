@@ -270,3 +270,18 @@ func (cl *Client) routeTCP(ctx context.Context, gw gateway, id identity.NodeID, 
 	cl.startUpgrade(gw, id, opts)
 	return nil
 }
+
+// ProbeTCP reports whether gateway gw's TCP relay answers, when its UDP
+// does not: the report says UDP is blocked, and knows nothing of the NAT.
+func (cl *Client) ProbeTCP(ctx context.Context, gw connector.Target) (*Report, error) {
+	endpoint := cl.tcpEndpoint(gateway{target: gw})
+	if endpoint == "" {
+		return nil, ErrTCPRelayOff
+	}
+	ws, err := dialRelay(ctx, endpoint, cl.c.Identity(), gw.NodeID, cl.cfg.DialTCP, cl.cfg.Proxy)
+	if err != nil {
+		return nil, err
+	}
+	ws.CloseNow()
+	return &Report{Gateway: gw.Endpoint, Mapping: Unknown, Filtering: Unknown, NATType: Unknown, UDP: UDPBlocked}, nil
+}

@@ -2,7 +2,9 @@ package natpunch
 
 import (
 	"context"
+	"errors"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -100,5 +102,33 @@ func TestTCPRelayReachesUDPPeer(t *testing.T) {
 	}
 	if sessions, forwarded, _ := g.RelayStats(); sessions != 1 || forwarded == 0 {
 		t.Fatalf("relay stats: %d sessions, %d forwarded; want one session for both directions", sessions, forwarded)
+	}
+}
+
+// TestProbeReportsUDPBlocked probes a gateway whose UDP never answers and
+// whose TCP relay does: the report says UDP is blocked.
+func TestProbeReportsUDPBlocked(t *testing.T) {
+	g := startGateway(t, RelayLimits{})
+	hole := blackHole(t)
+	target := connector.Target{NodeID: g.NodeID(), Endpoint: hole.LocalAddr().String()}
+	_, cl := startBridgeWith(t, ClientConfig{Gateways: []connector.Target{target}, TCPRelay: g.Addrs()[0].String()})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := cl.Probe(ctx, hole.LocalAddr().(*net.UDPAddr).AddrPort()); !errors.Is(err, ErrNoAnswer) {
+		t.Fatalf("UDP probe: %v, want ErrNoAnswer", err)
+	}
+	r, err := cl.ProbeTCP(ctx, target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.UDP != UDPBlocked || !strings.Contains(r.String(), "udp:        blocked") {
+		t.Fatalf("report %+v", r)
+	}
+	up, err := cl.Probe(ctx, g.Addrs()[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if up.UDP != UDPOK {
+		t.Fatalf("UDP probe of a gateway that answers: udp %q", up.UDP)
 	}
 }

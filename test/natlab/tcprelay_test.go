@@ -2,10 +2,12 @@ package natlab_test
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/peerbridge/peerbridge/natpunch"
 	"github.com/peerbridge/peerbridge/test/natlab"
 )
 
@@ -54,6 +56,14 @@ func TestCorporateReachesEveryone(t *testing.T) {
 			}
 			t.Logf("%s to %s: %s in %s", dir[0].name, dir[1].name, got.path, got.took.Round(time.Millisecond))
 		}
+	}
+
+	// What 'peerbridge probe' reports on the corporate network.
+	if _, err := peers["c2"].cl.Probe(ctx, g.Addrs()[0]); !errors.Is(err, natpunch.ErrNoAnswer) {
+		t.Errorf("c2's UDP probe: %v, want no answer", err)
+	}
+	if r, err := peers["c2"].cl.ProbeTCP(ctx, peerConfig(g).Gateways[0]); err != nil || r.UDP != natpunch.UDPBlocked {
+		t.Errorf("c2's TCP probe: %+v, %v; want udp: blocked", r, err)
 	}
 
 	c1, pub := peers["c1"], peers["pub"]
