@@ -16,16 +16,17 @@ type TCPRelayStats interface {
 // TCPRelay collects a bridge's TCP relay state: whether it reaches its
 // gateway over TCP, and its moves between UDP and TCP.
 type TCPRelay struct {
-	src          TCPRelayStats
-	active, move *prometheus.Desc
+	src                   TCPRelayStats
+	active, move, dropped *prometheus.Desc
 }
 
 // NewTCPRelay returns the collector for the bridge's NAT traversal src.
 func NewTCPRelay(src TCPRelayStats) *TCPRelay {
 	return &TCPRelay{
-		src:    src,
-		active: prometheus.NewDesc("peerbridge_tcp_relay_active", "1 while the bridge reaches its gateway over the TCP relay because UDP gets no answer, else 0.", nil, nil),
-		move:   prometheus.NewDesc("peerbridge_tcp_relay_moves_total", "Moves between UDP and the TCP relay, by where to: tcp or udp.", []string{"to"}, nil),
+		src:     src,
+		active:  prometheus.NewDesc("peerbridge_tcp_relay_active", "1 while the bridge reaches its gateway over the TCP relay because UDP gets no answer, else 0.", nil, nil),
+		move:    prometheus.NewDesc("peerbridge_tcp_relay_moves_total", "Moves between UDP and the TCP relay, by where to: tcp or udp.", []string{"to"}, nil),
+		dropped: prometheus.NewDesc("peerbridge_tcp_relay_dropped_total", "Relay packets dropped because the TCP relay connection could not take them.", nil, nil),
 	}
 }
 
@@ -41,6 +42,7 @@ func (t *TCPRelay) Register(reg prometheus.Registerer) error {
 func (t *TCPRelay) Describe(ch chan<- *prometheus.Desc) {
 	ch <- t.active
 	ch <- t.move
+	ch <- t.dropped
 }
 
 // Collect implements prometheus.Collector.
@@ -53,4 +55,5 @@ func (t *TCPRelay) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(t.active, prometheus.GaugeValue, active)
 	ch <- prometheus.MustNewConstMetric(t.move, prometheus.CounterValue, float64(s.Fallbacks), "tcp")
 	ch <- prometheus.MustNewConstMetric(t.move, prometheus.CounterValue, float64(s.Returns), "udp")
+	ch <- prometheus.MustNewConstMetric(t.dropped, prometheus.CounterValue, float64(s.Dropped))
 }

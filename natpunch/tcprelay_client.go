@@ -44,8 +44,9 @@ type tcpState struct {
 	link    *tcpLink   // nil while on UDP
 	looping bool       // tcpLoop runs
 
-	// Fallbacks counts moves to the TCP relay, Returns moves back to UDP.
-	fallbacks, returns atomic.Uint64
+	// Fallbacks counts moves to the TCP relay, Returns moves back to UDP;
+	// dropped counts relay packets a failing link could not take.
+	fallbacks, returns, dropped atomic.Uint64
 }
 
 // TCPStats counts a bridge's moves between UDP and the TCP relay.
@@ -54,11 +55,13 @@ type TCPStats struct {
 	Active bool
 	// Fallbacks counts moves to the TCP relay, Returns moves back to UDP.
 	Fallbacks, Returns uint64
+	// Dropped counts relay packets a failing TCP connection could not take.
+	Dropped uint64
 }
 
 // TCPStats returns the bridge's TCP relay state and counters.
 func (cl *Client) TCPStats() TCPStats {
-	return TCPStats{Active: cl.tcpLink() != nil, Fallbacks: cl.tcp.fallbacks.Load(), Returns: cl.tcp.returns.Load()}
+	return TCPStats{Active: cl.tcpLink() != nil, Fallbacks: cl.tcp.fallbacks.Load(), Returns: cl.tcp.returns.Load(), Dropped: cl.tcp.dropped.Load()}
 }
 
 // OnTCP reports whether the bridge reaches its gateway over the TCP relay.
@@ -165,14 +168,19 @@ func (cl *Client) swapTCPLink(l *tcpLink) {
 func (cl *Client) closeTCP() { cl.swapTCPLink(nil) }
 
 // tcpWrite sends a relay packet for the gateway at to over the link, and
-// reports false, sending nothing, for other packets or without a link.
+// reports false, sending nothing, for other packets or without a link. A
+// packet the link cannot take is dropped, as UDP would drop it: an error
+// would end the relayed QUIC connection that sent it, which must instead
+// outlive a link that fails and is reopened.
 func (cl *Client) tcpWrite(b []byte, to netip.AddrPort) (bool, error) {
 	l := cl.tcpLink()
 	if l == nil || to != l.gw || !isType(b, typeRelay) {
 		return false, nil
 	}
-	_, err := l.pc.WriteTo(b, nil)
-	return true, err
+	if _, err := l.pc.WriteTo(b, nil); err != nil {
+		cl.tcp.dropped.Add(1)
+	}
+	return true, nil
 }
 
 // tcpLoop keeps the bridge on the TCP relay until UDP answers again: it
@@ -206,7 +214,10 @@ func (cl *Client) tcpLoop(gw gateway) {
 			return
 		}
 		if l := cl.tcpLink(); l == nil || l.pc.ctx.Err() != nil {
-			if err := cl.connectTCP(gw); err != nil && !errors.Is(err, context.Canceled) {
+			switch err := cl.connectTCP(gw); {
+			case err == nil:
+				cl.log.Info("TCP relay reconnected", "gateway", gw.target.String())
+			case !errors.Is(err, context.Canceled):
 				cl.log.Warn("TCP relay failed", "gateway", gw.target.String(), "err", err)
 			}
 		}

@@ -5,9 +5,11 @@ import (
 	"crypto/tls"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -27,7 +29,11 @@ func startGatewayWith(t testing.TB, cfg GatewayConfig) *Gateway {
 		t.Fatal(err)
 	}
 	cfg.Listen = []string{"127.0.0.1:0", "127.0.0.1:0"}
-	g, err := NewGateway(cfg, id, nil)
+	var log *slog.Logger
+	if os.Getenv("PB_DEBUG") != "" {
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("node", "gateway")
+	}
+	g, err := NewGateway(cfg, id, log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,9 @@ package natpunch
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -37,7 +39,11 @@ func startBridgeServing(t testing.TB, cfg ClientConfig, h connector.Handler) (*c
 	if err := c.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	cl, err := NewClient(c, cfg, nil)
+	var log *slog.Logger
+	if os.Getenv("PB_DEBUG") != "" {
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	cl, err := NewClient(c, cfg, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,5 +136,42 @@ func TestProbeReportsUDPBlocked(t *testing.T) {
 	}
 	if up.UDP != UDPOK {
 		t.Fatalf("UDP probe of a gateway that answers: udp %q", up.UDP)
+	}
+}
+
+// TestTCPRelayReconnects cuts a bridge's TCP relay connection at the
+// gateway: the bridge opens a new one at once, registers again, and its
+// peer reaches it through the relay as before.
+func TestTCPRelayReconnects(t *testing.T) {
+	g := startGatewayWith(t, GatewayConfig{})
+	a, _ := startBridge(t, g, nil)
+	hole := blackHole(t)
+	b, clb := startBridgeWith(t, ClientConfig{
+		Gateways: []connector.Target{{NodeID: g.NodeID(), Endpoint: hole.LocalAddr().String()}},
+		TCPRelay: g.Addrs()[0].String(),
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	ask := func(what string) {
+		r, err := a.Request(ctx, connector.Outbound{Target: connector.Target{NodeID: b.NodeID()}, Type: "echo", Payload: []byte(what)})
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		if string(r.Payload) != what || r.Path != connector.PathRelayed {
+			t.Fatalf("%s: reply %+v", what, r)
+		}
+	}
+	ask("before the cut")
+	g.tcp.mu.Lock()
+	for _, c := range g.tcp.clients {
+		c.ws.CloseNow()
+	}
+	g.tcp.mu.Unlock()
+	if !waitUntil(ctx, func() bool { n, accepted, _ := g.TCPStats(); return n == 1 && accepted == 2 }) {
+		t.Fatal("the bridge did not open a new TCP relay connection")
+	}
+	ask("after the cut")
+	if st := clb.TCPStats(); !st.Active || st.Returns != 0 {
+		t.Fatalf("TCP stats %+v, want still on the TCP relay", st)
 	}
 }
