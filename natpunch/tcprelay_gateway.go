@@ -48,8 +48,12 @@ func (g *Gateway) StartTCPOn(lns []net.Listener, listenUDP ListenUDPFunc) error 
 		g.tcp.setListenUDP(listenUDP)
 	}
 	for i, ln := range lns {
-		target := gatewayTarget(g.addrs[min(i, len(g.addrs)-1)])
-		if err := g.tcp.serve(ln, target); err != nil {
+		j := min(i, len(g.addrs)-1)
+		// A client that has gone will not come back from its address: its
+		// next connection, from a new one, must not wait for the old one's
+		// idle timeout to be pooled.
+		gone := func(addr netip.AddrPort) { g.conns[j].CloseFrom(addr) }
+		if err := g.tcp.serve(ln, gatewayTarget(g.addrs[j]), gone); err != nil {
 			for _, rest := range lns[i+1:] {
 				rest.Close()
 			}

@@ -52,6 +52,7 @@ type tcpClient struct {
 	ws     *websocket.Conn
 	udp    *net.UDPConn
 	target netip.AddrPort // the gateway's UDP address it talks to
+	gone   func(netip.AddrPort)
 }
 
 func newTCPServer(id *identity.Identity, l TCPLimits, log *slog.Logger) *tcpServer {
@@ -69,11 +70,12 @@ func (s *tcpServer) setListenUDP(f ListenUDPFunc) {
 }
 
 // serve serves the relay on ln, for the gateway's UDP address target,
-// until close.
-func (s *tcpServer) serve(ln net.Listener, target netip.AddrPort) error {
+// until close. gone is told each client's loopback address once the
+// client has gone, so the gateway can close its connections from there.
+func (s *tcpServer) serve(ln net.Listener, target netip.AddrPort, gone func(netip.AddrPort)) error {
 	ll := newLimitListener(ln, s.limits)
 	srv := &http.Server{
-		Handler:           s.handler(target),
+		Handler:           s.handler(target, gone),
 		ReadHeaderTimeout: tcpHandshakeTimeout,
 		IdleTimeout:       tcpHandshakeTimeout,
 		MaxHeaderBytes:    4 << 10,
@@ -94,7 +96,7 @@ func (s *tcpServer) serve(ln net.Listener, target netip.AddrPort) error {
 	return nil
 }
 
-func (s *tcpServer) handler(target netip.AddrPort) http.Handler {
+func (s *tcpServer) handler(target netip.AddrPort, gone func(netip.AddrPort)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != TCPRelayPath {
 			http.NotFound(w, r)
@@ -121,7 +123,7 @@ func (s *tcpServer) handler(target netip.AddrPort) http.Handler {
 			return
 		}
 		ws.SetReadLimit(tcpMaxDatagram)
-		cl := &tcpClient{id: id, ws: ws, udp: udp, target: target}
+		cl := &tcpClient{id: id, ws: ws, udp: udp, target: target, gone: gone}
 		if !s.add(cl) {
 			ws.CloseNow()
 			udp.Close()
@@ -164,10 +166,14 @@ func (s *tcpServer) run(cl *tcpClient) {
 	}()
 	cl.toGateway(ctx)
 	cancel()
+	addr := localAddrPort(cl.udp)
 	cl.ws.CloseNow()
 	cl.udp.Close()
 	<-done
 	s.remove(cl)
+	if cl.gone != nil {
+		cl.gone(addr)
+	}
 	s.log.Debug("TCP relay client gone", "node", cl.id.Short())
 }
 

@@ -171,6 +171,16 @@ func TestTCPRelayReconnects(t *testing.T) {
 		t.Fatal("the bridge did not open a new TCP relay connection")
 	}
 	ask("after the cut")
+	// A peer new to b reaches it too: the gateway tells b of the relay
+	// session over b's new control connection.
+	c, _ := startBridge(t, g, nil)
+	r, err := c.Request(ctx, connector.Outbound{Target: connector.Target{NodeID: b.NodeID()}, Type: "echo", Payload: []byte("new peer")})
+	if err != nil {
+		t.Fatalf("new peer: %v", err)
+	}
+	if string(r.Payload) != "new peer" || r.Path != connector.PathRelayed {
+		t.Fatalf("new peer: reply %+v", r)
+	}
 	if st := clb.TCPStats(); !st.Active || st.Returns != 0 {
 		t.Fatalf("TCP stats %+v, want still on the TCP relay", st)
 	}
