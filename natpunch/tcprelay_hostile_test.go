@@ -30,7 +30,7 @@ func startGatewayWith(t testing.TB, cfg GatewayConfig) *Gateway {
 	}
 	cfg.Listen = []string{"127.0.0.1:0", "127.0.0.1:0"}
 	var log *slog.Logger
-	if os.Getenv("PB_DEBUG") != "" {
+	if os.Getenv("PEERBRIDGE_TEST_LOG") != "" {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("node", "gateway")
 	}
 	g, err := NewGateway(cfg, id, log)

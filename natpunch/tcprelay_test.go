@@ -40,7 +40,7 @@ func startBridgeServing(t testing.TB, cfg ClientConfig, h connector.Handler) (*c
 		t.Fatal(err)
 	}
 	var log *slog.Logger
-	if os.Getenv("PB_DEBUG") != "" {
+	if os.Getenv("PEERBRIDGE_TEST_LOG") != "" {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	cl, err := NewClient(c, cfg, log)
