@@ -254,3 +254,26 @@ func waitUntil(ctx context.Context, cond func() bool) bool {
 	}
 	return true
 }
+
+// TestTCPRelayClientKeepsRelayLimits bounds a bridge on the TCP relay to
+// one relay session, as it would a bridge on UDP: a second peer is refused.
+func TestTCPRelayClientKeepsRelayLimits(t *testing.T) {
+	g := startGatewayWith(t, GatewayConfig{Relay: RelayLimits{MaxSessionsPerClient: 1}})
+	a, _ := startBridge(t, g, nil)
+	c, _ := startBridge(t, g, nil)
+	b, _ := startBridgeWith(t, ClientConfig{
+		Gateways: []connector.Target{{NodeID: g.NodeID(), Endpoint: blackHole(t).LocalAddr().String()}},
+		TCPRelay: g.Addrs()[0].String(),
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if _, err := a.Request(ctx, connector.Outbound{Target: connector.Target{NodeID: b.NodeID()}, Type: "echo"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Request(ctx, connector.Outbound{Target: connector.Target{NodeID: b.NodeID()}, Type: "echo"}); err == nil {
+		t.Fatal("a second relay session with the TCP client was allowed")
+	}
+	if s := g.Stats(); s.RelaySessions != 1 || s.RelaySessionsRefused == 0 {
+		t.Fatalf("%d sessions, %d refused; want 1 and some", s.RelaySessions, s.RelaySessionsRefused)
+	}
+}
