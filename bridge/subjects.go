@@ -5,7 +5,7 @@ import (
 	"strings"
 	"unicode"
 
-	"github.com/peerbridge/peerbridge/natpunch"
+	"github.com/peerbridge/peerbridge/connector"
 )
 
 // MaxTypeLen is the longest message type the bridge accepts. It keeps every
@@ -71,8 +71,8 @@ func checkType(typ string) error {
 	if err := checkSubject(typ); err != nil {
 		return fmt.Errorf("type %q: %w", typ, err)
 	}
-	if strings.HasPrefix(typ, natpunch.ControlPrefix) {
-		return fmt.Errorf("type %q: types starting with %q are reserved for NAT traversal", typ, natpunch.ControlPrefix)
+	if strings.HasPrefix(typ, connector.ReservedTypePrefix) {
+		return fmt.Errorf("type %q: types starting with %q are reserved for NAT traversal", typ, connector.ReservedTypePrefix)
 	}
 	return nil
 }

@@ -114,9 +114,9 @@ func (c *Config) populate() {
 	setDefaultInt(&c.ConnFrameBudget, max(16<<20, codec.MaxFrameSize(max(c.MaxPayload, 0))))
 	setDefaultInt(&c.FrameBudget, max(64<<20, c.ConnFrameBudget))
 	setDefaultInt(&c.MaxInboundRequestBytes, max(128<<20, c.MaxPayload))
-	setDefaultInt(&c.MaxQueue, 16384)
-	setDefaultInt(&c.MaxQueues, 4096)
-	setDefaultInt(&c.MaxQueuedBytes, 64<<20)
+	setDefaultInt(&c.MaxQueue, DefaultMaxQueue)
+	setDefaultInt(&c.MaxQueues, DefaultMaxQueues)
+	setDefaultInt(&c.MaxQueuedBytes, DefaultMaxQueuedBytes)
 }
 
 func setDefault(d *time.Duration, v time.Duration) {

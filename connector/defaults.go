@@ -21,4 +21,10 @@ const (
 	DefaultMaxInboundRequests = 1024
 	// DefaultMaxInboundRequestsPerPeer is Config.MaxInboundRequestsPerPeer's default.
 	DefaultMaxInboundRequestsPerPeer = 128
+	// DefaultMaxQueue is Config.MaxQueue's default.
+	DefaultMaxQueue = 16384
+	// DefaultMaxQueues is Config.MaxQueues's default.
+	DefaultMaxQueues = 4096
+	// DefaultMaxQueuedBytes is Config.MaxQueuedBytes's default.
+	DefaultMaxQueuedBytes = 64 << 20
 )

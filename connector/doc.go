@@ -103,6 +103,20 @@
 // DefaultTimeout at most, whatever its sender asks). What is over a limit is refused, counted in Stats, and told
 // so: a refused connection is closed, a refused request answered 503.
 //
+// # NAT traversal
+//
+// A target that names only a node ID with no known address, or whose known
+// address fails, goes to the [Router] (natpunch.Client) once for all
+// concurrent callers. The router makes a connection with DialPath (on the
+// connector's socket or on another transport, such as a relay's), or waits
+// with WaitPath for one the peer makes (labelled beforehand with
+// ExpectPath), and returns it as a [Conn]; the connector sends on that
+// connection. WaitPath costs nothing while it waits: the pool wakes its
+// waiters for a node whenever it pools a connection to it. A direct or
+// punched connection replaces a relayed one in the pool. Message types
+// starting with ReservedTypePrefix belong to NAT traversal's control
+// messages.
+//
 // # Socket
 //
 // One UDP socket, one quic.Transport, both listens and dials, as NAT

@@ -64,13 +64,13 @@ func TestEventPathChanged(t *testing.T) {
 	b, _ := startNode(t, Config{})
 	ev := eventsOf(a)
 	addr := net.UDPAddrFromAddrPort(b.Addr())
-	if err := a.DialPath(testCtx(t), nil, addr, b.NodeID(), PathRelayed); err != nil {
+	if _, err := a.DialPath(testCtx(t), nil, addr, b.NodeID(), PathRelayed); err != nil {
 		t.Fatal(err)
 	}
 	if e := nextEvent(t, ev); e.Kind != EventOpened || e.Path != PathRelayed {
 		t.Errorf("first event %+v", e)
 	}
-	if err := a.DialPath(testCtx(t), nil, addr, b.NodeID(), PathPunched); err != nil {
+	if _, err := a.DialPath(testCtx(t), nil, addr, b.NodeID(), PathPunched); err != nil {
 		t.Fatal(err)
 	}
 	if e := nextEvent(t, ev); e.Kind != EventOpened || e.Path != PathPunched {

@@ -20,6 +20,7 @@ type pool struct {
 	dials      map[string]*dialCall            // dials in flight, by target key
 	expect     map[identity.NodeID]expectation // path to label the next inbound connection from a node with
 	loads      map[identity.NodeID]*peerLoad   // what each node with a live connection costs
+	waits      map[identity.NodeID]*pathWait   // WaitPath calls waiting for a node's next pooled connection
 	closed     bool
 }
 
@@ -40,6 +41,7 @@ func newPool() *pool {
 		dials:      make(map[string]*dialCall),
 		expect:     make(map[identity.NodeID]expectation),
 		loads:      make(map[identity.NodeID]*peerLoad),
+		waits:      make(map[identity.NodeID]*pathWait),
 	}
 }
 
@@ -116,6 +118,7 @@ func (p *pool) add(pc *peerConn, endpoint string, maxPerPeer int) (*peerConn, er
 		return cur, nil
 	}
 	p.conns[pc.id] = pc
+	p.wakeLocked(pc.id)
 	return pc, nil
 }
 
@@ -161,6 +164,9 @@ func (p *pool) closeAll() []*peerConn {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.closed = true
+	for id := range p.waits {
+		p.wakeLocked(id)
+	}
 	return slices.Collect(maps.Keys(p.all))
 }
 

@@ -10,7 +10,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/peerbridge/peerbridge/connector"
-	"github.com/peerbridge/peerbridge/connector/identity"
+	"github.com/peerbridge/peerbridge/connector/connectortest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -18,23 +18,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // startConnector starts a real connector on loopback, closed at the end of
 // the test, whose handler accepts every message.
 func startConnector(t *testing.T) *connector.Connector {
-	t.Helper()
-	id, err := identity.Generate()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := connector.New(connector.Config{}, id, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.SetHandler(connector.HandlerFunc(func(context.Context, *connector.Message) (*connector.Response, error) {
-		return &connector.Response{}, nil
-	}))
-	if err := c.Start(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
+	return connectortest.Start(t, connector.Config{}, connectortest.Accepting())
 }
 
 // TestBridgeMetricsAfterTraffic: a request over a direct connection shows in

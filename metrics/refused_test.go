@@ -11,22 +11,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/peerbridge/peerbridge/connector"
-	"github.com/peerbridge/peerbridge/connector/identity"
+	"github.com/peerbridge/peerbridge/connector/connectortest"
 )
 
 // TestRefusalsAreExported: a request refused by the receiver's in-flight
 // limit shows in the receiver's peerbridge_refused_total{limit="requests"}.
 func TestRefusalsAreExported(t *testing.T) {
-	id, err := identity.Generate()
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := connector.New(connector.Config{MaxInboundRequests: 1}, id, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	entered, release := make(chan struct{}, 1), make(chan struct{})
-	b.SetHandler(connector.HandlerFunc(func(ctx context.Context, _ *connector.Message) (*connector.Response, error) {
+	b := connectortest.Start(t, connector.Config{MaxInboundRequests: 1}, connector.HandlerFunc(func(ctx context.Context, _ *connector.Message) (*connector.Response, error) {
 		entered <- struct{}{}
 		select {
 		case <-release:
@@ -34,10 +26,6 @@ func TestRefusalsAreExported(t *testing.T) {
 		}
 		return &connector.Response{}, nil
 	}))
-	if err := b.Start(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
 	m := NewBridge(b)
 	reg := NewRegistry()
 	if err := m.Register(reg); err != nil {
@@ -58,7 +46,7 @@ func TestRefusalsAreExported(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("the first request never reached the handler")
 	}
-	_, err = a.Request(ctx, connector.Outbound{Target: to, Type: "x"})
+	_, err := a.Request(ctx, connector.Outbound{Target: to, Type: "x"})
 	var re *connector.RemoteError
 	if !errors.As(err, &re) || re.Code != connector.CodeUnavailable {
 		t.Errorf("second request: %v, want 503 busy", err)

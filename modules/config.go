@@ -78,6 +78,9 @@ type Limits struct {
 	ConnFrameBudget int
 	// FrameTimeout is connector.Config.FrameTimeout. Default 20 s.
 	FrameTimeout time.Duration
+	// MaxQueue, MaxQueues and MaxQueuedBytes are connector.Config's send
+	// queue bounds. Defaults 16,384 messages per peer, 4,096 peers, 64 MiB.
+	MaxQueue, MaxQueues, MaxQueuedBytes int
 }
 
 // Apply returns c with the limits that are set.
@@ -96,6 +99,9 @@ func (l Limits) Apply(c connector.Config) connector.Config {
 	set(&c.MaxInboundRequestBytes, l.MaxInboundRequestBytes)
 	set(&c.FrameBudget, l.FrameBudget)
 	set(&c.ConnFrameBudget, l.ConnFrameBudget)
+	set(&c.MaxQueue, l.MaxQueue)
+	set(&c.MaxQueues, l.MaxQueues)
+	set(&c.MaxQueuedBytes, l.MaxQueuedBytes)
 	if l.FrameTimeout != 0 {
 		c.FrameTimeout = l.FrameTimeout
 	}

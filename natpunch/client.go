@@ -119,7 +119,7 @@ type gateway struct {
 // probes its NAT, and routes sends to peers that have no pooled connection:
 // direct dial, then a coordinated hole punch, then the relay.
 type Client struct {
-	c        *connector.Connector
+	c        Connector
 	cfg      ClientConfig
 	log      *slog.Logger
 	d        *demux
@@ -144,7 +144,7 @@ type Client struct {
 }
 
 // NewClient returns NAT traversal for connector c. It does no I/O.
-func NewClient(c *connector.Connector, cfg ClientConfig, log *slog.Logger) (*Client, error) {
+func NewClient(c Connector, cfg ClientConfig, log *slog.Logger) (*Client, error) {
 	cfg.populate()
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)

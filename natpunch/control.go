@@ -9,12 +9,12 @@ import (
 	"github.com/peerbridge/peerbridge/codec"
 )
 
-// Control message types. Bridges send the "$pb.gw." ones to a gateway; a
-// gateway sends the others to bridges. The bridge refuses user messages
-// whose type starts with "$pb.", so these cannot be forged through NATS, and
-// a bridge accepts them only from its configured gateways.
+// Control message types, all starting with connector.ReservedTypePrefix.
+// Bridges send the "$pb.gw." ones to a gateway; a gateway sends the others
+// to bridges. The bridge refuses user messages whose type starts with the
+// prefix, so these cannot be forged through NATS, and a bridge accepts them
+// only from its configured gateways.
 const (
-	ControlPrefix   = "$pb."
 	typeRegister    = "$pb.gw.register"
 	typeLookup      = "$pb.gw.lookup"
 	typePunchAsk    = "$pb.gw.punch"

@@ -6,23 +6,40 @@
 // # Traversal
 //
 // [Client.Route] is the connector's router for a target that names only a
-// node ID. It looks the node up at the gateway, then tries in order:
+// node ID. It looks the node up at the gateway, then tries the traversal
+// strategies, one ordered list (strategies in strategy.go), each with the
+// rule that says when it is worth trying:
 //
-//  1. a direct dial to the node's public and local addresses, raced. It is
-//     left out when the node's NAT admits no stranger and the node is not
-//     behind this node's own public address: such a dial cannot be
-//     answered before a punch, costs DirectTimeout, and a NAT that keeps
-//     state for it may remap the node's next flow to another port;
-//  2. a hole punch: the gateway tells both sides when to start, from the
+//  1. direct: a dial to the node's public and local addresses, raced, an
+//     explicit NATOptions.Endpoint first. It is left out when the node's
+//     NAT admits no stranger and the node is not behind this node's own
+//     public address (unless an endpoint is given or hole punching is
+//     skipped): such a dial cannot be answered before a punch, costs
+//     DirectTimeout, and a NAT that keeps state for it may remap the
+//     node's next flow to another port;
+//  2. punch: the gateway tells both sides when to start, from the
 //     round-trip times it measured, and which side dials (one side, so one
 //     connection); the other sprays small punch packets at it. It is left
-//     out when both NAT reports say it cannot work (neither side admits
-//     strangers and one maps each destination to a new port);
-//  3. the relay: the gateway forwards opaque packets between the peers, whose
+//     out when hole punching is skipped, and at first contact when both
+//     NAT reports say it cannot work (neither side admits strangers and one
+//     maps each destination to a new port);
+//  3. relay: the gateway forwards opaque packets between the peers, whose
 //     QUIC and TLS run end to end inside them.
 //
-// While a peer is relayed the client keeps trying to reach it directly,
-// with backoff, and new requests move to the better path once it is pooled.
+// The first strategy that works returns the pooled connection it made
+// (connector.Conn), which Route hands back to the connector. While a peer
+// is relayed the upgrade loop keeps trying, with backoff, the strategies
+// of the same list that are not relayed (the punch even where the NAT
+// reports say it cannot work, in case a NAT changed), and new requests
+// move to the better path once it is pooled. A new way to reach peers is
+// one entry in the list.
+//
+// The client drives the connector through the [Connector] interface it
+// declares.
+// A step that waits for a connection it did not dial itself (the peer's
+// side of a punch, or the peer's dial winning a race) waits in
+// connector.Connector.WaitPath, which the pool wakes when it pools a
+// connection: nothing polls.
 //
 // A client re-probes its public address at every registration refresh. When
 // it changed (the NAT forgot its mappings: a timeout, a restart, another
@@ -105,7 +122,9 @@
 // # Control messages
 //
 // Bridges and gateways exchange msgpack-encoded control messages as
-// connector requests whose types start with "$pb.": registration, lookup,
+// connector requests whose types start with "$pb."
+// (connector.ReservedTypePrefix, which the bridge refuses from NATS):
+// registration, lookup,
 // punch and relay requests to the gateway ("$pb.gw.*"), punch plans and
 // relay grants from it. A bridge accepts them only from its configured
 // gateways, and every payload's declared lengths are checked against its

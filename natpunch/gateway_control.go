@@ -268,4 +268,4 @@ func (g *Gateway) relayAsk(ctx context.Context, m *connector.Message) (*relayGra
 }
 
 // isControl reports whether a message type is a NAT traversal control type.
-func isControl(typ string) bool { return strings.HasPrefix(typ, ControlPrefix) }
+func isControl(typ string) bool { return strings.HasPrefix(typ, connector.ReservedTypePrefix) }

@@ -45,7 +45,8 @@ func (cl *Client) punchFor(peer identity.NodeID, plan punchPlan) error {
 		defer release()
 		ctx, cancel := context.WithTimeout(cl.ctx, maxPunchDelay+cl.cfg.PunchTimeout+5*time.Second)
 		defer cancel()
-		cl.trace(peer, "punch-notified", cl.followPlan(ctx, peer, plan))
+		_, err := cl.followPlan(ctx, peer, plan)
+		cl.trace(peer, "punch-notified", err)
 	})
 	if !started {
 		release()

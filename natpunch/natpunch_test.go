@@ -98,8 +98,12 @@ func TestRelayCarriesEndToEndQUIC(t *testing.T) {
 	b, _ := startBridge(t, g, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := cla.relayTo(ctx, cla.gateways[0], b.NodeID()); err != nil {
+	conn, err := cla.relayTo(ctx, cla.gateways[0], b.NodeID())
+	if err != nil {
 		t.Fatal(err)
+	}
+	if conn.Path() != connector.PathRelayed || conn.Node() != b.NodeID() {
+		t.Fatalf("relayTo returned a connection on %q to %s", conn.Path(), conn.Node().Short())
 	}
 	r, err := a.Request(ctx, connector.Outbound{Target: connector.Target{NodeID: b.NodeID()}, Type: "echo", Payload: []byte("through the relay")})
 	if err != nil {

@@ -27,22 +27,22 @@ const (
 // socket at the planned moment and, on the dialling side, opens QUIC; the
 // other side waits for the peer's connection to arrive. It sprays and dials
 // only the addresses punchTargets allows.
-func (cl *Client) followPlan(ctx context.Context, id identity.NodeID, plan punchPlan) error {
+func (cl *Client) followPlan(ctx context.Context, id identity.NodeID, plan punchPlan) (connector.Conn, error) {
 	delay := min(max(time.Duration(plan.DelayMs)*time.Millisecond, 0), maxPunchDelay)
 	ctx, cancel := context.WithTimeout(ctx, delay+lowTTLLead+cl.cfg.PunchTimeout)
 	defer cancel()
 	targets := cl.punchTargets(plan, ownSubnets())
 	if len(targets) == 0 {
-		return fmt.Errorf("%w: no address to punch toward %s", connector.ErrUnreachable, id.Short())
+		return connector.Conn{}, fmt.Errorf("%w: no address to punch toward %s", connector.ErrUnreachable, id.Short())
 	}
 	if !plan.Dial {
 		cl.c.ExpectPath(id, connector.PathPunched)
 	}
 	if err := wait(ctx, delay); err != nil {
-		return err
+		return connector.Conn{}, err
 	}
 	if err := cl.openOwnNAT(ctx, targets); err != nil {
-		return err
+		return connector.Conn{}, err
 	}
 	sprayed := make(chan struct{})
 	go func() {
@@ -84,20 +84,14 @@ func (cl *Client) spray(ctx context.Context, targets []netip.AddrPort) {
 	}
 }
 
-// awaitPath waits until the pool holds a non-relayed connection to id.
-func (cl *Client) awaitPath(ctx context.Context, id identity.NodeID) error {
-	t := time.NewTicker(pollEvery)
-	defer t.Stop()
-	for {
-		if cl.hasBetterPath(id) {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%w: no punched connection from %s: %w", connector.ErrUnreachable, id.Short(), ctx.Err())
-		case <-t.C:
-		}
+// awaitPath waits until the pool holds a non-relayed connection to id,
+// which the connector signals when it pools one.
+func (cl *Client) awaitPath(ctx context.Context, id identity.NodeID) (connector.Conn, error) {
+	conn, err := cl.c.WaitPath(ctx, id, beatsRelay)
+	if err != nil {
+		return connector.Conn{}, fmt.Errorf("%w: no punched connection from %s: %w", connector.ErrUnreachable, id.Short(), err)
 	}
+	return conn, nil
 }
 
 // punchTargets returns the addresses a punch may send to: the address the

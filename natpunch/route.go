@@ -14,48 +14,31 @@ import (
 
 var _ connector.Router = (*Client)(nil)
 
-// Route finds a path to id, in order: a direct dial to the addresses the
-// gateway knows for it (public and local raced), a hole punch the gateway
-// times, then a relay through the gateway. The direct dial is left out when
-// it cannot work (see directFirst). The connection it makes is in the
-// connector's pool when it returns nil.
-func (cl *Client) Route(ctx context.Context, id identity.NodeID, opts connector.NATOptions) error {
+// Route finds a path to id with the usable strategies, in order (see
+// strategies): a direct dial to the addresses the gateway knows for it
+// (public and local raced), a hole punch the gateway times, then a relay
+// through the gateway. It returns the pooled connection the first one that
+// works made. A relayed peer is then handed to the upgrade loop.
+func (cl *Client) Route(ctx context.Context, id identity.NodeID, opts connector.NATOptions) (connector.Conn, error) {
 	gw, err := cl.gatewayFor(opts.RelayEndpoint)
 	if err != nil {
-		return err
+		return connector.Conn{}, err
 	}
 	if cl.OnTCP() { // tcprelay: UDP gets no answer, only the relay can work
 		return cl.routeTCP(ctx, gw, id, opts)
 	}
 	info, err := cl.lookup(ctx, gw, id)
 	if err != nil {
-		return err
+		return connector.Conn{}, err
 	}
-	addrs := append([]string(nil), info.candidates()...)
-	if opts.Endpoint != "" {
-		addrs = append([]string{opts.Endpoint}, addrs...)
-	}
-	if opts.Endpoint != "" || opts.SkipHolePunch || cl.directFirst(info) {
-		err = cl.direct(ctx, id, addrs)
-		cl.trace(id, "direct", err)
-		if err == nil {
-			return nil
-		}
-	}
-	if !opts.SkipHolePunch && cl.punchMayWork(info) {
-		err = cl.punch(ctx, gw, id)
-		cl.trace(id, "punch", err)
-		if err == nil {
-			return nil
-		}
-	}
-	err = cl.relayTo(ctx, gw, id)
-	cl.trace(id, "relay", err)
+	conn, s, err := cl.traverse(ctx, &attempt{gw: gw, id: id, info: info, opts: opts})
 	if err != nil {
-		return err
+		return connector.Conn{}, err
 	}
-	cl.startUpgrade(gw, id, opts)
-	return nil
+	if s.relayed {
+		cl.startUpgrade(gw, id, opts)
+	}
+	return conn, nil
 }
 
 // directFirst reports whether a direct dial to rec is worth its timeout
@@ -142,77 +125,85 @@ func (cl *Client) lookup(ctx context.Context, gw gateway, id identity.NodeID) (r
 
 // direct races dials to every address and keeps the first that answers as
 // the peer.
-func (cl *Client) direct(ctx context.Context, id identity.NodeID, addrs []string) error {
+func (cl *Client) direct(ctx context.Context, id identity.NodeID, addrs []string) (connector.Conn, error) {
 	ctx, cancel := context.WithTimeout(ctx, cl.cfg.DirectTimeout)
 	defer cancel()
 	return cl.race(ctx, id, addrs, connector.PathDirect)
 }
 
-// race dials every address at once and keeps the first connection that
-// comes up. It also succeeds as soon as the peer's own dial to this node
-// has put a direct or punched connection in the pool, as happens when both
-// sides traverse at once.
-func (cl *Client) race(ctx context.Context, id identity.NodeID, addrs []string, path connector.Path) error {
+// dialResult is how one dial of a race, or its wait for a better path,
+// ended.
+type dialResult struct {
+	conn connector.Conn
+	err  error
+}
+
+// race dials every address at once and returns the first connection that
+// comes up. It also succeeds as soon as the pool holds a direct or punched
+// connection to id, as when the peer's own dial to this node came first
+// because both sides traverse at once; the connector signals it, nothing
+// polls. Every goroutine it starts has ended when it returns.
+func (cl *Client) race(ctx context.Context, id identity.NodeID, addrs []string, path connector.Path) (connector.Conn, error) {
 	if len(addrs) == 0 {
-		return fmt.Errorf("%w: no address for %s", connector.ErrUnreachable, id.Short())
+		return connector.Conn{}, fmt.Errorf("%w: no address for %s", connector.ErrUnreachable, id.Short())
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errs := make(chan error, len(addrs))
+	dials := make(chan dialResult, len(addrs))
 	for _, a := range addrs {
 		go func() {
 			ua, err := net.ResolveUDPAddr("udp", a)
+			var conn connector.Conn
 			if err == nil {
-				err = cl.c.DialPath(ctx, nil, ua, id, path)
+				conn, err = cl.c.DialPath(ctx, nil, ua, id, path)
 			}
-			errs <- err
+			dials <- dialResult{conn, err}
 		}()
 	}
-	// Every dial goroutine reports in before race returns.
-	pending := len(addrs)
+	better := make(chan dialResult, 1)
+	go func() {
+		conn, err := cl.c.WaitPath(ctx, id, beatsRelay)
+		better <- dialResult{conn, err}
+	}()
+	pending, waiting := len(addrs), true
 	defer func() {
 		cancel()
 		for range pending {
-			<-errs
+			<-dials
+		}
+		if waiting {
+			<-better
 		}
 	}()
-	t := time.NewTicker(pollEvery)
-	defer t.Stop()
 	var all []error
 	for pending > 0 {
 		select {
-		case err := <-errs:
+		case r := <-dials:
 			pending--
-			if err == nil {
-				return nil
+			if r.err == nil {
+				return r.conn, nil
 			}
-			all = append(all, err)
-		case <-t.C:
-			if cl.hasBetterPath(id) {
-				return nil
+			all = append(all, r.err)
+		case r := <-better:
+			waiting = false
+			if r.err == nil {
+				return r.conn, nil
 			}
+			better = nil // ctx ended or the connector closed: the dials end too
 		}
 	}
-	return fmt.Errorf("%w: %w", connector.ErrUnreachable, errors.Join(all...))
+	return connector.Conn{}, fmt.Errorf("%w: %w", connector.ErrUnreachable, errors.Join(all...))
 }
 
-// pollEvery is how often a traversal step checks whether the pool already
-// has the connection it is working for.
-const pollEvery = 10 * time.Millisecond
-
-// hasBetterPath reports whether the pool holds a direct or punched
-// connection to id.
-func (cl *Client) hasBetterPath(id identity.NodeID) bool {
-	p, ok := cl.c.PathTo(id)
-	return ok && p != connector.PathRelayed
-}
+// beatsRelay accepts a direct or punched path.
+func beatsRelay(p connector.Path) bool { return p != connector.PathRelayed }
 
 // punch asks the gateway to time a hole punch with id and carries out this
 // side's part of the plan.
-func (cl *Client) punch(ctx context.Context, gw gateway, id identity.NodeID) error {
+func (cl *Client) punch(ctx context.Context, gw gateway, id identity.NodeID) (connector.Conn, error) {
 	var plan punchPlan
 	if err := cl.ask(ctx, gw, typePunchAsk, &nodeRequest{Node: string(id)}, &plan); err != nil {
-		return err
+		return connector.Conn{}, err
 	}
 	return cl.followPlan(ctx, id, plan)
 }
@@ -233,76 +224,17 @@ func wait(ctx context.Context, d time.Duration) error {
 
 // relayTo opens a relay session with id through gw and dials the peer over
 // it: end-to-end QUIC inside the gateway's packets.
-func (cl *Client) relayTo(ctx context.Context, gw gateway, id identity.NodeID) error {
+func (cl *Client) relayTo(ctx context.Context, gw gateway, id identity.NodeID) (connector.Conn, error) {
 	var grant relayGrant
 	if err := cl.ask(ctx, gw, typeRelayAsk, &nodeRequest{Node: string(id)}, &grant); err != nil {
-		return err
+		return connector.Conn{}, err
 	}
 	if len(grant.Session) != sessionLen {
-		return fmt.Errorf("natpunch: gateway granted a session of %d bytes", len(grant.Session))
+		return connector.Conn{}, fmt.Errorf("natpunch: gateway granted a session of %d bytes", len(grant.Session))
 	}
 	s := sessionID(grant.Session)
 	if err := cl.relay.addSession(s, gw.addr, id, time.Now()); err != nil {
-		return err
+		return connector.Conn{}, err
 	}
 	return cl.c.DialPath(ctx, cl.relayTr, relayAddr{s}, id, connector.PathRelayed)
-}
-
-// startUpgrade keeps trying, with backoff, to replace a relayed connection
-// to id with a direct or punched one. New messages move to the better path
-// once it is pooled; what is in flight on the relay finishes there.
-func (cl *Client) startUpgrade(gw gateway, id identity.NodeID, opts connector.NATOptions) {
-	cl.mu.Lock()
-	defer cl.mu.Unlock()
-	if cl.upgrading[id] {
-		return
-	}
-	started := cl.goOwned(func() {
-		defer func() {
-			cl.mu.Lock()
-			delete(cl.upgrading, id)
-			cl.mu.Unlock()
-		}()
-		cl.upgrade(gw, id, opts)
-	})
-	if started {
-		cl.upgrading[id] = true
-	}
-}
-
-func (cl *Client) upgrade(gw gateway, id identity.NodeID, opts connector.NATOptions) {
-	backoff := cl.cfg.UpgradeMin
-	for range 1000 { // bounded; with backoff this spans days
-		if err := wait(cl.ctx, backoff); err != nil {
-			return
-		}
-		if p, ok := cl.c.PathTo(id); !ok || p != connector.PathRelayed {
-			return // gone, or upgraded from the other side
-		}
-		ctx, cancel := context.WithTimeout(cl.ctx, cl.cfg.DirectTimeout+cl.cfg.PunchTimeout+5*time.Second)
-		err := cl.tryUpgrade(ctx, gw, id, opts)
-		cancel()
-		cl.trace(id, "upgrade", err)
-		if err == nil {
-			cl.log.Info("relayed peer upgraded", "peer", id.Short())
-			return
-		}
-		backoff = min(2*backoff, cl.cfg.UpgradeMax)
-	}
-}
-
-func (cl *Client) tryUpgrade(ctx context.Context, gw gateway, id identity.NodeID, opts connector.NATOptions) error {
-	info, err := cl.lookup(ctx, gw, id)
-	if err != nil {
-		return err
-	}
-	if opts.SkipHolePunch || cl.directFirst(info) {
-		if err := cl.direct(ctx, id, info.candidates()); err == nil {
-			return nil
-		}
-	}
-	if opts.SkipHolePunch {
-		return errors.New("natpunch: direct dial failed and hole punching is skipped")
-	}
-	return cl.punch(ctx, gw, id)
 }

@@ -16,7 +16,7 @@ func TestGatewayStats(t *testing.T) {
 	b, _ := startBridge(t, g, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := cla.relayTo(ctx, cla.gateways[0], b.NodeID()); err != nil {
+	if _, err := cla.relayTo(ctx, cla.gateways[0], b.NodeID()); err != nil {
 		t.Fatal(err)
 	}
 	payload := make([]byte, 1000)

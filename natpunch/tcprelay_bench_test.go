@@ -39,7 +39,7 @@ func newRelayPair(tb testing.TB, tcp bool) *relayPair {
 	p.b, _ = startBridgeServing(tb, cfg, counting)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := cla.relayTo(ctx, cla.gateways[0], p.b.NodeID()); err != nil {
+	if _, err := cla.relayTo(ctx, cla.gateways[0], p.b.NodeID()); err != nil {
 		tb.Fatal(err)
 	}
 	r, err := p.a.Request(ctx, connector.Outbound{Target: connector.Target{NodeID: p.b.NodeID()}, Type: "echo"})

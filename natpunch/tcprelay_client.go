@@ -119,7 +119,7 @@ func (cl *Client) connectTCP(gw gateway) error {
 	}
 	link := cl.newTCPLink(ws, gw.addr)
 	cl.swapTCPLink(link)
-	if err := cl.c.DialPath(ctx, link.tr, net.UDPAddrFromAddrPort(gw.addr), gw.target.NodeID, connector.PathRelayed); err != nil {
+	if _, err := cl.c.DialPath(ctx, link.tr, net.UDPAddrFromAddrPort(gw.addr), gw.target.NodeID, connector.PathRelayed); err != nil {
 		cl.closeTCP()
 		return err
 	}
@@ -240,7 +240,7 @@ func (cl *Client) udpAnswers(gw gateway) bool {
 func (cl *Client) backToUDP(gw gateway) bool {
 	ctx, cancel := context.WithTimeout(cl.ctx, 10*time.Second)
 	defer cancel()
-	err := cl.c.DialPath(ctx, nil, net.UDPAddrFromAddrPort(gw.addr), gw.target.NodeID, connector.PathDirect)
+	_, err := cl.c.DialPath(ctx, nil, net.UDPAddrFromAddrPort(gw.addr), gw.target.NodeID, connector.PathDirect)
 	if err == nil {
 		err = cl.registerUnprobed(gw)
 	}
@@ -272,14 +272,14 @@ func (cl *Client) registerUnprobed(gw gateway) error {
 // routeTCP is Route while this bridge is on the TCP relay: its UDP gets no
 // answer, so direct dials and punches cannot work yet. The pair starts
 // relayed and upgrades once UDP works again.
-func (cl *Client) routeTCP(ctx context.Context, gw gateway, id identity.NodeID, opts connector.NATOptions) error {
-	err := cl.relayTo(ctx, gw, id)
+func (cl *Client) routeTCP(ctx context.Context, gw gateway, id identity.NodeID, opts connector.NATOptions) (connector.Conn, error) {
+	conn, err := cl.relayTo(ctx, gw, id)
 	cl.trace(id, "relay", err)
 	if err != nil {
-		return err
+		return connector.Conn{}, err
 	}
 	cl.startUpgrade(gw, id, opts)
-	return nil
+	return conn, nil
 }
 
 // ProbeTCP reports whether gateway gw's TCP relay answers, when its UDP

@@ -15,7 +15,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/peerbridge/peerbridge/connector"
-	"github.com/peerbridge/peerbridge/connector/identity"
+	"github.com/peerbridge/peerbridge/connector/connectortest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -43,23 +43,7 @@ func startNATS(t *testing.T) *nats.Conn {
 }
 
 func startConnector(t *testing.T) *connector.Connector {
-	t.Helper()
-	id, err := identity.Generate()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := connector.New(connector.Config{}, id, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.SetHandler(connector.HandlerFunc(func(context.Context, *connector.Message) (*connector.Response, error) {
-		return &connector.Response{}, nil
-	}))
-	if err := c.Start(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
+	return connectortest.Start(t, connector.Config{}, connectortest.Accepting())
 }
 
 func register(t *testing.T, nc *nats.Conn, c *connector.Connector) {

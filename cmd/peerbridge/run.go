@@ -56,6 +56,7 @@ func newRunFlags(stderr io.Writer) (*flag.FlagSet, *runFlags) {
 	fs.StringVar(&c.HTTP, "http", "", "TCP `ADDR` to serve /metrics and /healthz on, e.g. 127.0.0.1:9090 (off if empty)")
 	c.Limits = runLimits()
 	limitFlags(fs, &c.Limits)
+	queueFlags(fs, &c.Limits)
 	natLimitFlags(fs, &c.NATLimits)
 	fs.TextVar(&f.logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn, error")
 	fs.StringVar(&f.logFormat, "log-format", logging.FormatText, "log format: text or json")
@@ -160,6 +161,14 @@ func gatewayLimits() modules.Limits {
 	l := runLimits()
 	l.MaxConns, l.MaxConnsPerIP = 2000, 256
 	return l
+}
+
+// queueFlags adds the flags of the bounds on messages waiting to be sent
+// to peers.
+func queueFlags(fs *flag.FlagSet, l *modules.Limits) {
+	fs.IntVar(&l.MaxQueue, "max-queue", connector.DefaultMaxQueue, "most messages waiting to be sent to one peer; past it sends to that peer are answered 503 busy")
+	fs.IntVar(&l.MaxQueues, "max-queues", connector.DefaultMaxQueues, "most peers with messages waiting at once; past it sends to further peers are answered 503 busy")
+	fs.IntVar(&l.MaxQueuedBytes, "max-queued-bytes", connector.DefaultMaxQueuedBytes, "most bytes of messages waiting to be sent, all peers together (payload plus 256 B each); past it sends are answered 503 busy")
 }
 
 // limitFlags adds the flags of the limits on what peers can make the

@@ -17,6 +17,7 @@ import (
 
 	"github.com/peerbridge/peerbridge/codec"
 	"github.com/peerbridge/peerbridge/connector"
+	"github.com/peerbridge/peerbridge/connector/connectortest"
 	"github.com/peerbridge/peerbridge/connector/identity"
 )
 
@@ -45,18 +46,7 @@ func newIdentity(t testing.TB) *identity.Identity {
 func startConnector(t testing.TB, ip string, cfg connector.Config, h connector.Handler) *connector.Connector {
 	t.Helper()
 	cfg.ListenAddr = net.JoinHostPort(ip, "0")
-	c, err := connector.New(cfg, newIdentity(t), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if h != nil {
-		c.SetHandler(h)
-	}
-	if err := c.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
+	return connectortest.Start(t, cfg, h)
 }
 
 // targetOf names c by node ID and address.

@@ -14,6 +14,7 @@ import (
 	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/peerbridge/peerbridge/connector"
+	"github.com/peerbridge/peerbridge/connector/connectortest"
 	"github.com/peerbridge/peerbridge/connector/identity"
 	"github.com/peerbridge/peerbridge/natpunch"
 )
@@ -71,20 +72,7 @@ func natBridge(t *testing.T, g *natpunch.Gateway, cfg natpunch.ClientConfig) (*c
 // natConnector runs a real connector with a fresh key: what an attacker
 // has.
 func natConnector(t *testing.T) *connector.Connector {
-	t.Helper()
-	id, err := identity.Generate()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := connector.New(connector.Config{}, id, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
+	return connectortest.Start(t, connector.Config{}, nil)
 }
 
 // natAsk sends a gateway control request with a msgpack payload, as any

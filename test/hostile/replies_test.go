@@ -13,7 +13,7 @@ import (
 
 	"github.com/peerbridge/peerbridge/bridge"
 	"github.com/peerbridge/peerbridge/connector"
-	"github.com/peerbridge/peerbridge/connector/identity"
+	"github.com/peerbridge/peerbridge/connector/connectortest"
 	"github.com/peerbridge/peerbridge/modules"
 )
 
@@ -58,23 +58,10 @@ func replyStartVictim(t *testing.T) *replyVictim {
 
 // replyStartPeer runs a peer with a fresh key whose every answer is h's.
 func replyStartPeer(t *testing.T, h connector.HandlerFunc) *connector.Connector {
-	t.Helper()
-	id, err := identity.Generate()
-	if err != nil {
-		t.Fatal(err)
+	if h == nil {
+		return connectortest.Start(t, connector.Config{}, nil)
 	}
-	c, err := connector.New(connector.Config{}, id, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if h != nil {
-		c.SetHandler(h)
-	}
-	if err := c.Start(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
+	return connectortest.Start(t, connector.Config{}, h)
 }
 
 // replyAsk sends a request through the victim's bridge to peer and returns

@@ -64,6 +64,15 @@ func TestRelayedPairUpgrades(t *testing.T) {
 	hb := lab.AddNAT("nb", natlab.Symmetric).AddHost("b")
 	a := startPeer(t, "a", ha, peerConfig(g))
 	b := startPeer(t, "b", hb, peerConfig(g))
+	requireRelayed(t, a, b)
+	sent := upgradeUnderLoad(t, na, a, b, upgradeWait)
+	t.Logf("%d requests sent while the path changed", sent)
+}
+
+// requireRelayed checks that a and b reach each other through the relay,
+// each way.
+func requireRelayed(t *testing.T, a, b *peer) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), firstReplyWait)
 	defer cancel()
 	for _, dir := range [][2]*peer{{a, b}, {b, a}} {
@@ -75,7 +84,13 @@ func TestRelayedPairUpgrades(t *testing.T) {
 			t.Fatalf("%s to %s: path %q before the change, want relayed", dir[0].name, dir[1].name, got.path)
 		}
 	}
+}
 
+// upgradeUnderLoad keeps a and b asking each other while it turns na into
+// a full cone, and checks that both directions leave the relay within
+// within and that no request fails. It returns how many requests were sent.
+func upgradeUnderLoad(t *testing.T, na *natlab.NAT, a, b *peer, within time.Duration) int {
+	t.Helper()
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -99,22 +114,22 @@ func TestRelayedPairUpgrades(t *testing.T) {
 		wg.Wait()
 		t.Fatal(err)
 	}
-	wait, cancelWait := context.WithTimeout(context.Background(), upgradeWait)
+	wait, cancelWait := context.WithTimeout(context.Background(), within)
 	defer cancelWait()
 	for name, ch := range upgraded {
 		select {
 		case path := <-ch:
 			t.Logf("%s's requests moved to %s %s after the NAT changed", name, path, time.Since(changed).Round(time.Millisecond))
 		case <-wait.Done():
-			t.Errorf("%s's requests still relayed %s after the NAT became a full cone", name, upgradeWait)
+			t.Errorf("%s's requests still relayed %s after the NAT became a full cone", name, within)
 		}
 	}
 	close(stop)
 	wg.Wait()
-	t.Logf("%d requests sent while the path changed, %d failed", sent, len(failures))
 	for _, err := range failures {
 		t.Errorf("request failed while the path changed: %v", err)
 	}
+	return sent
 }
 
 // keepAsking sends requests from one peer to another, one after the
@@ -179,17 +194,7 @@ func TestRelayedPairUpgradesWAN(t *testing.T) {
 	}
 	a := startPeer(t, "a", ha, cfgA)
 	b := startPeer(t, "b", hb, cfg)
-	ctx, cancel := context.WithTimeout(context.Background(), firstReplyWait)
-	defer cancel()
-	for _, dir := range [][2]*peer{{a, b}, {b, a}} {
-		got, err := dir[0].ask(ctx, dir[1], "before")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got.path != "relayed" {
-			t.Fatalf("%s to %s: path %q before the change, want relayed", dir[0].name, dir[1].name, got.path)
-		}
-	}
+	requireRelayed(t, a, b)
 	// Four failed attempts (after 1, 2, 4 and 8 s) bring the backoff to
 	// its maximum: what follows holds however long the pair was relayed.
 	backoff, cancelBackoff := context.WithTimeout(context.Background(), 60*time.Second)
@@ -202,40 +207,5 @@ func TestRelayedPairUpgradesWAN(t *testing.T) {
 		}
 	}
 
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var failures []error
-	upgraded := make(map[string]chan string)
-	for _, dir := range [][2]*peer{{a, b}, {b, a}} {
-		ch := make(chan string, 1)
-		upgraded[dir[0].name] = ch
-		wg.Go(func() {
-			_, errs := keepAsking(dir[0], dir[1], stop, ch)
-			mu.Lock()
-			failures = append(failures, errs...)
-			mu.Unlock()
-		})
-	}
-	changed := time.Now()
-	if err := na.SetKind(natlab.FullCone); err != nil {
-		close(stop)
-		wg.Wait()
-		t.Fatal(err)
-	}
-	wait, cancelWait := context.WithTimeout(context.Background(), upgradeWithin)
-	defer cancelWait()
-	for name, ch := range upgraded {
-		select {
-		case path := <-ch:
-			t.Logf("%s's requests moved to %s %s after the NAT changed", name, path, time.Since(changed).Round(time.Millisecond))
-		case <-wait.Done():
-			t.Errorf("%s's requests still relayed %s after the NAT became a full cone", name, upgradeWithin)
-		}
-	}
-	close(stop)
-	wg.Wait()
-	for _, err := range failures {
-		t.Errorf("request failed while the path changed: %v", err)
-	}
+	upgradeUnderLoad(t, na, a, b, upgradeWithin)
 }

@@ -1,0 +1,61 @@
+package natpunch
+
+import (
+	"net/netip"
+	"slices"
+	"testing"
+
+	"github.com/peerbridge/peerbridge/connector"
+)
+
+// usableSteps names the strategies traverse would try for a, in order.
+func usableSteps(cl *Client, a *attempt) []string {
+	var out []string
+	for _, s := range cl.strategies() {
+		if s.applies(a) {
+			out = append(out, s.name)
+		}
+	}
+	return out
+}
+
+// TestStrategyRules: first contact and the upgrade loop choose from one
+// list by the rules Route always had: the direct dial first where it can
+// be answered (or an endpoint is given, or punching skipped), the punch
+// where it may work (always when upgrading, never when skipped), the relay
+// last and never when upgrading.
+func TestStrategyRules(t *testing.T) {
+	me := &Report{Public: "198.51.100.1:4000", Mapping: MappingIndependent, Filtering: FilteringDependent}
+	peer := netip.MustParseAddrPort("203.0.113.9:5000")
+	open := record{observed: peer, mapping: MappingIndependent, filtering: FilteringIndependent}
+	closed := record{observed: peer, mapping: MappingIndependent, filtering: FilteringDependent}
+	symmetric := record{observed: peer, mapping: MappingDependent, filtering: FilteringDependent}
+	lan := record{observed: netip.MustParseAddrPort("198.51.100.1:5000"), mapping: MappingIndependent, filtering: FilteringDependent}
+	skip := connector.NATOptions{SkipHolePunch: true}
+	endpoint := connector.NATOptions{Endpoint: "192.0.2.7:4000"}
+	for _, tc := range []struct {
+		name      string
+		info      record
+		opts      connector.NATOptions
+		upgrading bool
+		want      []string
+	}{
+		{"open peer", open, connector.NATOptions{}, false, []string{"direct", "punch", "relay"}},
+		{"filtering peer", closed, connector.NATOptions{}, false, []string{"punch", "relay"}},
+		{"filtering peer behind our address", lan, connector.NATOptions{}, false, []string{"direct", "punch", "relay"}},
+		{"filtering peer, endpoint given", closed, endpoint, false, []string{"direct", "punch", "relay"}},
+		{"filtering peer, punch skipped", closed, skip, false, []string{"direct", "relay"}},
+		{"symmetric filtering peer", symmetric, connector.NATOptions{}, false, []string{"relay"}},
+		{"upgrading open peer", open, connector.NATOptions{}, true, []string{"direct", "punch"}},
+		{"upgrading symmetric peer", symmetric, connector.NATOptions{}, true, []string{"punch"}},
+		{"upgrading, punch skipped", closed, skip, true, []string{"direct"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cl := &Client{report: me}
+			got := usableSteps(cl, &attempt{info: tc.info, opts: tc.opts, upgrading: tc.upgrading})
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("steps %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
