@@ -32,10 +32,16 @@ func dialRelay(ctx context.Context, endpoint string, id *identity.Identity, gw i
 	if proxy == nil {
 		proxy = http.ProxyFromEnvironment
 	}
+	conf := relayClientTLS(id, gw)
+	if host, _, err := net.SplitHostPort(endpoint); err == nil && net.ParseIP(host) == nil {
+		// Middleboxes see the gateway's name, as for any HTTPS site; the
+		// certificate is still checked against the node ID, not the name.
+		conf.ServerName = host
+	}
 	tr := &http.Transport{
 		Proxy:                  proxy,
 		DialContext:            dial,
-		TLSClientConfig:        relayClientTLS(id, gw),
+		TLSClientConfig:        conf,
 		TLSHandshakeTimeout:    tcpHandshakeTimeout,
 		MaxResponseHeaderBytes: 4 << 10,
 	}
