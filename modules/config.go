@@ -36,6 +36,10 @@ type Config struct {
 	MaxPayload int
 	// Gateways are the rendezvous and relay servers to register with.
 	Gateways []connector.Target
+	// TCPRelay is the first gateway's TCP relay address, used when UDP to
+	// the gateways gets no answer: empty means the gateway's endpoint,
+	// natpunch.TCPOff none (natpunch.ClientConfig.TCPRelay).
+	TCPRelay string
 	// HTTP is the TCP address of /metrics and /healthz. Empty means none.
 	HTTP string
 	// Version is the version the micro service announces. Empty means

@@ -26,6 +26,7 @@ func newTraversal(lc fx.Lifecycle, cfg Config, c *connector.Connector, log *slog
 	l := cfg.NATLimits
 	cl, err := natpunch.NewClient(c, natpunch.ClientConfig{
 		Gateways:     cfg.Gateways,
+		TCPRelay:     cfg.TCPRelay,
 		PunchPackets: l.PunchPackets, PunchesPerMinute: l.PunchesPerMinute, MaxPunches: l.MaxPunches,
 		RelayIdleTimeout: l.RelayIdleTimeout, MaxRelaySessionsPerPeer: l.MaxRelaySessionsPerPeer, MaxRelaySessions: l.MaxRelaySessions,
 	}, log.With("component", "natpunch"))

@@ -14,6 +14,7 @@ import (
 	"github.com/peerbridge/peerbridge/admin"
 	"github.com/peerbridge/peerbridge/connector"
 	"github.com/peerbridge/peerbridge/metrics"
+	"github.com/peerbridge/peerbridge/natpunch"
 	"github.com/peerbridge/peerbridge/status"
 )
 
@@ -25,8 +26,13 @@ import (
 // *admin.Server (nil without Config.HTTP).
 var ObserveModule = fx.Module("observe",
 	fx.Provide(metrics.NewRegistry, newBridgeMetrics, newDaemonAdmin),
-	fx.Invoke(registerService, func(*admin.Server) {}),
+	fx.Invoke(registerService, registerTCPRelayMetrics, func(*admin.Server) {}),
 )
+
+// registerTCPRelayMetrics exports the bridge's TCP relay state.
+func registerTCPRelayMetrics(reg *prometheus.Registry, cl *natpunch.Client) error {
+	return metrics.NewTCPRelay(cl).Register(reg)
+}
 
 func newBridgeMetrics(reg *prometheus.Registry, c *connector.Connector, log *slog.Logger) (*metrics.Bridge, error) {
 	m := metrics.NewBridge(c)

@@ -52,6 +52,19 @@ type ClientConfig struct {
 	// this bridge asks for or agrees to, per peer and in all. Defaults 4
 	// and 256.
 	MaxRelaySessionsPerPeer, MaxRelaySessions int
+	// TCPRelay is the first gateway's TCP relay address (host:port), used
+	// when no gateway answers over UDP. Empty means the gateway's own
+	// endpoint (TCP on the same port); TCPOff switches it off.
+	TCPRelay string
+	// DialTCP opens the TCP relay's connections, to the gateway or to the
+	// proxy. Nil means net.Dialer's.
+	DialTCP DialFunc
+	// Proxy picks the HTTP proxy the TCP relay tunnels through (CONNECT).
+	// Nil means HTTPS_PROXY and NO_PROXY from the environment.
+	Proxy ProxyFunc
+	// UDPRetryMin and UDPRetryMax bound the backoff between UDP probes of
+	// the gateway while on the TCP relay. Defaults 1 s and 4 s.
+	UDPRetryMin, UDPRetryMax time.Duration
 }
 
 // Default bridge limits; see ClientConfig.
@@ -73,6 +86,8 @@ func (c *ClientConfig) populate() {
 	setDefault(&c.UpgradeMin, time.Second)
 	setDefault(&c.UpgradeMax, 10*time.Second)
 	setDefault(&c.RelayIdleTimeout, DefaultRelayIdleTimeout)
+	setDefault(&c.UDPRetryMin, DefaultUDPRetryMin)
+	setDefault(&c.UDPRetryMax, DefaultUDPRetryMax)
 	setDefaultInt(&c.PunchPackets, DefaultPunchPackets)
 	setDefaultInt(&c.PunchesPerMinute, DefaultPunchesPerMinute)
 	setDefaultInt(&c.MaxPunches, DefaultMaxPunches)
@@ -114,6 +129,7 @@ type Client struct {
 	punches  *punchGate
 	grants   *keyLimiter // relay sessions peers ask for, per peer and in all
 	sent     punchCounters
+	tcp      tcpState // the TCP relay, when UDP gets no answer
 
 	mu         sync.Mutex // guards the fields below
 	report     *Report
@@ -207,6 +223,7 @@ func (cl *Client) Close() error {
 	err := cl.relayTr.Close()
 	cl.relay.Close()
 	cl.wg.Wait()
+	cl.closeTCP()
 	return err
 }
 
@@ -223,6 +240,9 @@ func (cl *Client) goOwned(f func()) bool {
 }
 
 func (cl *Client) writeTo(b []byte, to netip.AddrPort) error {
+	if sent, err := cl.tcpWrite(b, to); sent { // tcprelay
+		return err
+	}
 	_, err := cl.c.Transport().WriteTo(b, net.UDPAddrFromAddrPort(to))
 	return err
 }
@@ -301,7 +321,7 @@ func (cl *Client) registerLoop() {
 	t := time.NewTicker(cl.cfg.RegisterEvery)
 	defer t.Stop()
 	for {
-		if cl.registerAll(cl.refreshReport()) {
+		if cl.registerAll(cl.refreshReport()) || cl.fallBackToTCP() { // tcprelay: fallBackToTCP
 			once.Do(func() { close(cl.registered) })
 		}
 		select {

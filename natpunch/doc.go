@@ -47,6 +47,23 @@
 // moves the node's relay sessions to the new address, so relayed
 // connections survive the change.
 //
+// # The TCP relay
+//
+// Networks that pass only TCP (often only to port 443) get no answer over
+// UDP. A bridge whose registrations all fail over UDP opens one WebSocket
+// over TLS to its first gateway (the same host:port over TCP unless
+// ClientConfig.TCPRelay says otherwise; through HTTPS_PROXY's CONNECT if
+// set), both sides proving their node IDs, and sends the very datagrams it
+// would send over UDP as binary messages: its QUIC control connection to
+// the gateway and its relay packets. The gateway hands each client's
+// datagrams to its own UDP socket from a loopback socket of the client's,
+// so it serves the client as any UDP client, relay sessions and every
+// limit included, and reads and forges nothing more than over UDP. While
+// on TCP the bridge routes every peer through the relay and probes the
+// gateway over UDP with backoff; once a probe is answered it registers
+// over UDP, the gateway moves its relay sessions there, and relayed pairs
+// upgrade as usual.
+//
 // # Hostile peers
 //
 // A peer is anyone with a freshly generated key, so everything a peer can
@@ -74,6 +91,11 @@
 //   - a bridge agrees to relay sessions within a rate and the per-peer and
 //     total bounds, drops relay packets of sessions it did not ask for or
 //     agree to, and ends sessions idle for RelayIdleTimeout.
+//   - the TCP relay admits connections within a total and a per-IP bound
+//     before any TLS ([TCPLimits]), requires a client certificate, ends a
+//     client that sends a message over 2 KiB or nothing for 90 s, and
+//     gives each client one loopback socket, whose kernel buffer is the
+//     client's bounded queue.
 //
 // Which side of a punch dials follows the NAT behaviour each side claims,
 // which the gateway cannot check, so a requester can choose to be dialled.

@@ -35,6 +35,13 @@ type GatewayConfig struct {
 	Conn connector.Config
 	// Limits bound what bridges can make the gateway hold and do.
 	Limits GatewayLimits
+	// ListenTCP are the TCP addresses of the relay over TLS and WebSocket,
+	// for bridges whose networks block UDP. Empty means the host:port of
+	// each UDP listen address (one port number to open, 443 for example);
+	// TCPOff switches it off. See StartTCPOn.
+	ListenTCP []string
+	// TCP bounds the TCP relay's connections.
+	TCP TCPLimits
 }
 
 // validate refuses negative bounds; rates may be negative (unlimited).
@@ -63,6 +70,7 @@ type Gateway struct {
 	reg   *registry
 	relay *relayTable
 	rates gatewayRates
+	tcp   *tcpServer // the TCP relay; serves once StartTCPOn gave it listeners
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -94,6 +102,7 @@ func NewGateway(cfg GatewayConfig, id *identity.Identity, log *slog.Logger) (*Ga
 	return &Gateway{
 		cfg: cfg, id: id, log: log,
 		reg: newRegistry(cfg.Limits.MaxRegistrations), relay: newRelayTable(cfg.Relay), rates: newGatewayRates(cfg.Limits),
+		tcp: newTCPServer(id, cfg.TCP, log),
 	}, nil
 }
 
@@ -115,7 +124,14 @@ func (g *Gateway) Start(ctx context.Context) error {
 		}
 		udps, alts = append(udps, u), append(alts, alt)
 	}
-	return g.StartOn(udps, alts...)
+	if err := g.StartOn(udps, alts...); err != nil {
+		return err
+	}
+	if err := g.listenTCP(); err != nil {
+		g.Close()
+		return err
+	}
+	return nil
 }
 
 // StartOn serves on sockets the caller made; the gateway owns them. alts,
@@ -172,7 +188,7 @@ func (g *Gateway) Close() error {
 	if g.cancel != nil {
 		g.cancel()
 	}
-	var errs []error
+	errs := []error{g.tcp.close()}
 	for _, c := range g.conns {
 		errs = append(errs, c.Close())
 	}

@@ -118,6 +118,9 @@ func (g *Gateway) record(i int, m *connector.Message) (record, error) {
 	if !ok1 || !ok2 {
 		return record{}, badRequest("unknown NAT behaviour")
 	}
+	if g.onTCP(m.Remote) { // tcprelay: UDP cannot reach a node on the TCP relay
+		mapping, filtering = MappingDependent, FilteringDependent
+	}
 	return record{
 		id: m.From, observed: m.Remote, local: local, mapping: mapping, filtering: filtering,
 		via: i, expires: time.Now().Add(g.cfg.RegistrationTTL),
@@ -202,6 +205,9 @@ func (g *Gateway) punch(ctx context.Context, m *connector.Message) (*punchPlan, 
 	a, b, err := g.pair(m)
 	if err != nil {
 		return nil, err
+	}
+	if g.onTCP(a.observed) || g.onTCP(b.observed) { // tcprelay: no punch over TCP
+		return nil, &connector.RemoteError{Code: connector.CodeUnavailable, Text: "gateway: no hole punch with a node on the TCP relay"}
 	}
 	if !allow(g.rates.notify, &g.rates.notifyLimited, b.id) {
 		return nil, rateLimited(m.Type + " toward " + b.id.Short())

@@ -60,13 +60,20 @@ type GatewayStats struct {
 	RelayForwarded, RelayDropped, RelayDroppedUnknown, RelayDroppedLimit uint64
 	// RelayBytes counts the bytes of the packets relayed.
 	RelayBytes uint64
+	// TCPClients is the number of bridges on the TCP relay; TCPAccepted
+	// counts those accepted in all, TCPRefused TCP connections refused by
+	// the TCP limits.
+	TCPClients              int
+	TCPAccepted, TCPRefused uint64
 }
 
 // Stats returns the gateway's counters.
 func (g *Gateway) Stats() GatewayStats {
 	sessions, forwarded, dropped := g.relay.stats()
+	tcpClients, tcpAccepted, tcpRefused := g.tcp.stats()
 	r := &g.rates
 	return GatewayStats{
+		TCPClients: tcpClients, TCPAccepted: tcpAccepted, TCPRefused: tcpRefused,
 		Registrations:        g.reg.size(),
 		RegistrationsRefused: g.reg.refused.Load(),
 		RegistrationsInvalid: g.reg.invalid.Load(),

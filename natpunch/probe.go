@@ -37,11 +37,23 @@ type Report struct {
 	NATType string `json:"nat_type"`
 	// RTTMillis is the probe round trip to each gateway address.
 	RTTMillis map[string]float64 `json:"rtt_ms"`
+	// UDP is UDPOK when the gateway answered over UDP, UDPBlocked when
+	// only its TCP relay did (see Client.ProbeTCP).
+	UDP string `json:"udp,omitempty"`
 }
+
+// Values of Report.UDP.
+const (
+	UDPOK      = "ok"
+	UDPBlocked = "blocked"
+)
 
 // String renders the report for a person.
 func (r *Report) String() string {
 	s := fmt.Sprintf("NAT type:   %s\npublic:     %s\nlocal:      %s\nmapping:    %s\nfiltering:  %s\n", r.NATType, r.Public, r.Local, r.Mapping, r.Filtering)
+	if r.UDP != "" {
+		s += fmt.Sprintf("udp:        %s\n", r.UDP)
+	}
 	for a, ms := range r.RTTMillis {
 		s += fmt.Sprintf("rtt:        %.2f ms to %s\n", ms, a)
 	}
@@ -101,6 +113,7 @@ func (p *prober) run(ctx context.Context, gateway netip.AddrPort, local netip.Ad
 		return nil, err
 	}
 	r.Public = first.observed.String()
+	r.UDP = UDPOK
 	r.RTTMillis[gateway.String()] = ms(rtt)
 	if first.other.IsValid() {
 		second, rtt, err := p.ask(ctx, first.other, 0)

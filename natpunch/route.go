@@ -24,6 +24,9 @@ func (cl *Client) Route(ctx context.Context, id identity.NodeID, opts connector.
 	if err != nil {
 		return connector.Conn{}, err
 	}
+	if cl.OnTCP() { // tcprelay: UDP gets no answer, only the relay can work
+		return cl.routeTCP(ctx, gw, id, opts)
+	}
 	info, err := cl.lookup(ctx, gw, id)
 	if err != nil {
 		return connector.Conn{}, err

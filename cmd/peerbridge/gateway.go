@@ -28,11 +28,15 @@ func runGateway(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	var (
 		cfg       modules.GatewayConfig
 		listen    listFlag
+		listenTCP listFlag
 		logLevel  slog.Level
 		logFormat string
 	)
 	fs.StringVar(&cfg.KeyFile, "key", modules.DefaultGatewayKeyFile, "identity key file (created with mode 0600 if missing)")
 	fs.Var(&listen, "listen", "UDP `ADDR` to serve on (repeatable; default "+natpunch.DefaultGatewayListen+"; a second address on another IP and port lets NAT probes tell filtering and mapping apart)")
+	fs.Var(&listenTCP, "listen-tcp", "TCP `ADDR` of the relay over TLS and WebSocket, for bridges whose networks block UDP (repeatable; default: the host:port of each --listen, so one port number serves both; off: none)")
+	fs.IntVar(&cfg.Gateway.TCP.MaxConns, "tcp-max-conns", natpunch.DefaultTCPMaxConns, "most TCP relay connections in all")
+	fs.IntVar(&cfg.Gateway.TCP.MaxConnsPerIP, "tcp-max-conns-per-ip", natpunch.DefaultTCPMaxConnsPerIP, "most TCP relay connections from one IP address")
 	fs.DurationVar(&cfg.Gateway.RegistrationTTL, "registration-ttl", natpunch.DefaultRegistrationTTL, "how long a bridge's registration lasts without a refresh")
 	fs.StringVar(&cfg.HTTP, "http", "", "TCP `ADDR` to serve /metrics and /healthz on, e.g. 127.0.0.1:9091 (off if empty)")
 	cfg.Limits = gatewayLimits()
@@ -60,6 +64,13 @@ func runGateway(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	for _, l := range listen {
 		c.addr("listen", l, natpunch.DefaultGatewayListen, false)
 	}
+	for _, l := range listenTCP {
+		if l != natpunch.TCPOff {
+			c.addr("listen-tcp", l, "0.0.0.0:443", false)
+		}
+	}
+	c.positive("tcp-max-conns", cfg.Gateway.TCP.MaxConns, fmt.Sprint(natpunch.DefaultTCPMaxConns))
+	c.positive("tcp-max-conns-per-ip", cfg.Gateway.TCP.MaxConnsPerIP, fmt.Sprint(natpunch.DefaultTCPMaxConnsPerIP))
 	c.addr("http", cfg.HTTP, "127.0.0.1:9091", true)
 	if err := c.err(); err != nil {
 		return err
@@ -69,6 +80,7 @@ func runGateway(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return &usageError{fmt.Errorf("--log-format %q: want text or json", logFormat)}
 	}
 	cfg.Gateway.Listen = listen
+	cfg.Gateway.ListenTCP = listenTCP
 	var (
 		g    *natpunch.Gateway
 		http *admin.Server
@@ -80,6 +92,9 @@ func runGateway(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fmt.Fprintf(stdout, "node: %s\n", g.NodeID())
 	for _, a := range g.Addrs() {
 		fmt.Fprintf(stdout, "gateway: %s@%s\n", g.NodeID(), a)
+	}
+	for _, a := range g.TCPAddrs() {
+		fmt.Fprintf(stdout, "tcp relay: %s\n", a)
 	}
 	if http != nil {
 		fmt.Fprintf(stdout, "http: %s\n", http.Addr())

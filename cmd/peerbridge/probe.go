@@ -23,7 +23,7 @@ func runProbe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	timeout := fs.Duration("timeout", 10*time.Second, "give up after this long")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: peerbridge probe --gateway NODEID@host:port [--json]\n\nReports this host's public address and NAT behaviour (RFC 4787 mapping and\nfiltering) as seen by a gateway.\n\nFlags:")
+		fmt.Fprintln(stderr, "Usage: peerbridge probe --gateway NODEID@host:port [--json]\n\nReports this host's public address and NAT behaviour (RFC 4787 mapping and\nfiltering) as seen by a gateway, and \"udp: blocked\" when only the gateway's\nTCP relay answers.\n\nFlags:")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args, stderr); err != nil {
@@ -61,6 +61,12 @@ func runProbe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return &usageError{fmt.Errorf("gateway endpoint %q: want IP:port", gw.Endpoint)}
 		}
 		r, err := cl.Probe(ctx, ap)
+		if errors.Is(err, natpunch.ErrNoAnswer) {
+			// UDP gets no answer: if the TCP relay does, UDP is blocked.
+			if tr, terr := cl.ProbeTCP(ctx, gw); terr == nil {
+				r, err = tr, nil
+			}
+		}
 		if err != nil {
 			return err
 		}

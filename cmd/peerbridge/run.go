@@ -45,6 +45,7 @@ func newRunFlags(stderr io.Writer) (*flag.FlagSet, *runFlags) {
 	fs.StringVar(&c.NATS.KeyFile, "nats-key", "", "client key file for TLS to the external NATS")
 	fs.Var(&f.peers, "peer", "static peer `NODEID@host:port` (repeatable)")
 	fs.Var(&f.gateways, "gateway", "gateway `NODEID@host:port` for NAT traversal (repeatable)")
+	fs.StringVar(&c.TCPRelay, "tcp-relay", "", "TCP relay `host:port` of the first gateway, used when UDP to it gets no answer (default: the gateway's own host:port; off: never); HTTPS_PROXY is honoured")
 	fs.Var(f.serve, "serve", "answer inbound requests of `TYPE=SUBJECT` from that NATS subject (repeatable)")
 	fs.StringVar(&c.Prefix, "prefix", bridge.DefaultPrefix, "subject prefix: <prefix>.send.>, <prefix>.request.>, <prefix>.recv.<type>")
 	fs.StringVar(&c.QueueGroup, "queue", bridge.DefaultQueueGroup, "NATS queue group shared by bridges on one NATS")
@@ -75,6 +76,9 @@ func (f *runFlags) check() error {
 		c.addr("nats-listen", f.cfg.NATS.Listen, modules.DefaultNATSListen, false)
 	}
 	c.addr("http", f.cfg.HTTP, "127.0.0.1:9090", true)
+	if f.cfg.TCPRelay != natpunch.TCPOff {
+		c.addr("tcp-relay", f.cfg.TCPRelay, "gateway.example.com:443", true)
+	}
 	c.positive("max-payload", f.cfg.MaxPayload, fmt.Sprint(bridge.DefaultMaxPayload))
 	c.duration("timeout", f.cfg.Timeout, bridge.DefaultTimeout.String())
 	c.duration("grace", f.cfg.Grace, modules.DefaultGrace.String())

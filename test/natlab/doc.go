@@ -61,6 +61,9 @@
 //     from the exact address and port contacted).
 //   - [Symmetric]: endpoint-dependent mapping (each new destination gets a
 //     fresh random public port) and address-and-port dependent filtering.
+//   - [Corporate]: port-restricted, but the router forwards no UDP at all,
+//     as networks that pass only TCP do; [NAT.SetUDPBlocked] lifts the
+//     block at run time without forgetting any mapping.
 //   - [DockerHost]: port-restricted, but the router accepts unsolicited
 //     packets addressed to itself, as a Linux host masquerading for Docker
 //     containers does by default: such a packet leaves a conntrack entry,

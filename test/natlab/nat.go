@@ -35,6 +35,10 @@ const (
 	// recorded by conntrack, which moves the next outbound flow toward that
 	// packet's sender to another public port.
 	DockerHost Kind = "docker-host"
+	// Corporate is a port-restricted NAT whose router forwards no UDP at
+	// all, as corporate, hotel and guest networks that pass only TCP do.
+	// [NAT.SetUDPBlocked] lifts and restores the block at run time.
+	Corporate Kind = "corporate"
 )
 
 const (
@@ -249,7 +253,7 @@ func (l *Lab) addNAT(name string, kind Kind) (*NAT, error) {
 			return nil, err
 		}
 		return &NAT{lab: l, name: name, kind: kind}, nil
-	case FullCone, PortRestricted, Symmetric, DockerHost:
+	case FullCone, PortRestricted, Symmetric, DockerHost, Corporate:
 	default:
 		return nil, fmt.Errorf("natlab: unknown NAT kind %q", kind)
 	}
@@ -307,7 +311,7 @@ func (n *NAT) SetKind(kind Kind) error {
 	switch {
 	case n.kind == None || kind == None:
 		return errors.New("natlab: SetKind: a none NAT has no router, and a router cannot become none")
-	case kind != FullCone && kind != PortRestricted && kind != Symmetric && kind != DockerHost:
+	case kind != FullCone && kind != PortRestricted && kind != Symmetric && kind != DockerHost && kind != Corporate:
 		return fmt.Errorf("natlab: SetKind: unknown NAT kind %q", kind)
 	}
 	n.hostsMu.Lock()
@@ -338,6 +342,7 @@ func (n *NAT) SetKind(kind Kind) error {
 // port to the LAN host.
 func ruleset(kind Kind, fullConeHost netip.Addr) string {
 	var b strings.Builder
+	b.WriteString(udpBlockRules(kind == Corporate))
 	fmt.Fprintf(&b, "table ip %s\ndelete table ip %s\ntable ip %s {\n", natTable, natTable, natTable)
 	masq := "masquerade"
 	if kind == Symmetric {

@@ -40,7 +40,7 @@ func testLog(name string) *slog.Logger {
 }
 
 // startGateway runs a gateway on host, on gatewayPort of each of its
-// addresses, until the test ends.
+// addresses, UDP and TCP, until the test ends.
 func startGateway(t *testing.T, host *natlab.Host) *natpunch.Gateway {
 	t.Helper()
 	id, err := identity.Generate()
@@ -67,6 +67,20 @@ func startGateway(t *testing.T, host *natlab.Host) *natpunch.Gateway {
 		t.Fatal(err)
 	}
 	if err := g.StartOn(udps, alts...); err != nil {
+		t.Fatal(err)
+	}
+	// The TCP relay, on the same port numbers as UDP.
+	var lns []net.Listener
+	for _, a := range host.Addrs() {
+		ln, err := host.ListenTCP(netip.AddrPortFrom(a, gatewayPort))
+		if err != nil {
+			g.Close()
+			t.Fatal(err)
+		}
+		lns = append(lns, ln)
+	}
+	if err := g.StartTCPOn(lns, host.ListenUDP); err != nil {
+		g.Close()
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {

@@ -1,0 +1,193 @@
+package natpunch
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/peerbridge/peerbridge/connector/identity"
+)
+
+// DialFunc opens a TCP connection, as net.Dialer.DialContext does.
+type DialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
+
+// ProxyFunc picks the HTTP proxy for a request, as http.Transport.Proxy.
+type ProxyFunc func(*http.Request) (*url.URL, error)
+
+// dialRelay opens a relay WebSocket to the gateway at endpoint (host:port),
+// which must prove node ID gw, through the proxy that proxy picks (nil:
+// HTTPS_PROXY and NO_PROXY), with a CONNECT tunnel.
+func dialRelay(ctx context.Context, endpoint string, id *identity.Identity, gw identity.NodeID, dial DialFunc, proxy ProxyFunc) (*websocket.Conn, error) {
+	if dial == nil {
+		dial = (&net.Dialer{}).DialContext
+	}
+	if proxy == nil {
+		proxy = http.ProxyFromEnvironment
+	}
+	conf := relayClientTLS(id, gw)
+	if host, _, err := net.SplitHostPort(endpoint); err == nil && net.ParseIP(host) == nil {
+		// Middleboxes see the gateway's name, as for any HTTPS site; the
+		// certificate is still checked against the node ID, not the name.
+		conf.ServerName = host
+	}
+	tr := &http.Transport{
+		Proxy:                  proxy,
+		DialContext:            dial,
+		TLSClientConfig:        conf,
+		TLSHandshakeTimeout:    tcpHandshakeTimeout,
+		MaxResponseHeaderBytes: 4 << 10,
+	}
+	defer tr.CloseIdleConnections()
+	ctx, cancel := context.WithTimeout(ctx, tcpHandshakeTimeout)
+	defer cancel()
+	ws, resp, err := websocket.Dial(ctx, "wss://"+endpoint+TCPRelayPath, &websocket.DialOptions{
+		HTTPClient:      &http.Client{Transport: tr},
+		CompressionMode: websocket.CompressionDisabled,
+	})
+	if err != nil {
+		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
+			return nil, fmt.Errorf("natpunch: TCP relay %s: HTTP %s: %w", endpoint, resp.Status, err)
+		}
+		return nil, fmt.Errorf("natpunch: TCP relay %s: %w", endpoint, err)
+	}
+	ws.SetReadLimit(tcpMaxDatagram)
+	return ws, nil
+}
+
+// wsPacketConn is a net.PacketConn over one relay WebSocket to a gateway:
+// every datagram written goes to the gateway, and every one read came from
+// it and is reported from the gateway's UDP address, so that the client
+// treats it as it treats the gateway's UDP packets.
+type wsPacketConn struct {
+	ws     *websocket.Conn
+	remote *net.UDPAddr
+	ctx    context.Context // the reader's lifetime, ended by Close
+	cancel context.CancelFunc
+	in     chan []byte   // buffered: a full queue drops, as a socket would
+	done   chan struct{} // closed when the reader has returned
+
+	mu       sync.Mutex // guards deadline and wake
+	deadline time.Time
+	wake     chan struct{} // closed when the deadline changes
+
+	dropped atomic.Uint64
+}
+
+// newWSPacketConn starts reading ws; Close stops it.
+func newWSPacketConn(ws *websocket.Conn, remote *net.UDPAddr) *wsPacketConn {
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &wsPacketConn{ws: ws, remote: remote, ctx: ctx, cancel: cancel,
+		in: make(chan []byte, 256), done: make(chan struct{}), wake: make(chan struct{})}
+	go c.read()
+	return c
+}
+
+// read queues every binary message until the WebSocket fails, idles for
+// tcpIdleTimeout, or Close.
+func (c *wsPacketConn) read() {
+	defer close(c.done)
+	for {
+		ctx, cancel := context.WithTimeout(c.ctx, tcpIdleTimeout)
+		typ, b, err := c.ws.Read(ctx)
+		cancel()
+		if err != nil {
+			c.cancel()
+			c.ws.CloseNow()
+			return
+		}
+		if typ != websocket.MessageBinary {
+			c.dropped.Add(1)
+			continue
+		}
+		select {
+		case c.in <- b:
+		default:
+			c.dropped.Add(1)
+		}
+	}
+}
+
+// Done is closed once the WebSocket has failed or been closed.
+func (c *wsPacketConn) Done() <-chan struct{} { return c.ctx.Done() }
+
+// ReadFrom implements net.PacketConn.
+func (c *wsPacketConn) ReadFrom(p []byte) (int, net.Addr, error) {
+	for {
+		c.mu.Lock()
+		deadline, wake := c.deadline, c.wake
+		c.mu.Unlock()
+		var timeout <-chan time.Time
+		if !deadline.IsZero() {
+			d := time.Until(deadline)
+			if d <= 0 {
+				return 0, nil, os.ErrDeadlineExceeded
+			}
+			t := time.NewTimer(d)
+			defer t.Stop()
+			timeout = t.C
+		}
+		select {
+		case b := <-c.in:
+			return copy(p, b), c.remote, nil
+		case <-c.ctx.Done():
+			return 0, nil, net.ErrClosed
+		case <-timeout:
+			return 0, nil, os.ErrDeadlineExceeded
+		case <-wake:
+		}
+	}
+}
+
+// WriteTo implements net.PacketConn: p goes to the gateway, whatever addr.
+func (c *wsPacketConn) WriteTo(p []byte, _ net.Addr) (int, error) {
+	if len(p) > tcpMaxDatagram {
+		return 0, fmt.Errorf("natpunch: datagram of %d bytes, at most %d over TCP", len(p), tcpMaxDatagram)
+	}
+	ctx, cancel := context.WithTimeout(c.ctx, tcpWriteTimeout)
+	defer cancel()
+	if err := c.ws.Write(ctx, websocket.MessageBinary, p); err != nil {
+		return 0, fmt.Errorf("natpunch: TCP relay write: %w", err)
+	}
+	return len(p), nil
+}
+
+// Close implements net.PacketConn; it waits for the reader.
+func (c *wsPacketConn) Close() error {
+	c.cancel()
+	c.ws.CloseNow()
+	<-c.done
+	return nil
+}
+
+// LocalAddr implements net.PacketConn.
+func (c *wsPacketConn) LocalAddr() net.Addr { return &net.UDPAddr{IP: net.IPv4zero} }
+
+// SetDeadline implements net.PacketConn.
+func (c *wsPacketConn) SetDeadline(t time.Time) error { return c.SetReadDeadline(t) }
+
+// SetReadDeadline implements net.PacketConn.
+func (c *wsPacketConn) SetReadDeadline(t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.deadline = t
+	close(c.wake)
+	c.wake = make(chan struct{})
+	return nil
+}
+
+// SetWriteDeadline implements net.PacketConn; writes have their own bound.
+func (c *wsPacketConn) SetWriteDeadline(time.Time) error { return nil }
+
+// SetReadBuffer is a no-op, so that quic-go does not warn.
+func (c *wsPacketConn) SetReadBuffer(int) error { return nil }
+
+// SetWriteBuffer is a no-op, so that quic-go does not warn.
+func (c *wsPacketConn) SetWriteBuffer(int) error { return nil }
