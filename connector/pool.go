@@ -130,11 +130,43 @@ func (p *pool) remove(pc *peerConn) {
 		return
 	}
 	delete(p.all, pc)
+	others := pc.load.conns > 1
 	if pc.load.conns--; pc.load.conns == 0 {
 		delete(p.loads, pc.id)
 	}
-	if p.conns[pc.id] == pc {
-		delete(p.conns, pc.id)
+	if p.conns[pc.id] != pc {
+		return
+	}
+	delete(p.conns, pc.id)
+	if others {
+		p.promoteLocked(pc.id)
+	}
+}
+
+// lookupConn returns the pooled connection to id, or nil.
+func (p *pool) lookupConn(id identity.NodeID) *peerConn {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.conns[id]
+}
+
+// promoteLocked pools the best live connection left to id, if any, after
+// its pooled one ended: a peer that reconnected while its old connection
+// was still open (a silently dead TCP relay link, a NAT rebinding) stays
+// reachable without dialling again.
+func (p *pool) promoteLocked(id identity.NodeID) {
+	var best *peerConn
+	for pc := range p.all {
+		if pc.id != id || !pc.alive() || pc.leaving.Load() {
+			continue
+		}
+		if best == nil || replaces(best, pc) {
+			best = pc
+		}
+	}
+	if best != nil {
+		p.conns[id] = best
+		p.wakeLocked(id)
 	}
 }
 

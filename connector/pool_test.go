@@ -409,3 +409,39 @@ func TestSimultaneousDialsSettleOnOneConnection(t *testing.T) {
 		})
 	}
 }
+
+// TestPooledConnEndsAnotherTakesOver: when a peer's pooled connection ends
+// while the peer has another live one (it reconnected before the old one
+// was noticed dead), the live one is pooled at once: the next request
+// needs no dial.
+func TestPooledConnEndsAnotherTakesOver(t *testing.T) {
+	a, _ := startNode(t, Config{})
+	b, _ := startNode(t, Config{})
+	ctx := testCtx(t)
+	if _, err := a.Request(ctx, Outbound{Target: targetOf(b), Type: "echo"}); err != nil {
+		t.Fatal(err)
+	}
+	addr := net.UDPAddrFromAddrPort(b.Addr())
+	if _, err := a.DialPath(ctx, nil, addr, b.NodeID(), PathDirect); err != nil {
+		t.Fatal(err)
+	}
+	a.pool.mu.Lock()
+	n := len(a.pool.all)
+	a.pool.mu.Unlock()
+	if n != 2 {
+		t.Fatalf("%d live connections, want 2", n)
+	}
+	pooled := a.pool.lookupConn(b.NodeID())
+	pooled.close(codeDead, "test")
+	waitFor(t, "the other connection to be pooled", func() bool {
+		pc := a.pool.lookupConn(b.NodeID())
+		return pc != nil && pc != pooled && pc.alive()
+	})
+	dials := a.Stats().Dials
+	if _, err := a.Request(ctx, Outbound{Target: targetOf(b), Type: "echo"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := a.Stats().Dials; got != dials {
+		t.Errorf("the request after the pooled connection ended dialled (%d dials, had %d)", got, dials)
+	}
+}
