@@ -272,7 +272,7 @@ func (b *burst) end() {
 // writeFrame encodes f and writes it to st. A peer that does not read its
 // answers holds the write for DefaultTimeout at most.
 func (pc *peerConn) writeFrame(st *quic.Stream, f *codec.Frame) error {
-	_, err := pc.writeFrameBuf(st, f, nil)
+	_, err := pc.writeFrameBuf(st, f, newFrameBuf(f))
 	return err
 }
 

@@ -22,7 +22,7 @@ func (pc *peerConn) request(ctx context.Context, f *codec.Frame) (*codec.Frame, 
 	if d, ok := ctx.Deadline(); ok {
 		f.Timeout = timeUntil(d)
 	}
-	buf, err := codec.AppendFrame(nil, f, pc.c.cfg.MaxPayload)
+	buf, err := codec.AppendFrame(newFrameBuf(f), f, pc.c.cfg.MaxPayload)
 	if err != nil {
 		return nil, err
 	}
