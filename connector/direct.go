@@ -66,13 +66,19 @@ func (s *sender) tryWrite(q *queued) bool {
 		return false // the worker reports it
 	}
 	s.buf = buf
-	if s.armed {
-		// As in writeLocked. If the write below fails, the frame goes to
-		// the worker, which writes it on this stream or abandons it.
+	armed := s.armed
+	if armed {
+		// As in writeLocked: before the frame goes out.
 		s.st.SetReadDeadline(time.Time{})
 		s.armed = false
 	}
 	if s.st.TryWriteAll(buf) != nil {
+		if armed {
+			// Nothing went out and nothing waits: the idle reader may
+			// leave by its deadline again, as ack set it.
+			s.st.SetReadDeadline(time.Now().Add(s.pc.c.ackIdle))
+			s.armed = true
+		}
 		return false
 	}
 	if s.reader != s.st {
