@@ -222,3 +222,26 @@ func sendOnOwnStream(ctx context.Context, pc *peerConn) error {
 	st.CancelRead(codeCancelled)
 	return nil
 }
+
+// BenchmarkSendMany20: one acknowledged 128 B message fanned out to 20
+// pooled peers (all in this process). Compare BenchmarkSendPooled.
+func BenchmarkSendMany20(b *testing.B) {
+	a, _ := startNode(b, Config{})
+	ts := make([]Target, 20)
+	for i := range ts {
+		ts[i] = targetOf(startSink(b))
+	}
+	o := Outbound{Type: "bench", Payload: benchPayload}
+	send := func() {
+		for _, r := range a.SendMany(b.Context(), ts, o) {
+			if r.Err != nil {
+				b.Fatal(r.Err)
+			}
+		}
+	}
+	send() // dials
+	b.ReportAllocs()
+	for b.Loop() {
+		send()
+	}
+}

@@ -138,18 +138,20 @@ func errorFrame(id uint64, err error) codec.Frame {
 func (pc *peerConn) serveMessages(st *quic.Stream, r *codec.Reader, f *codec.Frame) {
 	b := burst{parent: st.Context(), timeout: pc.c.cfg.DefaultTimeout}
 	defer b.end()
+	var buf []byte // encodes acks and errors, reused
 	for {
+		var err error
 		if f.Kind == codec.KindSend {
-			if _, err := pc.handle(b.context(), f); err != nil {
-				errFrame := errorFrame(f.ID, err)
-				if pc.writeFrame(st, &errFrame) != nil {
+			if _, herr := pc.handle(b.context(), f); herr != nil {
+				errFrame := errorFrame(f.ID, herr)
+				if buf, err = pc.writeFrameBuf(st, &errFrame, buf); err != nil {
 					break
 				}
 			}
 		}
 		if r.Buffered() == 0 {
 			b.end()
-			if pc.writeFrame(st, &codec.Frame{Kind: codec.KindAck, ID: f.ID}) != nil {
+			if buf, err = pc.writeFrameBuf(st, &codec.Frame{Kind: codec.KindAck, ID: f.ID}, buf); err != nil {
 				break
 			}
 		}
@@ -270,14 +272,29 @@ func (b *burst) end() {
 // writeFrame encodes f and writes it to st. A peer that does not read its
 // answers holds the write for DefaultTimeout at most.
 func (pc *peerConn) writeFrame(st *quic.Stream, f *codec.Frame) error {
-	buf, err := codec.AppendFrame(nil, f, pc.c.cfg.MaxPayload)
+	_, err := pc.writeFrameBuf(st, f, newFrameBuf(f))
+	return err
+}
+
+// writeFrameBuf is writeFrame encoding into buf, which it returns for the
+// next frame (st.Write keeps no reference to it); a buffer grown past
+// maxAckBuffer, for a long error text, is not kept.
+func (pc *peerConn) writeFrameBuf(st *quic.Stream, f *codec.Frame, buf []byte) ([]byte, error) {
+	buf, err := codec.AppendFrame(buf[:0], f, pc.c.cfg.MaxPayload)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	st.SetWriteDeadline(time.Now().Add(pc.c.cfg.DefaultTimeout))
 	if _, err := st.Write(buf); err != nil {
-		return err
+		return nil, err
 	}
 	pc.c.stats.out(len(buf))
-	return nil
+	if cap(buf) > maxAckBuffer {
+		buf = nil
+	}
+	return buf, nil
 }
+
+// maxAckBuffer is the largest buffer a message stream keeps for encoding
+// its acknowledgements and errors.
+const maxAckBuffer = 1 << 10

@@ -17,7 +17,14 @@ type sendQueues struct {
 	byKey  map[string]*sendQueue // the queue of each peer that has one
 	bytes  int                   // the cost of what is queued, in all queues (see cost)
 	closed bool                  // the connector is closing: nothing more is queued
+	// spare holds the emptied item slices of queues whose workers ended,
+	// for new queues to start with: a peer's messages often come in
+	// bursts, each of which starts a worker. At most maxSpareSlices.
+	spare [][]queued
 }
+
+// maxSpareSlices is how many emptied item slices sendQueues keeps.
+const maxSpareSlices = 64
 
 // sendQueue is one peer's queue, served by one worker while it has items.
 type sendQueue struct {
@@ -29,10 +36,16 @@ type sendQueue struct {
 type queued struct {
 	// ctx is the send's own context, carried through the queue to the
 	// worker: it holds the send's deadline and cancellation.
-	ctx  context.Context
-	t    Target
-	o    *Outbound // shared by every target of a fan-out; the payload is not copied
-	done func(Result)
+	ctx context.Context
+	t   Target
+	// The message, from its Outbound: kept by value, so that queueing it
+	// allocates nothing; the payload and headers are shared by every
+	// target of a fan-out, not copied.
+	typ     string
+	headers map[string][]string
+	payload []byte
+	route   NATOptions
+	done    func(Result)
 }
 
 // queueKey is the queue a target's messages go to: the node's, or the
@@ -62,7 +75,7 @@ func (c *Connector) enqueue(q queued) error {
 		if len(qs.byKey) >= c.cfg.MaxQueues {
 			return c.busy("%d peers have messages queued", len(qs.byKey))
 		}
-		sq = &sendQueue{key: key}
+		sq = &sendQueue{key: key, items: qs.spareLocked()}
 		if !c.goOwned(func() { c.serveQueue(sq) }) {
 			return ErrClosed
 		}
@@ -81,7 +94,7 @@ func (c *Connector) enqueue(q queued) error {
 const queuedOverhead = 256
 
 // cost is the memory q is counted for in Config.MaxQueuedBytes.
-func (q *queued) cost() int { return len(q.o.Payload) + queuedOverhead }
+func (q *queued) cost() int { return len(q.payload) + queuedOverhead }
 
 // busy counts a refusal for want of queue space and returns it as ErrBusy.
 func (c *Connector) busy(format string, args ...any) error {
@@ -99,6 +112,8 @@ func (qs *sendQueues) take(sq *sendQueue, done []queued) []queued {
 	sq.items = nil
 	if len(items) == 0 {
 		delete(qs.byKey, sq.key)
+		qs.keepLocked(items)
+		qs.keepLocked(done)
 		return nil
 	}
 	if cap(done) <= maxSpareItems {
@@ -109,6 +124,26 @@ func (qs *sendQueues) take(sq *sendQueue, done []queued) []queued {
 
 // maxSpareItems is the largest slice of items a queue keeps for reuse.
 const maxSpareItems = 1024
+
+// keepLocked keeps items, empty and cleared, for a new queue, if it has
+// room for some and there is room for it.
+func (qs *sendQueues) keepLocked(items []queued) {
+	if cap(items) > 0 && cap(items) <= maxSpareItems && len(qs.spare) < maxSpareSlices {
+		qs.spare = append(qs.spare, items[:0])
+	}
+}
+
+// spareLocked returns a kept item slice, or nil.
+func (qs *sendQueues) spareLocked() []queued {
+	n := len(qs.spare)
+	if n == 0 {
+		return nil
+	}
+	items := qs.spare[n-1]
+	qs.spare[n-1] = nil
+	qs.spare = qs.spare[:n-1]
+	return items
+}
 
 // takeFor removes and returns the items in sq for target t, leaving the others.
 func (qs *sendQueues) takeFor(sq *sendQueue, t Target) []queued {

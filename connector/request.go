@@ -22,7 +22,7 @@ func (pc *peerConn) request(ctx context.Context, f *codec.Frame) (*codec.Frame, 
 	if d, ok := ctx.Deadline(); ok {
 		f.Timeout = timeUntil(d)
 	}
-	buf, err := codec.AppendFrame(nil, f, pc.c.cfg.MaxPayload)
+	buf, err := codec.AppendFrame(newFrameBuf(f), f, pc.c.cfg.MaxPayload)
 	if err != nil {
 		return nil, err
 	}
@@ -95,7 +95,7 @@ func (pc *peerConn) requestFailed(ctx context.Context, err error) error {
 // acknowledgement. A failure is a *notSentError or the ping's own error.
 func (pc *peerConn) ping(ctx context.Context) error {
 	done := make(chan error, 1)
-	if err := pc.out.write(ctx, &codec.Frame{Kind: codec.KindPing}, func(err error) { done <- err }); err != nil {
+	if err := pc.out.write(ctx, &codec.Frame{Kind: codec.KindPing}, func(r Result) { done <- r.Err }); err != nil {
 		return err
 	}
 	select {

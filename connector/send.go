@@ -50,7 +50,11 @@ func (c *Connector) sendAsync(ctx context.Context, t Target, o *Outbound, done f
 		err = &codec.SizeError{What: "payload", Size: len(o.Payload), Limit: c.cfg.MaxPayload}
 	}
 	if err == nil {
-		err = c.enqueue(queued{ctx: ctx, t: t, o: o, done: done})
+		q := queued{ctx: ctx, t: t, typ: o.Type, headers: o.Headers, payload: o.Payload, route: o.Route, done: done}
+		if c.sendDirect(&q) {
+			return
+		}
+		err = c.enqueue(q)
 	}
 	if err != nil {
 		done(Result{Target: t, Err: err})

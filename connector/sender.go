@@ -38,11 +38,24 @@ type sender struct {
 // goroutine for messages. (Connector's ackIdle, which tests shorten.)
 const ackReaderIdle = time.Second
 
-// pending is a frame waiting for its acknowledgement on stream st.
+// pending is a frame waiting for its acknowledgement on stream st. done
+// gets the outcome for target t.
 type pending struct {
 	st   *quic.Stream
 	seq  uint64
-	done func(error)
+	t    Target
+	done func(Result)
+}
+
+// finish calls p's done with the outcome err (nil: acknowledged) of its
+// frame, sent on s.
+func (s *sender) finish(p *pending, err error) {
+	r := Result{Target: p.t, Err: err}
+	if err == nil {
+		pc := s.pc
+		r.NodeID, r.Remote, r.Path = pc.id, addrPort(pc.qc.RemoteAddr()), pc.path
+	}
+	p.done(r)
 }
 
 // notSentError wraps a failure that happened before any byte of the frame
@@ -55,9 +68,9 @@ func (e *notSentError) Unwrap() error { return e.err }
 // write sends f (its ID is set here) and calls done once the peer
 // acknowledges it or the stream fails. done is not called if write returns
 // an error.
-func (s *sender) write(ctx context.Context, f *codec.Frame, done func(error)) error {
+func (s *sender) write(ctx context.Context, f *codec.Frame, done func(Result)) error {
 	var refused [1]error
-	err := s.writeBatch(ctx, []*codec.Frame{f}, []func(error){done}, refused[:])
+	err := s.writeBatch(ctx, []*codec.Frame{f}, []Target{{}}, []func(Result){done}, refused[:])
 	if refused[0] != nil {
 		return refused[0]
 	}
@@ -66,11 +79,11 @@ func (s *sender) write(ctx context.Context, f *codec.Frame, done func(error)) er
 
 // writeBatch sends fs, in writes of up to maxKeptBuffer bytes (their IDs
 // are set here), and takes over the dones of the frames it wrote: it sets
-// dones[i] to nil and calls the function once the peer acknowledges fs[i]
-// or the stream fails. A frame that cannot be encoded is skipped and its
+// dones[i] to nil and calls the function, with a Result for ts[i], once the
+// peer acknowledges fs[i] or the stream fails. A frame that cannot be encoded is skipped and its
 // error put in refused[i]. On an error, the dones still set belong to
 // frames not written. ctx's deadline bounds the writes.
-func (s *sender) writeBatch(ctx context.Context, fs []*codec.Frame, dones []func(error), refused []error) error {
+func (s *sender) writeBatch(ctx context.Context, fs []*codec.Frame, ts []Target, dones []func(Result), refused []error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.failed != nil {
@@ -87,7 +100,7 @@ func (s *sender) writeBatch(ctx context.Context, fs []*codec.Frame, dones []func
 			if err := s.writeLocked(ctx, buf); err != nil {
 				return err
 			}
-			s.takeOverLocked(fs[start:start+used], dones[start:start+used], refused[start:start+used])
+			s.takeOverLocked(fs[start:start+used], ts[start:start+used], dones[start:start+used], refused[start:start+used])
 			s.pc.c.stats.bytesOut.Add(uint64(len(buf)))
 		}
 		start += used
@@ -122,12 +135,12 @@ func (s *sender) writeLocked(ctx context.Context, buf []byte) error {
 
 // takeOverLocked records the frames just written as waiting for their
 // acknowledgement.
-func (s *sender) takeOverLocked(fs []*codec.Frame, dones []func(error), refused []error) {
+func (s *sender) takeOverLocked(fs []*codec.Frame, ts []Target, dones []func(Result), refused []error) {
 	for i, f := range fs {
 		if refused[i] != nil {
 			continue
 		}
-		s.pending = append(s.pending, pending{st: s.st, seq: f.ID, done: dones[i]})
+		s.pending = append(s.pending, pending{st: s.st, seq: f.ID, t: ts[i], done: dones[i]})
 		dones[i] = nil
 		s.seq = f.ID
 		s.pc.c.stats.msgsOut.Add(1)
@@ -267,8 +280,8 @@ func (s *sender) ack(st *quic.Stream, upTo uint64) {
 		s.armed = true
 	}
 	s.mu.Unlock()
-	for _, p := range acked {
-		p.done(nil)
+	for i := range acked {
+		s.finish(&acked[i], nil)
 	}
 	clear(acked)
 	s.mu.Lock()
@@ -278,17 +291,20 @@ func (s *sender) ack(st *quic.Stream, upTo uint64) {
 
 func (s *sender) reject(st *quic.Stream, seq uint64, err error) {
 	s.mu.Lock()
-	var done func(error)
+	var (
+		rejected pending
+		found    bool
+	)
 	for i, p := range s.pending {
 		if p.st == st && p.seq == seq {
-			done = p.done
+			rejected, found = p, true
 			s.pending = append(s.pending[:i], s.pending[i+1:]...)
 			break
 		}
 	}
 	s.mu.Unlock()
-	if done != nil {
-		done(err)
+	if found {
+		s.finish(&rejected, err)
 	}
 }
 
@@ -320,8 +336,8 @@ func (s *sender) streamEnded(st *quic.Stream, cause error) {
 		cause = io.ErrUnexpectedEOF
 	}
 	err := fmt.Errorf("%w: %w", ErrDeliveryUnknown, cause)
-	for _, p := range waiting {
-		p.done(err)
+	for i := range waiting {
+		s.finish(&waiting[i], err)
 	}
 }
 

@@ -33,7 +33,8 @@ type batchScratch struct {
 	live    []queued
 	frames  []codec.Frame
 	fs      []*codec.Frame
-	dones   []func(error)
+	ts      []Target
+	dones   []func(Result)
 	refused []error
 }
 
@@ -41,6 +42,7 @@ type batchScratch struct {
 func (w *batchScratch) reset(n int) {
 	w.frames = resize(w.frames, n)
 	w.fs = resize(w.fs, n)
+	w.ts = resize(w.ts, n)
 	w.dones = resize(w.dones, n)
 	w.refused = resize(w.refused, n)
 }
@@ -88,7 +90,7 @@ func (c *Connector) sendRun(sq *sendQueue, items []queued, w *batchScratch) {
 	}
 	for attempt := 0; len(live) > 0; attempt++ {
 		first := live[0]
-		pc, _, err := c.conn(first.ctx, first.t, first.o.Route)
+		pc, _, err := c.conn(first.ctx, first.t, first.route)
 		if err != nil {
 			if first.ctx.Err() == nil {
 				more := c.queues.takeFor(sq, first.t)
@@ -108,43 +110,31 @@ func (c *Connector) sendRun(sq *sendQueue, items []queued, w *batchScratch) {
 // final, writeRun returns those and calls none of their dones.
 func (c *Connector) writeRun(pc *peerConn, items []queued, final bool, w *batchScratch) (retry []queued) {
 	w.reset(len(items))
-	frames, fs, dones, refused := w.frames, w.fs, w.dones, w.refused
+	frames, fs, ts, dones, refused := w.frames, w.fs, w.ts, w.dones, w.refused
 	ctx := items[0].ctx
 	for i, q := range items {
-		frames[i] = codec.Frame{Kind: codec.KindSend, Type: q.o.Type, Headers: q.o.Headers, Payload: q.o.Payload}
+		frames[i] = codec.Frame{Kind: codec.KindSend, Type: q.typ, Headers: q.headers, Payload: q.payload}
 		fs[i] = &frames[i]
-		dones[i] = pc.resultFunc(q.t, q.done)
+		ts[i], dones[i] = q.t, q.done
 		if later(q.ctx, ctx) {
 			ctx = q.ctx
 		}
 	}
-	err := pc.out.writeBatch(ctx, fs, dones, refused)
+	err := pc.out.writeBatch(ctx, fs, ts, dones, refused)
 	var ns *notSentError
 	retrying := err != nil && !final && errors.As(err, &ns)
 	for i, d := range dones {
 		switch {
 		case d == nil: // written: the sender calls it
 		case refused[i] != nil:
-			d(refused[i])
+			d(Result{Target: ts[i], Err: refused[i]})
 		case retrying:
 			retry = append(retry, items[i])
 		case err != nil:
-			d(err)
+			d(Result{Target: ts[i], Err: err})
 		}
 	}
 	return retry
-}
-
-// resultFunc turns done into the callback the sender calls with the
-// outcome of a message to t sent on pc.
-func (pc *peerConn) resultFunc(t Target, done func(Result)) func(error) {
-	return func(err error) {
-		r := Result{Target: t, Err: err}
-		if err == nil {
-			r.NodeID, r.Remote, r.Path = pc.id, addrPort(pc.qc.RemoteAddr()), pc.path
-		}
-		done(r)
-	}
 }
 
 // later reports whether a's deadline is after b's.
