@@ -108,26 +108,45 @@ func NewGateway(cfg GatewayConfig, id *identity.Identity, log *slog.Logger) (*Ga
 
 // Start binds every listen address and starts serving. Beside each it
 // binds a socket on the same IP and an ephemeral port, from which the
-// gateway answers filtering probes (see StartOn).
+// gateway answers filtering probes (see StartOn), and, unless
+// GatewayConfig.ListenTCP says otherwise, the TCP relay on the same port
+// number (for port 0, a number free for both).
 func (g *Gateway) Start(ctx context.Context) error {
+	sameTCP := len(g.cfg.ListenTCP) == 0
 	var udps, alts []*net.UDPConn
+	var lns []net.Listener
 	closeAll := func() {
 		for _, u := range append(udps, alts...) {
 			u.Close()
 		}
+		for _, ln := range lns {
+			ln.Close()
+		}
 	}
 	for _, a := range g.cfg.Listen {
-		u, alt, err := listenPair(a)
+		u, alt, ln, err := listenSet(a, sameTCP)
 		if err != nil {
 			closeAll()
 			return fmt.Errorf("natpunch: gateway listen %s: %w", a, err)
 		}
 		udps, alts = append(udps, u), append(alts, alt)
+		if ln != nil {
+			lns = append(lns, ln)
+		}
 	}
 	if err := g.StartOn(udps, alts...); err != nil {
+		for _, ln := range lns {
+			ln.Close()
+		}
 		return err
 	}
-	if err := g.listenTCP(); err != nil {
+	var err error
+	if sameTCP {
+		err = g.StartTCPOn(lns, nil)
+	} else {
+		err = g.listenTCP()
+	}
+	if err != nil {
 		g.Close()
 		return err
 	}

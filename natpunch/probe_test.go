@@ -31,3 +31,21 @@ func TestProbeOnLoopback(t *testing.T) {
 		t.Errorf("loopback probe: mapping %q, filtering %q, type %q", r.Mapping, r.Filtering, r.NATType)
 	}
 }
+
+// TestGatewayTCPRelaySharesThePort: a gateway started on ephemeral ports
+// serves its TCP relay on the same port number as each UDP address, so a
+// bridge finds it at the endpoint it registers with.
+func TestGatewayTCPRelaySharesThePort(t *testing.T) {
+	for range 3 {
+		g := startGateway(t, RelayLimits{})
+		tcp := g.TCPAddrs()
+		if len(tcp) != len(g.Addrs()) {
+			t.Fatalf("%d TCP relay addresses for %d UDP ones", len(tcp), len(g.Addrs()))
+		}
+		for i, u := range g.Addrs() {
+			if tcp[i] != u.String() {
+				t.Errorf("TCP relay on %s beside UDP %s", tcp[i], u)
+			}
+		}
+	}
+}

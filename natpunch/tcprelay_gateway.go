@@ -5,24 +5,15 @@ import (
 	"net"
 	"net/netip"
 	"slices"
-	"strconv"
 )
 
-// listenTCP binds the TCP relay's listen addresses (see
-// GatewayConfig.ListenTCP) and serves on them.
+// listenTCP binds the TCP relay's listen addresses given in
+// GatewayConfig.ListenTCP and serves on them. (Without them Start binds
+// the relay beside each UDP address itself.)
 func (g *Gateway) listenTCP() error {
 	addrs := g.cfg.ListenTCP
 	if slices.Contains(addrs, TCPOff) {
 		return nil
-	}
-	if len(addrs) == 0 {
-		for i, a := range g.cfg.Listen {
-			host, _, err := net.SplitHostPort(a)
-			if err != nil {
-				return fmt.Errorf("natpunch: gateway listen %s: %w", a, err)
-			}
-			addrs = append(addrs, net.JoinHostPort(host, strconv.Itoa(int(g.addrs[i].Port()))))
-		}
 	}
 	var lns []net.Listener
 	for _, a := range addrs {
