@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -59,30 +58,15 @@ type wireFigures struct {
 	Forwarded, Lost, Overflow uint64
 }
 
-// allowedCC lists the TCP congestion controls a namespace other than the
-// machine's first may choose.
-const allowedCC = "/proc/sys/net/ipv4/tcp_allowed_congestion_control"
-
 // baseline is how both sides run unless a scenario says otherwise: an
 // uncompressed leaf link over TCP with loss-based congestion control, as
-// most hosts run it: Cubic, Linux's default, or else Reno where the machine
-// does not let a namespace pick Cubic (the lab's namespaces would otherwise
-// inherit whatever the machine runs, BBR on some).
+// most hosts run it (wan.LossBasedCongestion).
 func baseline(t *testing.T, o *wan.Options) {
 	o.LeafCompression = "off"
-	b, err := os.ReadFile(allowedCC)
-	if err != nil {
-		t.Logf("TCP congestion control left as the namespaces inherit it: %v", err)
-		return
+	o.TCPCongestion = wan.LossBasedCongestion()
+	if o.TCPCongestion == "" {
+		t.Log("TCP congestion control left as the namespaces inherit it: neither cubic nor reno may be chosen")
 	}
-	allowed := strings.Fields(string(b))
-	for _, cc := range []string{"cubic", "reno"} {
-		if slices.Contains(allowed, cc) {
-			o.TCPCongestion = cc
-			return
-		}
-	}
-	t.Logf("TCP congestion control left as the namespaces inherit it: neither cubic nor reno in %s (%q)", allowedCC, allowed)
 }
 
 // scenarios are issue 14's wire at 1% loss each way, and the same without
