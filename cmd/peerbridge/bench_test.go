@@ -14,6 +14,7 @@ func TestBenchCommandLine(t *testing.T) {
 		wantErr  string // in stderr
 	}{
 		{"help", []string{"bench", "--help"}, 0, "--quick"},
+		{"help lists wan", []string{"bench", "--help"}, 0, "--wan"},
 		{"unknown flag", []string{"bench", "--fast"}, 2, "flag provided but not defined"},
 		{"argument", []string{"bench", "now"}, 2, `unexpected argument "now"`},
 		{"listed", []string{"--help"}, 0, "bench"},
@@ -34,7 +35,9 @@ func TestBenchCommandLine(t *testing.T) {
 func TestBenchHelpHidesInternalFlag(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	mainCode(t.Context(), []string{"bench", "--help"}, &stdout, &stderr)
-	if strings.Contains(stderr.String(), serveIdlePeersFlag) {
-		t.Fatalf("help lists --%s:\n%s", serveIdlePeersFlag, stderr.String())
+	for _, flag := range []string{serveIdlePeersFlag, wanHelperFlag} {
+		if strings.Contains(stderr.String(), flag) {
+			t.Fatalf("help lists --%s:\n%s", flag, stderr.String())
+		}
 	}
 }

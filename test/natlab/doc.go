@@ -80,12 +80,22 @@
 //
 // # Requirements and cleanup
 //
-// The lab needs root, the ip (iproute2) and nft (nftables) programs, and a
-// kernel that lets "ip netns add" work; [New] skips the test otherwise.
+// The lab needs root, the ip (iproute2) and nft (nftables) programs, a
+// kernel that lets "ip netns add" work and, for a wired lab, /dev/net/tun;
+// [New] skips the test otherwise.
 // [NAT.SetRate] also needs tc. Every namespace is named after the lab's
 // random [Lab.ID], so parallel or aborted runs never collide, and all of
 // them are deleted by the test's cleanup, which also removes every veth and
-// bridge since those live only inside the lab's namespaces. Close sockets
+// bridge since those live only inside the lab's namespaces. Both [New] and
+// [Open] first delete the namespaces of labs whose process is gone (a lab's
+// ID holds its process ID), and only those.
+//
+// # Outside tests
+//
+// [Open] builds the same lab without a testing.TB, for programs such as
+// 'peerbridge bench --wan': its error wraps [ErrUnsupported] where [New]
+// would skip, the Create variants of the Add methods return errors, and
+// the caller must call [Lab.Close], also on failure. Close sockets
 // and stop commands started in a namespace before the lab's cleanup (for
 // example with t.Cleanup registered after [New]): an open socket keeps its
 // namespace alive, unnamed, until it is closed.

@@ -41,11 +41,13 @@ const (
 var validName = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,23}$`)
 
 // Lab is one NAT lab: a public segment plus the routers and hosts attached to
-// it. Create it with [New]. Its methods may be called from several
-// goroutines, but the ones that take no error result fail the test with
-// testing.TB.Fatalf and so belong on the test's own goroutine.
+// it. Create it with [New] in a test, or with [Open] anywhere. Its methods may
+// be called from several goroutines, but the ones that take no error result
+// (AddPublicHost, AddNAT, ...) fail the test with testing.TB.Fatalf and so
+// belong on the test's own goroutine of a lab made by New; on a lab made by
+// Open use their Create variants, which return errors.
 type Lab struct {
-	tb       testing.TB
+	tb       testing.TB // nil for a lab made by Open
 	id       string
 	internet string // namespace holding the public bridge
 
@@ -70,42 +72,27 @@ func WithWire(w Wire) Option {
 }
 
 // New creates a lab with an empty public segment and registers its teardown
-// with tb.Cleanup. It skips the test when the machine cannot host a lab: not
-// root, ip or nft missing, or network namespaces unavailable.
+// with tb.Cleanup. It skips the test when the machine cannot host a lab (see
+// [ErrUnsupported]): not root, ip or nft missing, network namespaces
+// unavailable, or, with [WithWire], no TUN device. It is [Open] for tests.
 func New(tb testing.TB, opts ...Option) *Lab {
 	tb.Helper()
-	if reason := unsupported(); reason != "" {
-		tb.Skipf("natlab: skipping: %s", reason)
+	if err := reapStale(); err != nil {
+		tb.Logf("%v", err)
 	}
-	reapStale(tb)
-	id, err := randomID()
+	l, err := open(opts)
+	if errors.Is(err, ErrUnsupported) {
+		tb.Skipf("natlab: skipping: %v", err)
+	}
 	if err != nil {
 		tb.Fatalf("%v", err)
 	}
-	l := &Lab{
-		tb:         tb,
-		id:         id,
-		labels:     map[string]bool{internetName: true},
-		nextPublic: firstHostOctet,
-		nextLAN:    1,
-	}
-	for _, o := range opts {
-		o(l)
-	}
-	if l.wire != nil {
-		if err := l.wire.validate(); err != nil {
-			tb.Fatalf("%v", err)
+	l.tb = tb
+	tb.Cleanup(func() {
+		if err := l.Close(); err != nil {
+			tb.Errorf("%v", err)
 		}
-	}
-	tb.Cleanup(l.teardown)
-	ns, err := l.createNamespace(internetName)
-	if err != nil {
-		tb.Skipf("natlab: skipping: cannot create a network namespace: %v", err)
-	}
-	l.internet = ns
-	if err := l.setupInternet(); err != nil {
-		tb.Fatalf("%v", err)
-	}
+	})
 	return l
 }
 
@@ -329,23 +316,26 @@ func disableBridgeNetfilter(ns string) error {
 	}, true)
 }
 
-// teardown deletes every namespace of the lab, newest first. Deleting a
-// namespace also deletes the veths and bridges inside it.
-func (l *Lab) teardown() {
+// teardown deletes every namespace of the lab, newest first, after closing
+// the wired links' forwarders. Deleting a namespace also deletes the veths
+// and bridges inside it. A second call finds nothing left to do.
+func (l *Lab) teardown() error {
 	l.mu.Lock()
 	namespaces, links := l.namespaces, l.links
 	l.namespaces, l.links = nil, nil
 	l.mu.Unlock()
+	var errs []error
 	for _, wl := range links {
 		if err := wl.close(); err != nil {
-			l.tb.Errorf("natlab: teardown: closing a wired link: %v", err)
+			errs = append(errs, fmt.Errorf("natlab: teardown: closing a wired link: %w", err))
 		}
 	}
 	for i := len(namespaces) - 1; i >= 0; i-- {
 		if err := ip("netns", "del", namespaces[i]); err != nil {
-			l.tb.Errorf("natlab: teardown: %v", err)
+			errs = append(errs, fmt.Errorf("natlab: teardown: %w", err))
 		}
 	}
+	return errors.Join(errs...)
 }
 
 // ip runs the ip program with args.
@@ -371,8 +361,9 @@ func run(stdin []byte, prog string, args ...string) error {
 }
 
 // unsupported says why this machine cannot host a lab, or "" if it can as far
-// as can be told without creating a namespace.
-func unsupported() string {
+// as can be told without creating a namespace. wired asks for TAP devices
+// too.
+func unsupported(wired bool) string {
 	if os.Geteuid() != 0 {
 		return "needs root"
 	}
@@ -380,6 +371,13 @@ func unsupported() string {
 		if _, err := exec.LookPath(prog); err != nil {
 			return fmt.Sprintf("%s not on PATH (install iproute2 and nftables)", prog)
 		}
+	}
+	if wired {
+		f, err := os.OpenFile(tunDevice, os.O_RDWR, 0)
+		if err != nil {
+			return fmt.Sprintf("the wire needs TAP devices: %v", err)
+		}
+		_ = f.Close()
 	}
 	return ""
 }
@@ -402,12 +400,14 @@ var staleNamespace = regexp.MustCompile(`^` + idPrefix + `([0-9]+)x[0-9a-f]{8}-`
 
 // reapStale deletes the namespaces of labs whose process is gone: a test
 // binary killed by a signal or by go test's -timeout runs no cleanup. Labs of
-// live processes, this one included, are left alone.
-func reapStale(tb testing.TB) {
+// live processes, this one included, are left alone. It returns what it
+// could not delete.
+func reapStale() error {
 	out, err := exec.Command("ip", "netns", "list").Output()
 	if err != nil {
-		return // nothing to reap, or New's own checks will say why
+		return nil // nothing to reap, or open's own checks will say why
 	}
+	var errs []error
 	for _, line := range strings.Split(string(out), "\n") {
 		ns, _, _ := strings.Cut(strings.TrimSpace(line), " ")
 		m := staleNamespace.FindStringSubmatch(ns)
@@ -419,7 +419,8 @@ func reapStale(tb testing.TB) {
 			continue
 		}
 		if err := ip("netns", "del", ns); err != nil {
-			tb.Logf("natlab: removing namespace %s of a lab whose process %d is gone: %v", ns, pid, err)
+			errs = append(errs, fmt.Errorf("natlab: removing namespace %s of a lab whose process %d is gone: %w", ns, pid, err))
 		}
 	}
+	return errors.Join(errs...)
 }

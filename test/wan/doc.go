@@ -19,7 +19,12 @@
 // A Go program's sockets belong to the network namespace of the thread
 // that made them, and nats-server and nats.go make theirs on goroutines of
 // their own, so each side must be a process started inside its side's
-// namespace; the test in this package re-executes itself for that.
+// namespace. [RunLab] builds the lab ([natlab.Open]), starts both sides
+// as helper processes ([RunSides], [StartProcess]) with a [CommandFunc]
+// that re-executes the caller's own binary inside the side's namespace,
+// where it calls [Play], and tears the lab down. The test in this package
+// re-executes the test binary (TestWANHelper); 'peerbridge bench --wan'
+// re-executes peerbridge (its hidden bench-wan-helper command).
 //
 // Nothing here times an assertion: results are figures to report.
 //

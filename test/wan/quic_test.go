@@ -46,7 +46,6 @@ func TestQUICConnections(t *testing.T) {
 	if os.Getenv(envVariants) != "1" {
 		t.Skipf("a study, not a check: set %s=1 to run it", envVariants)
 	}
-	requireTUN(t)
 	lab := natlab.New(t, natlab.WithWire(natlab.Wire{Delay: linkDelay, Loss: 0.5}))
 	a, b := lab.AddPublicHost("a", 1), lab.AddPublicHost("b", 1)
 	for _, n := range []int{1, 4} {

@@ -97,7 +97,6 @@ func TestWANRelay(t *testing.T) {
 // symmetric NATs, through a gateway on the public segment.
 func runRelayed(t *testing.T, o wan.Options) wan.Result {
 	w := natlab.Wire{Delay: linkDelay}
-	requireTUN(t)
 	lab := natlab.New(t, natlab.WithWire(w))
 	g := lab.AddPublicHost("g", 2)
 	a := lab.AddNAT("na", natlab.Symmetric).AddHost("a")
@@ -108,31 +107,31 @@ func runRelayed(t *testing.T, o wan.Options) wan.Result {
 	for _, a := range g.Addrs() {
 		addrs = append(addrs, a.String())
 	}
-	gw := startHelper(t, g, roleGateway, envAddrs+"="+strings.Join(addrs, ","), envOptions+"={}")
+	gw := startHelper(t, g, roleGateway, envAddrs+"="+strings.Join(addrs, ","), wan.EnvOptions+"={}")
 	var info gatewayInfo
-	if err := gw.await(ctx, lineGateway, &info); err != nil {
+	if err := gw.Await(ctx, lineGateway, &info); err != nil {
 		t.Fatal(err)
 	}
 	o.Gateway, o.Relay = info.Target, true
-	cpu0 := processCPU(t, gw.cmd.Process.Pid)
+	cpu0 := processCPU(t, gw.Pid())
 	r, hub := runSides(t, a, b, o)
-	cpu := processCPU(t, gw.cmd.Process.Pid) - cpu0
-	if err := hub.stop(); err != nil {
-		t.Fatalf("hub helper: %v", err)
-	}
-	var hubRelay wan.RelayCounts
-	if err := hub.await(ctx, lineHubStop, &hubRelay); err != nil {
+	cpu := processCPU(t, gw.Pid()) - cpu0
+	if err := hub.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	if err := gw.stop(); err != nil {
-		t.Fatalf("gateway helper: %v", err)
+	var hubRelay wan.RelayCounts
+	if err := hub.Await(ctx, wan.LineHubStop, &hubRelay); err != nil {
+		t.Fatal(err)
+	}
+	if err := gw.Stop(); err != nil {
+		t.Fatal(err)
 	}
 	var st relayStats
-	if err := gw.await(ctx, lineRelay, &st); err != nil {
+	if err := gw.Await(ctx, lineRelay, &st); err != nil {
 		t.Fatal(err)
 	}
 	check(t, r, o)
-	logResult(t, r, fmt.Sprintf("relayed through the gateway, wire %s per link, TCP %s", w, orDefault(o.TCPCongestion)), lab)
+	logResult(t, r, fmt.Sprintf("relayed through the gateway, wire %s per link, TCP %s", w, orDefault(o.TCPCongestion)), lab.WireStats())
 	perPacket := time.Duration(0)
 	if st.Forwarded > 0 {
 		perPacket = cpu / time.Duration(st.Forwarded)

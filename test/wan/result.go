@@ -94,3 +94,13 @@ func (r Result) WriteTable(w io.Writer, title string) error {
 	fmt.Fprintf(tw, "bridge/leaf\t%.2f\t\t%.2f\t\t\t\t%.2f\t\t\t\t\n", x.RequestSec, x.P99, x.BlastSec)
 	return tw.Flush()
 }
+
+// P50Ratio is the bridge's median request-reply latency over the leaf's,
+// 0 without both.
+func (r Result) P50Ratio() float64 {
+	leaf, br, ok := r.pair()
+	if !ok {
+		return 0
+	}
+	return ratio(br.Requests.P50, leaf.Requests.P50)
+}

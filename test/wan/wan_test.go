@@ -4,11 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -59,30 +58,15 @@ type wireFigures struct {
 	Forwarded, Lost, Overflow uint64
 }
 
-// allowedCC lists the TCP congestion controls a namespace other than the
-// machine's first may choose.
-const allowedCC = "/proc/sys/net/ipv4/tcp_allowed_congestion_control"
-
 // baseline is how both sides run unless a scenario says otherwise: an
 // uncompressed leaf link over TCP with loss-based congestion control, as
-// most hosts run it: Cubic, Linux's default, or else Reno where the machine
-// does not let a namespace pick Cubic (the lab's namespaces would otherwise
-// inherit whatever the machine runs, BBR on some).
+// most hosts run it (wan.LossBasedCongestion).
 func baseline(t *testing.T, o *wan.Options) {
 	o.LeafCompression = "off"
-	b, err := os.ReadFile(allowedCC)
-	if err != nil {
-		t.Logf("TCP congestion control left as the namespaces inherit it: %v", err)
-		return
+	o.TCPCongestion = wan.LossBasedCongestion()
+	if o.TCPCongestion == "" {
+		t.Log("TCP congestion control left as the namespaces inherit it: neither cubic nor reno may be chosen")
 	}
-	allowed := strings.Fields(string(b))
-	for _, cc := range []string{"cubic", "reno"} {
-		if slices.Contains(allowed, cc) {
-			o.TCPCongestion = cc
-			return
-		}
-	}
-	t.Logf("TCP congestion control left as the namespaces inherit it: neither cubic nor reno in %s (%q)", allowedCC, allowed)
 }
 
 // scenarios are issue 14's wire at 1% loss each way, and the same without
@@ -149,13 +133,19 @@ func runScenario(t *testing.T, sc scenario, o wan.Options) figures {
 		sc.Tweak(&o)
 	}
 	w := natlab.Wire{Delay: linkDelay, Loss: sc.LinkLoss}
-	requireTUN(t)
-	lab := natlab.New(t, natlab.WithWire(w))
-	a, b := lab.AddPublicHost("a", 1), lab.AddPublicHost("b", 1)
-	r, _ := runSides(t, a, b, o)
+	ctx, cancel := context.WithTimeout(t.Context(), sidesTimeout)
+	defer cancel()
+	lr, err := wan.RunLab(ctx, w, o, t.TempDir(), helperCommand(t))
+	if errors.Is(err, natlab.ErrUnsupported) {
+		t.Skipf("wan: skipping: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, ws := lr.Result, lr.Wire
 	check(t, r, o)
 	title := fmt.Sprintf("%s, wire %s per link, TCP %s, leaf compression %s", sc.Name, w, orDefault(o.TCPCongestion), o.LeafCompression)
-	ws := logResult(t, r, title, lab)
+	logResult(t, r, title, ws)
 	return figures{Scenario: sc, Wire: w.String(), Result: r, Ratios: r.Ratios(),
 		WireStat: wireFigures{Forwarded: ws.Forwarded, Lost: ws.Lost, Overflow: ws.Overflow}}
 }
@@ -163,59 +153,14 @@ func runScenario(t *testing.T, sc scenario, o wan.Options) figures {
 // sidesTimeout bounds starting both sides and measuring.
 const sidesTimeout = 2 * time.Minute
 
-// runSides runs side B on b and side A on a, and returns what A measured
-// and B's helper, still running.
-func runSides(t *testing.T, a, b *natlab.Host, o wan.Options) (wan.Result, *helper) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), sidesTimeout)
-	defer cancel()
-	opts, err := json.Marshal(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hub := startHelper(t, b, roleHub, envOptions+"="+string(opts), envDir+"="+sideDir(t, "b"))
-	var info wan.HubInfo
-	if err := hub.await(ctx, lineHub, &info); err != nil {
-		t.Fatal(err)
-	}
-	infoJSON, err := json.Marshal(info)
-	if err != nil {
-		t.Fatal(err)
-	}
-	spoke := startHelper(t, a, roleSpoke, envOptions+"="+string(opts), envDir+"="+sideDir(t, "a"), envHub+"="+string(infoJSON))
-	var r wan.Result
-	if err := spoke.await(ctx, lineResult, &r); err != nil {
-		t.Fatal(err)
-	}
-	return r, hub
-}
-
-// logResult logs r as a table under title, with the lab's wire counters,
-// and returns them.
-func logResult(t *testing.T, r wan.Result, title string, lab *natlab.Lab) natlab.WireStats {
+// logResult logs r as a table under title, with the lab's wire counters.
+func logResult(t *testing.T, r wan.Result, title string, ws natlab.WireStats) {
 	t.Helper()
 	var table bytes.Buffer
 	if err := r.WriteTable(&table, title); err != nil {
 		t.Fatal(err)
 	}
-	ws := lab.WireStats()
 	t.Logf("\n%swire: %d frames forwarded, %d lost, %d dropped on full queues", table.String(), ws.Forwarded, ws.Lost, ws.Overflow)
-	return ws
-}
-
-// tunDevice is where TAP devices, and so the lab's wire, come from.
-const tunDevice = "/dev/net/tun"
-
-// requireTUN skips the test where the wire cannot be built: natlab.New
-// skips without root or namespaces, but a missing TUN device would only
-// fail later.
-func requireTUN(t *testing.T) {
-	t.Helper()
-	f, err := os.OpenFile(tunDevice, os.O_RDWR, 0)
-	if err != nil {
-		t.Skipf("wan: skipping: the lab's wire needs TAP devices: %v", err)
-	}
-	_ = f.Close()
 }
 
 // orDefault names an empty congestion control.
@@ -224,15 +169,6 @@ func orDefault(cc string) string {
 		return "(inherited)"
 	}
 	return cc
-}
-
-// sideDir is a directory of its own for one side's files.
-func sideDir(t *testing.T, side string) string {
-	d := filepath.Join(t.TempDir(), side)
-	if err := os.Mkdir(d, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	return d
 }
 
 // check asserts what cannot flake: both systems ran, every request ended
