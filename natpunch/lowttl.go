@@ -29,8 +29,11 @@ const (
 	// than one in case the first is lost before the NAT.
 	lowTTLPackets = 2
 	// lowTTLLead is how long the full punch waits after the low-TTL
-	// packets, covering the skew between the two sides' start times.
-	lowTTLLead = 60 * time.Millisecond
+	// packets, covering the skew between the two sides' start times: the
+	// gateway's timing error plus scheduling delays on a loaded host (60 ms
+	// let a Docker host pair fall back to the relay now and then when the
+	// NAT lab ran under a load of 4 on 2 cores).
+	lowTTLLead = 150 * time.Millisecond
 )
 
 // openOwnNAT sends the low-TTL packets toward every address and waits
