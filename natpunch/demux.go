@@ -17,10 +17,12 @@ type demux struct {
 	tr  *quic.Transport
 	log *slog.Logger
 
-	// onProbe serves probes (gateways only); onRelay takes relay packets.
-	// Both are set before run starts and called on the reading goroutine.
+	// onProbe serves probes (gateways only); onRelay takes relay packets,
+	// whole: the relayed packet is pkt[relayOverhead:]. Both are set before
+	// the demux gets packets and called on the reading goroutine; pkt is
+	// valid only until onRelay returns.
 	onProbe func(from netip.AddrPort, p probe)
-	onRelay func(from netip.AddrPort, s sessionID, inner []byte)
+	onRelay func(from netip.AddrPort, s sessionID, pkt []byte)
 
 	mu      sync.Mutex // guards waiters
 	waiters map[[txnLen]byte]chan probeResponse
@@ -33,7 +35,9 @@ func newDemux(tr *quic.Transport, log *slog.Logger) *demux {
 	return &demux{tr: tr, log: log, waiters: make(map[[txnLen]byte]chan probeResponse)}
 }
 
-// run reads until ctx ends or the transport closes.
+// run reads until ctx ends or the transport closes. A connector's socket
+// does not need it: its handler is dispatch (connector.SetNonQUICHandler),
+// which takes the packets before quic-go's short queue of them.
 func (d *demux) run(ctx context.Context) {
 	buf := make([]byte, 64<<10)
 	for {
@@ -50,6 +54,8 @@ func (d *demux) run(ctx context.Context) {
 	}
 }
 
+// dispatch hands packet b from from to the part that waits for it. It
+// never blocks.
 func (d *demux) dispatch(from netip.AddrPort, b []byte) {
 	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
 	typ, err := packetType(b)
@@ -75,12 +81,12 @@ func (d *demux) dispatch(from netip.AddrPort, b []byte) {
 	case typePunch:
 		d.punches.Add(1)
 	case typeRelay:
-		s, inner, err := parseRelay(b)
+		s, _, err := parseRelay(b)
 		if err != nil || d.onRelay == nil {
 			d.dropped.Add(1)
 			return
 		}
-		d.onRelay(from, s, inner)
+		d.onRelay(from, s, b)
 	default:
 		d.dropped.Add(1)
 	}

@@ -174,8 +174,8 @@ func (g *Gateway) StartOn(udps []*net.UDPConn, alts ...*net.UDPConn) error {
 		d.onRelay = g.forward
 		g.muxes = append(g.muxes, d)
 	}
-	for _, d := range g.muxes {
-		g.wg.Go(func() { d.run(g.ctx) })
+	for i, d := range g.muxes {
+		g.conns[i].SetNonQUICHandler(d.dispatch)
 	}
 	g.wg.Go(g.expireRelays)
 	g.wg.Go(g.sweepRegistrations)
