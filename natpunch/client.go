@@ -187,7 +187,7 @@ func (cl *Client) Start(ctx context.Context) error {
 	cl.goMu.Lock()
 	cl.ctx, cl.cancel = ctx, cancel
 	cl.goMu.Unlock()
-	cl.d = newDemux(cl.c.Transport(), cl.log)
+	cl.d = newDemux(cl.log)
 	cl.d.onRelay = func(from netip.AddrPort, s sessionID, pkt []byte) {
 		if !cl.relay.deliver(from, s, pkt[relayOverhead:]) {
 			cl.d.dropped.Add(1)

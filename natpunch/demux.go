@@ -1,20 +1,16 @@
 package natpunch
 
 import (
-	"context"
 	"log/slog"
-	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
-
-	"github.com/quic-go/quic-go"
 )
 
-// demux reads the non-QUIC packets of one QUIC transport (the only reader
-// it may have) and hands each to the part that waits for it.
+// demux takes the non-QUIC packets of one socket (its dispatch is the
+// connector's NonQUICHandler, or a TCP link's) and hands each to the part
+// that waits for it.
 type demux struct {
-	tr  *quic.Transport
 	log *slog.Logger
 
 	// onProbe serves probes (gateways only); onRelay takes relay packets,
@@ -31,27 +27,8 @@ type demux struct {
 	dropped atomic.Uint64 // packets that were not ours or malformed
 }
 
-func newDemux(tr *quic.Transport, log *slog.Logger) *demux {
-	return &demux{tr: tr, log: log, waiters: make(map[[txnLen]byte]chan probeResponse)}
-}
-
-// run reads until ctx ends or the transport closes. A connector's socket
-// does not need it: its handler is dispatch (connector.SetNonQUICHandler),
-// which takes the packets before quic-go's short queue of them.
-func (d *demux) run(ctx context.Context) {
-	buf := make([]byte, 64<<10)
-	for {
-		n, addr, err := d.tr.ReadNonQUICPacket(ctx, buf)
-		if err != nil {
-			return
-		}
-		ua, ok := addr.(*net.UDPAddr)
-		if !ok {
-			d.dropped.Add(1)
-			continue
-		}
-		d.dispatch(ua.AddrPort(), buf[:n])
-	}
+func newDemux(log *slog.Logger) *demux {
+	return &demux{log: log, waiters: make(map[[txnLen]byte]chan probeResponse)}
 }
 
 // dispatch hands packet b from from to the part that waits for it. It

@@ -93,7 +93,7 @@ func FuzzParseRelay(f *testing.F) {
 func FuzzDispatch(f *testing.F) {
 	addTruncations(f, seedPackets())
 	f.Fuzz(func(t *testing.T, b []byte) {
-		d := newDemux(nil, nil)
+		d := newDemux(nil)
 		txn := [txnLen]byte{1, 2, 3}
 		waiter := d.expect(txn)
 		handled := 0

@@ -169,7 +169,7 @@ func (g *Gateway) StartOn(udps []*net.UDPConn, alts ...*net.UDPConn) error {
 		c.SetHandler(g.handler(i))
 		g.conns = append(g.conns, c)
 		g.addrs = append(g.addrs, c.Addr())
-		d := newDemux(c.Transport(), g.log)
+		d := newDemux(g.log)
 		d.onProbe = g.probeServer(i)
 		d.onRelay = g.forward
 		g.muxes = append(g.muxes, d)
