@@ -192,7 +192,8 @@ func (c *Connector) Addr() netip.AddrPort {
 }
 
 // Transport returns the QUIC transport that owns the UDP socket. NAT
-// traversal sends its own packets through it (WriteTo, ReadNonQUICPacket).
+// traversal sends its own packets through it (WriteTo) and takes those
+// that arrive with SetNonQUICHandler (or ReadNonQUICPacket without one).
 func (c *Connector) Transport() *quic.Transport { return c.tr }
 
 // Stats returns a snapshot of the counters.

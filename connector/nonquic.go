@@ -39,6 +39,10 @@ type filterConn struct {
 	handler atomic.Pointer[NonQUICHandler]
 }
 
+// Socket returns the UDP socket itself, for what sets options per packet
+// (natpunch's low-TTL punches); it is Transport().Conn's way to it.
+func (c *filterConn) Socket() *net.UDPConn { return c.UDPConn }
+
 func newFilterConn(udp *net.UDPConn) *filterConn {
 	return &filterConn{UDPConn: udp, batch: ipv4.NewPacketConn(udp)}
 }
