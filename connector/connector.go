@@ -44,9 +44,10 @@ type Connector struct {
 	refusals       rateLog // rate-limits the warnings about refusals
 
 	// Set by Start, read-only afterwards.
-	udp *net.UDPConn
-	tr  *quic.Transport
-	ln  *quic.Listener
+	udp  *net.UDPConn
+	sock *filterConn // udp as quic-go reads it
+	tr   *quic.Transport
+	ln   *quic.Listener
 
 	ctx    context.Context // lifetime, cancelled by Close
 	cancel context.CancelFunc
@@ -113,8 +114,8 @@ func (c *Connector) Start(ctx context.Context) error {
 // inside another network namespace. The connector owns it from now on.
 func (c *Connector) StartOn(udp *net.UDPConn) error {
 	key := quic.StatelessResetKey(c.id.StatelessResetKey())
-	c.udp = udp
-	c.tr = &quic.Transport{Conn: udp, StatelessResetKey: &key, ConnContext: c.admitConn, VerifySourceAddress: c.validateSource}
+	c.udp, c.sock = udp, newFilterConn(udp)
+	c.tr = &quic.Transport{Conn: c.sock, StatelessResetKey: &key, ConnContext: c.admitConn, VerifySourceAddress: c.validateSource}
 	ln, err := c.tr.Listen(c.id.ServerTLS(), c.quicConf)
 	if err != nil {
 		c.tr.Close()
@@ -191,7 +192,8 @@ func (c *Connector) Addr() netip.AddrPort {
 }
 
 // Transport returns the QUIC transport that owns the UDP socket. NAT
-// traversal sends its own packets through it (WriteTo, ReadNonQUICPacket).
+// traversal sends its own packets through it (WriteTo) and takes those
+// that arrive with SetNonQUICHandler (or ReadNonQUICPacket without one).
 func (c *Connector) Transport() *quic.Transport { return c.tr }
 
 // Stats returns a snapshot of the counters.

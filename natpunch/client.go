@@ -187,9 +187,9 @@ func (cl *Client) Start(ctx context.Context) error {
 	cl.goMu.Lock()
 	cl.ctx, cl.cancel = ctx, cancel
 	cl.goMu.Unlock()
-	cl.d = newDemux(cl.c.Transport(), cl.log)
-	cl.d.onRelay = func(from netip.AddrPort, s sessionID, inner []byte) {
-		if !cl.relay.deliver(from, s, inner) {
+	cl.d = newDemux(cl.log)
+	cl.d.onRelay = func(from netip.AddrPort, s sessionID, pkt []byte) {
+		if !cl.relay.deliver(from, s, pkt[relayOverhead:]) {
 			cl.d.dropped.Add(1)
 		}
 	}
@@ -198,13 +198,13 @@ func (cl *Client) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("natpunch: relay listener: %w", err)
 	}
-	cl.wg.Go(func() { cl.d.run(cl.ctx) })
 	cl.wg.Go(func() { cl.acceptRelayed(ln) })
 	cl.wg.Go(cl.expireRelays)
 	if len(cl.gateways) > 0 {
 		cl.wg.Go(cl.registerLoop)
 	}
 	cl.c.SetRouter(cl)
+	cl.c.SetNonQUICHandler(cl.d.dispatch)
 	return nil
 }
 
@@ -220,6 +220,7 @@ func (cl *Client) Close() error {
 	if cancel == nil {
 		return nil
 	}
+	cl.c.SetNonQUICHandler(nil)
 	err := cl.relayTr.Close()
 	cl.relay.Close()
 	cl.wg.Wait()

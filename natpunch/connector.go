@@ -32,6 +32,9 @@ type Connector interface {
 	Request(ctx context.Context, o connector.Outbound) (*connector.Reply, error)
 	// SetRouter makes the client the connector's router.
 	SetRouter(r connector.Router)
+	// SetNonQUICHandler hands the socket's non-QUIC packets (probes,
+	// punches, relayed packets) to h as they arrive; nil stops it.
+	SetNonQUICHandler(h connector.NonQUICHandler)
 
 	// Transport, Addr, Identity and QUICConfig are the socket traversal
 	// shares with the connector and what it needs to run QUIC through

@@ -1,26 +1,24 @@
 package natpunch
 
 import (
-	"context"
 	"log/slog"
-	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
-
-	"github.com/quic-go/quic-go"
 )
 
-// demux reads the non-QUIC packets of one QUIC transport (the only reader
-// it may have) and hands each to the part that waits for it.
+// demux takes the non-QUIC packets of one socket (its dispatch is the
+// connector's NonQUICHandler, or a TCP link's) and hands each to the part
+// that waits for it.
 type demux struct {
-	tr  *quic.Transport
 	log *slog.Logger
 
-	// onProbe serves probes (gateways only); onRelay takes relay packets.
-	// Both are set before run starts and called on the reading goroutine.
+	// onProbe serves probes (gateways only); onRelay takes relay packets,
+	// whole: the relayed packet is pkt[relayOverhead:]. Both are set before
+	// the demux gets packets and called on the reading goroutine; pkt is
+	// valid only until onRelay returns.
 	onProbe func(from netip.AddrPort, p probe)
-	onRelay func(from netip.AddrPort, s sessionID, inner []byte)
+	onRelay func(from netip.AddrPort, s sessionID, pkt []byte)
 
 	mu      sync.Mutex // guards waiters
 	waiters map[[txnLen]byte]chan probeResponse
@@ -29,27 +27,12 @@ type demux struct {
 	dropped atomic.Uint64 // packets that were not ours or malformed
 }
 
-func newDemux(tr *quic.Transport, log *slog.Logger) *demux {
-	return &demux{tr: tr, log: log, waiters: make(map[[txnLen]byte]chan probeResponse)}
+func newDemux(log *slog.Logger) *demux {
+	return &demux{log: log, waiters: make(map[[txnLen]byte]chan probeResponse)}
 }
 
-// run reads until ctx ends or the transport closes.
-func (d *demux) run(ctx context.Context) {
-	buf := make([]byte, 64<<10)
-	for {
-		n, addr, err := d.tr.ReadNonQUICPacket(ctx, buf)
-		if err != nil {
-			return
-		}
-		ua, ok := addr.(*net.UDPAddr)
-		if !ok {
-			d.dropped.Add(1)
-			continue
-		}
-		d.dispatch(ua.AddrPort(), buf[:n])
-	}
-}
-
+// dispatch hands packet b from from to the part that waits for it. It
+// never blocks.
 func (d *demux) dispatch(from netip.AddrPort, b []byte) {
 	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
 	typ, err := packetType(b)
@@ -75,12 +58,12 @@ func (d *demux) dispatch(from netip.AddrPort, b []byte) {
 	case typePunch:
 		d.punches.Add(1)
 	case typeRelay:
-		s, inner, err := parseRelay(b)
+		s, _, err := parseRelay(b)
 		if err != nil || d.onRelay == nil {
 			d.dropped.Add(1)
 			return
 		}
-		d.onRelay(from, s, inner)
+		d.onRelay(from, s, b)
 	default:
 		d.dropped.Add(1)
 	}

@@ -107,7 +107,9 @@
 // # Packets
 //
 // Non-QUIC packets share the socket with QUIC. Each starts with a type byte
-// below 0x40 (so quic-go hands it to ReadNonQUICPacket) and the magic "PB":
+// below 0x40 (so quic-go does not take it for QUIC: the connector hands it
+// to the demux as it comes off the socket, see
+// connector.Connector.SetNonQUICHandler) and the magic "PB":
 //
 //	probe           0x01 'P' 'B' txn[12] flags[1] zero padding   64 bytes
 //	probe response  0x02 'P' 'B' txn[12] observed[18] other[18]  51 bytes

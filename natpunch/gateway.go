@@ -188,13 +188,13 @@ func (g *Gateway) StartOn(udps []*net.UDPConn, alts ...*net.UDPConn) error {
 		c.SetHandler(g.handler(i))
 		g.conns = append(g.conns, c)
 		g.addrs = append(g.addrs, c.Addr())
-		d := newDemux(c.Transport(), g.log)
+		d := newDemux(g.log)
 		d.onProbe = g.probeServer(i)
 		d.onRelay = g.forward
 		g.muxes = append(g.muxes, d)
 	}
-	for _, d := range g.muxes {
-		g.wg.Go(func() { d.run(g.ctx) })
+	for i, d := range g.muxes {
+		g.conns[i].SetNonQUICHandler(d.dispatch)
 	}
 	g.wg.Go(g.expireRelays)
 	g.wg.Go(g.sweepRegistrations)

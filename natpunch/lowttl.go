@@ -40,7 +40,7 @@ const (
 // lowTTLLead. Where the socket cannot set a TTL per packet it does nothing:
 // the punch then runs as it would without it.
 func (cl *Client) openOwnNAT(ctx context.Context, targets []netip.AddrPort) error {
-	u, ok := cl.c.Transport().Conn.(*net.UDPConn)
+	u, ok := udpSocket(cl.c.Transport().Conn)
 	if !ok || len(targets) == 0 {
 		return nil
 	}
@@ -61,4 +61,17 @@ func (cl *Client) openOwnNAT(ctx context.Context, targets []netip.AddrPort) erro
 		return nil
 	}
 	return wait(ctx, lowTTLLead)
+}
+
+// udpSocket returns the UDP socket under a transport's connection: the
+// connection itself, or what the connector's wrapper (which takes the
+// non-QUIC packets off it) gives as its Socket.
+func udpSocket(pc net.PacketConn) (*net.UDPConn, bool) {
+	switch c := pc.(type) {
+	case *net.UDPConn:
+		return c, true
+	case interface{ Socket() *net.UDPConn }:
+		return c.Socket(), true
+	}
+	return nil, false
 }

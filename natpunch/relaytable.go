@@ -230,15 +230,16 @@ func (t *relayTable) stats() (int, uint64, uint64) {
 	return n, t.forwarded.Load(), t.dropped.Load()
 }
 
-// forward relays one packet, unchanged, to the session's other end, from
-// the gateway address that end talks to so its NAT lets it in.
-func (g *Gateway) forward(from netip.AddrPort, s sessionID, inner []byte) {
+// forward relays relay packet pkt of session s, unchanged, to the
+// session's other end, from the gateway address that end talks to so its
+// NAT lets it in.
+func (g *Gateway) forward(from netip.AddrPort, s sessionID, pkt []byte) {
+	inner := pkt[relayOverhead:]
 	to, ok := g.relay.route(s, from, len(inner), time.Now())
 	if !ok { // counted by reason in route
 		g.relay.dropped.Add(1)
 		return
 	}
-	pkt := appendRelay(make([]byte, 0, relayOverhead+len(inner)), s, inner)
 	if _, err := g.conns[to.via].Transport().WriteTo(pkt, net.UDPAddrFromAddrPort(to.addr)); err != nil {
 		g.relay.dropped.Add(1)
 		return

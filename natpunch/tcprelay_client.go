@@ -27,15 +27,13 @@ const (
 // default backoff it spans more than four days.
 const tcpRounds = 100_000
 
-// tcpLink is a bridge's relay WebSocket to its first gateway: the QUIC
-// transport its control connection to the gateway runs on, and the demux
-// of the relay packets arriving on it.
+// tcpLink is a bridge's relay WebSocket to its first gateway and the QUIC
+// transport its control connection to the gateway runs on. The relay
+// packets arriving on it go to a demux on the WebSocket's reader.
 type tcpLink struct {
-	gw   netip.AddrPort
-	pc   *wsPacketConn
-	tr   *quic.Transport
-	stop context.CancelFunc
-	done chan struct{} // closed when the demux has returned
+	gw netip.AddrPort
+	pc *wsPacketConn
+	tr *quic.Transport
 }
 
 // tcpState is a bridge's side of the TCP relay.
@@ -132,24 +130,15 @@ func (cl *Client) connectTCP(gw gateway) error {
 
 // newTCPLink starts the link over ws; closeTCP or swapTCPLink stops it.
 func (cl *Client) newTCPLink(ws *websocket.Conn, gw netip.AddrPort) *tcpLink {
-	pc := newWSPacketConn(ws, net.UDPAddrFromAddrPort(gw))
-	l := &tcpLink{gw: gw, pc: pc, tr: &quic.Transport{Conn: pc}, done: make(chan struct{})}
-	d := newDemux(l.tr, cl.log)
+	d := newDemux(cl.log)
 	d.onRelay = cl.d.onRelay
-	var ctx context.Context
-	ctx, l.stop = context.WithCancel(context.Background())
-	go func() {
-		defer close(l.done)
-		d.run(ctx)
-	}()
-	return l
+	pc := newWSPacketConn(ws, net.UDPAddrFromAddrPort(gw), d.dispatch)
+	return &tcpLink{gw: gw, pc: pc, tr: &quic.Transport{Conn: pc}}
 }
 
 func (l *tcpLink) close() {
-	l.stop()
 	l.tr.Close()
 	l.pc.Close()
-	<-l.done
 }
 
 // swapTCPLink installs l, closing the link it replaces.

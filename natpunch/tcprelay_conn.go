@@ -13,6 +13,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/peerbridge/peerbridge/connector"
 	"github.com/peerbridge/peerbridge/connector/identity"
 )
 
@@ -73,6 +74,10 @@ type wsPacketConn struct {
 	cancel context.CancelFunc
 	in     chan []byte   // buffered: a full queue drops, as a socket would
 	done   chan struct{} // closed when the reader has returned
+	// nonQUIC, if not nil, takes the non-QUIC datagrams (relay packets) on
+	// the reader goroutine, instead of through quic-go's ReadNonQUICPacket
+	// queue, which holds 32 and drops the rest without a count.
+	nonQUIC connector.NonQUICHandler
 
 	mu       sync.Mutex // guards deadline and wake
 	deadline time.Time
@@ -81,10 +86,10 @@ type wsPacketConn struct {
 	dropped atomic.Uint64
 }
 
-// newWSPacketConn starts reading ws; Close stops it.
-func newWSPacketConn(ws *websocket.Conn, remote *net.UDPAddr) *wsPacketConn {
+// newWSPacketConn starts reading ws; Close stops it. nonQUIC may be nil.
+func newWSPacketConn(ws *websocket.Conn, remote *net.UDPAddr, nonQUIC connector.NonQUICHandler) *wsPacketConn {
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &wsPacketConn{ws: ws, remote: remote, ctx: ctx, cancel: cancel,
+	c := &wsPacketConn{ws: ws, remote: remote, ctx: ctx, cancel: cancel, nonQUIC: nonQUIC,
 		in: make(chan []byte, 256), done: make(chan struct{}), wake: make(chan struct{})}
 	go c.read()
 	return c
@@ -105,6 +110,10 @@ func (c *wsPacketConn) read() {
 		}
 		if typ != websocket.MessageBinary {
 			c.dropped.Add(1)
+			continue
+		}
+		if c.nonQUIC != nil && len(b) > 0 && b[0]&0xc0 == 0 {
+			c.nonQUIC(c.remote.AddrPort(), b)
 			continue
 		}
 		select {
