@@ -11,6 +11,13 @@ import (
 )
 
 // natGrant is the gateway's relay grant.
+// natFloodRate and natFloodBurst are TestNATRelayFlood's per-client relay
+// budget.
+const (
+	natFloodRate  = 2000
+	natFloodBurst = 4000
+)
+
 type natGrant struct {
 	Node    string `msgpack:"node"`
 	Session []byte `msgpack:"session"`
@@ -21,9 +28,12 @@ type natGrant struct {
 // packets of 1 KB at it through the gateway. The victim must agree to no
 // more sessions than its per-peer bound, the packets forwarded to it must
 // stay within the gateway's per-client budget, its sessions must expire
-// when idle, and a legitimate peer must still reach it.
+// when idle, and a legitimate peer must still reach it. The gateway's
+// per-client budget is set below the default here (which carries 8 MiB/s),
+// so that the flood exceeds it however fast the test machine pushes.
 func TestNATRelayFlood(t *testing.T) {
-	g := natGateway(t, natpunch.GatewayConfig{})
+	relay := natpunch.RelayLimits{ClientPacketRate: natFloodRate, ClientPacketBurst: natFloodBurst}
+	g := natGateway(t, natpunch.GatewayConfig{Relay: relay})
 	victim, vcl := natBridge(t, g, natpunch.ClientConfig{RelayIdleTimeout: 2 * time.Second})
 	legit, _ := natBridge(t, g, natpunch.ClientConfig{})
 	attacker := natConnector(t)
@@ -74,7 +84,7 @@ func TestNATRelayFlood(t *testing.T) {
 	if len(grants) > natpunch.DefaultRelaySessionsPerPeer {
 		t.Errorf("the victim agreed to %d sessions from one peer, bound %d", len(grants), natpunch.DefaultRelaySessionsPerPeer)
 	}
-	limit := natpunch.DefaultRelayClientBurst + int64(natpunch.DefaultRelayClientRate*(pushed.Seconds()+1))
+	limit := natFloodBurst + int64(natFloodRate*(pushed.Seconds()+1))
 	if n := forwarded(); n > limit {
 		t.Errorf("%d relayed packets reached the victim, budget %d", n, limit)
 	}
