@@ -27,33 +27,18 @@ func (n *NAT) addNAT(name string, kind Kind) (*NAT, error) {
 	case kind != FullCone && kind != PortRestricted && kind != Symmetric && kind != DockerHost:
 		return nil, fmt.Errorf("natlab: NAT %s behind %s: kind %q cannot be nested", name, n.name, kind)
 	}
-	n.hostsMu.Lock()
-	defer n.hostsMu.Unlock()
-	if n.kind == FullCone && n.hosts > 0 {
-		return nil, fmt.Errorf("natlab: NAT %s: a full-cone NAT supports one LAN host", n.name)
-	}
-	if firstHostOctet+n.hosts > maxOctet {
-		return nil, fmt.Errorf("natlab: NAT %s: LAN is out of addresses", n.name)
-	}
-	wan := lanAddr(n.lan, firstHostOctet+n.hosts)
-	l := n.lab
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.nextLAN > maxLANs {
-		return nil, fmt.Errorf("natlab: out of LANs in 198.19.0.0/16")
-	}
-	if err := l.claimLabel(name); err != nil {
-		return nil, err
-	}
-	ns, err := l.addNamespace(name)
+	var lan int
+	ns, wan, _, err := n.attachLAN(name, func(l *Lab) error {
+		if l.nextLAN > maxLANs {
+			return fmt.Errorf("natlab: out of LANs in 198.19.0.0/16")
+		}
+		lan = l.nextLAN
+		l.nextLAN++
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	n.hosts++
-	if _, err := n.plugLANHost(ns, wan); err != nil {
-		return nil, err
-	}
-	inner := &NAT{lab: l, name: name, kind: kind, router: ns, public: wan, lan: l.nextLAN}
-	l.nextLAN++
+	inner := &NAT{lab: n.lab, name: name, kind: kind, router: ns, public: wan, lan: lan}
 	return inner, inner.setupRouter()
 }

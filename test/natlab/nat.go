@@ -101,31 +101,46 @@ func (n *NAT) addHost(name string) (*Host, error) {
 	if n.kind == None {
 		return n.lab.addPublicHost(name, 1)
 	}
-	n.hostsMu.Lock()
-	defer n.hostsMu.Unlock()
-	if n.kind == FullCone && n.hosts > 0 {
-		return nil, fmt.Errorf("natlab: NAT %s: a full-cone NAT supports one LAN host", n.name)
-	}
-	if firstHostOctet+n.hosts > maxOctet {
-		return nil, fmt.Errorf("natlab: NAT %s: LAN is out of addresses", n.name)
-	}
-	addr := lanAddr(n.lan, firstHostOctet+n.hosts)
-	l := n.lab
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if err := l.claimLabel(name); err != nil {
-		return nil, err
-	}
-	ns, err := l.addNamespace(name)
-	if err != nil {
-		return nil, err
-	}
-	n.hosts++
-	port, err := n.plugLANHost(ns, addr)
+	ns, addr, port, err := n.attachLAN(name, nil)
 	if err != nil {
 		return nil, err
 	}
 	return &Host{ns: ns, addrs: []netip.Addr{addr}, wireNS: n.router, wireDev: port}, nil
+}
+
+// attachLAN makes namespace name and plugs it into n's LAN with the LAN's
+// next address, as a host or a nested router; it returns the namespace, its
+// address and its bridge port in n's router. reserve, if set, runs first
+// with the lab's lock held, to claim what else the caller needs.
+func (n *NAT) attachLAN(name string, reserve func(*Lab) error) (ns string, addr netip.Addr, port string, err error) {
+	n.hostsMu.Lock()
+	defer n.hostsMu.Unlock()
+	if n.kind == FullCone && n.hosts > 0 {
+		return "", addr, "", fmt.Errorf("natlab: NAT %s: a full-cone NAT supports one LAN host", n.name)
+	}
+	if firstHostOctet+n.hosts > maxOctet {
+		return "", addr, "", fmt.Errorf("natlab: NAT %s: LAN is out of addresses", n.name)
+	}
+	addr = lanAddr(n.lan, firstHostOctet+n.hosts)
+	l := n.lab
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if reserve != nil {
+		if err := reserve(l); err != nil {
+			return "", addr, "", err
+		}
+	}
+	if err := l.claimLabel(name); err != nil {
+		return "", addr, "", err
+	}
+	if ns, err = l.addNamespace(name); err != nil {
+		return "", addr, "", err
+	}
+	n.hosts++
+	if port, err = n.plugLANHost(ns, addr); err != nil {
+		return "", addr, "", err
+	}
+	return ns, addr, port, nil
 }
 
 // plugLANHost connects host namespace ns to the router's LAN bridge with
