@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -43,11 +42,10 @@ type relayConn struct {
 	// maxPerPeer and max bound the sessions per peer and in all.
 	maxPerPeer, max int
 
-	mu       sync.Mutex // guards sessions, perPeer, deadline and wake
+	mu       sync.Mutex // guards sessions and perPeer
 	sessions map[sessionID]*relaySess
 	perPeer  map[identity.NodeID]int
-	deadline time.Time
-	wake     chan struct{} // closed when the deadline changes
+	deadline readDeadline
 
 	in        chan relayPacket // buffered: a full queue drops, as UDP would
 	closed    chan struct{}
@@ -68,7 +66,6 @@ func newRelayConn(write func([]byte, netip.AddrPort) error, maxPerPeer, max int)
 		write: write, maxPerPeer: maxPerPeer, max: max,
 		sessions: make(map[sessionID]*relaySess),
 		perPeer:  make(map[identity.NodeID]int),
-		wake:     make(chan struct{}),
 		in:       make(chan relayPacket, relayQueue),
 		closed:   make(chan struct{}),
 	}
@@ -164,30 +161,11 @@ type RelayStats struct {
 
 // ReadFrom implements net.PacketConn.
 func (c *relayConn) ReadFrom(p []byte) (int, net.Addr, error) {
-	for {
-		c.mu.Lock()
-		deadline, wake := c.deadline, c.wake
-		c.mu.Unlock()
-		var timeout <-chan time.Time
-		if !deadline.IsZero() {
-			d := time.Until(deadline)
-			if d <= 0 {
-				return 0, nil, os.ErrDeadlineExceeded
-			}
-			t := time.NewTimer(d)
-			defer t.Stop()
-			timeout = t.C
-		}
-		select {
-		case pkt := <-c.in:
-			return copy(p, pkt.data), relayAddr{pkt.s}, nil
-		case <-c.closed:
-			return 0, nil, net.ErrClosed
-		case <-timeout:
-			return 0, nil, os.ErrDeadlineExceeded
-		case <-wake:
-		}
+	pkt, err := receive(&c.deadline, c.in, c.closed)
+	if err != nil {
+		return 0, nil, err
 	}
+	return copy(p, pkt.data), relayAddr{pkt.s}, nil
 }
 
 // WriteTo implements net.PacketConn.
@@ -225,11 +203,7 @@ func (c *relayConn) SetDeadline(t time.Time) error { return c.SetReadDeadline(t)
 
 // SetReadDeadline implements net.PacketConn.
 func (c *relayConn) SetReadDeadline(t time.Time) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.deadline = t
-	close(c.wake)
-	c.wake = make(chan struct{})
+	c.deadline.set(t)
 	return nil
 }
 

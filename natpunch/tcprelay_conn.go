@@ -6,8 +6,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -79,9 +77,7 @@ type wsPacketConn struct {
 	// queue, which holds 32 and drops the rest without a count.
 	nonQUIC connector.NonQUICHandler
 
-	mu       sync.Mutex // guards deadline and wake
-	deadline time.Time
-	wake     chan struct{} // closed when the deadline changes
+	deadline readDeadline
 
 	dropped atomic.Uint64
 }
@@ -90,7 +86,7 @@ type wsPacketConn struct {
 func newWSPacketConn(ws *websocket.Conn, remote *net.UDPAddr, nonQUIC connector.NonQUICHandler) *wsPacketConn {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &wsPacketConn{ws: ws, remote: remote, ctx: ctx, cancel: cancel, nonQUIC: nonQUIC,
-		in: make(chan []byte, 256), done: make(chan struct{}), wake: make(chan struct{})}
+		in: make(chan []byte, 256), done: make(chan struct{})}
 	go c.read()
 	return c
 }
@@ -129,30 +125,11 @@ func (c *wsPacketConn) Done() <-chan struct{} { return c.ctx.Done() }
 
 // ReadFrom implements net.PacketConn.
 func (c *wsPacketConn) ReadFrom(p []byte) (int, net.Addr, error) {
-	for {
-		c.mu.Lock()
-		deadline, wake := c.deadline, c.wake
-		c.mu.Unlock()
-		var timeout <-chan time.Time
-		if !deadline.IsZero() {
-			d := time.Until(deadline)
-			if d <= 0 {
-				return 0, nil, os.ErrDeadlineExceeded
-			}
-			t := time.NewTimer(d)
-			defer t.Stop()
-			timeout = t.C
-		}
-		select {
-		case b := <-c.in:
-			return copy(p, b), c.remote, nil
-		case <-c.ctx.Done():
-			return 0, nil, net.ErrClosed
-		case <-timeout:
-			return 0, nil, os.ErrDeadlineExceeded
-		case <-wake:
-		}
+	b, err := receive(&c.deadline, c.in, c.ctx.Done())
+	if err != nil {
+		return 0, nil, err
 	}
+	return copy(p, b), c.remote, nil
 }
 
 // WriteTo implements net.PacketConn: p goes to the gateway, whatever addr.
@@ -184,11 +161,7 @@ func (c *wsPacketConn) SetDeadline(t time.Time) error { return c.SetReadDeadline
 
 // SetReadDeadline implements net.PacketConn.
 func (c *wsPacketConn) SetReadDeadline(t time.Time) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.deadline = t
-	close(c.wake)
-	c.wake = make(chan struct{})
+	c.deadline.set(t)
 	return nil
 }
 
