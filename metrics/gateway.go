@@ -5,12 +5,12 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/peerbridge/peerbridge/natpunch"
+	"github.com/peerbridge/peerbridge/natpunch/gateway"
 )
 
 // GatewayStats is what the gateway collector reads at each scrape.
 type GatewayStats interface {
-	Stats() natpunch.GatewayStats
+	Stats() gateway.Stats
 }
 
 // Gateway collects a gateway's metrics.

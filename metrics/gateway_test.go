@@ -12,6 +12,7 @@ import (
 	"github.com/peerbridge/peerbridge/connector"
 	"github.com/peerbridge/peerbridge/connector/identity"
 	"github.com/peerbridge/peerbridge/natpunch"
+	"github.com/peerbridge/peerbridge/natpunch/gateway"
 )
 
 // TestGatewayMetrics: a bridge registered with a real gateway shows in its
@@ -21,7 +22,7 @@ func TestGatewayMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := natpunch.NewGateway(natpunch.GatewayConfig{Listen: []string{"127.0.0.1:0"}}, gid, nil)
+	g, err := gateway.New(gateway.Config{Listen: []string{"127.0.0.1:0"}}, gid, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

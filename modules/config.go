@@ -38,7 +38,7 @@ type Config struct {
 	Gateways []connector.Target
 	// TCPRelay is the first gateway's TCP relay address, used when UDP to
 	// the gateways gets no answer: empty means the gateway's endpoint,
-	// natpunch.TCPOff none (natpunch.ClientConfig.TCPRelay).
+	// wire.TCPOff none (natpunch.ClientConfig.TCPRelay).
 	TCPRelay string
 	// HTTP is the TCP address of /metrics and /healthz. Empty means none.
 	HTTP string

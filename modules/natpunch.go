@@ -13,6 +13,7 @@ import (
 	"github.com/peerbridge/peerbridge/connector/identity"
 	"github.com/peerbridge/peerbridge/metrics"
 	"github.com/peerbridge/peerbridge/natpunch"
+	"github.com/peerbridge/peerbridge/natpunch/gateway"
 )
 
 // TraversalModule provides the bridge's NAT traversal: registration with
@@ -45,7 +46,7 @@ type GatewayConfig struct {
 	// KeyFile is the gateway's identity key file, created if missing.
 	KeyFile string
 	// Gateway configures the gateway itself.
-	Gateway natpunch.GatewayConfig
+	Gateway gateway.Config
 	// HTTP is the TCP address of /metrics and /healthz. Empty means none.
 	HTTP string
 	// Limits bound what bridges and strangers can make the gateway hold;
@@ -56,14 +57,14 @@ type GatewayConfig struct {
 // GatewayModule provides the rendezvous and relay gateway.
 func GatewayModule(cfg GatewayConfig) fx.Option {
 	return fx.Module("gateway",
-		fx.Provide(func(lc fx.Lifecycle, log *slog.Logger) (*natpunch.Gateway, error) {
+		fx.Provide(func(lc fx.Lifecycle, log *slog.Logger) (*gateway.Gateway, error) {
 			id, err := identity.LoadOrCreate(cfg.KeyFile)
 			if err != nil {
 				return nil, err
 			}
 			gc := cfg.Gateway
 			gc.Conn = cfg.Limits.Apply(gc.Conn)
-			g, err := natpunch.NewGateway(gc, id, log.With("component", "gateway"))
+			g, err := gateway.New(gc, id, log.With("component", "gateway"))
 			if err != nil {
 				return nil, err
 			}
@@ -73,7 +74,7 @@ func GatewayModule(cfg GatewayConfig) fx.Option {
 			})
 			return g, nil
 		}),
-		fx.Provide(metrics.NewRegistry, func(lc fx.Lifecycle, reg *prometheus.Registry, g *natpunch.Gateway, log *slog.Logger) (*admin.Server, error) {
+		fx.Provide(metrics.NewRegistry, func(lc fx.Lifecycle, reg *prometheus.Registry, g *gateway.Gateway, log *slog.Logger) (*admin.Server, error) {
 			if err := metrics.NewGateway(g).Register(reg); err != nil {
 				return nil, err
 			}

@@ -14,92 +14,9 @@ import (
 
 	"github.com/peerbridge/peerbridge/connector"
 	"github.com/peerbridge/peerbridge/connector/identity"
+	"github.com/peerbridge/peerbridge/connector/ratelimit"
+	"github.com/peerbridge/peerbridge/natpunch/wire"
 )
-
-// ClientConfig configures a bridge's NAT traversal. Zero fields mean the
-// defaults named.
-type ClientConfig struct {
-	// Gateways to register with; each needs node ID and endpoint.
-	Gateways []connector.Target
-	// DirectTimeout bounds the direct dial to a peer's known addresses. Default 1.5 s.
-	DirectTimeout time.Duration
-	// PunchTimeout bounds one hole punch. Default 3 s.
-	PunchTimeout time.Duration
-	// RegisterEvery is how often registrations are refreshed. Default 30 s.
-	RegisterEvery time.Duration
-	// UpgradeMin and UpgradeMax bound the backoff between attempts to move a
-	// relayed peer to a direct path. Defaults 1 s and 10 s: a path that
-	// opens is taken within about 15 s however long the pair was relayed
-	// (iroh holds its pairs to the same), at the cost of a lookup and a
-	// punch every 10 s per relayed peer.
-	UpgradeMin, UpgradeMax time.Duration
-	// Trace, if set, is told of every traversal step.
-	Trace func(Event)
-
-	// PunchPackets bounds the punch packets one hole punch sends, over all
-	// its addresses. Default 200 (2.2 kB).
-	PunchPackets int
-	// PunchesPerMinute bounds the hole punches one peer can have this
-	// bridge make, through a gateway, per minute and in a burst. Default 8.
-	PunchesPerMinute int
-	// MaxPunches bounds the hole punches made for peers at once; each peer
-	// has at most one. Default 4.
-	MaxPunches int
-	// RelayIdleTimeout ends a relay session that carried nothing for this
-	// long, as the gateway does. Default 2 minutes.
-	RelayIdleTimeout time.Duration
-	// MaxRelaySessionsPerPeer and MaxRelaySessions bound the relay sessions
-	// this bridge asks for or agrees to, per peer and in all. Defaults 4
-	// and 256.
-	MaxRelaySessionsPerPeer, MaxRelaySessions int
-	// TCPRelay is the first gateway's TCP relay address (host:port), used
-	// when no gateway answers over UDP. Empty means the gateway's own
-	// endpoint (TCP on the same port); TCPOff switches it off.
-	TCPRelay string
-	// DialTCP opens the TCP relay's connections, to the gateway or to the
-	// proxy. Nil means net.Dialer's.
-	DialTCP DialFunc
-	// Proxy picks the HTTP proxy the TCP relay tunnels through (CONNECT).
-	// Nil means HTTPS_PROXY and NO_PROXY from the environment.
-	Proxy ProxyFunc
-	// UDPRetryMin and UDPRetryMax bound the backoff between UDP probes of
-	// the gateway while on the TCP relay. Defaults 1 s and 4 s.
-	UDPRetryMin, UDPRetryMax time.Duration
-}
-
-// Default bridge limits; see ClientConfig.
-const (
-	DefaultPunchPackets = 200
-	// DefaultPunchesPerMinute leaves room for a relayed peer's upgrade
-	// attempts, one every UpgradeMax (10 s) at most, and a first contact.
-	DefaultPunchesPerMinute     = 8
-	DefaultMaxPunches           = 4
-	DefaultRelaySessionsPerPeer = 4
-	DefaultRelaySessions        = 256
-	DefaultRelayIdleTimeout     = 2 * time.Minute
-)
-
-func (c *ClientConfig) populate() {
-	setDefault(&c.DirectTimeout, 1500*time.Millisecond)
-	setDefault(&c.PunchTimeout, 3*time.Second)
-	setDefault(&c.RegisterEvery, 30*time.Second)
-	setDefault(&c.UpgradeMin, time.Second)
-	setDefault(&c.UpgradeMax, 10*time.Second)
-	setDefault(&c.RelayIdleTimeout, DefaultRelayIdleTimeout)
-	setDefault(&c.UDPRetryMin, DefaultUDPRetryMin)
-	setDefault(&c.UDPRetryMax, DefaultUDPRetryMax)
-	setDefaultInt(&c.PunchPackets, DefaultPunchPackets)
-	setDefaultInt(&c.PunchesPerMinute, DefaultPunchesPerMinute)
-	setDefaultInt(&c.MaxPunches, DefaultMaxPunches)
-	setDefaultInt(&c.MaxRelaySessionsPerPeer, DefaultRelaySessionsPerPeer)
-	setDefaultInt(&c.MaxRelaySessions, DefaultRelaySessions)
-}
-
-func setDefault(d *time.Duration, v time.Duration) {
-	if *d == 0 {
-		*d = v
-	}
-}
 
 // Event is one step of NAT traversal toward a peer.
 type Event struct {
@@ -109,8 +26,8 @@ type Event struct {
 	Err  error
 }
 
-// gateway is a configured gateway with its resolved address.
-type gateway struct {
+// gatewayRef is a configured gatewayRef with its resolved address.
+type gatewayRef struct {
 	target connector.Target
 	addr   netip.AddrPort
 }
@@ -122,12 +39,12 @@ type Client struct {
 	c        Connector
 	cfg      ClientConfig
 	log      *slog.Logger
-	d        *demux
+	d        *wire.Demux
 	relay    *relayConn
 	relayTr  *quic.Transport
-	gateways []gateway
+	gateways []gatewayRef
 	punches  *punchGate
-	grants   *keyLimiter // relay sessions peers ask for, per peer and in all
+	grants   *ratelimit.KeyLimiter // relay sessions peers ask for, per peer and in all
 	sent     punchCounters
 	tcp      tcpState // the TCP relay, when UDP gets no answer
 
@@ -146,19 +63,16 @@ type Client struct {
 // NewClient returns NAT traversal for connector c. It does no I/O.
 func NewClient(c Connector, cfg ClientConfig, log *slog.Logger) (*Client, error) {
 	cfg.populate()
+	if err := cfg.validate(c.QUICConfig().KeepAlivePeriod); err != nil {
+		return nil, err
+	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
-	}
-	if cfg.PunchPackets < 0 || cfg.PunchesPerMinute < 0 || cfg.MaxPunches < 0 || cfg.MaxRelaySessions < 0 || cfg.MaxRelaySessionsPerPeer < 0 || cfg.RelayIdleTimeout < 0 {
-		return nil, errors.New("natpunch: client limits must not be negative")
 	}
 	cl := &Client{
 		c: c, cfg: cfg, log: log, registered: make(chan struct{}), upgrading: make(map[identity.NodeID]bool),
 		punches: newPunchGate(cfg),
-		// A peer can have this bridge agree to a relay session every 15 s
-		// on average, in bursts of its session bound; all peers together
-		// one a second, in bursts of 16.
-		grants: newKeyLimiter(Rate{PerSecond: 1.0 / 15, Burst: cfg.MaxRelaySessionsPerPeer}, Rate{PerSecond: 1, Burst: 16}.limiter(), 4096),
+		grants:  ratelimit.NewKeyLimiter(cfg.RelayGrants, cfg.AllRelayGrants.Limiter(), MaxRateKeys),
 	}
 	cl.relay = newRelayConn(cl.writeTo, cfg.MaxRelaySessionsPerPeer, cfg.MaxRelaySessions)
 	for _, t := range cfg.Gateways {
@@ -173,7 +87,7 @@ func NewClient(c Connector, cfg ClientConfig, log *slog.Logger) (*Client, error)
 			}
 			ap = ua.AddrPort()
 		}
-		cl.gateways = append(cl.gateways, gateway{target: t, addr: netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())})
+		cl.gateways = append(cl.gateways, gatewayRef{target: t, addr: netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())})
 	}
 	return cl, nil
 }
@@ -187,10 +101,10 @@ func (cl *Client) Start(ctx context.Context) error {
 	cl.goMu.Lock()
 	cl.ctx, cl.cancel = ctx, cancel
 	cl.goMu.Unlock()
-	cl.d = newDemux(cl.log)
-	cl.d.onRelay = func(from netip.AddrPort, s sessionID, pkt []byte) {
-		if !cl.relay.deliver(from, s, pkt[relayOverhead:]) {
-			cl.d.dropped.Add(1)
+	cl.d = wire.NewDemux(cl.log)
+	cl.d.OnRelay = func(from netip.AddrPort, s wire.SessionID, pkt []byte) {
+		if !cl.relay.deliver(from, s, pkt[wire.RelayOverhead:]) {
+			cl.d.Dropped.Add(1)
 		}
 	}
 	cl.relayTr = &quic.Transport{Conn: cl.relay}
@@ -204,7 +118,7 @@ func (cl *Client) Start(ctx context.Context) error {
 		cl.wg.Go(cl.registerLoop)
 	}
 	cl.c.SetRouter(cl)
-	cl.c.SetNonQUICHandler(cl.d.dispatch)
+	cl.c.SetNonQUICHandler(cl.d.Dispatch)
 	return nil
 }
 
@@ -346,10 +260,10 @@ func (cl *Client) refreshReport() *Report {
 	last := cl.Report()
 	if last != nil && last.Public != "" {
 		r, _, err := cl.prober().ask(ctx, gw.addr, 0)
-		if err != nil || r.observed.String() == last.Public {
+		if err != nil || r.Observed.String() == last.Public {
 			return last
 		}
-		cl.log.Info("public address changed", "from", last.Public, "to", r.observed.String())
+		cl.log.Info("public address changed", "from", last.Public, "to", r.Observed.String())
 	}
 	report, err := cl.Probe(ctx, gw.addr)
 	if err != nil {
@@ -357,7 +271,7 @@ func (cl *Client) refreshReport() *Report {
 		if last != nil {
 			return last
 		}
-		report = &Report{Mapping: Unknown, Filtering: Unknown, NATType: Unknown}
+		report = &Report{Mapping: wire.Unknown, Filtering: wire.Unknown, NATType: wire.Unknown}
 	} else {
 		cl.log.Info("NAT probed", "type", report.NATType, "public", report.Public, "mapping", report.Mapping, "filtering", report.Filtering)
 	}
@@ -369,7 +283,7 @@ func (cl *Client) refreshReport() *Report {
 
 // registerAll registers with every gateway and reports whether one took it.
 func (cl *Client) registerAll(report *Report) bool {
-	payload, err := encode(&registration{Local: cl.localAddrs(), Mapping: report.Mapping, Filtering: report.Filtering})
+	payload, err := wire.Encode(&wire.Registration{Local: cl.localAddrs(), Mapping: report.Mapping, Filtering: report.Filtering})
 	if err != nil {
 		return false
 	}
@@ -398,17 +312,17 @@ const registerTries = 4
 // changed, the gateway's QUIC connection moves to the new address only once
 // it has validated it, one round trip after the first packet from there,
 // and a registration handled before that records the old address.
-func (cl *Client) register(gw gateway, payload []byte, want string) error {
+func (cl *Client) register(gw gatewayRef, payload []byte, want string) error {
 	backoff := 50 * time.Millisecond
 	for try := range registerTries {
 		ctx, cancel := context.WithTimeout(cl.ctx, 5*time.Second)
-		r, err := cl.c.Request(ctx, connector.Outbound{Target: gw.target, Type: typeRegister, Payload: payload})
+		r, err := cl.c.Request(ctx, connector.Outbound{Target: gw.target, Type: wire.TypeRegister, Payload: payload})
 		cancel()
 		if err != nil {
 			return err
 		}
-		var got registered
-		if err := decode(r.Payload, &got); err != nil {
+		var got wire.Registered
+		if err := wire.Decode(r.Payload, &got); err != nil {
 			return err
 		}
 		if want == "" || got.Observed == want || try == registerTries-1 {

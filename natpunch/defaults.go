@@ -1,12 +1,57 @@
 package natpunch
 
-import "time"
+import (
+	"time"
 
-// Defaults for the zero values of GatewayConfig that commands show as their
-// flags' defaults.
-const (
-	// DefaultGatewayListen is the gateway's UDP address.
-	DefaultGatewayListen = "0.0.0.0:9444"
-	// DefaultRegistrationTTL is GatewayConfig.RegistrationTTL's default.
-	DefaultRegistrationTTL = 90 * time.Second
+	"github.com/peerbridge/peerbridge/connector/ratelimit"
 )
+
+// Every default of the bridge's NAT traversal, in one place. Commands show
+// them as their flags' defaults; a zero field of a ClientConfig means the
+// default named here.
+const (
+	DefaultDirectTimeout = 1500 * time.Millisecond
+	DefaultPunchTimeout  = 3 * time.Second
+	DefaultRegisterEvery = 30 * time.Second
+	// DefaultUpgradeMin and DefaultUpgradeMax bound the backoff of a
+	// relayed peer's upgrade attempts: a path that opens is taken within
+	// about 15 s however long the pair was relayed (iroh holds its pairs
+	// to the same), at the cost of a lookup and a punch every 10 s per
+	// relayed peer.
+	DefaultUpgradeMin = time.Second
+	DefaultUpgradeMax = 10 * time.Second
+
+	DefaultPunchPackets = 200
+	// DefaultPunchesPerMinute leaves room for a relayed peer's upgrade
+	// attempts, one every UpgradeMax (10 s) at most, and a first contact.
+	DefaultPunchesPerMinute     = 8
+	DefaultMaxPunches           = 4
+	DefaultRelaySessionsPerPeer = 4
+	DefaultRelaySessions        = 256
+	DefaultRelayIdleTimeout     = 2 * time.Minute
+
+	// DefaultUDPRetryMin and DefaultUDPRetryMax bound the backoff of the
+	// UDP probes of the gateway while on the TCP relay.
+	DefaultUDPRetryMin = time.Second
+	DefaultUDPRetryMax = 4 * time.Second
+
+	// MaxRateKeys bounds the rows of the per-peer rate tables (punches and
+	// relay sessions peers ask for).
+	MaxRateKeys = 4096
+)
+
+// Default rates of what peers may ask of a bridge; see ClientConfig.
+var (
+	// DefaultAllPunches: all peers together can have a bridge start a
+	// punch a second, in bursts of 8.
+	DefaultAllPunches = ratelimit.Rate{PerSecond: 1, Burst: 8}
+	// DefaultAllRelayGrants: all peers together can have a bridge agree
+	// to a relay session a second, in bursts of 16.
+	DefaultAllRelayGrants = ratelimit.Rate{PerSecond: 1, Burst: 16}
+)
+
+// defaultRelayGrants is a peer's default relay session rate: one every
+// 15 s on average, in bursts of its session bound.
+func defaultRelayGrants(perPeer int) ratelimit.Rate {
+	return ratelimit.Rate{PerSecond: 1.0 / 15, Burst: perPeer}
+}

@@ -6,13 +6,14 @@ import (
 
 	"github.com/peerbridge/peerbridge/connector"
 	"github.com/peerbridge/peerbridge/connector/identity"
+	"github.com/peerbridge/peerbridge/natpunch/wire"
 )
 
 // Handler returns a handler that serves NAT traversal control messages from
 // the configured gateways and passes everything else to next.
 func (cl *Client) Handler(next connector.Handler) connector.Handler {
 	return connector.HandlerFunc(func(ctx context.Context, m *connector.Message) (*connector.Response, error) {
-		if !isControl(m.Type) {
+		if !wire.IsControl(m.Type) {
 			return next.ServePeer(ctx, m)
 		}
 		gw, ok := cl.gatewayByID(m.From)
@@ -23,23 +24,23 @@ func (cl *Client) Handler(next connector.Handler) connector.Handler {
 	})
 }
 
-func (cl *Client) gatewayByID(id identity.NodeID) (gateway, bool) {
+func (cl *Client) gatewayByID(id identity.NodeID) (gatewayRef, bool) {
 	for _, gw := range cl.gateways {
 		if gw.target.NodeID == id {
 			return gw, true
 		}
 	}
-	return gateway{}, false
+	return gatewayRef{}, false
 }
 
 // punchFor carries out a hole punch a peer asked the gateway for, if the
 // peer is within its punch rate and no punch for it is running, and fewer
 // than MaxPunches are. The request is answered at once; the punch runs on
 // its own clock, on a goroutine Close waits for.
-func (cl *Client) punchFor(peer identity.NodeID, plan punchPlan) error {
+func (cl *Client) punchFor(peer identity.NodeID, plan wire.PunchPlan) error {
 	release, err := cl.punches.admit(peer, time.Now())
 	if err != nil {
-		return &connector.RemoteError{Code: CodeRateLimited, Text: err.Error()}
+		return &connector.RemoteError{Code: wire.CodeRateLimited, Text: err.Error()}
 	}
 	started := cl.goOwned(func() {
 		defer release()
@@ -59,41 +60,41 @@ func (cl *Client) punchFor(peer identity.NodeID, plan punchPlan) error {
 // peer is within its rate and the session bounds. The gateway closes a
 // session this bridge refuses, and this bridge drops relay packets of
 // sessions it does not have.
-func (cl *Client) agreeRelay(gw gateway, peer identity.NodeID, s sessionID) error {
+func (cl *Client) agreeRelay(gw gatewayRef, peer identity.NodeID, s wire.SessionID) error {
 	now := time.Now()
-	if !cl.grants.allow(peer, now) {
+	if !cl.grants.Allow(peer, now) {
 		cl.relay.refused.Add(1)
-		return &connector.RemoteError{Code: CodeRateLimited, Text: "natpunch: too many relay sessions asked for by " + peer.Short()}
+		return &connector.RemoteError{Code: wire.CodeRateLimited, Text: "natpunch: too many relay sessions asked for by " + peer.Short()}
 	}
 	if err := cl.relay.addSession(s, gw.addr, peer, now); err != nil {
-		return &connector.RemoteError{Code: CodeRateLimited, Text: err.Error()}
+		return &connector.RemoteError{Code: wire.CodeRateLimited, Text: err.Error()}
 	}
 	return nil
 }
 
 // serveControl carries out what a gateway asks of this bridge.
-func (cl *Client) serveControl(gw gateway, m *connector.Message) error {
+func (cl *Client) serveControl(gw gatewayRef, m *connector.Message) error {
 	switch m.Type {
-	case typePunchNotify:
-		var plan punchPlan
-		if err := decode(m.Payload, &plan); err != nil {
-			return badRequest("%v", err)
+	case wire.TypePunchNotify:
+		var plan wire.PunchPlan
+		if err := wire.Decode(m.Payload, &plan); err != nil {
+			return wire.BadRequest("%v", err)
 		}
 		peer, err := identity.ParseNodeID(plan.Node)
 		if err != nil {
-			return badRequest("%v", err)
+			return wire.BadRequest("%v", err)
 		}
 		return cl.punchFor(peer, plan)
-	case typeRelayNotify:
-		var grant relayGrant
-		if err := decode(m.Payload, &grant); err != nil || len(grant.Session) != sessionLen {
-			return badRequest("bad relay grant")
+	case wire.TypeRelayNotify:
+		var grant wire.RelayGrant
+		if err := wire.Decode(m.Payload, &grant); err != nil || len(grant.Session) != wire.SessionLen {
+			return wire.BadRequest("bad relay grant")
 		}
 		peer, err := identity.ParseNodeID(grant.Node)
 		if err != nil {
-			return badRequest("%v", err)
+			return wire.BadRequest("%v", err)
 		}
-		return cl.agreeRelay(gw, peer, sessionID(grant.Session))
+		return cl.agreeRelay(gw, peer, wire.SessionID(grant.Session))
 	}
 	return &connector.RemoteError{Code: connector.CodeNotFound, Text: "natpunch: no such control message " + m.Type}
 }

@@ -6,6 +6,8 @@ import (
 	"net"
 	"net/netip"
 	"time"
+
+	"github.com/peerbridge/peerbridge/natpunch/wire"
 )
 
 // Opening this side's NAT before the peer's packets arrive.
@@ -48,7 +50,7 @@ func (cl *Client) openOwnNAT(ctx context.Context, targets []netip.AddrPort) erro
 	sent := false
 	for range lowTTLPackets {
 		rand.Read(filler)
-		pkt := appendPunch(nil, filler)
+		pkt := wire.AppendPunch(nil, filler)
 		for _, ap := range targets {
 			if writeWithTTL(u, pkt, ap, lowTTL) == nil {
 				sent = true

@@ -8,72 +8,16 @@ import (
 
 	"github.com/peerbridge/peerbridge/connector"
 	"github.com/peerbridge/peerbridge/connector/identity"
+	"github.com/peerbridge/peerbridge/natpunch/gateway"
+	"github.com/peerbridge/peerbridge/natpunch/natpunchtest"
+	"github.com/peerbridge/peerbridge/natpunch/wire"
 )
 
-// startGateway runs a gateway on two loopback ports.
-func startGateway(t *testing.T, limits RelayLimits) *Gateway {
-	t.Helper()
-	id, err := identity.Generate()
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := NewGateway(GatewayConfig{Listen: []string{"127.0.0.1:0", "127.0.0.1:0"}, Relay: limits}, id, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := g.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { g.Close() })
-	return g
-}
-
-// startBridge runs a connector with NAT traversal through g; it echoes
-// requests.
-func startBridge(t *testing.T, g *Gateway, trace func(Event)) (*connector.Connector, *Client) {
-	t.Helper()
-	id, err := identity.Generate()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := connector.New(connector.Config{}, id, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	cl, err := NewClient(c, ClientConfig{
-		Gateways: []connector.Target{{NodeID: g.NodeID(), Endpoint: g.Addrs()[0].String()}},
-		Trace:    trace,
-	}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	echo := connector.HandlerFunc(func(_ context.Context, m *connector.Message) (*connector.Response, error) {
-		return &connector.Response{Payload: m.Payload}, nil
-	})
-	c.SetHandler(cl.Handler(echo))
-	if err := cl.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cl.Close()
-		c.Close()
-	})
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := cl.Registered(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return c, cl
-}
-
 func TestRouteByNodeIDOnLoopbackIsDirect(t *testing.T) {
-	g := startGateway(t, RelayLimits{})
+	g := natpunchtest.StartGateway(t, gateway.Config{})
 	events := make(chan Event, 16)
-	a, cla := startBridge(t, g, func(e Event) { events <- e })
-	b, _ := startBridge(t, g, nil)
+	a, cla := startBridgeServing(t, ClientConfig{Gateways: []connector.Target{natpunchtest.Target(g)}, Trace: func(e Event) { events <- e }}, natpunchtest.Echo())
+	b, _ := startBridgeServing(t, ClientConfig{Gateways: []connector.Target{natpunchtest.Target(g)}, Trace: nil}, natpunchtest.Echo())
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	r, err := a.Request(ctx, connector.Outbound{Target: connector.Target{NodeID: b.NodeID()}, Type: "echo", Payload: []byte("hi")})
@@ -87,15 +31,15 @@ func TestRouteByNodeIDOnLoopbackIsDirect(t *testing.T) {
 		t.Fatalf("first event %+v", e)
 	}
 	rep := cla.Report()
-	if rep == nil || rep.NATType != "none" || rep.Mapping != MappingIndependent || rep.Filtering != FilteringIndependent {
+	if rep == nil || rep.NATType != "none" || rep.Mapping != wire.MappingIndependent || rep.Filtering != wire.FilteringIndependent {
 		t.Fatalf("loopback NAT report %+v", rep)
 	}
 }
 
 func TestRelayCarriesEndToEndQUIC(t *testing.T) {
-	g := startGateway(t, RelayLimits{})
-	a, cla := startBridge(t, g, nil)
-	b, _ := startBridge(t, g, nil)
+	g := natpunchtest.StartGateway(t, gateway.Config{})
+	a, cla := startBridgeServing(t, ClientConfig{Gateways: []connector.Target{natpunchtest.Target(g)}, Trace: nil}, natpunchtest.Echo())
+	b, _ := startBridgeServing(t, ClientConfig{Gateways: []connector.Target{natpunchtest.Target(g)}, Trace: nil}, natpunchtest.Echo())
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	conn, err := cla.relayTo(ctx, cla.gateways[0], b.NodeID())
@@ -119,8 +63,8 @@ func TestRelayCarriesEndToEndQUIC(t *testing.T) {
 }
 
 func TestUnknownNodeIsUnknownPeer(t *testing.T) {
-	g := startGateway(t, RelayLimits{})
-	a, _ := startBridge(t, g, nil)
+	g := natpunchtest.StartGateway(t, gateway.Config{})
+	a, _ := startBridgeServing(t, ClientConfig{Gateways: []connector.Target{natpunchtest.Target(g)}, Trace: nil}, natpunchtest.Echo())
 	other, err := identity.Generate()
 	if err != nil {
 		t.Fatal(err)

@@ -8,18 +8,8 @@ import (
 	"net"
 	"net/netip"
 	"time"
-)
 
-// NAT behaviour in the words of RFC 4787.
-const (
-	MappingIndependent   = "endpoint-independent"
-	MappingDependent     = "address-and-port-dependent"
-	FilteringIndependent = "endpoint-independent"
-	// FilteringDependent is address-dependent or address-and-port-dependent
-	// filtering; telling those apart takes a gateway address with the same IP
-	// and another port.
-	FilteringDependent = "address-dependent or stricter"
-	Unknown            = "unknown"
+	"github.com/peerbridge/peerbridge/natpunch/wire"
 )
 
 // ErrNoAnswer reports a probe the gateway never answered.
@@ -62,7 +52,7 @@ func (r *Report) String() string {
 
 // prober sends probes from a QUIC transport's socket.
 type prober struct {
-	d     *demux
+	d     *wire.Demux
 	write func(b []byte, to netip.AddrPort) error
 	// tries and wait bound each probe: tries packets, wait apart.
 	tries int
@@ -70,19 +60,19 @@ type prober struct {
 }
 
 // ask sends a probe to `to` until it is answered or the tries run out.
-func (p *prober) ask(ctx context.Context, to netip.AddrPort, flags byte) (probeResponse, time.Duration, error) {
-	var pr probe
-	if _, err := rand.Read(pr.txn[:]); err != nil {
-		return probeResponse{}, 0, err
+func (p *prober) ask(ctx context.Context, to netip.AddrPort, flags byte) (wire.ProbeResponse, time.Duration, error) {
+	var pr wire.Probe
+	if _, err := rand.Read(pr.Txn[:]); err != nil {
+		return wire.ProbeResponse{}, 0, err
 	}
-	pr.flags = flags
-	ch := p.d.expect(pr.txn)
-	defer p.d.forget(pr.txn)
-	pkt := pr.append(make([]byte, 0, ProbeSize))
+	pr.Flags = flags
+	ch := p.d.Expect(pr.Txn)
+	defer p.d.Forget(pr.Txn)
+	pkt := pr.Append(make([]byte, 0, wire.ProbeSize))
 	for range p.tries {
 		sent := time.Now()
 		if err := p.write(pkt, to); err != nil {
-			return probeResponse{}, 0, fmt.Errorf("natpunch: sending probe to %s: %w", to, err)
+			return wire.ProbeResponse{}, 0, fmt.Errorf("natpunch: sending probe to %s: %w", to, err)
 		}
 		t := time.NewTimer(p.wait)
 		select {
@@ -91,11 +81,11 @@ func (p *prober) ask(ctx context.Context, to netip.AddrPort, flags byte) (probeR
 			return r, time.Since(sent), nil
 		case <-ctx.Done():
 			t.Stop()
-			return probeResponse{}, 0, ctx.Err()
+			return wire.ProbeResponse{}, 0, ctx.Err()
 		case <-t.C:
 		}
 	}
-	return probeResponse{}, 0, fmt.Errorf("%w: %s after %d tries", ErrNoAnswer, to, p.tries)
+	return wire.ProbeResponse{}, 0, fmt.Errorf("%w: %s after %d tries", ErrNoAnswer, to, p.tries)
 }
 
 // run probes gateway: its address, then (mapping) its other address, then
@@ -107,32 +97,32 @@ func (p *prober) ask(ctx context.Context, to netip.AddrPort, flags byte) (probeR
 // records a connection for it, and the next outbound flow to the endpoint
 // it came from is moved to another port.
 func (p *prober) run(ctx context.Context, gateway netip.AddrPort, local netip.AddrPort) (*Report, error) {
-	r := &Report{Gateway: gateway.String(), Local: local.String(), Mapping: Unknown, Filtering: Unknown, NATType: Unknown, RTTMillis: map[string]float64{}}
+	r := &Report{Gateway: gateway.String(), Local: local.String(), Mapping: wire.Unknown, Filtering: wire.Unknown, NATType: wire.Unknown, RTTMillis: map[string]float64{}}
 	first, rtt, err := p.ask(ctx, gateway, 0)
 	if err != nil {
 		return nil, err
 	}
-	r.Public = first.observed.String()
+	r.Public = first.Observed.String()
 	r.UDP = UDPOK
 	r.RTTMillis[gateway.String()] = ms(rtt)
-	if first.other.IsValid() {
-		second, rtt, err := p.ask(ctx, first.other, 0)
+	if first.Other.IsValid() {
+		second, rtt, err := p.ask(ctx, first.Other, 0)
 		if err != nil {
 			return nil, err
 		}
-		r.RTTMillis[first.other.String()] = ms(rtt)
-		r.Mapping = MappingIndependent
-		if second.observed != first.observed {
-			r.Mapping = MappingDependent
+		r.RTTMillis[first.Other.String()] = ms(rtt)
+		r.Mapping = wire.MappingIndependent
+		if second.Observed != first.Observed {
+			r.Mapping = wire.MappingDependent
 		}
-		r.Filtering = FilteringDependent
-		if _, _, err := p.ask(ctx, gateway, probeFlagChange); err == nil {
-			r.Filtering = FilteringIndependent
+		r.Filtering = wire.FilteringDependent
+		if _, _, err := p.ask(ctx, gateway, wire.ProbeFlagChange); err == nil {
+			r.Filtering = wire.FilteringIndependent
 		} else if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
 	}
-	r.NATType = natType(first.observed, local, r.Mapping, r.Filtering)
+	r.NATType = natType(first.Observed, local, r.Mapping, r.Filtering)
 	return r, nil
 }
 
@@ -143,14 +133,14 @@ func natType(public, local netip.AddrPort, mapping, filtering string) string {
 	switch {
 	case isLocal(public, local):
 		return "none"
-	case mapping == MappingDependent:
+	case mapping == wire.MappingDependent:
 		return "symmetric"
-	case mapping == MappingIndependent && filtering == FilteringIndependent:
+	case mapping == wire.MappingIndependent && filtering == wire.FilteringIndependent:
 		return "full cone"
-	case mapping == MappingIndependent && filtering == FilteringDependent:
+	case mapping == wire.MappingIndependent && filtering == wire.FilteringDependent:
 		return "restricted or port-restricted cone"
 	}
-	return Unknown
+	return wire.Unknown
 }
 
 // isLocal reports whether public is an address of this host with the same

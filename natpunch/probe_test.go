@@ -4,48 +4,26 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/peerbridge/peerbridge/connector"
+	"github.com/peerbridge/peerbridge/natpunch/gateway"
+	"github.com/peerbridge/peerbridge/natpunch/natpunchtest"
+	"github.com/peerbridge/peerbridge/natpunch/wire"
 )
 
 // TestProbeOnLoopback probes a gateway started the production way (Start
 // binds the filtering probe sockets itself) from a host with no NAT: both
-// tests must pass, and the filtering answer must come from neither of the
-// addresses the mapping test used.
+// tests must pass.
 func TestProbeOnLoopback(t *testing.T) {
-	g := startGateway(t, RelayLimits{})
-	if len(g.alts) != len(g.addrs) {
-		t.Fatalf("%d filtering probe sockets for %d addresses", len(g.alts), len(g.addrs))
-	}
-	for i, alt := range g.alts {
-		if alt.LocalAddr().String() == g.addrs[i].String() {
-			t.Errorf("probe socket %d shares the listen address %s", i, g.addrs[i])
-		}
-	}
-	_, cl := startBridge(t, g, nil)
+	g := natpunchtest.StartGateway(t, gateway.Config{})
+	_, cl := startBridgeServing(t, ClientConfig{Gateways: []connector.Target{natpunchtest.Target(g)}, Trace: nil}, natpunchtest.Echo())
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	r, err := cl.Probe(ctx, g.Addrs()[0])
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Mapping != MappingIndependent || r.Filtering != FilteringIndependent || r.NATType != "none" {
+	if r.Mapping != wire.MappingIndependent || r.Filtering != wire.FilteringIndependent || r.NATType != "none" {
 		t.Errorf("loopback probe: mapping %q, filtering %q, type %q", r.Mapping, r.Filtering, r.NATType)
-	}
-}
-
-// TestGatewayTCPRelaySharesThePort: a gateway started on ephemeral ports
-// serves its TCP relay on the same port number as each UDP address, so a
-// bridge finds it at the endpoint it registers with.
-func TestGatewayTCPRelaySharesThePort(t *testing.T) {
-	for range 3 {
-		g := startGateway(t, RelayLimits{})
-		tcp := g.TCPAddrs()
-		if len(tcp) != len(g.Addrs()) {
-			t.Fatalf("%d TCP relay addresses for %d UDP ones", len(tcp), len(g.Addrs()))
-		}
-		for i, u := range g.Addrs() {
-			if tcp[i] != u.String() {
-				t.Errorf("TCP relay on %s beside UDP %s", tcp[i], u)
-			}
-		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/peerbridge/peerbridge/connector"
 	"github.com/peerbridge/peerbridge/connector/identity"
+	"github.com/peerbridge/peerbridge/natpunch/wire"
 )
 
 const (
@@ -27,7 +28,7 @@ const (
 // socket at the planned moment and, on the dialling side, opens QUIC; the
 // other side waits for the peer's connection to arrive. It sprays and dials
 // only the addresses punchTargets allows.
-func (cl *Client) followPlan(ctx context.Context, id identity.NodeID, plan punchPlan) (connector.Conn, error) {
+func (cl *Client) followPlan(ctx context.Context, id identity.NodeID, plan wire.PunchPlan) (connector.Conn, error) {
 	delay := min(max(time.Duration(plan.DelayMs)*time.Millisecond, 0), maxPunchDelay)
 	ctx, cancel := context.WithTimeout(ctx, delay+lowTTLLead+cl.cfg.PunchTimeout)
 	defer cancel()
@@ -69,7 +70,7 @@ func (cl *Client) spray(ctx context.Context, targets []netip.AddrPort) {
 	filler := make([]byte, punchFillerLen)
 	for range cl.cfg.PunchPackets / len(targets) {
 		rand.Read(filler)
-		pkt := appendPunch(nil, filler)
+		pkt := wire.AppendPunch(nil, filler)
 		for _, ap := range targets {
 			if cl.writeTo(pkt, ap) == nil {
 				cl.sent.packets.Add(1)
@@ -100,7 +101,7 @@ func (cl *Client) awaitPath(ctx context.Context, id identity.NodeID) (connector.
 // one of this node's own subnets (a peer on the same LAN), at most
 // maxPunchAddrs in all. Anything else a peer claims is left out and
 // counted, so a punch cannot be aimed at a third party.
-func (cl *Client) punchTargets(plan punchPlan, subnets []netip.Prefix) []netip.AddrPort {
+func (cl *Client) punchTargets(plan wire.PunchPlan, subnets []netip.Prefix) []netip.AddrPort {
 	observed, err := netip.ParseAddrPort(plan.Observed)
 	observed = unmapped(observed)
 	var out []netip.AddrPort

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/peerbridge/peerbridge/natpunch/wire"
 )
 
 func TestOnSubnet(t *testing.T) {
@@ -33,7 +35,7 @@ func TestOnSubnet(t *testing.T) {
 // addresses on this host's subnets, never to other claims.
 func TestPunchTargetsLeaveOutClaims(t *testing.T) {
 	cl := &Client{}
-	plan := punchPlan{
+	plan := wire.PunchPlan{
 		Observed: "127.0.0.1:4000",
 		Addrs: []string{
 			"127.0.0.1:4000", "127.0.0.1:5000", "198.19.2.1:80", "[::ffff:198.19.1.7]:80", "nonsense",
@@ -47,7 +49,9 @@ func TestPunchTargetsLeaveOutClaims(t *testing.T) {
 }
 
 func TestPunchGate(t *testing.T) {
-	g := newPunchGate(ClientConfig{PunchesPerMinute: 2, MaxPunches: 2})
+	cfg := ClientConfig{PunchesPerMinute: 2, MaxPunches: 2}
+	cfg.populate()
+	g := newPunchGate(cfg)
 	now := time.Unix(1000, 0)
 	relA, err := g.admit("a", now)
 	if err != nil {
@@ -87,7 +91,7 @@ func FuzzPunchTargets(f *testing.F) {
 	subnets := []netip.Prefix{netip.MustParsePrefix("198.19.1.0/24"), netip.MustParsePrefix("fd00::/64")}
 	f.Fuzz(func(t *testing.T, observed, claimed string) {
 		cl := &Client{}
-		plan := punchPlan{Observed: observed, Addrs: strings.Split(claimed, ",")}
+		plan := wire.PunchPlan{Observed: observed, Addrs: strings.Split(claimed, ",")}
 		got := cl.punchTargets(plan, subnets)
 		obs, err := netip.ParseAddrPort(observed)
 		obs = unmapped(obs)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/peerbridge/peerbridge/connector/identity"
+	"github.com/peerbridge/peerbridge/connector/ratelimit"
 )
 
 // Refusals of a punch a peer asked for.
@@ -19,7 +20,7 @@ var (
 // punchGate admits the hole punches peers ask for: each peer within its
 // rate and with one punch at a time, and at most max at once.
 type punchGate struct {
-	rates *keyLimiter
+	rates *ratelimit.KeyLimiter
 	max   int
 
 	mu       sync.Mutex // guards inFlight
@@ -29,11 +30,9 @@ type punchGate struct {
 }
 
 func newPunchGate(cfg ClientConfig) *punchGate {
-	perPeer := Rate{PerSecond: float64(cfg.PunchesPerMinute) / 60, Burst: cfg.PunchesPerMinute}
+	perPeer := ratelimit.Rate{PerSecond: float64(cfg.PunchesPerMinute) / 60, Burst: cfg.PunchesPerMinute}
 	return &punchGate{
-		// All peers together can have a bridge start a punch a second, in
-		// bursts of 8; the table remembers 4,096 peers.
-		rates: newKeyLimiter(perPeer, Rate{PerSecond: 1, Burst: 8}.limiter(), 4096),
+		rates: ratelimit.NewKeyLimiter(perPeer, cfg.AllPunches.Limiter(), MaxRateKeys),
 		max:   cfg.MaxPunches, inFlight: make(map[identity.NodeID]bool),
 	}
 }
@@ -47,7 +46,7 @@ func (p *punchGate) admit(peer identity.NodeID, now time.Time) (release func(), 
 		err = ErrPunchInFlight
 	case len(p.inFlight) >= p.max:
 		err = ErrPunchBusy
-	case !p.rates.allow(peer, now):
+	case !p.rates.Allow(peer, now):
 		err = ErrPunchRate
 	}
 	if err != nil {

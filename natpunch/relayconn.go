@@ -11,10 +11,11 @@ import (
 	"time"
 
 	"github.com/peerbridge/peerbridge/connector/identity"
+	"github.com/peerbridge/peerbridge/natpunch/wire"
 )
 
 // relayAddr is the address of a peer reached through a relay session.
-type relayAddr struct{ s sessionID }
+type relayAddr struct{ s wire.SessionID }
 
 // Network implements net.Addr.
 func (a relayAddr) Network() string { return "peerbridge-relay" }
@@ -24,7 +25,7 @@ func (a relayAddr) String() string { return "relay:" + hex.EncodeToString(a.s[:]
 
 // relayPacket is a relayed QUIC packet waiting to be read.
 type relayPacket struct {
-	s    sessionID
+	s    wire.SessionID
 	data []byte
 }
 
@@ -43,7 +44,7 @@ type relayConn struct {
 	maxPerPeer, max int
 
 	mu       sync.Mutex // guards sessions and perPeer
-	sessions map[sessionID]*relaySess
+	sessions map[wire.SessionID]*relaySess
 	perPeer  map[identity.NodeID]int
 	deadline readDeadline
 
@@ -64,7 +65,7 @@ type relaySess struct {
 func newRelayConn(write func([]byte, netip.AddrPort) error, maxPerPeer, max int) *relayConn {
 	return &relayConn{
 		write: write, maxPerPeer: maxPerPeer, max: max,
-		sessions: make(map[sessionID]*relaySess),
+		sessions: make(map[wire.SessionID]*relaySess),
 		perPeer:  make(map[identity.NodeID]int),
 		in:       make(chan relayPacket, relayQueue),
 		closed:   make(chan struct{}),
@@ -77,7 +78,7 @@ var errRelaySessions = errors.New("natpunch: too many relay sessions")
 // addSession routes session s with peer through the gateway at gw, within
 // the per-peer and total bounds. Relay packets of sessions not added here
 // are dropped.
-func (c *relayConn) addSession(s sessionID, gw netip.AddrPort, peer identity.NodeID, now time.Time) error {
+func (c *relayConn) addSession(s wire.SessionID, gw netip.AddrPort, peer identity.NodeID, now time.Time) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, ok := c.sessions[s]; ok {
@@ -113,7 +114,7 @@ func (c *relayConn) expire(now time.Time, idle time.Duration) int {
 }
 
 // gateway returns the gateway of session s and marks it used.
-func (c *relayConn) gateway(s sessionID) (netip.AddrPort, bool) {
+func (c *relayConn) gateway(s wire.SessionID) (netip.AddrPort, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	sess, ok := c.sessions[s]
@@ -125,7 +126,7 @@ func (c *relayConn) gateway(s sessionID) (netip.AddrPort, bool) {
 }
 
 // deliver queues a packet that arrived from gateway from.
-func (c *relayConn) deliver(from netip.AddrPort, s sessionID, inner []byte) bool {
+func (c *relayConn) deliver(from netip.AddrPort, s wire.SessionID, inner []byte) bool {
 	if gw, ok := c.gateway(s); !ok || gw != from {
 		c.dropped.Add(1)
 		return false
@@ -183,7 +184,7 @@ func (c *relayConn) WriteTo(p []byte, addr net.Addr) (int, error) {
 		return 0, net.ErrClosed
 	default:
 	}
-	if err := c.write(appendRelay(make([]byte, 0, relayOverhead+len(p)), ra.s, p), gw); err != nil {
+	if err := c.write(wire.AppendRelay(make([]byte, 0, wire.RelayOverhead+len(p)), ra.s, p), gw); err != nil {
 		return 0, err
 	}
 	return len(p), nil

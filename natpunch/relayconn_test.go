@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/peerbridge/peerbridge/connector/identity"
+	"github.com/peerbridge/peerbridge/natpunch/wire"
 )
 
 func TestRelayConnBoundsAndExpiry(t *testing.T) {
@@ -18,12 +19,12 @@ func TestRelayConnBoundsAndExpiry(t *testing.T) {
 		peer string
 		ok   bool
 	}{{"a", true}, {"a", true}, {"a", false}, {"b", true}, {"c", false}} {
-		err := c.addSession(sessionID{byte(i)}, gw, identity.NodeID(tc.peer), t0)
+		err := c.addSession(wire.SessionID{byte(i)}, gw, identity.NodeID(tc.peer), t0)
 		if (err == nil) != tc.ok || (err != nil && !errors.Is(err, errRelaySessions)) {
 			t.Fatalf("session %d with %s: %v, want ok %v", i, tc.peer, err, tc.ok)
 		}
 	}
-	if !c.deliver(gw, sessionID{0}, []byte{1}) || c.deliver(gw, sessionID{2}, []byte{1}) {
+	if !c.deliver(gw, wire.SessionID{0}, []byte{1}) || c.deliver(gw, wire.SessionID{2}, []byte{1}) {
 		t.Fatal("relay packets of an agreed session dropped, or of a refused one taken")
 	}
 	// Session 0 was just used; the others are idle since t0.
@@ -34,7 +35,7 @@ func TestRelayConnBoundsAndExpiry(t *testing.T) {
 	if st.Sessions != 1 || st.Refused != 2 || st.Expired != 2 || st.Delivered != 1 || st.Dropped != 1 {
 		t.Fatalf("stats %+v", st)
 	}
-	if err := c.addSession(sessionID{9}, gw, identity.NodeID("a"), t0); err != nil {
+	if err := c.addSession(wire.SessionID{9}, gw, identity.NodeID("a"), t0); err != nil {
 		t.Errorf("a's room was not freed by expiry: %v", err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/peerbridge/peerbridge/connector"
 	"github.com/peerbridge/peerbridge/connector/identity"
+	"github.com/peerbridge/peerbridge/natpunch/wire"
 )
 
 var _ connector.Router = (*Client)(nil)
@@ -48,8 +49,8 @@ func (cl *Client) Route(ctx context.Context, id identity.NodeID, opts connector.
 // rec's NAT, and the punch tries rec's local addresses as well. The dial
 // would also do harm: a NAT that keeps state for the unsolicited packets
 // may map this node's next flow to another port, spoiling the punch.
-func (cl *Client) directFirst(rec record) bool {
-	if rec.filtering != FilteringDependent {
+func (cl *Client) directFirst(rec wire.Record) bool {
+	if rec.Filtering != wire.FilteringDependent {
 		return true
 	}
 	me := cl.Report()
@@ -57,7 +58,7 @@ func (cl *Client) directFirst(rec record) bool {
 		return true
 	}
 	public, err := netip.ParseAddrPort(me.Public)
-	return err != nil || public.Addr() == rec.observed.Addr()
+	return err != nil || public.Addr() == rec.Observed.Addr()
 }
 
 // punchMayWork reports whether a hole punch with rec can succeed, as far
@@ -66,40 +67,40 @@ func (cl *Client) directFirst(rec record) bool {
 // toward the other is unknown in advance, and the other side's NAT lets in
 // only the port it sent to. Such pairs start on the relay at once; the
 // upgrade loop still tries punching them, in case either NAT changes.
-func (cl *Client) punchMayWork(rec record) bool {
+func (cl *Client) punchMayWork(rec wire.Record) bool {
 	me := cl.Report()
-	if me == nil || me.Filtering == Unknown || rec.filtering == Unknown || rec.filtering == "" {
+	if me == nil || me.Filtering == wire.Unknown || rec.Filtering == wire.Unknown || rec.Filtering == "" {
 		return true
 	}
-	if rec.open() || me.Filtering == FilteringIndependent {
+	if rec.Open() || me.Filtering == wire.FilteringIndependent {
 		return true
 	}
-	return !rec.symmetric() && me.Mapping != MappingDependent
+	return !rec.Symmetric() && me.Mapping != wire.MappingDependent
 }
 
 // gatewayFor picks the gateway: the one named, else the first configured.
-func (cl *Client) gatewayFor(named string) (gateway, error) {
+func (cl *Client) gatewayFor(named string) (gatewayRef, error) {
 	if named != "" {
 		t, err := connector.ParseTarget(named)
 		if err != nil {
-			return gateway{}, err
+			return gatewayRef{}, err
 		}
 		for _, gw := range cl.gateways {
 			if (t.NodeID == "" || t.NodeID == gw.target.NodeID) && (t.Endpoint == "" || t.Endpoint == gw.target.Endpoint) {
 				return gw, nil
 			}
 		}
-		return gateway{}, fmt.Errorf("%w: relay %s is not a configured gateway", connector.ErrBadTarget, named)
+		return gatewayRef{}, fmt.Errorf("%w: relay %s is not a configured gateway", connector.ErrBadTarget, named)
 	}
 	if len(cl.gateways) == 0 {
-		return gateway{}, fmt.Errorf("%w: %w", connector.ErrUnknownPeer, errNoGateway)
+		return gatewayRef{}, fmt.Errorf("%w: %w", connector.ErrUnknownPeer, errNoGateway)
 	}
 	return cl.gateways[0], nil
 }
 
 // ask sends a control request to a gateway and decodes the answer into out.
-func (cl *Client) ask(ctx context.Context, gw gateway, typ string, in, out any) error {
-	payload, err := encode(in)
+func (cl *Client) ask(ctx context.Context, gw gatewayRef, typ string, in, out any) error {
+	payload, err := wire.Encode(in)
 	if err != nil {
 		return err
 	}
@@ -111,16 +112,16 @@ func (cl *Client) ask(ctx context.Context, gw gateway, typ string, in, out any) 
 		}
 		return err
 	}
-	return decode(r.Payload, out)
+	return wire.Decode(r.Payload, out)
 }
 
-func (cl *Client) lookup(ctx context.Context, gw gateway, id identity.NodeID) (record, error) {
-	var info peerInfo
-	if err := cl.ask(ctx, gw, typeLookup, &nodeRequest{Node: string(id)}, &info); err != nil {
-		return record{}, err
+func (cl *Client) lookup(ctx context.Context, gw gatewayRef, id identity.NodeID) (wire.Record, error) {
+	var info wire.PeerInfo
+	if err := cl.ask(ctx, gw, wire.TypeLookup, &wire.NodeRequest{Node: string(id)}, &info); err != nil {
+		return wire.Record{}, err
 	}
 	observed, _ := netip.ParseAddrPort(info.Observed)
-	return record{id: id, observed: observed, local: info.Local, mapping: info.Mapping, filtering: info.Filtering}, nil
+	return wire.Record{ID: id, Observed: observed, Local: info.Local, Mapping: info.Mapping, Filtering: info.Filtering}, nil
 }
 
 // direct races dials to every address and keeps the first that answers as
@@ -200,9 +201,9 @@ func beatsRelay(p connector.Path) bool { return p != connector.PathRelayed }
 
 // punch asks the gateway to time a hole punch with id and carries out this
 // side's part of the plan.
-func (cl *Client) punch(ctx context.Context, gw gateway, id identity.NodeID) (connector.Conn, error) {
-	var plan punchPlan
-	if err := cl.ask(ctx, gw, typePunchAsk, &nodeRequest{Node: string(id)}, &plan); err != nil {
+func (cl *Client) punch(ctx context.Context, gw gatewayRef, id identity.NodeID) (connector.Conn, error) {
+	var plan wire.PunchPlan
+	if err := cl.ask(ctx, gw, wire.TypePunchAsk, &wire.NodeRequest{Node: string(id)}, &plan); err != nil {
 		return connector.Conn{}, err
 	}
 	return cl.followPlan(ctx, id, plan)
@@ -224,15 +225,15 @@ func wait(ctx context.Context, d time.Duration) error {
 
 // relayTo opens a relay session with id through gw and dials the peer over
 // it: end-to-end QUIC inside the gateway's packets.
-func (cl *Client) relayTo(ctx context.Context, gw gateway, id identity.NodeID) (connector.Conn, error) {
-	var grant relayGrant
-	if err := cl.ask(ctx, gw, typeRelayAsk, &nodeRequest{Node: string(id)}, &grant); err != nil {
+func (cl *Client) relayTo(ctx context.Context, gw gatewayRef, id identity.NodeID) (connector.Conn, error) {
+	var grant wire.RelayGrant
+	if err := cl.ask(ctx, gw, wire.TypeRelayAsk, &wire.NodeRequest{Node: string(id)}, &grant); err != nil {
 		return connector.Conn{}, err
 	}
-	if len(grant.Session) != sessionLen {
+	if len(grant.Session) != wire.SessionLen {
 		return connector.Conn{}, fmt.Errorf("natpunch: gateway granted a session of %d bytes", len(grant.Session))
 	}
-	s := sessionID(grant.Session)
+	s := wire.SessionID(grant.Session)
 	if err := cl.relay.addSession(s, gw.addr, id, time.Now()); err != nil {
 		return connector.Conn{}, err
 	}

@@ -6,14 +6,16 @@ import (
 	"time"
 
 	"github.com/peerbridge/peerbridge/connector"
+	"github.com/peerbridge/peerbridge/natpunch/gateway"
+	"github.com/peerbridge/peerbridge/natpunch/natpunchtest"
 )
 
 // TestGatewayStats: two registered bridges and one relayed request show in
 // the gateway's snapshot.
 func TestGatewayStats(t *testing.T) {
-	g := startGateway(t, RelayLimits{})
-	a, cla := startBridge(t, g, nil)
-	b, _ := startBridge(t, g, nil)
+	g := natpunchtest.StartGateway(t, gateway.Config{})
+	a, cla := startBridgeServing(t, ClientConfig{Gateways: []connector.Target{natpunchtest.Target(g)}, Trace: nil}, natpunchtest.Echo())
+	b, _ := startBridgeServing(t, ClientConfig{Gateways: []connector.Target{natpunchtest.Target(g)}, Trace: nil}, natpunchtest.Echo())
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if _, err := cla.relayTo(ctx, cla.gateways[0], b.NodeID()); err != nil {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/peerbridge/peerbridge/connector"
 	"github.com/peerbridge/peerbridge/connector/identity"
+	"github.com/peerbridge/peerbridge/natpunch/wire"
 )
 
 // A strategy is one way to reach a peer. Route tries the usable ones in
@@ -26,9 +27,9 @@ type strategy struct {
 // attempt is one traversal toward a peer: what the gateway knows of it and
 // how the message asked to be routed.
 type attempt struct {
-	gw   gateway
+	gw   gatewayRef
 	id   identity.NodeID
-	info record
+	info wire.Record
 	opts connector.NATOptions
 	// upgrading is set in the upgrade loop: the peer is relayed.
 	upgrading bool
@@ -84,7 +85,7 @@ func (cl *Client) directUsable(a *attempt) bool {
 // directConnect races dials to the explicit endpoint, if any, and the
 // addresses the gateway knows for the peer.
 func (cl *Client) directConnect(ctx context.Context, a *attempt) (connector.Conn, error) {
-	addrs := append([]string(nil), a.info.candidates()...)
+	addrs := append([]string(nil), a.info.Candidates()...)
 	if a.opts.Endpoint != "" {
 		addrs = append([]string{a.opts.Endpoint}, addrs...)
 	}

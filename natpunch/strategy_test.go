@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/peerbridge/peerbridge/connector"
+	"github.com/peerbridge/peerbridge/natpunch/wire"
 )
 
 // usableSteps names the strategies traverse would try for a, in order.
@@ -25,17 +26,17 @@ func usableSteps(cl *Client, a *attempt) []string {
 // where it may work (always when upgrading, never when skipped), the relay
 // last and never when upgrading.
 func TestStrategyRules(t *testing.T) {
-	me := &Report{Public: "198.51.100.1:4000", Mapping: MappingIndependent, Filtering: FilteringDependent}
+	me := &Report{Public: "198.51.100.1:4000", Mapping: wire.MappingIndependent, Filtering: wire.FilteringDependent}
 	peer := netip.MustParseAddrPort("203.0.113.9:5000")
-	open := record{observed: peer, mapping: MappingIndependent, filtering: FilteringIndependent}
-	closed := record{observed: peer, mapping: MappingIndependent, filtering: FilteringDependent}
-	symmetric := record{observed: peer, mapping: MappingDependent, filtering: FilteringDependent}
-	lan := record{observed: netip.MustParseAddrPort("198.51.100.1:5000"), mapping: MappingIndependent, filtering: FilteringDependent}
+	open := wire.Record{Observed: peer, Mapping: wire.MappingIndependent, Filtering: wire.FilteringIndependent}
+	closed := wire.Record{Observed: peer, Mapping: wire.MappingIndependent, Filtering: wire.FilteringDependent}
+	symmetric := wire.Record{Observed: peer, Mapping: wire.MappingDependent, Filtering: wire.FilteringDependent}
+	lan := wire.Record{Observed: netip.MustParseAddrPort("198.51.100.1:5000"), Mapping: wire.MappingIndependent, Filtering: wire.FilteringDependent}
 	skip := connector.NATOptions{SkipHolePunch: true}
 	endpoint := connector.NATOptions{Endpoint: "192.0.2.7:4000"}
 	for _, tc := range []struct {
 		name      string
-		info      record
+		info      wire.Record
 		opts      connector.NATOptions
 		upgrading bool
 		want      []string

@@ -9,6 +9,9 @@ import (
 	"time"
 
 	"github.com/peerbridge/peerbridge/connector"
+	"github.com/peerbridge/peerbridge/connector/ratelimit"
+	"github.com/peerbridge/peerbridge/natpunch/gateway"
+	"github.com/peerbridge/peerbridge/natpunch/natpunchtest"
 )
 
 // relayPair is two bridges relayed through one gateway; b is on the TCP
@@ -22,7 +25,7 @@ type relayPair struct {
 // the figures are the transport's, not the limits' (whose defaults carry
 // about 5 MB/s per client).
 func newRelayPair(tb testing.TB, tcp bool) *relayPair {
-	g := startGatewayWith(tb, GatewayConfig{Relay: RelayLimits{MaxRate: -1, ClientPacketRate: -1, ReceivePacketRate: -1, PacketRate: -1}})
+	g := natpunchtest.StartGateway(tb, gateway.Config{Relay: gateway.RelayLimits{MaxRate: -1, ClientPackets: ratelimit.Unlimited, ReceivePackets: ratelimit.Unlimited, Packets: ratelimit.Unlimited}})
 	gwTarget := connector.Target{NodeID: g.NodeID(), Endpoint: g.Addrs()[0].String()}
 	p := &relayPair{}
 	counting := connector.HandlerFunc(func(_ context.Context, m *connector.Message) (*connector.Response, error) {
@@ -33,7 +36,7 @@ func newRelayPair(tb testing.TB, tcp bool) *relayPair {
 	p.a, cla = startBridgeServing(tb, ClientConfig{Gateways: []connector.Target{gwTarget}}, counting)
 	cfg := ClientConfig{Gateways: []connector.Target{gwTarget}}
 	if tcp {
-		cfg.Gateways[0].Endpoint = blackHole(tb).LocalAddr().String()
+		cfg.Gateways[0].Endpoint = natpunchtest.BlackHole(tb).LocalAddr().String()
 		cfg.TCPRelay = g.Addrs()[0].String()
 	}
 	p.b, _ = startBridgeServing(tb, cfg, counting)
@@ -110,7 +113,7 @@ func BenchmarkRelay(b *testing.B) {
 			wg.Wait()
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			if !waitUntil(ctx, func() bool { return p.received.Load()-before >= int64(b.N) }) {
+			if !natpunchtest.WaitUntil(ctx, func() bool { return p.received.Load()-before >= int64(b.N) }) {
 				b.Fatalf("received %d of %d", p.received.Load()-before, b.N)
 			}
 		})

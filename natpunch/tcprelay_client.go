@@ -15,12 +15,7 @@ import (
 
 	"github.com/peerbridge/peerbridge/connector"
 	"github.com/peerbridge/peerbridge/connector/identity"
-)
-
-// Defaults of the UDP retries while on the TCP relay; see ClientConfig.
-const (
-	DefaultUDPRetryMin = time.Second
-	DefaultUDPRetryMax = 4 * time.Second
+	"github.com/peerbridge/peerbridge/natpunch/wire"
 )
 
 // tcpRounds bounds the rounds of one stay on the TCP relay; with the
@@ -72,9 +67,9 @@ func (cl *Client) tcpLink() *tcpLink {
 }
 
 // tcpEndpoint returns the TCP relay address of gw, or "" if it is off.
-func (cl *Client) tcpEndpoint(gw gateway) string {
+func (cl *Client) tcpEndpoint(gw gatewayRef) string {
 	switch cl.cfg.TCPRelay {
-	case TCPOff:
+	case wire.TCPOff:
 		return ""
 	case "":
 		return gw.target.Endpoint
@@ -108,8 +103,8 @@ func (cl *Client) fallBackToTCP() bool {
 
 // connectTCP opens a new link to gw, replacing any old one, dials the
 // gateway's control connection over it and registers.
-func (cl *Client) connectTCP(gw gateway) error {
-	ctx, cancel := context.WithTimeout(cl.ctx, tcpHandshakeTimeout+5*time.Second)
+func (cl *Client) connectTCP(gw gatewayRef) error {
+	ctx, cancel := context.WithTimeout(cl.ctx, wire.TCPHandshakeTimeout+5*time.Second)
 	defer cancel()
 	ws, err := dialRelay(ctx, cl.tcpEndpoint(gw), cl.c.Identity(), gw.target.NodeID, cl.cfg.DialTCP, cl.cfg.Proxy)
 	if err != nil {
@@ -130,9 +125,9 @@ func (cl *Client) connectTCP(gw gateway) error {
 
 // newTCPLink starts the link over ws; closeTCP or swapTCPLink stops it.
 func (cl *Client) newTCPLink(ws *websocket.Conn, gw netip.AddrPort) *tcpLink {
-	d := newDemux(cl.log)
-	d.onRelay = cl.d.onRelay
-	pc := newWSPacketConn(ws, net.UDPAddrFromAddrPort(gw), d.dispatch)
+	d := wire.NewDemux(cl.log)
+	d.OnRelay = cl.d.OnRelay
+	pc := newWSPacketConn(ws, net.UDPAddrFromAddrPort(gw), d.Dispatch)
 	return &tcpLink{gw: gw, pc: pc, tr: &quic.Transport{Conn: pc}}
 }
 
@@ -163,7 +158,7 @@ func (cl *Client) closeTCP() { cl.swapTCPLink(nil) }
 // outlive a link that fails and is reopened.
 func (cl *Client) tcpWrite(b []byte, to netip.AddrPort) (bool, error) {
 	l := cl.tcpLink()
-	if l == nil || to != l.gw || !isType(b, typeRelay) {
+	if l == nil || to != l.gw || !wire.IsType(b, wire.PacketRelay) {
 		return false, nil
 	}
 	if _, err := l.pc.WriteTo(b, nil); err != nil {
@@ -178,7 +173,7 @@ func (cl *Client) tcpWrite(b []byte, to netip.AddrPort) (bool, error) {
 // closes the link and registers over UDP; the gateway then moves the
 // bridge's relay sessions to its UDP address, and relayed peers upgrade to
 // direct paths as relayed peers do.
-func (cl *Client) tcpLoop(gw gateway) {
+func (cl *Client) tcpLoop(gw gatewayRef) {
 	defer func() {
 		cl.tcp.mu.Lock()
 		cl.tcp.looping = false
@@ -215,7 +210,7 @@ func (cl *Client) tcpLoop(gw gateway) {
 }
 
 // udpAnswers reports whether gw answers a probe over UDP.
-func (cl *Client) udpAnswers(gw gateway) bool {
+func (cl *Client) udpAnswers(gw gatewayRef) bool {
 	ctx, cancel := context.WithTimeout(cl.ctx, 2*time.Second)
 	defer cancel()
 	_, _, err := cl.prober().ask(ctx, gw.addr, 0)
@@ -226,7 +221,7 @@ func (cl *Client) udpAnswers(gw gateway) bool {
 // connection in the pool, registers over it and then closes the link, so
 // the bridge is never without a registration. It reports whether that
 // took. The NAT is then probed fully and the registration refreshed.
-func (cl *Client) backToUDP(gw gateway) bool {
+func (cl *Client) backToUDP(gw gatewayRef) bool {
 	ctx, cancel := context.WithTimeout(cl.ctx, 10*time.Second)
 	defer cancel()
 	_, err := cl.c.DialPath(ctx, nil, net.UDPAddrFromAddrPort(gw.addr), gw.target.NodeID, connector.PathDirect)
@@ -246,12 +241,12 @@ func (cl *Client) backToUDP(gw gateway) bool {
 
 // registerUnprobed registers with gw with the NAT report at hand, without
 // probing first.
-func (cl *Client) registerUnprobed(gw gateway) error {
+func (cl *Client) registerUnprobed(gw gatewayRef) error {
 	report := cl.Report()
 	if report == nil {
-		report = &Report{Mapping: Unknown, Filtering: Unknown}
+		report = &Report{Mapping: wire.Unknown, Filtering: wire.Unknown}
 	}
-	payload, err := encode(&registration{Local: cl.localAddrs(), Mapping: report.Mapping, Filtering: report.Filtering})
+	payload, err := wire.Encode(&wire.Registration{Local: cl.localAddrs(), Mapping: report.Mapping, Filtering: report.Filtering})
 	if err != nil {
 		return err
 	}
@@ -261,7 +256,7 @@ func (cl *Client) registerUnprobed(gw gateway) error {
 // routeTCP is Route while this bridge is on the TCP relay: its UDP gets no
 // answer, so direct dials and punches cannot work yet. The pair starts
 // relayed and upgrades once UDP works again.
-func (cl *Client) routeTCP(ctx context.Context, gw gateway, id identity.NodeID, opts connector.NATOptions) (connector.Conn, error) {
+func (cl *Client) routeTCP(ctx context.Context, gw gatewayRef, id identity.NodeID, opts connector.NATOptions) (connector.Conn, error) {
 	conn, err := cl.relayTo(ctx, gw, id)
 	cl.trace(id, "relay", err)
 	if err != nil {
@@ -274,7 +269,7 @@ func (cl *Client) routeTCP(ctx context.Context, gw gateway, id identity.NodeID, 
 // ProbeTCP reports whether gateway gw's TCP relay answers, when its UDP
 // does not: the report says UDP is blocked, and knows nothing of the NAT.
 func (cl *Client) ProbeTCP(ctx context.Context, gw connector.Target) (*Report, error) {
-	endpoint := cl.tcpEndpoint(gateway{target: gw})
+	endpoint := cl.tcpEndpoint(gatewayRef{target: gw})
 	if endpoint == "" {
 		return nil, ErrTCPRelayOff
 	}
@@ -283,5 +278,5 @@ func (cl *Client) ProbeTCP(ctx context.Context, gw connector.Target) (*Report, e
 		return nil, err
 	}
 	ws.CloseNow()
-	return &Report{Gateway: gw.Endpoint, Mapping: Unknown, Filtering: Unknown, NATType: Unknown, UDP: UDPBlocked}, nil
+	return &Report{Gateway: gw.Endpoint, Mapping: wire.Unknown, Filtering: wire.Unknown, NATType: wire.Unknown, UDP: UDPBlocked}, nil
 }

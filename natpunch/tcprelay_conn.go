@@ -13,6 +13,7 @@ import (
 
 	"github.com/peerbridge/peerbridge/connector"
 	"github.com/peerbridge/peerbridge/connector/identity"
+	"github.com/peerbridge/peerbridge/natpunch/wire"
 )
 
 // DialFunc opens a TCP connection, as net.Dialer.DialContext does.
@@ -31,7 +32,7 @@ func dialRelay(ctx context.Context, endpoint string, id *identity.Identity, gw i
 	if proxy == nil {
 		proxy = http.ProxyFromEnvironment
 	}
-	conf := relayClientTLS(id, gw)
+	conf := wire.RelayClientTLS(id, gw)
 	if host, _, err := net.SplitHostPort(endpoint); err == nil && net.ParseIP(host) == nil {
 		// Middleboxes see the gateway's name, as for any HTTPS site; the
 		// certificate is still checked against the node ID, not the name.
@@ -41,13 +42,13 @@ func dialRelay(ctx context.Context, endpoint string, id *identity.Identity, gw i
 		Proxy:                  proxy,
 		DialContext:            dial,
 		TLSClientConfig:        conf,
-		TLSHandshakeTimeout:    tcpHandshakeTimeout,
+		TLSHandshakeTimeout:    wire.TCPHandshakeTimeout,
 		MaxResponseHeaderBytes: 4 << 10,
 	}
 	defer tr.CloseIdleConnections()
-	ctx, cancel := context.WithTimeout(ctx, tcpHandshakeTimeout)
+	ctx, cancel := context.WithTimeout(ctx, wire.TCPHandshakeTimeout)
 	defer cancel()
-	ws, resp, err := websocket.Dial(ctx, "wss://"+endpoint+TCPRelayPath, &websocket.DialOptions{
+	ws, resp, err := websocket.Dial(ctx, "wss://"+endpoint+wire.TCPRelayPath, &websocket.DialOptions{
 		HTTPClient:      &http.Client{Transport: tr},
 		CompressionMode: websocket.CompressionDisabled,
 	})
@@ -57,7 +58,7 @@ func dialRelay(ctx context.Context, endpoint string, id *identity.Identity, gw i
 		}
 		return nil, fmt.Errorf("natpunch: TCP relay %s: %w", endpoint, err)
 	}
-	ws.SetReadLimit(tcpMaxDatagram)
+	ws.SetReadLimit(wire.MaxTCPDatagram)
 	return ws, nil
 }
 
@@ -96,7 +97,7 @@ func newWSPacketConn(ws *websocket.Conn, remote *net.UDPAddr, nonQUIC connector.
 func (c *wsPacketConn) read() {
 	defer close(c.done)
 	for {
-		ctx, cancel := context.WithTimeout(c.ctx, tcpIdleTimeout)
+		ctx, cancel := context.WithTimeout(c.ctx, wire.TCPIdleTimeout)
 		typ, b, err := c.ws.Read(ctx)
 		cancel()
 		if err != nil {
@@ -134,10 +135,10 @@ func (c *wsPacketConn) ReadFrom(p []byte) (int, net.Addr, error) {
 
 // WriteTo implements net.PacketConn: p goes to the gateway, whatever addr.
 func (c *wsPacketConn) WriteTo(p []byte, _ net.Addr) (int, error) {
-	if len(p) > tcpMaxDatagram {
-		return 0, fmt.Errorf("natpunch: datagram of %d bytes, at most %d over TCP", len(p), tcpMaxDatagram)
+	if len(p) > wire.MaxTCPDatagram {
+		return 0, fmt.Errorf("natpunch: datagram of %d bytes, at most %d over TCP", len(p), wire.MaxTCPDatagram)
 	}
-	ctx, cancel := context.WithTimeout(c.ctx, tcpWriteTimeout)
+	ctx, cancel := context.WithTimeout(c.ctx, wire.TCPWriteTimeout)
 	defer cancel()
 	if err := c.ws.Write(ctx, websocket.MessageBinary, p); err != nil {
 		return 0, fmt.Errorf("natpunch: TCP relay write: %w", err)

@@ -8,6 +8,10 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/peerbridge/peerbridge/natpunch/gateway"
+	"github.com/peerbridge/peerbridge/natpunch/natpunchtest"
+	"github.com/peerbridge/peerbridge/natpunch/wire"
 )
 
 // wsFrame makes one masked client frame of opcode op carrying p.
@@ -33,11 +37,11 @@ func wsFrame(op byte, p []byte) []byte {
 //
 //	go test -run '^$' -fuzz '^FuzzTCPRelayStream$' -fuzztime 30s ./natpunch
 func FuzzTCPRelayStream(f *testing.F) {
-	g := startGatewayWith(f, GatewayConfig{})
-	conf := relayClientTLS(mustIdentity(f), g.NodeID())
+	g := natpunchtest.StartGateway(f, gateway.Config{})
+	conf := wire.RelayClientTLS(natpunchtest.Identity(f), g.NodeID())
 	addr := g.Addrs()[0].String()
-	f.Add(wsFrame(0x2, appendRelay(nil, sessionID{1}, []byte("quic"))))
-	f.Add(wsFrame(0x2, make([]byte, tcpMaxDatagram+1)))
+	f.Add(wsFrame(0x2, wire.AppendRelay(nil, wire.SessionID{1}, []byte("quic"))))
+	f.Add(wsFrame(0x2, make([]byte, wire.MaxTCPDatagram+1)))
 	f.Add(wsFrame(0x1, []byte("text")))
 	f.Add(append(wsFrame(0x9, []byte("ping")), wsFrame(0x8, []byte{3, 232})...))
 	f.Add([]byte{0x82, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
@@ -49,7 +53,7 @@ func FuzzTCPRelayStream(f *testing.F) {
 		}
 		defer c.Close()
 		c.SetDeadline(time.Now().Add(5 * time.Second))
-		req := "GET " + TCPRelayPath + " HTTP/1.1\r\nHost: gw\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		req := "GET " + wire.TCPRelayPath + " HTTP/1.1\r\nHost: gw\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
 			"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
 		if _, err := c.Write([]byte(req)); err != nil {
 			t.Fatal(err)
@@ -65,7 +69,7 @@ func FuzzTCPRelayStream(f *testing.F) {
 		c.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		if !waitUntil(ctx, func() bool { n, _, _ := g.TCPStats(); return n == 0 }) {
+		if !natpunchtest.WaitUntil(ctx, func() bool { n, _, _ := g.TCPStats(); return n == 0 }) {
 			t.Fatal("the gateway kept a client whose connection closed")
 		}
 	})

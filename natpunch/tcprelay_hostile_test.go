@@ -5,11 +5,9 @@ import (
 	"crypto/tls"
 	"errors"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -18,31 +16,10 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/peerbridge/peerbridge/connector"
-	"github.com/peerbridge/peerbridge/connector/identity"
+	"github.com/peerbridge/peerbridge/natpunch/gateway"
+	"github.com/peerbridge/peerbridge/natpunch/natpunchtest"
+	"github.com/peerbridge/peerbridge/natpunch/wire"
 )
-
-// startGatewayWith runs a gateway configured by cfg on two loopback ports.
-func startGatewayWith(t testing.TB, cfg GatewayConfig) *Gateway {
-	t.Helper()
-	id, err := identity.Generate()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Listen = []string{"127.0.0.1:0", "127.0.0.1:0"}
-	var log *slog.Logger
-	if os.Getenv("PEERBRIDGE_TEST_LOG") != "" {
-		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("node", "gateway")
-	}
-	g, err := NewGateway(cfg, id, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := g.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { g.Close() })
-	return g
-}
 
 // connectProxy is an HTTP proxy that serves only CONNECT, as corporate
 // proxies in front of port 443 do.
@@ -110,15 +87,15 @@ func (p *connectProxy) serve(w http.ResponseWriter, r *http.Request) {
 // TestTCPRelayThroughConnectProxy reaches the TCP relay through an HTTP
 // proxy's CONNECT tunnel, and a peer through it.
 func TestTCPRelayThroughConnectProxy(t *testing.T) {
-	g := startGateway(t, RelayLimits{})
-	a, _ := startBridge(t, g, nil)
+	g := natpunchtest.StartGateway(t, gateway.Config{})
+	a, _ := startBridgeServing(t, ClientConfig{Gateways: []connector.Target{natpunchtest.Target(g)}, Trace: nil}, natpunchtest.Echo())
 	proxy := startConnectProxy(t)
-	hole := blackHole(t)
-	b, clb := startBridgeWith(t, ClientConfig{
+	hole := natpunchtest.BlackHole(t)
+	b, clb := startBridgeServing(t, ClientConfig{
 		Gateways: []connector.Target{{NodeID: g.NodeID(), Endpoint: hole.LocalAddr().String()}},
 		TCPRelay: g.Addrs()[0].String(),
 		Proxy:    http.ProxyURL(&url.URL{Scheme: "http", Host: proxy.ln.Addr().String()}),
-	})
+	}, natpunchtest.Echo())
 	if !clb.OnTCP() {
 		t.Fatal("bridge not on the TCP relay")
 	}
@@ -143,8 +120,8 @@ func TestTCPRelayThroughConnectProxy(t *testing.T) {
 // node ID at the gateway's address: the TLS certificate is the gateway's
 // identity.
 func TestTCPRelayWantsTheGatewaysKey(t *testing.T) {
-	g := startGateway(t, RelayLimits{})
-	me, other := mustIdentity(t), mustIdentity(t)
+	g := natpunchtest.StartGateway(t, gateway.Config{})
+	me, other := natpunchtest.Identity(t), natpunchtest.Identity(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if _, err := dialRelay(ctx, g.Addrs()[0].String(), me, other.NodeID(), nil, nil); err == nil {
@@ -160,12 +137,12 @@ func TestTCPRelayWantsTheGatewaysKey(t *testing.T) {
 // TestTCPRelayRefusesStrangers refuses a client without a certificate: no
 // upgrade, no loopback socket.
 func TestTCPRelayRefusesStrangers(t *testing.T) {
-	g := startGateway(t, RelayLimits{})
-	tr := &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true, NextProtos: []string{tcpALPN}}}
+	g := natpunchtest.StartGateway(t, gateway.Config{})
+	tr := &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true, NextProtos: []string{wire.TCPALPN}}}
 	defer tr.CloseIdleConnections()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	ws, _, err := websocket.Dial(ctx, "wss://"+g.Addrs()[0].String()+TCPRelayPath, &websocket.DialOptions{HTTPClient: &http.Client{Transport: tr}})
+	ws, _, err := websocket.Dial(ctx, "wss://"+g.Addrs()[0].String()+wire.TCPRelayPath, &websocket.DialOptions{HTTPClient: &http.Client{Transport: tr}})
 	if err == nil {
 		ws.CloseNow()
 		t.Fatal("a client without a certificate was upgraded")
@@ -178,7 +155,7 @@ func TestTCPRelayRefusesStrangers(t *testing.T) {
 // TestTCPRelayBoundsConnsPerIP closes TCP connections past the per-IP
 // bound at once, before any TLS, and keeps the others.
 func TestTCPRelayBoundsConnsPerIP(t *testing.T) {
-	g := startGatewayWith(t, GatewayConfig{TCP: TCPLimits{MaxConnsPerIP: 2}})
+	g := natpunchtest.StartGateway(t, gateway.Config{TCP: gateway.TCPLimits{MaxConnsPerIP: 2}})
 	addr := g.Addrs()[0].String()
 	var conns []net.Conn
 	defer func() {
@@ -210,61 +187,38 @@ func TestTCPRelayBoundsConnsPerIP(t *testing.T) {
 // TestTCPRelayClosesOnOversizedMessage ends a client that sends a message
 // past the datagram bound, and frees its place.
 func TestTCPRelayClosesOnOversizedMessage(t *testing.T) {
-	g := startGateway(t, RelayLimits{})
+	g := natpunchtest.StartGateway(t, gateway.Config{})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	ws, err := dialRelay(ctx, g.Addrs()[0].String(), mustIdentity(t), g.NodeID(), nil, nil)
+	ws, err := dialRelay(ctx, g.Addrs()[0].String(), natpunchtest.Identity(t), g.NodeID(), nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ws.CloseNow()
-	if !waitUntil(ctx, func() bool { c, _, _ := g.TCPStats(); return c == 1 }) {
+	if !natpunchtest.WaitUntil(ctx, func() bool { c, _, _ := g.TCPStats(); return c == 1 }) {
 		t.Fatal("client never counted")
 	}
-	if err := ws.Write(ctx, websocket.MessageBinary, make([]byte, tcpMaxDatagram+1)); err != nil {
+	if err := ws.Write(ctx, websocket.MessageBinary, make([]byte, wire.MaxTCPDatagram+1)); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := ws.Read(ctx); err == nil {
 		t.Fatal("the gateway answered an oversized message")
 	}
-	if !waitUntil(ctx, func() bool { c, _, _ := g.TCPStats(); return c == 0 }) {
+	if !natpunchtest.WaitUntil(ctx, func() bool { c, _, _ := g.TCPStats(); return c == 0 }) {
 		t.Fatal("the client's place was not freed")
 	}
-}
-
-func mustIdentity(t testing.TB) *identity.Identity {
-	t.Helper()
-	id, err := identity.Generate()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return id
-}
-
-// waitUntil polls cond every 10 ms until it holds or ctx ends.
-func waitUntil(ctx context.Context, cond func() bool) bool {
-	t := time.NewTicker(10 * time.Millisecond)
-	defer t.Stop()
-	for !cond() {
-		select {
-		case <-ctx.Done():
-			return false
-		case <-t.C:
-		}
-	}
-	return true
 }
 
 // TestTCPRelayClientKeepsRelayLimits bounds a bridge on the TCP relay to
 // one relay session, as it would a bridge on UDP: a second peer is refused.
 func TestTCPRelayClientKeepsRelayLimits(t *testing.T) {
-	g := startGatewayWith(t, GatewayConfig{Relay: RelayLimits{MaxSessionsPerClient: 1}})
-	a, _ := startBridge(t, g, nil)
-	c, _ := startBridge(t, g, nil)
-	b, _ := startBridgeWith(t, ClientConfig{
-		Gateways: []connector.Target{{NodeID: g.NodeID(), Endpoint: blackHole(t).LocalAddr().String()}},
+	g := natpunchtest.StartGateway(t, gateway.Config{Relay: gateway.RelayLimits{MaxSessionsPerClient: 1}})
+	a, _ := startBridgeServing(t, ClientConfig{Gateways: []connector.Target{natpunchtest.Target(g)}, Trace: nil}, natpunchtest.Echo())
+	c, _ := startBridgeServing(t, ClientConfig{Gateways: []connector.Target{natpunchtest.Target(g)}, Trace: nil}, natpunchtest.Echo())
+	b, _ := startBridgeServing(t, ClientConfig{
+		Gateways: []connector.Target{{NodeID: g.NodeID(), Endpoint: natpunchtest.BlackHole(t).LocalAddr().String()}},
 		TCPRelay: g.Addrs()[0].String(),
-	})
+	}, natpunchtest.Echo())
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	if _, err := a.Request(ctx, connector.Outbound{Target: connector.Target{NodeID: b.NodeID()}, Type: "echo"}); err != nil {

@@ -11,7 +11,7 @@ import (
 // startUpgrade keeps trying, with backoff, to replace a relayed connection
 // to id with a direct or punched one. New messages move to the better path
 // once it is pooled; what is in flight on the relay finishes there.
-func (cl *Client) startUpgrade(gw gateway, id identity.NodeID, opts connector.NATOptions) {
+func (cl *Client) startUpgrade(gw gatewayRef, id identity.NodeID, opts connector.NATOptions) {
 	cl.mu.Lock()
 	defer cl.mu.Unlock()
 	if cl.upgrading[id] {
@@ -30,7 +30,7 @@ func (cl *Client) startUpgrade(gw gateway, id identity.NodeID, opts connector.NA
 	}
 }
 
-func (cl *Client) upgrade(gw gateway, id identity.NodeID, opts connector.NATOptions) {
+func (cl *Client) upgrade(gw gatewayRef, id identity.NodeID, opts connector.NATOptions) {
 	backoff := cl.cfg.UpgradeMin
 	for range 1000 { // bounded; with backoff this spans days
 		if err := wait(cl.ctx, backoff); err != nil {
@@ -54,7 +54,7 @@ func (cl *Client) upgrade(gw gateway, id identity.NodeID, opts connector.NATOpti
 // tryUpgrade looks id up again and tries the strategies that beat the
 // relay. It dials only the addresses the gateway knows: an explicit
 // endpoint was tried at first contact.
-func (cl *Client) tryUpgrade(ctx context.Context, gw gateway, id identity.NodeID, opts connector.NATOptions) error {
+func (cl *Client) tryUpgrade(ctx context.Context, gw gatewayRef, id identity.NodeID, opts connector.NATOptions) error {
 	info, err := cl.lookup(ctx, gw, id)
 	if err != nil {
 		return err

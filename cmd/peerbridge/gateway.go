@@ -12,9 +12,11 @@ import (
 	"go.uber.org/fx"
 
 	"github.com/peerbridge/peerbridge/admin"
+	"github.com/peerbridge/peerbridge/connector/ratelimit"
 	"github.com/peerbridge/peerbridge/logging"
 	"github.com/peerbridge/peerbridge/modules"
-	"github.com/peerbridge/peerbridge/natpunch"
+	"github.com/peerbridge/peerbridge/natpunch/gateway"
+	"github.com/peerbridge/peerbridge/natpunch/wire"
 )
 
 // listFlag is a repeatable string flag.
@@ -33,15 +35,15 @@ func runGateway(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		logFormat string
 	)
 	fs.StringVar(&cfg.KeyFile, "key", modules.DefaultGatewayKeyFile, "identity key file (created with mode 0600 if missing)")
-	fs.Var(&listen, "listen", "UDP `ADDR` to serve on (repeatable; default "+natpunch.DefaultGatewayListen+"; a second address on another IP and port lets NAT probes tell filtering and mapping apart)")
+	fs.Var(&listen, "listen", "UDP `ADDR` to serve on (repeatable; default "+gateway.DefaultListen+"; a second address on another IP and port lets NAT probes tell filtering and mapping apart)")
 	fs.Var(&listenTCP, "listen-tcp", "TCP `ADDR` of the relay over TLS and WebSocket, for bridges whose networks block UDP (repeatable; default: the host:port of each --listen, so one port number serves both; off: none)")
-	fs.IntVar(&cfg.Gateway.TCP.MaxConns, "tcp-max-conns", natpunch.DefaultTCPMaxConns, "most TCP relay connections in all")
-	fs.IntVar(&cfg.Gateway.TCP.MaxConnsPerIP, "tcp-max-conns-per-ip", natpunch.DefaultTCPMaxConnsPerIP, "most TCP relay connections from one IP address")
-	fs.DurationVar(&cfg.Gateway.RegistrationTTL, "registration-ttl", natpunch.DefaultRegistrationTTL, "how long a bridge's registration lasts without a refresh")
+	fs.IntVar(&cfg.Gateway.TCP.MaxConns, "tcp-max-conns", gateway.DefaultTCPMaxConns, "most TCP relay connections in all")
+	fs.IntVar(&cfg.Gateway.TCP.MaxConnsPerIP, "tcp-max-conns-per-ip", gateway.DefaultTCPMaxConnsPerIP, "most TCP relay connections from one IP address")
+	fs.DurationVar(&cfg.Gateway.RegistrationTTL, "registration-ttl", gateway.DefaultRegistrationTTL, "how long a bridge's registration lasts without a refresh")
 	fs.StringVar(&cfg.HTTP, "http", "", "TCP `ADDR` to serve /metrics and /healthz on, e.g. 127.0.0.1:9091 (off if empty)")
 	cfg.Limits = gatewayLimits()
 	limitFlags(fs, &cfg.Limits)
-	cfg.Gateway.Relay, cfg.Gateway.Limits = natpunch.DefaultRelayLimits(), natpunch.DefaultGatewayLimits()
+	cfg.Gateway.Relay, cfg.Gateway.Limits = gateway.DefaultRelayLimits(), gateway.DefaultLimits()
 	relayFlags(fs, &cfg.Gateway.Relay)
 	gatewayLimitFlags(fs, &cfg.Gateway.Limits)
 	fs.TextVar(&logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn, error")
@@ -58,19 +60,19 @@ func runGateway(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	if len(listen) == 0 {
-		listen = listFlag{natpunch.DefaultGatewayListen}
+		listen = listFlag{gateway.DefaultListen}
 	}
 	var c checks
 	for _, l := range listen {
-		c.addr("listen", l, natpunch.DefaultGatewayListen, false)
+		c.addr("listen", l, gateway.DefaultListen, false)
 	}
 	for _, l := range listenTCP {
-		if l != natpunch.TCPOff {
+		if l != wire.TCPOff {
 			c.addr("listen-tcp", l, "0.0.0.0:443", false)
 		}
 	}
-	c.positive("tcp-max-conns", cfg.Gateway.TCP.MaxConns, fmt.Sprint(natpunch.DefaultTCPMaxConns))
-	c.positive("tcp-max-conns-per-ip", cfg.Gateway.TCP.MaxConnsPerIP, fmt.Sprint(natpunch.DefaultTCPMaxConnsPerIP))
+	c.positive("tcp-max-conns", cfg.Gateway.TCP.MaxConns, fmt.Sprint(gateway.DefaultTCPMaxConns))
+	c.positive("tcp-max-conns-per-ip", cfg.Gateway.TCP.MaxConnsPerIP, fmt.Sprint(gateway.DefaultTCPMaxConnsPerIP))
 	c.addr("http", cfg.HTTP, "127.0.0.1:9091", true)
 	if err := c.err(); err != nil {
 		return err
@@ -82,7 +84,7 @@ func runGateway(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	cfg.Gateway.Listen = listen
 	cfg.Gateway.ListenTCP = listenTCP
 	var (
-		g    *natpunch.Gateway
+		g    *gateway.Gateway
 		http *admin.Server
 	)
 	app := fx.New(fxLogger(log), fx.Supply(log), modules.GatewayModule(cfg), fx.Populate(&g, &http))
@@ -107,28 +109,29 @@ func runGateway(ctx context.Context, args []string, stdout, stderr io.Writer) er
 
 // relayFlags binds the gateway's relay limits to flags, with their
 // defaults.
-func relayFlags(fs *flag.FlagSet, l *natpunch.RelayLimits) {
+func relayFlags(fs *flag.FlagSet, l *gateway.RelayLimits) {
 	fs.Int64Var(&l.MaxBytes, "relay-max-bytes", l.MaxBytes, "most bytes relayed per session (0: unlimited)")
 	fs.Int64Var(&l.MaxRate, "relay-max-rate", l.MaxRate, "most bytes per second relayed per session (-1: unlimited)")
 	fs.DurationVar(&l.MaxDuration, "relay-max-duration", l.MaxDuration, "longest relay session (0: unlimited)")
-	fs.Float64Var(&l.ClientPacketRate, "relay-client-rate", l.ClientPacketRate, "most packets per second one node sends through the relay, over all its sessions (-1: unlimited)")
-	fs.IntVar(&l.ClientPacketBurst, "relay-client-burst", l.ClientPacketBurst, "burst of packets one node may send through the relay above its rate")
-	fs.Float64Var(&l.ReceivePacketRate, "relay-receive-rate", l.ReceivePacketRate, "most packets per second relayed to one node, from all its peers together (-1: unlimited)")
-	fs.IntVar(&l.ReceivePacketBurst, "relay-receive-burst", l.ReceivePacketBurst, "burst of packets relayed to one node above its rate")
-	fs.Float64Var(&l.PacketRate, "relay-packet-rate", l.PacketRate, "most packets per second relayed in all (-1: unlimited)")
+	fs.Float64Var(&l.ClientPackets.PerSecond, "relay-client-rate", l.ClientPackets.PerSecond, "most packets per second one node sends through the relay, over all its sessions (-1: unlimited)")
+	fs.IntVar(&l.ClientPackets.Burst, "relay-client-burst", l.ClientPackets.Burst, "burst of packets one node may send through the relay above its rate")
+	fs.Float64Var(&l.ReceivePackets.PerSecond, "relay-receive-rate", l.ReceivePackets.PerSecond, "most packets per second relayed to one node, from all its peers together (-1: unlimited)")
+	fs.IntVar(&l.ReceivePackets.Burst, "relay-receive-burst", l.ReceivePackets.Burst, "burst of packets relayed to one node above its rate")
+	fs.Float64Var(&l.Packets.PerSecond, "relay-packet-rate", l.Packets.PerSecond, "most packets per second relayed in all (-1: unlimited)")
+	fs.IntVar(&l.Packets.Burst, "relay-packet-burst", l.Packets.Burst, "burst of packets relayed in all above the rate")
 	fs.IntVar(&l.MaxSessionsPerClient, "relay-sessions-per-client", l.MaxSessionsPerClient, "most relay sessions one node takes part in")
 	fs.IntVar(&l.MaxSessions, "relay-max-sessions", l.MaxSessions, "most relay sessions in all")
 }
 
 // gatewayLimitFlags binds what one key can make the gateway hold and do
 // to flags, with their defaults.
-func gatewayLimitFlags(fs *flag.FlagSet, l *natpunch.GatewayLimits) {
+func gatewayLimitFlags(fs *flag.FlagSet, l *gateway.Limits) {
 	fs.IntVar(&l.MaxRegistrations, "max-registrations", l.MaxRegistrations, "most registered bridges; new ones are refused past it")
 	fs.IntVar(&l.MaxLocalAddrs, "max-local-addrs", l.MaxLocalAddrs, "most local addresses one registration may claim")
 	fs.IntVar(&l.MaxRecordBytes, "max-record-bytes", l.MaxRecordBytes, "largest registration, in bytes")
 	for _, r := range []struct {
 		name, what string
-		rate       *natpunch.Rate
+		rate       *ratelimit.Rate
 	}{
 		{"register", "registrations per key", &l.Registrations},
 		{"lookup", "lookups per key", &l.Lookups},

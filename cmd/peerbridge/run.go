@@ -17,6 +17,8 @@ import (
 	"github.com/peerbridge/peerbridge/logging"
 	"github.com/peerbridge/peerbridge/modules"
 	"github.com/peerbridge/peerbridge/natpunch"
+	"github.com/peerbridge/peerbridge/natpunch/gateway"
+	"github.com/peerbridge/peerbridge/natpunch/wire"
 	"github.com/peerbridge/peerbridge/status"
 )
 
@@ -76,7 +78,7 @@ func (f *runFlags) check() error {
 		c.addr("nats-listen", f.cfg.NATS.Listen, modules.DefaultNATSListen, false)
 	}
 	c.addr("http", f.cfg.HTTP, "127.0.0.1:9090", true)
-	if f.cfg.TCPRelay != natpunch.TCPOff {
+	if f.cfg.TCPRelay != wire.TCPOff {
 		c.addr("tcp-relay", f.cfg.TCPRelay, "gateway.example.com:443", true)
 	}
 	c.positive("max-payload", f.cfg.MaxPayload, fmt.Sprint(bridge.DefaultMaxPayload))
@@ -159,7 +161,7 @@ func runLimits() modules.Limits {
 // one address (a carrier-grade NAT).
 func gatewayLimits() modules.Limits {
 	l := runLimits()
-	l.MaxConns, l.MaxConnsPerIP = 2000, 256
+	l.MaxConns, l.MaxConnsPerIP = gateway.DefaultMaxConns, gateway.DefaultMaxConnsPerIP
 	return l
 }
 

@@ -15,48 +15,40 @@ import (
 
 	"github.com/peerbridge/peerbridge/connector"
 	"github.com/peerbridge/peerbridge/connector/connectortest"
-	"github.com/peerbridge/peerbridge/connector/identity"
 	"github.com/peerbridge/peerbridge/natpunch"
+	"github.com/peerbridge/peerbridge/natpunch/gateway"
+	"github.com/peerbridge/peerbridge/natpunch/natpunchtest"
+	"github.com/peerbridge/peerbridge/natpunch/wire"
 )
 
 // natGateway runs a real gateway on two loopback ports.
-func natGateway(t *testing.T, cfg natpunch.GatewayConfig) *natpunch.Gateway {
+func natGateway(t *testing.T, cfg gateway.Config) *gateway.Gateway {
 	t.Helper()
-	id, err := identity.Generate()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Listen = []string{"127.0.0.1:0", "127.0.0.1:0"}
-	g, err := natpunch.NewGateway(cfg, id, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := g.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { g.Close() })
-	return g
+	return natpunchtest.StartGateway(t, cfg)
 }
 
 // natTarget is the gateway's first address as a connector target.
-func natTarget(g *natpunch.Gateway) connector.Target {
+func natTarget(g *gateway.Gateway) connector.Target {
 	return connector.Target{NodeID: g.NodeID(), Endpoint: g.Addrs()[0].String()}
 }
 
 // natBridge runs a real connector with NAT traversal through g; it echoes
 // requests.
-func natBridge(t *testing.T, g *natpunch.Gateway, cfg natpunch.ClientConfig) (*connector.Connector, *natpunch.Client) {
+func natBridge(t *testing.T, g *gateway.Gateway, cfg natpunch.ClientConfig) (*connector.Connector, *natpunch.Client) {
 	t.Helper()
-	c := natConnector(t)
+	// The bridge's keep-alive stays below its relay idle timeout, as the
+	// client's config check demands.
+	keepAlive := 15 * time.Second
+	if cfg.RelayIdleTimeout > 0 && cfg.RelayIdleTimeout <= keepAlive {
+		keepAlive = cfg.RelayIdleTimeout / 4
+	}
+	c := connectortest.Start(t, connector.Config{KeepAlive: keepAlive}, nil)
 	cfg.Gateways = []connector.Target{natTarget(g)}
 	cl, err := natpunch.NewClient(c, cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	echo := connector.HandlerFunc(func(_ context.Context, m *connector.Message) (*connector.Response, error) {
-		return &connector.Response{Payload: m.Payload}, nil
-	})
-	c.SetHandler(cl.Handler(echo))
+	c.SetHandler(cl.Handler(natpunchtest.Echo()))
 	if err := cl.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +69,7 @@ func natConnector(t *testing.T) *connector.Connector {
 
 // natAsk sends a gateway control request with a msgpack payload, as any
 // peer can, and decodes the answer into out if it is not nil.
-func natAsk(ctx context.Context, c *connector.Connector, g *natpunch.Gateway, typ string, in, out any) error {
+func natAsk(ctx context.Context, c *connector.Connector, g *gateway.Gateway, typ string, in, out any) error {
 	payload, err := msgpack.Marshal(in)
 	if err != nil {
 		return err
@@ -90,9 +82,9 @@ func natAsk(ctx context.Context, c *connector.Connector, g *natpunch.Gateway, ty
 }
 
 // natRegister registers c with g, claiming the local addresses local.
-func natRegister(ctx context.Context, c *connector.Connector, g *natpunch.Gateway, local []string, filtering string) error {
+func natRegister(ctx context.Context, c *connector.Connector, g *gateway.Gateway, local []string, filtering string) error {
 	return natAsk(ctx, c, g, "$pb.gw.register", map[string]any{
-		"local": local, "mapping": natpunch.MappingIndependent, "filtering": filtering,
+		"local": local, "mapping": wire.MappingIndependent, "filtering": filtering,
 	}, nil)
 }
 

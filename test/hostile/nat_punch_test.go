@@ -10,6 +10,8 @@ import (
 
 	"github.com/peerbridge/peerbridge/connector"
 	"github.com/peerbridge/peerbridge/natpunch"
+	"github.com/peerbridge/peerbridge/natpunch/gateway"
+	"github.com/peerbridge/peerbridge/natpunch/wire"
 )
 
 // TestNATPunchAmplification is issue 9, point 3: a registered key claims
@@ -25,15 +27,15 @@ func TestNATPunchAmplification(t *testing.T) {
 		// Claiming a NAT that admits nobody makes the victim the side that
 		// sprays; claiming one that admits anyone makes it the side that
 		// dials.
-		{"victim sprays", natpunch.FilteringDependent},
-		{"victim dials", natpunch.FilteringIndependent},
+		{"victim sprays", wire.FilteringDependent},
+		{"victim dials", wire.FilteringIndependent},
 	} {
 		t.Run(tc.name, func(t *testing.T) { natPunchAttack(t, tc.filtering) })
 	}
 }
 
 func natPunchAttack(t *testing.T, filtering string) {
-	g := natGateway(t, natpunch.GatewayConfig{})
+	g := natGateway(t, gateway.Config{})
 	victim, vcl := natBridge(t, g, natpunch.ClientConfig{})
 	legit, _ := natBridge(t, g, natpunch.ClientConfig{})
 	attacker := natConnector(t)
@@ -50,7 +52,7 @@ func natPunchAttack(t *testing.T, filtering string) {
 	if err := natRegister(ctx, attacker, g, local, filtering); natRemoteCode(err) != connector.CodeBadRequest {
 		t.Errorf("registering 16 local addresses: %v, want a bad request", err)
 	}
-	if err := natRegister(ctx, attacker, g, local[:natpunch.DefaultMaxLocalAddrs], filtering); err != nil {
+	if err := natRegister(ctx, attacker, g, local[:gateway.DefaultMaxLocalAddrs], filtering); err != nil {
 		t.Fatal(err)
 	}
 	base := runtime.NumGoroutine()

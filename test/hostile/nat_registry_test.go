@@ -10,7 +10,8 @@ import (
 
 	"github.com/peerbridge/peerbridge/connector"
 	"github.com/peerbridge/peerbridge/connector/identity"
-	"github.com/peerbridge/peerbridge/natpunch"
+	"github.com/peerbridge/peerbridge/natpunch/gateway"
+	"github.com/peerbridge/peerbridge/natpunch/wire"
 )
 
 // TestNATRegistrationsExpire is issue 9, point 4: throwaway keys register
@@ -27,7 +28,7 @@ func TestNATRegistrationsExpire(t *testing.T) {
 		cap_     = 100
 		ttl      = 3 * time.Second
 	)
-	g := natGateway(t, natpunch.GatewayConfig{RegistrationTTL: ttl, Limits: natpunch.GatewayLimits{MaxRegistrations: cap_}})
+	g := natGateway(t, gateway.Config{RegistrationTTL: ttl, PeerKeepAlive: ttl / 4, Limits: gateway.Limits{MaxRegistrations: cap_}})
 	base := natHeap()
 	huge := make([]string, 16)
 	for i := range huge {
@@ -68,7 +69,7 @@ func TestNATRegistrationsExpire(t *testing.T) {
 // natThrowaways registers n fresh keys with g, eight at a time, claiming
 // the local addresses local (or each its own address if local is nil), and
 // counts the registrations accepted.
-func natThrowaways(t *testing.T, g *natpunch.Gateway, n int, local []string, ok *atomic.Int64) {
+func natThrowaways(t *testing.T, g *gateway.Gateway, n int, local []string, ok *atomic.Int64) {
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 8)
 	for range n {
@@ -84,7 +85,7 @@ func natThrowaways(t *testing.T, g *natpunch.Gateway, n int, local []string, ok 
 }
 
 // natThrowaway registers a fresh key with g and closes it.
-func natThrowaway(t *testing.T, g *natpunch.Gateway, local []string) error {
+func natThrowaway(t *testing.T, g *gateway.Gateway, local []string) error {
 	id, err := identity.Generate()
 	if err != nil {
 		t.Error(err)
@@ -104,7 +105,7 @@ func natThrowaway(t *testing.T, g *natpunch.Gateway, local []string) error {
 	if local == nil {
 		local = []string{c.Addr().String()}
 	}
-	return natRegister(ctx, c, g, local, natpunch.FilteringIndependent)
+	return natRegister(ctx, c, g, local, wire.FilteringIndependent)
 }
 
 func mb(n uint64) float64 { return float64(n) / (1 << 20) }

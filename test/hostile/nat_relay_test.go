@@ -7,7 +7,10 @@ import (
 	"time"
 
 	"github.com/peerbridge/peerbridge/connector"
+	"github.com/peerbridge/peerbridge/connector/ratelimit"
 	"github.com/peerbridge/peerbridge/natpunch"
+	"github.com/peerbridge/peerbridge/natpunch/gateway"
+	"github.com/peerbridge/peerbridge/natpunch/wire"
 )
 
 // natGrant is the gateway's relay grant.
@@ -32,14 +35,14 @@ type natGrant struct {
 // per-client budget is set below the default here (which carries 8 MiB/s),
 // so that the flood exceeds it however fast the test machine pushes.
 func TestNATRelayFlood(t *testing.T) {
-	relay := natpunch.RelayLimits{ClientPacketRate: natFloodRate, ClientPacketBurst: natFloodBurst}
-	g := natGateway(t, natpunch.GatewayConfig{Relay: relay})
+	relay := gateway.RelayLimits{ClientPackets: ratelimit.Rate{PerSecond: natFloodRate, Burst: natFloodBurst}}
+	g := natGateway(t, gateway.Config{Relay: relay})
 	victim, vcl := natBridge(t, g, natpunch.ClientConfig{RelayIdleTimeout: 2 * time.Second})
 	legit, _ := natBridge(t, g, natpunch.ClientConfig{})
 	attacker := natConnector(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	if err := natRegister(ctx, attacker, g, nil, natpunch.FilteringIndependent); err != nil {
+	if err := natRegister(ctx, attacker, g, nil, wire.FilteringIndependent); err != nil {
 		t.Fatal(err)
 	}
 	const asks = 50

@@ -17,6 +17,7 @@ import (
 	"github.com/peerbridge/peerbridge/connector"
 	"github.com/peerbridge/peerbridge/connector/identity"
 	"github.com/peerbridge/peerbridge/natpunch"
+	"github.com/peerbridge/peerbridge/natpunch/gateway"
 	"github.com/peerbridge/peerbridge/test/natlab"
 )
 
@@ -41,7 +42,7 @@ func testLog(name string) *slog.Logger {
 
 // startGateway runs a gateway on host, on gatewayPort of each of its
 // addresses, UDP and TCP, until the test ends.
-func startGateway(t *testing.T, host *natlab.Host) *natpunch.Gateway {
+func startGateway(t *testing.T, host *natlab.Host) *gateway.Gateway {
 	t.Helper()
 	id, err := identity.Generate()
 	if err != nil {
@@ -62,7 +63,7 @@ func startGateway(t *testing.T, host *natlab.Host) *natpunch.Gateway {
 		listen = append(listen, ap.String())
 		udps, alts = append(udps, u), append(alts, alt)
 	}
-	g, err := natpunch.NewGateway(natpunch.GatewayConfig{Listen: listen}, id, testLog("gateway"))
+	g, err := gateway.New(gateway.Config{Listen: listen}, id, testLog("gateway"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +108,7 @@ type peer struct {
 
 // peerConfig is the NAT traversal configuration of lab peers: the defaults,
 // but registrations refreshed and upgrades retried often enough for a test.
-func peerConfig(g *natpunch.Gateway) natpunch.ClientConfig {
+func peerConfig(g *gateway.Gateway) natpunch.ClientConfig {
 	return natpunch.ClientConfig{
 		Gateways:      []connector.Target{{NodeID: g.NodeID(), Endpoint: g.Addrs()[0].String()}},
 		RegisterEvery: 2 * time.Second,

@@ -3,7 +3,7 @@ package natlab_test
 import (
 	"testing"
 
-	"github.com/peerbridge/peerbridge/natpunch"
+	"github.com/peerbridge/peerbridge/natpunch/wire"
 	"github.com/peerbridge/peerbridge/test/natlab"
 )
 
@@ -18,11 +18,11 @@ func TestProbeReports(t *testing.T) {
 		filtering string
 		natType   string
 	}{
-		{natlab.None, natpunch.MappingIndependent, natpunch.FilteringIndependent, "none"},
-		{natlab.FullCone, natpunch.MappingIndependent, natpunch.FilteringIndependent, "full cone"},
-		{natlab.PortRestricted, natpunch.MappingIndependent, natpunch.FilteringDependent, "restricted or port-restricted cone"},
-		{natlab.DockerHost, natpunch.MappingIndependent, natpunch.FilteringDependent, "restricted or port-restricted cone"},
-		{natlab.Symmetric, natpunch.MappingDependent, natpunch.FilteringDependent, "symmetric"},
+		{natlab.None, wire.MappingIndependent, wire.FilteringIndependent, "none"},
+		{natlab.FullCone, wire.MappingIndependent, wire.FilteringIndependent, "full cone"},
+		{natlab.PortRestricted, wire.MappingIndependent, wire.FilteringDependent, "restricted or port-restricted cone"},
+		{natlab.DockerHost, wire.MappingIndependent, wire.FilteringDependent, "restricted or port-restricted cone"},
+		{natlab.Symmetric, wire.MappingDependent, wire.FilteringDependent, "symmetric"},
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.kind), func(t *testing.T) {

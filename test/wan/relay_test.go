@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/peerbridge/peerbridge/connector/identity"
-	"github.com/peerbridge/peerbridge/natpunch"
+	"github.com/peerbridge/peerbridge/natpunch/gateway"
 	"github.com/peerbridge/peerbridge/test/natlab"
 	"github.com/peerbridge/peerbridge/test/wan"
 )
@@ -45,7 +45,7 @@ func playGateway(t *testing.T, addr netip.Addr) {
 	for a := range strings.SplitSeq(os.Getenv(envAddrs), ",") {
 		listen = append(listen, net.JoinHostPort(a, strconv.Itoa(gatewayPort)))
 	}
-	g, err := natpunch.NewGateway(natpunch.GatewayConfig{Listen: listen}, id, slog.New(slog.DiscardHandler))
+	g, err := gateway.New(gateway.Config{Listen: listen}, id, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

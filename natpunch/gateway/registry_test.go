@@ -1,4 +1,4 @@
-package natpunch
+package gateway
 
 import (
 	"errors"
@@ -10,13 +10,14 @@ import (
 
 	"github.com/peerbridge/peerbridge/connector"
 	"github.com/peerbridge/peerbridge/connector/identity"
+	"github.com/peerbridge/peerbridge/natpunch/wire"
 )
 
 func TestRegistryCapReplaceAndSweep(t *testing.T) {
 	r := newRegistry(2)
 	t0 := time.Unix(1000, 0)
 	put := func(id identity.NodeID, expires time.Time) error {
-		return r.put(record{id: id, expires: expires})
+		return r.put(record{Record: wire.Record{ID: id}, expires: expires})
 	}
 	if put("a", t0.Add(time.Second)) != nil || put("b", t0.Add(time.Minute)) != nil {
 		t.Fatal("registering under the cap failed")
@@ -36,22 +37,22 @@ func TestRegistryCapReplaceAndSweep(t *testing.T) {
 }
 
 func TestRegistrationChecks(t *testing.T) {
-	g := &Gateway{cfg: GatewayConfig{RegistrationTTL: time.Minute}}
+	g := &Gateway{cfg: Config{RegistrationTTL: time.Minute}}
 	g.cfg.Limits.populate()
 	for _, tc := range []struct {
 		name string
-		reg  registration
+		reg  wire.Registration
 		code int
 	}{
-		{"too many addresses", registration{Local: slices.Repeat([]string{"198.19.1.10:1"}, 9)}, connector.CodeBadRequest},
-		{"too large", registration{Local: []string{strings.Repeat("1", 2000)}}, connector.CodeTooLarge},
-		{"not an address", registration{Local: []string{"example.com:80"}}, connector.CodeBadRequest},
-		{"port 0", registration{Local: []string{"198.19.1.10:0"}}, connector.CodeBadRequest},
-		{"multicast", registration{Local: []string{"224.0.0.1:5"}}, connector.CodeBadRequest},
-		{"unknown NAT words", registration{Mapping: "full cone"}, connector.CodeBadRequest},
+		{"too many addresses", wire.Registration{Local: slices.Repeat([]string{"198.19.1.10:1"}, 9)}, connector.CodeBadRequest},
+		{"too large", wire.Registration{Local: []string{strings.Repeat("1", 2000)}}, connector.CodeTooLarge},
+		{"not an address", wire.Registration{Local: []string{"example.com:80"}}, connector.CodeBadRequest},
+		{"port 0", wire.Registration{Local: []string{"198.19.1.10:0"}}, connector.CodeBadRequest},
+		{"multicast", wire.Registration{Local: []string{"224.0.0.1:5"}}, connector.CodeBadRequest},
+		{"unknown NAT words", wire.Registration{Mapping: "full cone"}, connector.CodeBadRequest},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			b, err := encode(&tc.reg)
+			b, err := wire.Encode(&tc.reg)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -65,9 +66,9 @@ func TestRegistrationChecks(t *testing.T) {
 }
 
 func TestRegistrationIsStoredCanonically(t *testing.T) {
-	g := &Gateway{cfg: GatewayConfig{RegistrationTTL: time.Minute}}
+	g := &Gateway{cfg: Config{RegistrationTTL: time.Minute}}
 	g.cfg.Limits.populate()
-	b, err := encode(&registration{Local: []string{"[::ffff:198.19.1.10]:4242"}, Mapping: MappingDependent, Filtering: FilteringIndependent})
+	b, err := wire.Encode(&wire.Registration{Local: []string{"[::ffff:198.19.1.10]:4242"}, Mapping: wire.MappingDependent, Filtering: wire.FilteringIndependent})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +76,7 @@ func TestRegistrationIsStoredCanonically(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rec.local) != 1 || rec.local[0] != "198.19.1.10:4242" || rec.via != 1 || !rec.symmetric() || !rec.open() {
+	if len(rec.Local) != 1 || rec.Local[0] != "198.19.1.10:4242" || rec.via != 1 || !rec.Symmetric() || !rec.Open() {
 		t.Fatalf("record %+v", rec)
 	}
 }

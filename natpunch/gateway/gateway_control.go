@@ -1,19 +1,15 @@
-package natpunch
+package gateway
 
 import (
 	"context"
 	"fmt"
 	"net/netip"
-	"strings"
 	"time"
 
 	"github.com/peerbridge/peerbridge/connector"
 	"github.com/peerbridge/peerbridge/connector/identity"
+	"github.com/peerbridge/peerbridge/natpunch/wire"
 )
-
-// CodeRateLimited is the error code of a control request refused by a
-// rate limit; try again later.
-const CodeRateLimited = 429
 
 // maxNodeRequest bounds a lookup, punch or relay request's payload,
 // checked before it is decoded: it names one node ID.
@@ -29,22 +25,22 @@ func (g *Gateway) handler(i int) connector.Handler {
 		)
 		r := &g.rates
 		switch m.Type {
-		case typeRegister:
+		case wire.TypeRegister:
 			if !allow(r.register, &r.registerLimited, m.From) {
 				return nil, rateLimited(m.Type)
 			}
 			v, err = g.register(i, m)
-		case typeLookup:
+		case wire.TypeLookup:
 			if !allow(r.lookup, &r.lookupLimited, m.From) {
 				return nil, rateLimited(m.Type)
 			}
 			v, err = g.lookup(m)
-		case typePunchAsk:
+		case wire.TypePunchAsk:
 			if !allow(r.punch, &r.punchLimited, m.From) {
 				return nil, rateLimited(m.Type)
 			}
 			v, err = g.punch(ctx, m)
-		case typeRelayAsk:
+		case wire.TypeRelayAsk:
 			if !allow(r.relay, &r.relayLimited, m.From) {
 				return nil, rateLimited(m.Type)
 			}
@@ -55,33 +51,29 @@ func (g *Gateway) handler(i int) connector.Handler {
 		if err != nil {
 			return nil, err
 		}
-		payload, err := encode(v)
+		payload, err := wire.Encode(v)
 		return &connector.Response{Payload: payload}, err
 	})
 }
 
 func rateLimited(typ string) error {
-	return &connector.RemoteError{Code: CodeRateLimited, Text: "gateway: too many " + typ + " requests"}
+	return &connector.RemoteError{Code: wire.CodeRateLimited, Text: "gateway: too many " + typ + " requests"}
 }
 
-func badRequest(format string, args ...any) error {
-	return &connector.RemoteError{Code: connector.CodeBadRequest, Text: fmt.Sprintf("gateway: "+format, args...)}
-}
-
-func (g *Gateway) register(i int, m *connector.Message) (*registered, error) {
+func (g *Gateway) register(i int, m *connector.Message) (*wire.Registered, error) {
 	rec, err := g.record(i, m)
 	if err != nil {
 		g.reg.invalid.Add(1)
 		return nil, err
 	}
-	if old, ok := g.reg.get(m.From, time.Now()); ok && (old.observed != m.Remote || old.via != i) {
-		g.log.Info("bridge moved", "node", m.From.Short(), "from", old.observed, "to", m.Remote)
+	if old, ok := g.reg.get(m.From, time.Now()); ok && (old.Observed != m.Remote || old.via != i) {
+		g.log.Info("bridge moved", "node", m.From.Short(), "from", old.Observed, "to", m.Remote)
 		g.relay.rebind(m.From, m.Remote, i)
 	}
 	if err := g.reg.put(rec); err != nil {
 		return nil, &connector.RemoteError{Code: connector.CodeUnavailable, Text: "gateway: " + err.Error()}
 	}
-	resp := &registered{Observed: m.Remote.String()}
+	resp := &wire.Registered{Observed: m.Remote.String()}
 	for j, a := range g.addrs {
 		if j != i {
 			resp.Others = append(resp.Others, a.String())
@@ -98,32 +90,32 @@ func (g *Gateway) record(i int, m *connector.Message) (record, error) {
 	if len(m.Payload) > l.MaxRecordBytes {
 		return record{}, &connector.RemoteError{Code: connector.CodeTooLarge, Text: fmt.Sprintf("gateway: registration of %d bytes, at most %d", len(m.Payload), l.MaxRecordBytes)}
 	}
-	var req registration
-	if err := decode(m.Payload, &req); err != nil {
-		return record{}, badRequest("%v", err)
+	var req wire.Registration
+	if err := wire.Decode(m.Payload, &req); err != nil {
+		return record{}, wire.BadRequest("%v", err)
 	}
 	if len(req.Local) > l.MaxLocalAddrs {
-		return record{}, badRequest("%d local addresses, at most %d", len(req.Local), l.MaxLocalAddrs)
+		return record{}, wire.BadRequest("%d local addresses, at most %d", len(req.Local), l.MaxLocalAddrs)
 	}
 	local := make([]string, 0, len(req.Local))
 	for _, a := range req.Local {
 		ap, err := checkLocalAddr(a)
 		if err != nil {
-			return record{}, badRequest("%v", err)
+			return record{}, wire.BadRequest("%v", err)
 		}
 		local = append(local, ap.String())
 	}
-	mapping, ok1 := canonical(req.Mapping, MappingIndependent, MappingDependent)
-	filtering, ok2 := canonical(req.Filtering, FilteringIndependent, FilteringDependent)
+	mapping, ok1 := canonical(req.Mapping, wire.MappingIndependent, wire.MappingDependent)
+	filtering, ok2 := canonical(req.Filtering, wire.FilteringIndependent, wire.FilteringDependent)
 	if !ok1 || !ok2 {
-		return record{}, badRequest("unknown NAT behaviour")
+		return record{}, wire.BadRequest("unknown NAT behaviour")
 	}
 	if g.onTCP(m.Remote) { // tcprelay: UDP cannot reach a node on the TCP relay
-		mapping, filtering = MappingDependent, FilteringDependent
+		mapping, filtering = wire.MappingDependent, wire.FilteringDependent
 	}
 	return record{
-		id: m.From, observed: m.Remote, local: local, mapping: mapping, filtering: filtering,
-		via: i, expires: time.Now().Add(g.cfg.RegistrationTTL),
+		Record: wire.Record{ID: m.From, Observed: m.Remote, Local: local, Mapping: mapping, Filtering: filtering},
+		via:    i, expires: time.Now().Add(g.cfg.RegistrationTTL),
 	}, nil
 }
 
@@ -131,11 +123,11 @@ func (g *Gateway) record(i int, m *connector.Message) (record, error) {
 func checkLocalAddr(s string) (netip.AddrPort, error) {
 	ap, err := netip.ParseAddrPort(s)
 	if err != nil {
-		return ap, fmt.Errorf("natpunch: local address: %w", err)
+		return ap, fmt.Errorf("gateway: local address: %w", err)
 	}
 	ip := ap.Addr().Unmap()
 	if ap.Port() == 0 || ip.IsUnspecified() || ip.IsMulticast() || ip == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
-		return ap, fmt.Errorf("natpunch: local address %s is not a unicast address and port", s)
+		return ap, fmt.Errorf("gateway: local address %s is not a unicast address and port", s)
 	}
 	return netip.AddrPortFrom(ip, ap.Port()), nil
 }
@@ -143,7 +135,7 @@ func checkLocalAddr(s string) (netip.AddrPort, error) {
 // canonical returns the constant among Unknown, "" and known that s
 // equals, so a record keeps no string of the sender's.
 func canonical(s string, known ...string) (string, bool) {
-	for _, k := range append(known, Unknown, "") {
+	for _, k := range append(known, wire.Unknown, "") {
 		if s == k {
 			return k, true
 		}
@@ -153,16 +145,16 @@ func canonical(s string, known ...string) (string, bool) {
 
 // peer returns the live record of the node a request names.
 func (g *Gateway) peer(m *connector.Message) (record, error) {
-	var req nodeRequest
+	var req wire.NodeRequest
 	if len(m.Payload) > maxNodeRequest {
-		return record{}, badRequest("request of %d bytes, at most %d", len(m.Payload), maxNodeRequest)
+		return record{}, wire.BadRequest("request of %d bytes, at most %d", len(m.Payload), maxNodeRequest)
 	}
-	if err := decode(m.Payload, &req); err != nil {
-		return record{}, badRequest("%v", err)
+	if err := wire.Decode(m.Payload, &req); err != nil {
+		return record{}, wire.BadRequest("%v", err)
 	}
 	id, err := identity.ParseNodeID(req.Node)
 	if err != nil {
-		return record{}, badRequest("%v", err)
+		return record{}, wire.BadRequest("%v", err)
 	}
 	rec, ok := g.reg.get(id, time.Now())
 	if !ok {
@@ -171,19 +163,19 @@ func (g *Gateway) peer(m *connector.Message) (record, error) {
 	return rec, nil
 }
 
-func (g *Gateway) lookup(m *connector.Message) (*peerInfo, error) {
+func (g *Gateway) lookup(m *connector.Message) (*wire.PeerInfo, error) {
 	rec, err := g.peer(m)
 	if err != nil {
 		return nil, err
 	}
-	return &peerInfo{Node: string(rec.id), Observed: rec.observed.String(), Local: rec.local, Mapping: rec.mapping, Filtering: rec.filtering}, nil
+	return &wire.PeerInfo{Node: string(rec.ID), Observed: rec.Observed.String(), Local: rec.Local, Mapping: rec.Mapping, Filtering: rec.Filtering}, nil
 }
 
 // self returns the requester's own live record.
 func (g *Gateway) self(m *connector.Message) (record, error) {
 	rec, ok := g.reg.get(m.From, time.Now())
 	if !ok {
-		return record{}, badRequest("register first")
+		return record{}, wire.BadRequest("register first")
 	}
 	return rec, nil
 }
@@ -201,38 +193,38 @@ func (g *Gateway) pair(m *connector.Message) (a, b record, err error) {
 // punch times a hole punch between the requester a and the node b it names:
 // each side is told to start so that both start at about the same moment,
 // from the round-trip times the gateway measured to each.
-func (g *Gateway) punch(ctx context.Context, m *connector.Message) (*punchPlan, error) {
+func (g *Gateway) punch(ctx context.Context, m *connector.Message) (*wire.PunchPlan, error) {
 	a, b, err := g.pair(m)
 	if err != nil {
 		return nil, err
 	}
-	if g.onTCP(a.observed) || g.onTCP(b.observed) { // tcprelay: no punch over TCP
+	if g.onTCP(a.Observed) || g.onTCP(b.Observed) { // tcprelay: no punch over TCP
 		return nil, &connector.RemoteError{Code: connector.CodeUnavailable, Text: "gateway: no hole punch with a node on the TCP relay"}
 	}
-	if !allow(g.rates.notify, &g.rates.notifyLimited, b.id) {
-		return nil, rateLimited(m.Type + " toward " + b.id.Short())
+	if !allow(g.rates.notify, &g.rates.notifyLimited, b.ID) {
+		return nil, rateLimited(m.Type + " toward " + b.ID.Short())
 	}
-	rttA, _ := g.conns[a.via].RTT(a.id)
-	rttB, _ := g.conns[b.via].RTT(b.id)
+	rttA, _ := g.conns[a.via].RTT(a.ID)
+	rttB, _ := g.conns[b.via].RTT(b.ID)
 	start := max(rttA, rttB)/2 + 10*time.Millisecond
-	dial := aDials(a, b)
-	toB := punchPlan{Node: string(a.id), Observed: a.observed.String(), Addrs: a.candidates(), Dial: !dial, DelayMs: (start - rttB/2).Milliseconds()}
-	if err := g.notify(ctx, b, typePunchNotify, &toB); err != nil {
+	dial := wire.ADials(a.Record, b.Record)
+	toB := wire.PunchPlan{Node: string(a.ID), Observed: a.Observed.String(), Addrs: a.Candidates(), Dial: !dial, DelayMs: (start - rttB/2).Milliseconds()}
+	if err := g.notify(ctx, b, wire.TypePunchNotify, &toB); err != nil {
 		return nil, err
 	}
-	return &punchPlan{Node: string(b.id), Observed: b.observed.String(), Addrs: b.candidates(), Dial: dial, DelayMs: (start - rttA/2).Milliseconds()}, nil
+	return &wire.PunchPlan{Node: string(b.ID), Observed: b.Observed.String(), Addrs: b.Candidates(), Dial: dial, DelayMs: (start - rttA/2).Milliseconds()}, nil
 }
 
 // notify sends a control message to a registered bridge over its own
 // connection to the gateway and waits for its acknowledgement.
 func (g *Gateway) notify(ctx context.Context, to record, typ string, v any) error {
-	payload, err := encode(v)
+	payload, err := wire.Encode(v)
 	if err != nil {
 		return err
 	}
-	_, err = g.conns[to.via].Request(ctx, connector.Outbound{Target: connector.Target{NodeID: to.id}, Type: typ, Payload: payload})
+	_, err = g.conns[to.via].Request(ctx, connector.Outbound{Target: connector.Target{NodeID: to.ID}, Type: typ, Payload: payload})
 	if err != nil {
-		return &connector.RemoteError{Code: connector.CodeUnavailable, Text: fmt.Sprintf("gateway: telling %s: %v", to.id.Short(), err)}
+		return &connector.RemoteError{Code: connector.CodeUnavailable, Text: fmt.Sprintf("gateway: telling %s: %v", to.ID.Short(), err)}
 	}
 	return nil
 }
@@ -240,16 +232,16 @@ func (g *Gateway) notify(ctx context.Context, to record, typ string, v any) erro
 // relayAsk opens a relay session between the requester and the node it
 // names. The other side learns the session before the requester does, so
 // it is ready for the requester's first packet.
-func (g *Gateway) relayAsk(ctx context.Context, m *connector.Message) (*relayGrant, error) {
+func (g *Gateway) relayAsk(ctx context.Context, m *connector.Message) (*wire.RelayGrant, error) {
 	a, b, err := g.pair(m)
 	if err != nil {
 		return nil, err
 	}
-	if a.id == b.id {
-		return nil, badRequest("a relay to oneself")
+	if a.ID == b.ID {
+		return nil, wire.BadRequest("a relay to oneself")
 	}
-	if !allow(g.rates.notify, &g.rates.notifyLimited, b.id) {
-		return nil, rateLimited(m.Type + " toward " + b.id.Short())
+	if !allow(g.rates.notify, &g.rates.notifyLimited, b.ID) {
+		return nil, rateLimited(m.Type + " toward " + b.ID.Short())
 	}
 	s, err := newSessionID()
 	if err != nil {
@@ -258,14 +250,11 @@ func (g *Gateway) relayAsk(ctx context.Context, m *connector.Message) (*relayGra
 	if err := g.relay.open(s, a, b, time.Now()); err != nil {
 		return nil, &connector.RemoteError{Code: connector.CodeUnavailable, Text: "gateway: " + err.Error()}
 	}
-	if err := g.notify(ctx, b, typeRelayNotify, &relayGrant{Node: string(a.id), Session: s[:]}); err != nil {
+	if err := g.notify(ctx, b, wire.TypeRelayNotify, &wire.RelayGrant{Node: string(a.ID), Session: s[:]}); err != nil {
 		g.relay.close(s)
 		g.relay.refused.Add(1)
 		return nil, err
 	}
-	g.log.Info("relay session opened", "a", a.id.Short(), "b", b.id.Short())
-	return &relayGrant{Node: string(b.id), Session: s[:]}, nil
+	g.log.Info("relay session opened", "a", a.ID.Short(), "b", b.ID.Short())
+	return &wire.RelayGrant{Node: string(b.ID), Session: s[:]}, nil
 }
-
-// isControl reports whether a message type is a NAT traversal control type.
-func isControl(typ string) bool { return strings.HasPrefix(typ, connector.ReservedTypePrefix) }

@@ -1,4 +1,4 @@
-package natpunch
+package gateway
 
 import (
 	"context"
@@ -17,6 +17,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/peerbridge/peerbridge/connector/identity"
+	"github.com/peerbridge/peerbridge/natpunch/wire"
 )
 
 // ListenUDPFunc binds a UDP socket, as net.ListenUDP does; tests pass one
@@ -35,8 +36,8 @@ type tcpServer struct {
 	mu        sync.Mutex // guards listenUDP, closed, clients, next, servers, lns and addrs
 	listenUDP ListenUDPFunc
 	closed    bool
-	clients   map[netip.AddrPort]*tcpClient // by loopback address
-	next      uint32                        // loopback addresses handed out
+	clients   map[netip.AddrPort]*tcpSession // by loopback address
+	next      uint32                         // loopback addresses handed out
 	servers   []*http.Server
 	lns       []*limitListener
 	addrs     []string // the listeners' addresses
@@ -46,8 +47,8 @@ type tcpServer struct {
 	accepted, refused atomic.Uint64
 }
 
-// tcpClient is one relay WebSocket and its loopback socket.
-type tcpClient struct {
+// tcpSession is one relay WebSocket and its loopback socket.
+type tcpSession struct {
 	id     identity.NodeID
 	ws     *websocket.Conn
 	udp    *net.UDPConn
@@ -60,7 +61,7 @@ func newTCPServer(id *identity.Identity, l TCPLimits, log *slog.Logger) *tcpServ
 	listenUDP := func(a netip.AddrPort) (*net.UDPConn, error) {
 		return net.ListenUDP("udp", net.UDPAddrFromAddrPort(a))
 	}
-	return &tcpServer{log: log, tls: relayServerTLS(id), limits: l, listenUDP: listenUDP, clients: make(map[netip.AddrPort]*tcpClient)}
+	return &tcpServer{log: log, tls: wire.RelayServerTLS(id), limits: l, listenUDP: listenUDP, clients: make(map[netip.AddrPort]*tcpSession)}
 }
 
 func (s *tcpServer) setListenUDP(f ListenUDPFunc) {
@@ -76,8 +77,8 @@ func (s *tcpServer) serve(ln net.Listener, target netip.AddrPort, gone func(neti
 	ll := newLimitListener(ln, s.limits)
 	srv := &http.Server{
 		Handler:           s.handler(target, gone),
-		ReadHeaderTimeout: tcpHandshakeTimeout,
-		IdleTimeout:       tcpHandshakeTimeout,
+		ReadHeaderTimeout: wire.TCPHandshakeTimeout,
+		IdleTimeout:       wire.TCPHandshakeTimeout,
 		MaxHeaderBytes:    4 << 10,
 		ErrorLog:          log.New(io.Discard, "", 0),
 	}
@@ -98,7 +99,7 @@ func (s *tcpServer) serve(ln net.Listener, target netip.AddrPort, gone func(neti
 
 func (s *tcpServer) handler(target netip.AddrPort, gone func(netip.AddrPort)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != TCPRelayPath {
+		if r.URL.Path != wire.TCPRelayPath {
 			http.NotFound(w, r)
 			return
 		}
@@ -122,8 +123,8 @@ func (s *tcpServer) handler(target netip.AddrPort, gone func(netip.AddrPort)) ht
 			udp.Close()
 			return
 		}
-		ws.SetReadLimit(tcpMaxDatagram)
-		cl := &tcpClient{id: id, ws: ws, udp: udp, target: target, gone: gone}
+		ws.SetReadLimit(wire.MaxTCPDatagram)
+		cl := &tcpSession{id: id, ws: ws, udp: udp, target: target, gone: gone}
 		if !s.add(cl) {
 			ws.CloseNow()
 			udp.Close()
@@ -135,7 +136,7 @@ func (s *tcpServer) handler(target netip.AddrPort, gone func(netip.AddrPort)) ht
 }
 
 // add records cl and counts it in s.wg, unless the server is closing.
-func (s *tcpServer) add(cl *tcpClient) bool {
+func (s *tcpServer) add(cl *tcpSession) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -147,7 +148,7 @@ func (s *tcpServer) add(cl *tcpClient) bool {
 	return true
 }
 
-func (s *tcpServer) remove(cl *tcpClient) {
+func (s *tcpServer) remove(cl *tcpSession) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.clients, localAddrPort(cl.udp))
@@ -155,7 +156,7 @@ func (s *tcpServer) remove(cl *tcpClient) {
 
 // run carries cl's datagrams both ways until either side fails, the
 // client idles for tcpIdleTimeout, or the server closes.
-func (s *tcpServer) run(cl *tcpClient) {
+func (s *tcpServer) run(cl *tcpSession) {
 	s.log.Debug("TCP relay client", "node", cl.id.Short(), "as", localAddrPort(cl.udp))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -178,8 +179,8 @@ func (s *tcpServer) run(cl *tcpClient) {
 }
 
 // toGateway sends every binary message to the gateway's UDP socket.
-func (cl *tcpClient) toGateway(ctx context.Context) {
-	buf := make([]byte, tcpMaxDatagram+1) // one more byte shows a message too large
+func (cl *tcpSession) toGateway(ctx context.Context) {
+	buf := make([]byte, wire.MaxTCPDatagram+1) // one more byte shows a message too large
 	to := net.UDPAddrFromAddrPort(cl.target)
 	for {
 		n, err := cl.readMessage(ctx, buf)
@@ -193,11 +194,11 @@ func (cl *tcpClient) toGateway(ctx context.Context) {
 }
 
 // errTooLarge ends a client that sent a message over tcpMaxDatagram.
-var errTooLarge = errors.New("natpunch: TCP relay message too large")
+var errTooLarge = errors.New("gateway: TCP relay message too large")
 
 // readMessage reads one message into buf; a non-binary one reads as empty.
-func (cl *tcpClient) readMessage(ctx context.Context, buf []byte) (int, error) {
-	ctx, cancel := context.WithTimeout(ctx, tcpIdleTimeout)
+func (cl *tcpSession) readMessage(ctx context.Context, buf []byte) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, wire.TCPIdleTimeout)
 	defer cancel()
 	typ, r, err := cl.ws.Reader(ctx)
 	if err != nil {
@@ -207,7 +208,7 @@ func (cl *tcpClient) readMessage(ctx context.Context, buf []byte) (int, error) {
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
 		return 0, err
 	}
-	if n > tcpMaxDatagram {
+	if n > wire.MaxTCPDatagram {
 		return 0, errTooLarge
 	}
 	if typ != websocket.MessageBinary {
@@ -218,8 +219,8 @@ func (cl *tcpClient) readMessage(ctx context.Context, buf []byte) (int, error) {
 
 // fromGateway sends the client what the gateway's socket sends its
 // loopback socket, and nothing from anywhere else.
-func (cl *tcpClient) fromGateway(ctx context.Context) {
-	buf := make([]byte, tcpMaxDatagram)
+func (cl *tcpSession) fromGateway(ctx context.Context) {
+	buf := make([]byte, wire.MaxTCPDatagram)
 	for {
 		n, from, err := cl.udp.ReadFromUDPAddrPort(buf)
 		if err != nil {
@@ -228,7 +229,7 @@ func (cl *tcpClient) fromGateway(ctx context.Context) {
 		if netip.AddrPortFrom(from.Addr().Unmap(), from.Port()) != cl.target {
 			continue
 		}
-		wctx, cancel := context.WithTimeout(ctx, tcpWriteTimeout)
+		wctx, cancel := context.WithTimeout(ctx, wire.TCPWriteTimeout)
 		err = cl.ws.Write(wctx, websocket.MessageBinary, buf[:n])
 		cancel()
 		if err != nil {

@@ -1,18 +1,20 @@
-package natpunch
+package gateway
 
 import (
 	"fmt"
 	"net"
 	"net/netip"
 	"slices"
+
+	"github.com/peerbridge/peerbridge/natpunch/wire"
 )
 
 // listenTCP binds the TCP relay's listen addresses given in
-// GatewayConfig.ListenTCP and serves on them. (Without them Start binds
+// Config.ListenTCP and serves on them. (Without them Start binds
 // the relay beside each UDP address itself.)
 func (g *Gateway) listenTCP() error {
 	addrs := g.cfg.ListenTCP
-	if slices.Contains(addrs, TCPOff) {
+	if slices.Contains(addrs, wire.TCPOff) {
 		return nil
 	}
 	var lns []net.Listener
@@ -22,7 +24,7 @@ func (g *Gateway) listenTCP() error {
 			for _, l := range lns {
 				l.Close()
 			}
-			return fmt.Errorf("natpunch: gateway TCP relay on %s: %w", a, err)
+			return fmt.Errorf("gateway: gateway TCP relay on %s: %w", a, err)
 		}
 		lns = append(lns, ln)
 	}
@@ -48,7 +50,7 @@ func (g *Gateway) StartTCPOn(lns []net.Listener, listenUDP ListenUDPFunc) error 
 			for _, rest := range lns[i+1:] {
 				rest.Close()
 			}
-			return fmt.Errorf("natpunch: gateway TCP relay: %w", err)
+			return fmt.Errorf("gateway: gateway TCP relay: %w", err)
 		}
 	}
 	return nil

@@ -1,12 +1,14 @@
-package natpunch
+package wire
 
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/peerbridge/peerbridge/codec"
+	"github.com/peerbridge/peerbridge/connector"
 )
 
 // Control message types, all starting with connector.ReservedTypePrefix.
@@ -15,35 +17,35 @@ import (
 // prefix, so these cannot be forged through NATS, and a bridge accepts them
 // only from its configured gateways.
 const (
-	typeRegister    = "$pb.gw.register"
-	typeLookup      = "$pb.gw.lookup"
-	typePunchAsk    = "$pb.gw.punch"
-	typeRelayAsk    = "$pb.gw.relay"
-	typePunchNotify = "$pb.punch"
-	typeRelayNotify = "$pb.relay"
+	TypeRegister    = "$pb.gw.register"
+	TypeLookup      = "$pb.gw.lookup"
+	TypePunchAsk    = "$pb.gw.punch"
+	TypeRelayAsk    = "$pb.gw.relay"
+	TypePunchNotify = "$pb.punch"
+	TypeRelayNotify = "$pb.relay"
 )
 
-// registration is what a bridge tells its gateway about itself.
-type registration struct {
+// Registration is what a bridge tells its gateway about itself.
+type Registration struct {
 	Local     []string `msgpack:"local"`
 	Mapping   string   `msgpack:"mapping"`
 	Filtering string   `msgpack:"filtering"`
 }
 
-// registered is the gateway's answer: the bridge's address as the gateway
+// Registered is the gateway's answer: the bridge's address as the gateway
 // sees it, and the gateway's other addresses for NAT probes.
-type registered struct {
+type Registered struct {
 	Observed string   `msgpack:"observed"`
 	Others   []string `msgpack:"others"`
 }
 
-// nodeRequest names a node: for lookups, punches and relays.
-type nodeRequest struct {
+// NodeRequest names a node: for lookups, punches and relays.
+type NodeRequest struct {
 	Node string `msgpack:"node"`
 }
 
-// peerInfo is what a gateway knows of a node.
-type peerInfo struct {
+// PeerInfo is what a gateway knows of a node.
+type PeerInfo struct {
 	Node      string   `msgpack:"node"`
 	Observed  string   `msgpack:"observed"`
 	Local     []string `msgpack:"local"`
@@ -51,11 +53,11 @@ type peerInfo struct {
 	Filtering string   `msgpack:"filtering"`
 }
 
-// punchPlan tells one side of a hole punch what to do: punch toward Addrs
+// PunchPlan tells one side of a hole punch what to do: punch toward Addrs
 // after Delay milliseconds, and dial if Dial is set. Observed is the
 // address the gateway saw the peer's connection come from; the rest of
 // Addrs are the peer's own claims.
-type punchPlan struct {
+type PunchPlan struct {
 	Node     string   `msgpack:"node"`
 	Observed string   `msgpack:"observed"`
 	Addrs    []string `msgpack:"addrs"`
@@ -63,36 +65,48 @@ type punchPlan struct {
 	DelayMs  int64    `msgpack:"delay_ms"`
 }
 
-// relayGrant gives both sides of a relay its session.
-type relayGrant struct {
+// RelayGrant gives both sides of a relay its session.
+type RelayGrant struct {
 	Node    string `msgpack:"node"`
 	Session []byte `msgpack:"session"`
 }
 
-func encode(v any) ([]byte, error) {
+func Encode(v any) ([]byte, error) {
 	b, err := msgpack.Marshal(v)
 	if err != nil {
-		return nil, fmt.Errorf("natpunch: encoding %T: %w", v, err)
+		return nil, fmt.Errorf("wire: encoding %T: %w", v, err)
 	}
 	return b, nil
 }
 
-// errMsgpack reports a control message that is not well-formed msgpack.
-var errMsgpack = errors.New("natpunch: malformed msgpack")
+// ErrMsgpack reports a control message that is not well-formed msgpack.
+var ErrMsgpack = errors.New("wire: malformed msgpack")
 
 // maxMsgpackDepth bounds the nesting of a control message; ours nest two
 // deep.
 const maxMsgpackDepth = 8
 
-// decode checks b before msgpack sees it, since the library sizes its
+// Decode checks b before msgpack sees it, since the library sizes its
 // buffers by declared lengths and its pooled decoders keep them: a ten-byte
 // message claiming a 2 GB string grew the heap by gigabytes.
-func decode(b []byte, v any) error {
+func Decode(b []byte, v any) error {
 	if err := codec.CheckMsgpack(b, maxMsgpackDepth); err != nil {
-		return fmt.Errorf("natpunch: decoding %T: %w: %w", v, errMsgpack, err)
+		return fmt.Errorf("wire: decoding %T: %w: %w", v, ErrMsgpack, err)
 	}
 	if err := msgpack.Unmarshal(b, v); err != nil {
-		return fmt.Errorf("natpunch: decoding %T: %w", v, err)
+		return fmt.Errorf("wire: decoding %T: %w", v, err)
 	}
 	return nil
+}
+
+// CodeRateLimited is the error code of a control request refused by a
+// rate limit; try again later.
+const CodeRateLimited = 429
+
+// IsControl reports whether a message type is a NAT traversal control type.
+func IsControl(typ string) bool { return strings.HasPrefix(typ, connector.ReservedTypePrefix) }
+
+// BadRequest is the error a side answers a malformed control message with.
+func BadRequest(format string, args ...any) error {
+	return &connector.RemoteError{Code: connector.CodeBadRequest, Text: fmt.Sprintf("natpunch: "+format, args...)}
 }

@@ -1,4 +1,4 @@
-package natpunch
+package gateway
 
 import (
 	"errors"
@@ -11,6 +11,8 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/peerbridge/peerbridge/connector/identity"
+	"github.com/peerbridge/peerbridge/connector/ratelimit"
+	"github.com/peerbridge/peerbridge/natpunch/wire"
 )
 
 // relayEnd is one side of a relay session.
@@ -38,7 +40,7 @@ type relayClient struct {
 }
 
 // errRelayFull refuses a session past the per-client or total bound.
-var errRelayFull = errors.New("natpunch: too many relay sessions")
+var errRelayFull = errors.New("gateway: too many relay sessions")
 
 // relayTable holds the gateway's relay sessions.
 type relayTable struct {
@@ -46,7 +48,7 @@ type relayTable struct {
 	total  *rate.Limiter // packets relayed in all; has its own lock
 
 	mu       sync.Mutex // guards sessions, clients and the sessions' counters
-	sessions map[sessionID]*relaySession
+	sessions map[wire.SessionID]*relaySession
 	clients  map[identity.NodeID]*relayClient
 
 	forwarded, dropped           atomic.Uint64
@@ -58,34 +60,26 @@ type relayTable struct {
 func newRelayTable(l RelayLimits) *relayTable {
 	l.populate()
 	return &relayTable{
-		limits: l, total: rate.NewLimiter(perSecond(l.PacketRate), max(int(2*l.PacketRate), 1)),
-		sessions: make(map[sessionID]*relaySession), clients: make(map[identity.NodeID]*relayClient),
+		limits: l, total: l.Packets.Limiter(),
+		sessions: make(map[wire.SessionID]*relaySession), clients: make(map[identity.NodeID]*relayClient),
 	}
-}
-
-// perSecond is a rate; negative means unlimited.
-func perSecond(r float64) rate.Limit {
-	if r < 0 {
-		return rate.Inf
-	}
-	return rate.Limit(r)
 }
 
 // open adds session s between a and b, within the per-client and total
 // bounds.
-func (t *relayTable) open(s sessionID, a, b record, now time.Time) error {
+func (t *relayTable) open(s wire.SessionID, a, b record, now time.Time) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if len(t.sessions) >= t.limits.MaxSessions || t.clientFullLocked(a.id) || t.clientFullLocked(b.id) {
+	if len(t.sessions) >= t.limits.MaxSessions || t.clientFullLocked(a.ID) || t.clientFullLocked(b.ID) {
 		t.refused.Add(1)
 		return errRelayFull
 	}
 	t.sessions[s] = &relaySession{
-		a: relayEnd{id: a.id, addr: a.observed, via: a.via}, b: relayEnd{id: b.id, addr: b.observed, via: b.via},
+		a: relayEnd{id: a.ID, addr: a.Observed, via: a.via}, b: relayEnd{id: b.ID, addr: b.Observed, via: b.via},
 		started: now, last: now, rate: t.sessionRate(),
 	}
-	t.joinLocked(a.id)
-	t.joinLocked(b.id)
+	t.joinLocked(a.ID)
+	t.joinLocked(b.ID)
 	return nil
 }
 
@@ -99,8 +93,8 @@ func (t *relayTable) joinLocked(id identity.NodeID) {
 	if c == nil {
 		l := t.limits
 		c = &relayClient{
-			packets:  rate.NewLimiter(perSecond(l.ClientPacketRate), max(l.ClientPacketBurst, 1)),
-			received: rate.NewLimiter(perSecond(l.ReceivePacketRate), max(l.ReceivePacketBurst, 1)),
+			packets:  l.ClientPackets.Limiter(),
+			received: l.ReceivePackets.Limiter(),
 		}
 		t.clients[id] = c
 	}
@@ -116,7 +110,7 @@ func (t *relayTable) leaveLocked(id identity.NodeID) {
 }
 
 // deleteLocked removes session s.
-func (t *relayTable) deleteLocked(s sessionID) {
+func (t *relayTable) deleteLocked(s wire.SessionID) {
 	if sess := t.sessions[s]; sess != nil {
 		delete(t.sessions, s)
 		t.leaveLocked(sess.a.id)
@@ -157,7 +151,7 @@ func (t *relayTable) rebind(id identity.NodeID, addr netip.AddrPort, via int) {
 	}
 }
 
-func (t *relayTable) close(s sessionID) {
+func (t *relayTable) close(s wire.SessionID) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.deleteLocked(s)
@@ -166,7 +160,7 @@ func (t *relayTable) close(s sessionID) {
 // route returns where a packet of n bytes from from on session s goes, or
 // false if it must be dropped: unknown session, a sender that is neither
 // end, or a limit reached. Drops are counted by reason.
-func (t *relayTable) route(s sessionID, from netip.AddrPort, n int, now time.Time) (relayEnd, bool) {
+func (t *relayTable) route(s wire.SessionID, from netip.AddrPort, n int, now time.Time) (relayEnd, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	sess := t.sessions[s]
@@ -213,10 +207,12 @@ func (t *relayTable) admitLocked(sess *relaySession, sender, receiver identity.N
 		return false
 	}
 	from, to := t.clients[sender], t.clients[receiver]
-	if from == nil || to == nil || !from.packets.AllowN(now, 1) || !to.received.AllowN(now, 1) || !t.total.AllowN(now, 1) {
+	if from == nil || to == nil {
 		return false
 	}
-	if sess.rate != nil && !sess.rate.AllowN(now, int(n)) {
+	// All budgets or none: a packet one of them refuses costs the others
+	// nothing.
+	if !ratelimit.AllowAll(now, ratelimit.Take{L: from.packets, N: 1}, ratelimit.Take{L: to.received, N: 1}, ratelimit.Take{L: t.total, N: 1}, ratelimit.Take{L: sess.rate, N: int(n)}) {
 		return false
 	}
 	sess.bytes += n
@@ -233,8 +229,8 @@ func (t *relayTable) stats() (int, uint64, uint64) {
 // forward relays relay packet pkt of session s, unchanged, to the
 // session's other end, from the gateway address that end talks to so its
 // NAT lets it in.
-func (g *Gateway) forward(from netip.AddrPort, s sessionID, pkt []byte) {
-	inner := pkt[relayOverhead:]
+func (g *Gateway) forward(from netip.AddrPort, s wire.SessionID, pkt []byte) {
+	inner := pkt[wire.RelayOverhead:]
 	to, ok := g.relay.route(s, from, len(inner), time.Now())
 	if !ok { // counted by reason in route
 		g.relay.dropped.Add(1)

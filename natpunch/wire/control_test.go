@@ -1,4 +1,4 @@
-package natpunch
+package wire
 
 import (
 	"errors"
@@ -24,7 +24,7 @@ func TestDecodeRefusesHugeClaims(t *testing.T) {
 	runtime.ReadMemStats(&before)
 	for name, b := range claims {
 		for range 100 {
-			if err := decode(b, new(relayGrant)); !errors.Is(err, errMsgpack) {
+			if err := Decode(b, new(RelayGrant)); !errors.Is(err, ErrMsgpack) {
 				t.Fatalf("%s: got %v, want errMsgpack", name, err)
 			}
 		}
@@ -36,13 +36,13 @@ func TestDecodeRefusesHugeClaims(t *testing.T) {
 }
 
 func TestDecodeAcceptsControlMessages(t *testing.T) {
-	in := &punchPlan{Node: "n", Addrs: []string{"198.18.0.13:41811", "198.19.2.10:1"}, Dial: true, DelayMs: -3}
-	b, err := encode(in)
+	in := &PunchPlan{Node: "n", Addrs: []string{"198.18.0.13:41811", "198.19.2.10:1"}, Dial: true, DelayMs: -3}
+	b, err := Encode(in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out punchPlan
-	if err := decode(b, &out); err != nil {
+	var out PunchPlan
+	if err := Decode(b, &out); err != nil {
 		t.Fatal(err)
 	}
 	if out.Node != in.Node || len(out.Addrs) != 2 || out.Addrs[1] != in.Addrs[1] || !out.Dial || out.DelayMs != -3 {

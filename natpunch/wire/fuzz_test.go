@@ -1,4 +1,4 @@
-package natpunch
+package wire
 
 import (
 	"bytes"
@@ -12,21 +12,21 @@ import (
 // seedPackets returns one well-formed packet of every type, and the
 // magic-only header of each, for the fuzzers' corpora.
 func seedPackets() [][]byte {
-	p := probe{txn: [txnLen]byte{1, 2, 3}, flags: probeFlagChange}
-	r := probeResponse{
-		txn:      p.txn,
-		observed: netip.MustParseAddrPort("198.18.0.12:61542"),
-		other:    netip.MustParseAddrPort("[2001:db8::1]:7443"),
+	p := Probe{Txn: [TxnLen]byte{1, 2, 3}, Flags: ProbeFlagChange}
+	r := ProbeResponse{
+		Txn:      p.Txn,
+		Observed: netip.MustParseAddrPort("198.18.0.12:61542"),
+		Other:    netip.MustParseAddrPort("[2001:db8::1]:7443"),
 	}
 	seeds := [][]byte{
-		p.append(nil),
-		r.append(nil),
-		(&probeResponse{txn: p.txn}).append(nil),
-		appendPunch(nil, []byte("12345678")),
-		appendRelay(nil, sessionID{9, 8, 7}, []byte{0xc0, 1, 2, 3}),
+		p.Append(nil),
+		r.Append(nil),
+		(&ProbeResponse{Txn: p.Txn}).Append(nil),
+		AppendPunch(nil, []byte("12345678")),
+		AppendRelay(nil, SessionID{9, 8, 7}, []byte{0xc0, 1, 2, 3}),
 	}
-	for _, typ := range []byte{typeProbe, typeProbeResponse, typePunch, typeRelay, 0x3f, 0x40} {
-		seeds = append(seeds, []byte{typ, magic[0], magic[1]})
+	for _, typ := range []byte{PacketProbe, PacketProbeResponse, PacketPunch, PacketRelay, 0x3f, 0x40} {
+		seeds = append(seeds, []byte{typ, Magic[0], Magic[1]})
 	}
 	return seeds
 }
@@ -43,11 +43,11 @@ func addTruncations(f *testing.F, seeds [][]byte) {
 func FuzzParseProbe(f *testing.F) {
 	addTruncations(f, seedPackets())
 	f.Fuzz(func(t *testing.T, b []byte) {
-		p, err := parseProbe(b)
+		p, err := ParseProbe(b)
 		if err != nil {
 			return
 		}
-		again, err := parseProbe(p.append(nil))
+		again, err := ParseProbe(p.Append(nil))
 		if err != nil || again != p {
 			t.Fatalf("probe %x: re-encoded parses as %+v, %v; want %+v", b, again, err, p)
 		}
@@ -57,14 +57,14 @@ func FuzzParseProbe(f *testing.F) {
 func FuzzParseProbeResponse(f *testing.F) {
 	addTruncations(f, seedPackets())
 	f.Fuzz(func(t *testing.T, b []byte) {
-		r, err := parseProbeResponse(b)
+		r, err := ParseProbeResponse(b)
 		if err != nil {
 			return
 		}
 		if len(b) > ProbeSize {
 			t.Fatalf("accepted a probe response of %d bytes, larger than a probe", len(b))
 		}
-		again, err := parseProbeResponse(r.append(nil))
+		again, err := ParseProbeResponse(r.Append(nil))
 		if err != nil || again != r {
 			t.Fatalf("response %x: re-encoded parses as %+v, %v; want %+v", b, again, err, r)
 		}
@@ -74,14 +74,14 @@ func FuzzParseProbeResponse(f *testing.F) {
 func FuzzParseRelay(f *testing.F) {
 	addTruncations(f, seedPackets())
 	f.Fuzz(func(t *testing.T, b []byte) {
-		s, inner, err := parseRelay(b)
+		s, inner, err := ParseRelay(b)
 		if err != nil {
 			return
 		}
 		if len(inner) == 0 {
 			t.Fatalf("relay packet %x: empty inner packet accepted", b)
 		}
-		if got := appendRelay(nil, s, inner); !bytes.Equal(got, b) {
+		if got := AppendRelay(nil, s, inner); !bytes.Equal(got, b) {
 			t.Fatalf("relay packet %x re-encodes as %x", b, got)
 		}
 	})
@@ -93,31 +93,31 @@ func FuzzParseRelay(f *testing.F) {
 func FuzzDispatch(f *testing.F) {
 	addTruncations(f, seedPackets())
 	f.Fuzz(func(t *testing.T, b []byte) {
-		d := newDemux(nil)
-		txn := [txnLen]byte{1, 2, 3}
-		waiter := d.expect(txn)
+		d := NewDemux(nil)
+		txn := [TxnLen]byte{1, 2, 3}
+		waiter := d.Expect(txn)
 		handled := 0
-		d.onProbe = func(_ netip.AddrPort, p probe) {
+		d.OnProbe = func(_ netip.AddrPort, p Probe) {
 			handled++
-			if _, err := parseProbe(b); err != nil {
+			if _, err := ParseProbe(b); err != nil {
 				t.Fatalf("probe handler got %x, which does not parse: %v", b, err)
 			}
 		}
-		d.onRelay = func(_ netip.AddrPort, _ sessionID, pkt []byte) {
+		d.OnRelay = func(_ netip.AddrPort, _ SessionID, pkt []byte) {
 			handled++
-			if len(pkt) <= relayOverhead || len(pkt) != len(b) {
+			if len(pkt) <= RelayOverhead || len(pkt) != len(b) {
 				t.Fatalf("relay handler got %d bytes of a %d-byte packet", len(pkt), len(b))
 			}
 		}
 		from := netip.MustParseAddrPort("[::ffff:198.18.0.12]:61542")
-		d.dispatch(from, b)
+		d.Dispatch(from, b)
 		select {
 		case <-waiter:
 			handled++
 		default:
 		}
-		if counted := handled + int(d.punches.Load()) + int(d.dropped.Load()); counted != 1 {
-			t.Fatalf("packet %x: handled %d, punches %d, dropped %d; want exactly one", b, handled, d.punches.Load(), d.dropped.Load())
+		if counted := handled + int(d.Punches.Load()) + int(d.Dropped.Load()); counted != 1 {
+			t.Fatalf("packet %x: handled %d, punches %d, dropped %d; want exactly one", b, handled, d.Punches.Load(), d.Dropped.Load())
 		}
 	})
 }
@@ -125,12 +125,12 @@ func FuzzDispatch(f *testing.F) {
 // controlTypes are the control messages, each as a fresh value to decode
 // into.
 var controlTypes = []func() any{
-	func() any { return new(registration) },
-	func() any { return new(registered) },
-	func() any { return new(nodeRequest) },
-	func() any { return new(peerInfo) },
-	func() any { return new(punchPlan) },
-	func() any { return new(relayGrant) },
+	func() any { return new(Registration) },
+	func() any { return new(Registered) },
+	func() any { return new(NodeRequest) },
+	func() any { return new(PeerInfo) },
+	func() any { return new(PunchPlan) },
+	func() any { return new(RelayGrant) },
 }
 
 // FuzzDecodeControl decodes any payload as every control message, as
@@ -138,15 +138,15 @@ var controlTypes = []func() any{
 // survive a round trip unchanged.
 func FuzzDecodeControl(f *testing.F) {
 	seeds := []any{
-		&registration{Local: []string{"198.19.1.10:4242"}, Mapping: MappingIndependent, Filtering: FilteringDependent},
-		&registered{Observed: "198.18.0.12:61542", Others: []string{"198.18.0.11:7443"}},
-		&nodeRequest{Node: "qrciqwke"},
-		&peerInfo{Node: "n", Observed: "198.18.0.13:41811", Local: []string{"198.19.2.10:1"}},
-		&punchPlan{Node: "n", Observed: "198.18.0.13:41811", Addrs: []string{"198.18.0.13:41811"}, Dial: true, DelayMs: 12},
-		&relayGrant{Node: "n", Session: []byte{1, 2, 3, 4, 5, 6, 7, 8}},
+		&Registration{Local: []string{"198.19.1.10:4242"}, Mapping: MappingIndependent, Filtering: FilteringDependent},
+		&Registered{Observed: "198.18.0.12:61542", Others: []string{"198.18.0.11:7443"}},
+		&NodeRequest{Node: "qrciqwke"},
+		&PeerInfo{Node: "n", Observed: "198.18.0.13:41811", Local: []string{"198.19.2.10:1"}},
+		&PunchPlan{Node: "n", Observed: "198.18.0.13:41811", Addrs: []string{"198.18.0.13:41811"}, Dial: true, DelayMs: 12},
+		&RelayGrant{Node: "n", Session: []byte{1, 2, 3, 4, 5, 6, 7, 8}},
 	}
 	for _, v := range seeds {
-		b, err := encode(v)
+		b, err := Encode(v)
 		if err != nil {
 			f.Fatal(err)
 		}
@@ -159,7 +159,7 @@ func FuzzDecodeControl(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		for _, mk := range controlTypes {
 			v := mk()
-			if err := decode(b, v); err != nil {
+			if err := Decode(b, v); err != nil {
 				continue
 			}
 			enc, err := msgpack.Marshal(v)
@@ -167,7 +167,7 @@ func FuzzDecodeControl(f *testing.F) {
 				t.Fatalf("%T decoded from %x does not encode: %v", v, b, err)
 			}
 			again := mk()
-			if err := decode(enc, again); err != nil || !reflect.DeepEqual(normalize(v), normalize(again)) {
+			if err := Decode(enc, again); err != nil || !reflect.DeepEqual(normalize(v), normalize(again)) {
 				t.Fatalf("%T from %x: round trip gives %+v, %v; want %+v", v, b, again, err, v)
 			}
 		}

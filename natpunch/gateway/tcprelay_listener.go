@@ -1,4 +1,4 @@
-package natpunch
+package gateway
 
 import (
 	"net"

@@ -1,4 +1,4 @@
-package natpunch
+package gateway
 
 import (
 	"context"
@@ -13,58 +13,19 @@ import (
 
 	"github.com/peerbridge/peerbridge/connector"
 	"github.com/peerbridge/peerbridge/connector/identity"
+	"github.com/peerbridge/peerbridge/natpunch/wire"
 )
-
-// GatewayConfig configures a Gateway. Zero fields mean the defaults named.
-type GatewayConfig struct {
-	// Listen are the UDP addresses to serve on. A second address (another IP
-	// and port) lets NAT probes tell mapping and filtering behaviour apart.
-	Listen []string
-	// RegistrationTTL is how long a bridge's registration lasts without a
-	// refresh. Expired records are swept every quarter of it. Default 90 s.
-	RegistrationTTL time.Duration
-	// Relay limits relay sessions and the traffic through them.
-	Relay RelayLimits
-	// RelayIdleTimeout closes a relay session that forwarded nothing for
-	// this long. Relayed QUIC connections send keep-alives every 15 s, so
-	// only sessions nobody uses any more end. Default 2 minutes.
-	RelayIdleTimeout time.Duration
-	// Conn holds the limits of the connector on each listen address (see
-	// connector.Config); its ListenAddr, IdleTimeout and ReverifyAfter are
-	// the gateway's own. The zero value means the connector's defaults.
-	Conn connector.Config
-	// Limits bound what bridges can make the gateway hold and do.
-	Limits GatewayLimits
-	// ListenTCP are the TCP addresses of the relay over TLS and WebSocket,
-	// for bridges whose networks block UDP. Empty means the host:port of
-	// each UDP listen address (one port number to open, 443 for example);
-	// TCPOff switches it off. See StartTCPOn.
-	ListenTCP []string
-	// TCP bounds the TCP relay's connections.
-	TCP TCPLimits
-}
-
-// validate refuses negative bounds; rates may be negative (unlimited).
-func (cfg *GatewayConfig) validate() error {
-	l, r := cfg.Limits, cfg.Relay
-	for _, n := range []int{l.MaxRegistrations, l.MaxLocalAddrs, l.MaxRecordBytes, l.MaxKeys, r.ClientPacketBurst, r.ReceivePacketBurst, r.MaxSessionsPerClient, r.MaxSessions} {
-		if n < 0 {
-			return errors.New("natpunch: gateway limits must not be negative")
-		}
-	}
-	return nil
-}
 
 // Gateway is the rendezvous and relay server: bridges register with it,
 // look each other up, have it time their hole punches, and relay through it
 // when nothing else works. It relays opaque packets, so the peers' QUIC runs
 // end to end and the gateway can neither read nor forge what they say.
 type Gateway struct {
-	cfg   GatewayConfig
+	cfg   Config
 	id    *identity.Identity
 	log   *slog.Logger
 	conns []*connector.Connector
-	muxes []*demux
+	muxes []*wire.Demux
 	addrs []netip.AddrPort
 	alts  []*net.UDPConn // filtering probes are answered from these; may be nil
 	reg   *registry
@@ -77,27 +38,14 @@ type Gateway struct {
 	wg     sync.WaitGroup
 }
 
-// NewGateway returns a gateway with identity id. It does no I/O.
-func NewGateway(cfg GatewayConfig, id *identity.Identity, log *slog.Logger) (*Gateway, error) {
-	if len(cfg.Listen) == 0 {
-		return nil, errors.New("natpunch: gateway needs a listen address")
-	}
-	if cfg.RegistrationTTL == 0 {
-		cfg.RegistrationTTL = DefaultRegistrationTTL
-	}
-	if cfg.RelayIdleTimeout == 0 {
-		cfg.RelayIdleTimeout = 2 * time.Minute
-	}
-	if cfg.RegistrationTTL < 0 || cfg.RelayIdleTimeout < 0 {
-		return nil, errors.New("natpunch: gateway timeouts must not be negative")
+// New returns a gateway with identity id. It does no I/O.
+func New(cfg Config, id *identity.Identity, log *slog.Logger) (*Gateway, error) {
+	cfg.populate()
+	if err := cfg.validate(); err != nil {
+		return nil, err
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
-	}
-	cfg.Limits.populate()
-	cfg.Relay.populate()
-	if err := cfg.validate(); err != nil {
-		return nil, err
 	}
 	return &Gateway{
 		cfg: cfg, id: id, log: log,
@@ -109,7 +57,7 @@ func NewGateway(cfg GatewayConfig, id *identity.Identity, log *slog.Logger) (*Ga
 // Start binds every listen address and starts serving. Beside each it
 // binds a socket on the same IP and an ephemeral port, from which the
 // gateway answers filtering probes (see StartOn), and, unless
-// GatewayConfig.ListenTCP says otherwise, the TCP relay on the same port
+// Config.ListenTCP says otherwise, the TCP relay on the same port
 // number (for port 0, a number free for both).
 func (g *Gateway) Start(ctx context.Context) error {
 	sameTCP := len(g.cfg.ListenTCP) == 0
@@ -127,7 +75,7 @@ func (g *Gateway) Start(ctx context.Context) error {
 		u, alt, ln, err := listenSet(a, sameTCP)
 		if err != nil {
 			closeAll()
-			return fmt.Errorf("natpunch: gateway listen %s: %w", a, err)
+			return fmt.Errorf("gateway: gateway listen %s: %w", a, err)
 		}
 		udps, alts = append(udps, u), append(alts, alt)
 		if ln != nil {
@@ -165,7 +113,7 @@ func (g *Gateway) StartOn(udps []*net.UDPConn, alts ...*net.UDPConn) error {
 		for _, u := range append(udps, alts...) {
 			u.Close()
 		}
-		return fmt.Errorf("natpunch: gateway: %d probe sockets for %d listen sockets", len(alts), len(udps))
+		return fmt.Errorf("gateway: gateway: %d probe sockets for %d listen sockets", len(alts), len(udps))
 	}
 	g.alts = alts
 	g.ctx, g.cancel = context.WithCancel(context.Background())
@@ -183,18 +131,18 @@ func (g *Gateway) StartOn(udps []*net.UDPConn, alts ...*net.UDPConn) error {
 				rest.Close()
 			}
 			g.Close()
-			return fmt.Errorf("natpunch: gateway on %s: %w", u.LocalAddr(), err)
+			return fmt.Errorf("gateway: gateway on %s: %w", u.LocalAddr(), err)
 		}
 		c.SetHandler(g.handler(i))
 		g.conns = append(g.conns, c)
 		g.addrs = append(g.addrs, c.Addr())
-		d := newDemux(g.log)
-		d.onProbe = g.probeServer(i)
-		d.onRelay = g.forward
+		d := wire.NewDemux(g.log)
+		d.OnProbe = g.probeServer(i)
+		d.OnRelay = g.forward
 		g.muxes = append(g.muxes, d)
 	}
 	for i, d := range g.muxes {
-		g.conns[i].SetNonQUICHandler(d.dispatch)
+		g.conns[i].SetNonQUICHandler(d.Dispatch)
 	}
 	g.wg.Go(g.expireRelays)
 	g.wg.Go(g.sweepRegistrations)
@@ -221,7 +169,7 @@ func (g *Gateway) Close() error {
 // NodeID returns the gateway's node ID.
 func (g *Gateway) NodeID() identity.NodeID { return g.id.NodeID() }
 
-// Addrs returns the bound addresses, in the order of GatewayConfig.Listen.
+// Addrs returns the bound addresses, in the order of Config.Listen.
 func (g *Gateway) Addrs() []netip.AddrPort { return append([]netip.AddrPort(nil), g.addrs...) }
 
 // RelayStats returns how many relay sessions exist and how many packets
@@ -246,16 +194,16 @@ func (g *Gateway) other(i int) int {
 // probeServer answers probes arriving on listen address i: to the sender's
 // address only, never larger than the probe. A probe asking for a change is
 // answered from the other address's alt socket, or not at all without one.
-func (g *Gateway) probeServer(i int) func(netip.AddrPort, probe) {
-	return func(from netip.AddrPort, p probe) {
+func (g *Gateway) probeServer(i int) func(netip.AddrPort, wire.Probe) {
+	return func(from netip.AddrPort, p wire.Probe) {
 		o := g.other(i)
-		resp := probeResponse{txn: p.txn, observed: from}
+		resp := wire.ProbeResponse{Txn: p.Txn, Observed: from}
 		if o >= 0 {
-			resp.other = g.addrs[o]
+			resp.Other = g.addrs[o]
 		}
-		b := resp.append(make([]byte, 0, probeResponseSize))
+		b := resp.Append(make([]byte, 0, wire.ProbeResponseSize))
 		to := net.UDPAddrFromAddrPort(from)
-		if p.flags&probeFlagChange == 0 {
+		if p.Flags&wire.ProbeFlagChange == 0 {
 			g.conns[i].Transport().WriteTo(b, to)
 		} else if o >= 0 && len(g.alts) > o {
 			g.alts[o].WriteTo(b, to)
@@ -297,8 +245,8 @@ func (g *Gateway) sweepRegistrations() {
 }
 
 // newSessionID makes a random relay session ID.
-func newSessionID() (sessionID, error) {
-	var s sessionID
+func newSessionID() (wire.SessionID, error) {
+	var s wire.SessionID
 	_, err := rand.Read(s[:])
 	return s, err
 }

@@ -1,42 +1,45 @@
-package natpunch
+package gateway
 
 import (
 	"sync/atomic"
 	"time"
 
 	"github.com/peerbridge/peerbridge/connector/identity"
+	"github.com/peerbridge/peerbridge/connector/ratelimit"
 )
 
 // gatewayRates are the gateway's request rate limits: one token bucket per
 // key and operation, one per target of punches and relays, and a total.
 type gatewayRates struct {
-	register, lookup, punch, relay, notify *keyLimiter
+	register, lookup, punch, relay, notify *ratelimit.KeyLimiter
 
 	// limited counts the requests each table refused.
 	registerLimited, lookupLimited, punchLimited, relayLimited, notifyLimited atomic.Uint64
 }
 
-func newGatewayRates(l GatewayLimits) gatewayRates {
-	total := l.Requests.limiter() // one bucket for every operation
-	mk := func(each Rate) *keyLimiter { return newKeyLimiter(each, total, l.MaxKeys) }
+func newGatewayRates(l Limits) gatewayRates {
+	total := l.Requests.Limiter() // one bucket for every operation
+	mk := func(each ratelimit.Rate) *ratelimit.KeyLimiter {
+		return ratelimit.NewKeyLimiter(each, total, l.MaxKeys)
+	}
 	return gatewayRates{
 		register: mk(l.Registrations), lookup: mk(l.Lookups), punch: mk(l.Punches), relay: mk(l.Relays),
-		notify: newKeyLimiter(l.Notifies, unlimited(), l.MaxKeys),
+		notify: ratelimit.NewKeyLimiter(l.Notifies, nil, l.MaxKeys),
 	}
 }
 
 // allow takes a token for id from k, counting a refusal in limited.
-func allow(k *keyLimiter, limited *atomic.Uint64, id identity.NodeID) bool {
-	if k.allow(id, time.Now()) {
+func allow(k *ratelimit.KeyLimiter, limited *atomic.Uint64, id identity.NodeID) bool {
+	if k.Allow(id, time.Now()) {
 		return true
 	}
 	limited.Add(1)
 	return false
 }
 
-// GatewayStats counts what a gateway holds, and every request and packet
+// Stats counts what a gateway holds, and every request and packet
 // it refused or dropped, for metrics.
-type GatewayStats struct {
+type Stats struct {
 	// Registrations is the number of live records.
 	Registrations int
 	// RegistrationsRefused counts new nodes refused because the registry
@@ -68,11 +71,11 @@ type GatewayStats struct {
 }
 
 // Stats returns the gateway's counters.
-func (g *Gateway) Stats() GatewayStats {
+func (g *Gateway) Stats() Stats {
 	sessions, forwarded, dropped := g.relay.stats()
 	tcpClients, tcpAccepted, tcpRefused := g.tcp.stats()
 	r := &g.rates
-	return GatewayStats{
+	return Stats{
 		TCPClients: tcpClients, TCPAccepted: tcpAccepted, TCPRefused: tcpRefused,
 		Registrations:        g.reg.size(),
 		RegistrationsRefused: g.reg.refused.Load(),

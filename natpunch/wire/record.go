@@ -1,0 +1,64 @@
+package wire
+
+import (
+	"net/netip"
+
+	"github.com/peerbridge/peerbridge/connector/identity"
+)
+
+// Record is what a gateway knows of a registered bridge: its node ID, the
+// address the gateway saw it come from, and what it said of itself. A
+// lookup answers it (as a PeerInfo), so both sides reason about a peer
+// with the same methods.
+type Record struct {
+	ID        identity.NodeID
+	Observed  netip.AddrPort // the bridge's address as the gateway sees it
+	Local     []string       // addresses the bridge reports for itself
+	Mapping   string
+	Filtering string
+}
+
+// Open reports whether a NAT with this filtering admits packets from
+// anyone its mapping has sent to... or from anyone at all: endpoint-independent
+// filtering (no NAT, or a full cone).
+func (rec Record) Open() bool { return rec.Filtering == FilteringIndependent }
+
+// Symmetric reports endpoint-dependent mapping.
+func (rec Record) Symmetric() bool { return rec.Mapping == MappingDependent }
+
+// Candidates returns the addresses to try for rec: public first, then local.
+func (rec Record) Candidates() []string {
+	out := make([]string, 0, 1+len(rec.Local))
+	if rec.Observed.IsValid() {
+		out = append(out, rec.Observed.String())
+	}
+	for _, l := range rec.Local {
+		if l != rec.Observed.String() {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// ADials decides which side of a hole punch dials: the side whose packets
+// will get through. A peer with endpoint-independent filtering admits
+// anyone, so the other dials it; a symmetric peer's mapping toward the
+// other is unknown in advance, so it dials; otherwise the lower node ID
+// dials. Exactly one side dials, so the punch makes one connection.
+//
+// The NAT behaviour in a record is the bridge's own claim, which the
+// gateway cannot check, so a requester can choose to be dialled. That is
+// worth nothing to an attacker: a side that dials or sprays does so only to
+// the address the gateway saw the other side's authenticated connection
+// come from and to claimed addresses on its own subnets (see
+// Client.punchTargets), within its per-peer punch budget, so being dialled
+// only brings the victim's packets back to the attacker itself.
+func ADials(a, b Record) bool {
+	switch {
+	case b.Open() != a.Open():
+		return b.Open()
+	case a.Symmetric() != b.Symmetric():
+		return a.Symmetric()
+	}
+	return a.ID < b.ID
+}
