@@ -11,9 +11,9 @@ import (
 
 	"go.uber.org/fx"
 
-	"github.com/peerbridge/peerbridge/admin"
-	"github.com/peerbridge/peerbridge/logging"
 	"github.com/peerbridge/peerbridge/modules"
+	"github.com/peerbridge/peerbridge/modules/admin"
+	"github.com/peerbridge/peerbridge/modules/logging"
 	"github.com/peerbridge/peerbridge/natpunch"
 )
 
