@@ -5,6 +5,7 @@
 // It lives under modules because it is one of the daemon's operations
 // parts (metrics, health and admin HTTP, logging, the status service):
 // only modules and cmd wire it, and the component packages (bridge,
-// connector, natpunch, codec) never import it, so they stay free of HTTP
-// and Prometheus. Unlike modules itself it does not import fx.
+// connector, natpunch, codec) never import it, so they stay free of the
+// operators' HTTP endpoints and of Prometheus. Unlike modules itself it
+// does not import fx.
 package admin

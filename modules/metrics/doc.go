@@ -8,6 +8,6 @@
 // parts (metrics, health and admin HTTP, logging, the status service):
 // it reads the components, and only modules and cmd wire it. The component
 // packages (bridge, connector, natpunch, codec) never import it, so they
-// stay free of HTTP and Prometheus. Unlike modules itself it does not
-// import fx.
+// stay free of Prometheus and of the operators' HTTP endpoints. Unlike
+// modules itself it does not import fx.
 package metrics
