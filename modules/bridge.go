@@ -8,7 +8,7 @@ import (
 
 	"github.com/peerbridge/peerbridge/bridge"
 	"github.com/peerbridge/peerbridge/connector"
-	"github.com/peerbridge/peerbridge/metrics"
+	"github.com/peerbridge/peerbridge/modules/metrics"
 	"github.com/peerbridge/peerbridge/natpunch"
 )
 

@@ -11,11 +11,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/fx"
 
-	"github.com/peerbridge/peerbridge/admin"
 	"github.com/peerbridge/peerbridge/connector"
-	"github.com/peerbridge/peerbridge/metrics"
+	"github.com/peerbridge/peerbridge/modules/admin"
+	"github.com/peerbridge/peerbridge/modules/metrics"
+	"github.com/peerbridge/peerbridge/modules/status"
 	"github.com/peerbridge/peerbridge/natpunch"
-	"github.com/peerbridge/peerbridge/status"
 )
 
 // ObserveModule makes the daemon observable: one Prometheus registry with

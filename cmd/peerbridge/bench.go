@@ -3,164 +3,111 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
-	"runtime/pprof"
-
-	"github.com/peerbridge/peerbridge/test/bench"
-	"github.com/peerbridge/peerbridge/test/natlab"
-	"github.com/peerbridge/peerbridge/test/wan"
+	"path/filepath"
 )
 
-// serveIdlePeersFlag runs this binary as the idle peers' child process of
-// the memory figure; bench.CommandIdlePeers appends its value, the number
-// of peers. It is not listed in --help.
-const serveIdlePeersFlag = "serve-idle-peers"
+// benchCommand is the benchmark's own executable. It is built from test
+// code and links testing and hdrhistogram, so the daemon only runs it.
+const benchCommand = "peerbridge-bench"
 
-// wanHelperFlag runs this binary as one side of the WAN scenario inside a
-// lab namespace, the role and what it needs in its environment (see
-// wan.Play). It is not listed in --help.
-const wanHelperFlag = "wan-helper"
+// benchInstall says how to get benchCommand.
+const benchInstall = `Install it with
 
-// hiddenFlag reports whether --help leaves flag name out.
-func hiddenFlag(name string) bool {
-	return name == serveIdlePeersFlag || name == wanHelperFlag
+  go install github.com/peerbridge/peerbridge/cmd/peerbridge-bench@latest
+
+or build it in a checkout, beside peerbridge:
+
+  go build -o peerbridge-bench ./cmd/peerbridge-bench
+`
+
+// benchLauncher runs 'peerbridge bench' as benchCommand with the same
+// arguments, standard streams and exit code.
+type benchLauncher struct {
+	executable func() (string, error)       // this executable, os.Executable
+	lookPath   func(string) (string, error) // exec.LookPath
+	stdin      io.Reader
 }
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("peerbridge bench", flag.ContinueOnError)
-	quick := fs.Bool("quick", false, "small counts: the whole run takes under a minute")
-	asJSON := fs.Bool("json", false, "print the figures as one JSON object instead of a table")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to `FILE`")
-	memProfile := fs.String("memprofile", "", "write a heap profile at the end of the run to `FILE`")
-	wanOnly := fs.Bool("wan", false, "run only the WAN scenario (needs root and /dev/net/tun)")
-	idlePeers := fs.Int(serveIdlePeersFlag, 0, "")
-	wanHelper := fs.Bool(wanHelperFlag, false, "")
-	fs.Usage = func() { benchUsage(fs, stderr) }
-	if err := parseFlags(fs, args, stderr); err != nil {
-		return err
+	l := benchLauncher{executable: os.Executable, lookPath: exec.LookPath, stdin: os.Stdin}
+	return l.run(ctx, args, stdout, stderr)
+}
+
+func (l benchLauncher) run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	path, err := l.find()
+	switch {
+	case err != nil && wantsHelp(args):
+		fmt.Fprint(stderr, benchHelp+"\n"+benchInstall)
+		return nil
+	case err != nil:
+		fmt.Fprintf(stderr, "peerbridge bench: the benchmark is a separate program, %s, and it was not found beside this executable or in PATH.\n%s", benchCommand, benchInstall)
+		return &exitError{2}
 	}
-	if *idlePeers > 0 {
-		return bench.ServeIdlePeers(ctx, *idlePeers, os.Stdin, stdout)
+	cmd := exec.CommandContext(ctx, path, args...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = l.stdin, stdout, stderr
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	err = cmd.Run()
+	if cmd.ProcessState == nil {
+		return fmt.Errorf("running %s: %w", path, err)
 	}
-	if *wanHelper {
-		return wan.Play(ctx, os.Getenv, os.Stdin, stdout)
-	}
-	if *cpuProfile != "" {
-		stop, err := startCPUProfile(*cpuProfile)
-		if err != nil {
-			return err
+	return exitStatus(cmd.ProcessState)
+}
+
+// find is the path of benchCommand: beside this executable, else in PATH.
+func (l benchLauncher) find() (string, error) {
+	if self, err := l.executable(); err == nil {
+		if path, err := l.lookPath(filepath.Join(filepath.Dir(self), benchCommand)); err == nil {
+			return path, nil
 		}
-		defer stop()
 	}
-	w, err := wanScenario(*quick)
-	if err != nil {
-		return err
-	}
-	if *wanOnly {
-		err = runWANOnly(ctx, w, *quick, *asJSON, stdout, stderr)
-	} else {
-		err = runAll(ctx, w, *quick, *asJSON, stdout, stderr)
-	}
-	if err != nil {
-		return err
-	}
-	if *memProfile != "" {
-		return writeHeapProfile(*memProfile)
-	}
-	return nil
+	return l.lookPath(benchCommand)
 }
 
-// wanScenario is the WAN scenario, whose helpers are this binary run with
-// --wan-helper inside the lab's namespaces.
-func wanScenario(quick bool) (*bench.WAN, error) {
-	self, err := os.Executable()
-	if err != nil {
-		return nil, fmt.Errorf("finding this executable for the WAN helpers: %w", err)
+// exitStatus is nil for a process that succeeded, its exit code as an
+// *exitError for one that failed (it said why itself), and an error for
+// one a signal ended.
+func exitStatus(s *os.ProcessState) error {
+	switch code := s.ExitCode(); {
+	case code == 0:
+		return nil
+	case code > 0:
+		return &exitError{code}
+	default:
+		return errors.New(s.String())
 	}
-	command := func(ctx context.Context, host *natlab.Host) *exec.Cmd {
-		return host.Command(ctx, self, "bench", "--"+wanHelperFlag)
-	}
-	return &bench.WAN{Quick: quick, Command: command}, nil
 }
 
-func benchUsage(fs *flag.FlagSet, w io.Writer) {
-	fmt.Fprint(w, `Usage: peerbridge bench [--quick] [--json] [--wan]
-
-Sets up, on loopback, (a) one nats-server, (b) two nats-servers joined by a
-leaf node and (c) two nats-servers each with a peerbridge, joined over QUIC,
-and measures them side by side: request-reply latency, fire-and-forget
-throughput, and for peerbridge pooled vs fresh-dial sends, fan-out to 20
-peers, head of line (p99 of sends to a healthy peer while 20 sends to a
-black-hole peer are pending, as a ratio to the same without them:
-hol_p99_ratio) and memory per idle pooled peer. Prints a table with peerbridge's
-figures as ratios to the leaf node and to plain NATS. Progress goes to
-stderr. The default run takes a few minutes, --quick under one.
-
-Where it runs as root with /dev/net/tun, it also runs the WAN scenario
-(--wan runs only that): two network namespaces joined by a simulated wire
-of 40 ms RTT, without loss and with 1% loss each way, a leaf-node link and
-two peerbridges across it, 16 concurrent requesters; it prints a second
-table (request-reply p50/p99 and rate, fire-and-forget rate, bridge/leaf
-ratios) and adds the wan_* JSON keys (wan_rr_p99_ratio_loss1,
-wan_ff_ratio_loss1, ...; wan_ran is 0 when it was skipped). Elsewhere it
-says in one line why the WAN scenario was skipped. It takes about a
-minute (--quick: about 30 s).
-
-Flags:
-`)
-	fs.VisitAll(func(f *flag.Flag) {
-		if hiddenFlag(f.Name) {
-			return
+// wantsHelp reports whether args ask for help before any "--".
+func wantsHelp(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "-h", "-help", "--help":
+			return true
 		}
-		name, usage := flag.UnquoteUsage(f)
-		if name != "" {
-			name = " " + name
-		}
-		fmt.Fprintf(w, "  --%s%s\n    \t%s\n", f.Name, name, usage)
-	})
+	}
+	return false
 }
 
-// benchOptions are the run's options: all three setups, and the extras
-// with the idle peers in a child process of this binary.
-func benchOptions(quick, asJSON bool) (bench.Options, error) {
-	self, err := os.Executable()
-	if err != nil {
-		return bench.Options{}, fmt.Errorf("finding this executable for the idle peers: %w", err)
-	}
-	extras := bench.PeerbridgeExtras(bench.ExtraOptions{
-		Quick:          quick,
-		StartIdlePeers: bench.CommandIdlePeers(self, "bench", "--"+serveIdlePeersFlag),
-	})
-	return bench.Options{
-		Setups: []bench.SetupFunc{bench.NewNATSSetup, bench.NewLeafSetup, bench.NewPeerbridgeSetup},
-		Extras: extras,
-		Quick:  quick,
-		JSON:   asJSON,
-	}, nil
-}
+// benchHelp is what 'peerbridge bench --help' says without benchCommand.
+const benchHelp = `Usage: peerbridge bench [--quick] [--json] [--wan] [--cpuprofile FILE] [--memprofile FILE]
 
-func startCPUProfile(path string) (stop func(), err error) {
-	f, err := os.Create(path)
-	if err != nil {
-		return nil, err
-	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		return nil, errors.Join(err, f.Close())
-	}
-	return func() {
-		pprof.StopCPUProfile()
-		f.Close()
-	}, nil
-}
+Measures peerbridge against plain NATS and a NATS leaf node, on loopback,
+and across a simulated 40 ms WAN where it runs as root with /dev/net/tun,
+nft and ip. --quick takes about 20 s on loopback, plus about 30 s for the
+WAN scenario; a default run about 80 s.
+--quick runs small counts, --json prints the figures as one JSON object,
+--wan runs only the WAN scenario; --cpuprofile and --memprofile write
+profiles.
 
-func writeHeapProfile(path string) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	return errors.Join(pprof.WriteHeapProfile(f), f.Close())
-}
+The benchmark is a separate program, peerbridge-bench, so that the daemon
+links no test code; 'peerbridge bench' runs it with the same flags. It was
+not found beside this executable or in PATH, so this is all the help there
+is. Once it is installed, 'peerbridge bench --help' describes every
+figure.
+`

@@ -11,10 +11,10 @@ import (
 
 	"go.uber.org/fx"
 
-	"github.com/peerbridge/peerbridge/admin"
 	"github.com/peerbridge/peerbridge/connector/ratelimit"
-	"github.com/peerbridge/peerbridge/logging"
 	"github.com/peerbridge/peerbridge/modules"
+	"github.com/peerbridge/peerbridge/modules/admin"
+	"github.com/peerbridge/peerbridge/modules/logging"
 	"github.com/peerbridge/peerbridge/natpunch/gateway"
 	"github.com/peerbridge/peerbridge/natpunch/wire"
 )

@@ -7,6 +7,7 @@
 //	peerbridge gateway  [flags]   run a rendezvous and relay gateway
 //	peerbridge probe    [flags]   report this host's NAT behaviour
 //	peerbridge bench    [flags]   benchmark against plain NATS and a leaf node
+//	                              (runs the separate peerbridge-bench)
 //	peerbridge status   [flags]   list the bridges on a NATS and their peers
 //	peerbridge version            print the version
 //
@@ -38,7 +39,7 @@ func commands() []command {
 		{"id", "print the node ID of a key file, creating the key if missing", runID},
 		{"gateway", "run a rendezvous and relay gateway for NAT traversal", runGateway},
 		{"probe", "report this host's public address and NAT behaviour", runProbe},
-		{"bench", "benchmark against plain NATS and a leaf node, on loopback", runBench},
+		{"bench", "benchmark against plain NATS and a leaf node (runs peerbridge-bench)", runBench},
 		{"status", "list the bridges on a NATS and their peers", runStatus},
 		{"version", "print the version", runVersion},
 	}
@@ -70,16 +71,11 @@ func mainCode(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			continue
 		}
 		err := c.run(ctx, args[1:], stdout, stderr)
-		switch {
-		case err == nil, errors.Is(err, flag.ErrHelp):
-			return 0
-		case errors.As(err, new(*usageError)):
+		code := exitCode(err)
+		if code != 0 && !errors.As(err, new(*exitError)) {
 			fmt.Fprintf(stderr, "peerbridge %s: %v\n", c.name, oneLine(err))
-			return 2
-		default:
-			fmt.Fprintf(stderr, "peerbridge %s: %v\n", c.name, oneLine(err))
-			return 1
 		}
+		return code
 	}
 	fmt.Fprintf(stderr, "peerbridge: unknown command %q\n\n", args[0])
 	usage(stderr)
@@ -99,6 +95,27 @@ type usageError struct{ err error }
 
 func (e *usageError) Error() string { return e.err.Error() }
 func (e *usageError) Unwrap() error { return e.err }
+
+// exitCode is the exit code of a command that returned err.
+func exitCode(err error) int {
+	var exit *exitError
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, &exit):
+		return exit.code
+	case errors.As(err, new(*usageError)):
+		return 2
+	default:
+		return 1
+	}
+}
+
+// exitError ends the command with code, having said why already (or
+// having run a program that did).
+type exitError struct{ code int }
+
+func (e *exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
 // parseFlags parses args into fs and turns every mistake into a *usageError
 // of one line; it prints the usage only when asked with -h or --help.

@@ -11,15 +11,15 @@ import (
 	"go.uber.org/fx"
 	"go.uber.org/fx/fxevent"
 
-	"github.com/peerbridge/peerbridge/admin"
 	"github.com/peerbridge/peerbridge/bridge"
 	"github.com/peerbridge/peerbridge/connector"
-	"github.com/peerbridge/peerbridge/logging"
 	"github.com/peerbridge/peerbridge/modules"
+	"github.com/peerbridge/peerbridge/modules/admin"
+	"github.com/peerbridge/peerbridge/modules/logging"
+	"github.com/peerbridge/peerbridge/modules/status"
 	"github.com/peerbridge/peerbridge/natpunch"
 	"github.com/peerbridge/peerbridge/natpunch/gateway"
 	"github.com/peerbridge/peerbridge/natpunch/wire"
-	"github.com/peerbridge/peerbridge/status"
 )
 
 // runFlags are the flags of 'peerbridge run'.

@@ -12,7 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/peerbridge/peerbridge/modules"
-	"github.com/peerbridge/peerbridge/status"
+	"github.com/peerbridge/peerbridge/modules/status"
 )
 
 func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -20,7 +20,7 @@ import (
 	"github.com/nats-io/nats.go/micro"
 
 	"github.com/peerbridge/peerbridge/bridge"
-	"github.com/peerbridge/peerbridge/status"
+	"github.com/peerbridge/peerbridge/modules/status"
 )
 
 // httpGet fetches url and returns the status code and body.

@@ -23,8 +23,8 @@
 // as helper processes ([RunSides], [StartProcess]) with a [CommandFunc]
 // that re-executes the caller's own binary inside the side's namespace,
 // where it calls [Play], and tears the lab down. The test in this package
-// re-executes the test binary (TestWANHelper); 'peerbridge bench --wan'
-// re-executes peerbridge (its hidden bench-wan-helper command).
+// re-executes the test binary (TestWANHelper); 'peerbridge-bench --wan'
+// re-executes peerbridge-bench (its hidden --wan-helper flag).
 //
 // Nothing here times an assertion: results are figures to report.
 //

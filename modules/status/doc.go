@@ -4,4 +4,10 @@
 // and an endpoint "peers" answering a JSON array of Peer. Discover finds
 // every bridge through $SRV.INFO.peerbridge and asks each for its peers;
 // WriteTable prints the result for a person.
+//
+// It lives under modules because it is one of the daemon's operations
+// parts (metrics, health and admin HTTP, logging, the status service):
+// only modules and cmd wire it, and the component packages (bridge,
+// connector, natpunch, codec) never import it. Unlike modules itself it
+// does not import fx.
 package status
