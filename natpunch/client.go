@@ -58,6 +58,9 @@ type Client struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	goMu   sync.Mutex // guards ctx and cancel; orders goOwned's starts before Close's cancel
+
+	closeOnce sync.Once
+	closeErr  error // Close's result, for every call
 }
 
 // NewClient returns NAT traversal for connector c. It does no I/O.
@@ -97,7 +100,12 @@ func NewClient(c Connector, cfg ClientConfig, log *slog.Logger) (*Client, error)
 // probing and registering with the gateways in the background. Call it
 // after the connector has started.
 func (cl *Client) Start(ctx context.Context) error {
-	ctx, cancel := context.WithCancel(context.Background())
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("natpunch: start: %w", err)
+	}
+	// ctx bounds the start; the client lives on until Close, keeping only
+	// ctx's values.
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	cl.goMu.Lock()
 	cl.ctx, cl.cancel = ctx, cancel
 	cl.goMu.Unlock()
@@ -125,6 +133,11 @@ func (cl *Client) Start(ctx context.Context) error {
 // Close stops the client and waits for its goroutines. Close the
 // connector after it.
 func (cl *Client) Close() error {
+	cl.closeOnce.Do(func() { cl.closeErr = cl.close() })
+	return cl.closeErr
+}
+
+func (cl *Client) close() error {
 	cl.goMu.Lock()
 	cancel := cl.cancel
 	if cancel != nil {

@@ -48,13 +48,20 @@ type TCPStats struct {
 	Active bool
 	// Fallbacks counts moves to the TCP relay, Returns moves back to UDP.
 	Fallbacks, Returns uint64
-	// Dropped counts relay packets a failing TCP connection could not take.
+	// Dropped counts relay packets a failing TCP connection could not take,
+	// and the datagrams the current link dropped in either direction
+	// (its send queue full, or its read queue).
 	Dropped uint64
 }
 
 // TCPStats returns the bridge's TCP relay state and counters.
 func (cl *Client) TCPStats() TCPStats {
-	return TCPStats{Active: cl.tcpLink() != nil, Fallbacks: cl.tcp.fallbacks.Load(), Returns: cl.tcp.returns.Load(), Dropped: cl.tcp.dropped.Load()}
+	s := TCPStats{Fallbacks: cl.tcp.fallbacks.Load(), Returns: cl.tcp.returns.Load(), Dropped: cl.tcp.dropped.Load()}
+	if l := cl.tcpLink(); l != nil {
+		s.Active = true
+		s.Dropped += l.pc.dropped.Load()
+	}
+	return s
 }
 
 // OnTCP reports whether the bridge reaches its gateway over the TCP relay.

@@ -72,7 +72,9 @@ type wsPacketConn struct {
 	ctx    context.Context // the reader's lifetime, ended by Close
 	cancel context.CancelFunc
 	in     chan []byte   // buffered: a full queue drops, as a socket would
+	out    chan []byte   // buffered (tcpSendQueue): datagrams the writer sends; full drops
 	done   chan struct{} // closed when the reader has returned
+	wrote  chan struct{} // closed when the writer has returned
 	// nonQUIC, if not nil, takes the non-QUIC datagrams (relay packets) on
 	// the reader goroutine, instead of through quic-go's ReadNonQUICPacket
 	// queue, which holds 32 and drops the rest without a count.
@@ -80,15 +82,22 @@ type wsPacketConn struct {
 
 	deadline readDeadline
 
-	dropped atomic.Uint64
+	dropped atomic.Uint64 // datagrams dropped in either direction
 }
+
+// tcpSendQueue is how many datagrams wait for the WebSocket: about 2 MiB
+// at most. A link that cannot take them drops the rest, as a full UDP
+// socket buffer would, so a stalled TCP connection never blocks quic-go's
+// send loop; QUIC's loss recovery resends what mattered.
+const tcpSendQueue = 1024
 
 // newWSPacketConn starts reading ws; Close stops it. nonQUIC may be nil.
 func newWSPacketConn(ws *websocket.Conn, remote *net.UDPAddr, nonQUIC connector.NonQUICHandler) *wsPacketConn {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &wsPacketConn{ws: ws, remote: remote, ctx: ctx, cancel: cancel, nonQUIC: nonQUIC,
-		in: make(chan []byte, 256), done: make(chan struct{})}
+		in: make(chan []byte, 256), out: make(chan []byte, tcpSendQueue), done: make(chan struct{}), wrote: make(chan struct{})}
 	go c.read()
+	go c.write()
 	return c
 }
 
@@ -134,23 +143,51 @@ func (c *wsPacketConn) ReadFrom(p []byte) (int, net.Addr, error) {
 }
 
 // WriteTo implements net.PacketConn: p goes to the gateway, whatever addr.
+// It never blocks: p is queued for the writer, or dropped (and counted) if
+// the queue is full, as UDP would.
 func (c *wsPacketConn) WriteTo(p []byte, _ net.Addr) (int, error) {
 	if len(p) > wire.MaxTCPDatagram {
 		return 0, fmt.Errorf("natpunch: datagram of %d bytes, at most %d over TCP", len(p), wire.MaxTCPDatagram)
 	}
-	ctx, cancel := context.WithTimeout(c.ctx, wire.TCPWriteTimeout)
-	defer cancel()
-	if err := c.ws.Write(ctx, websocket.MessageBinary, p); err != nil {
-		return 0, fmt.Errorf("natpunch: TCP relay write: %w", err)
+	if c.ctx.Err() != nil {
+		return 0, net.ErrClosed
+	}
+	select {
+	case c.out <- append([]byte(nil), p...):
+	default:
+		c.dropped.Add(1)
 	}
 	return len(p), nil
 }
 
-// Close implements net.PacketConn; it waits for the reader.
+// write sends the queued datagrams, each within TCPWriteTimeout, until
+// Close or a failed write, which ends the link.
+func (c *wsPacketConn) write() {
+	defer close(c.wrote)
+	for {
+		select {
+		case <-c.ctx.Done():
+			return
+		case p := <-c.out:
+			ctx, cancel := context.WithTimeout(c.ctx, wire.TCPWriteTimeout)
+			err := c.ws.Write(ctx, websocket.MessageBinary, p)
+			cancel()
+			if err != nil {
+				c.dropped.Add(1)
+				c.cancel()
+				c.ws.CloseNow()
+				return
+			}
+		}
+	}
+}
+
+// Close implements net.PacketConn; it waits for the reader and the writer.
 func (c *wsPacketConn) Close() error {
 	c.cancel()
 	c.ws.CloseNow()
 	<-c.done
+	<-c.wrote
 	return nil
 }
 

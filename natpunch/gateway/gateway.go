@@ -36,6 +36,9 @@ type Gateway struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+
+	closeOnce sync.Once
+	closeErr  error // Close's result, for every call
 }
 
 // New returns a gateway with identity id. It does no I/O.
@@ -60,6 +63,9 @@ func New(cfg Config, id *identity.Identity, log *slog.Logger) (*Gateway, error) 
 // Config.ListenTCP says otherwise, the TCP relay on the same port
 // number (for port 0, a number free for both).
 func (g *Gateway) Start(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("gateway: start: %w", err)
+	}
 	sameTCP := len(g.cfg.ListenTCP) == 0
 	var udps, alts []*net.UDPConn
 	var lns []net.Listener
@@ -72,6 +78,10 @@ func (g *Gateway) Start(ctx context.Context) error {
 		}
 	}
 	for _, a := range g.cfg.Listen {
+		if err := ctx.Err(); err != nil {
+			closeAll()
+			return fmt.Errorf("gateway: start: %w", err)
+		}
 		u, alt, ln, err := listenSet(a, sameTCP)
 		if err != nil {
 			closeAll()
@@ -150,8 +160,14 @@ func (g *Gateway) StartOn(udps []*net.UDPConn, alts ...*net.UDPConn) error {
 	return nil
 }
 
-// Close stops the gateway and waits for it.
+// Close stops the gateway and waits for it. Later calls return the first
+// call's result.
 func (g *Gateway) Close() error {
+	g.closeOnce.Do(func() { g.closeErr = g.close() })
+	return g.closeErr
+}
+
+func (g *Gateway) close() error {
 	if g.cancel != nil {
 		g.cancel()
 	}

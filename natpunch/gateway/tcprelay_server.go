@@ -92,7 +92,14 @@ func (s *tcpServer) serve(ln net.Listener, target netip.AddrPort, gone func(neti
 	s.lns = append(s.lns, ll)
 	s.addrs = append(s.addrs, ln.Addr().String())
 	tl := tls.NewListener(ll, s.tls)
-	s.wg.Go(func() { srv.Serve(tl) })
+	s.wg.Go(func() {
+		// Serve returns ErrServerClosed once close shuts the server down;
+		// anything else ended the listener early and the relay stopped
+		// taking bridges on it.
+		if err := srv.Serve(tl); !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("TCP relay stopped accepting", "addr", ln.Addr().String(), "err", err)
+		}
+	})
 	s.log.Info("TCP relay listening", "addr", ln.Addr().String(), "udp", target.String())
 	return nil
 }
