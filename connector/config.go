@@ -102,7 +102,7 @@ func (c *Config) populate() {
 	setDefault(&c.DialTimeout, 5*time.Second)
 	setDefault(&c.IdleTimeout, DefaultIdleTimeout)
 	setDefault(&c.ReverifyAfter, 10*time.Second)
-	setDefault(&c.KeepAlive, 15*time.Second)
+	setDefault(&c.KeepAlive, DefaultKeepAlive)
 	setDefault(&c.FrameTimeout, DefaultFrameTimeout)
 	setDefaultInt(&c.MaxConns, DefaultMaxConns)
 	setDefaultInt(&c.MaxConnsPerIP, DefaultMaxConnsPerIP)

@@ -28,3 +28,8 @@ const (
 	// DefaultMaxQueuedBytes is Config.MaxQueuedBytes's default.
 	DefaultMaxQueuedBytes = 64 << 20
 )
+
+// DefaultKeepAlive is Config.KeepAlive's default: well inside the 30 s
+// after which NATs forget idle UDP mappings. Timeouts that end a peer's
+// idle state elsewhere (relay sessions, registrations) must be longer.
+const DefaultKeepAlive = 15 * time.Second

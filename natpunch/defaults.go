@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/peerbridge/peerbridge/connector/ratelimit"
+	"github.com/peerbridge/peerbridge/natpunch/wire"
 )
 
 // Every default of the bridge's NAT traversal, in one place. Commands show
@@ -28,7 +29,7 @@ const (
 	DefaultMaxPunches           = 4
 	DefaultRelaySessionsPerPeer = 4
 	DefaultRelaySessions        = 256
-	DefaultRelayIdleTimeout     = 2 * time.Minute
+	DefaultRelayIdleTimeout     = wire.RelayIdleTimeout
 
 	// DefaultUDPRetryMin and DefaultUDPRetryMax bound the backoff of the
 	// UDP probes of the gateway while on the TCP relay.

@@ -94,7 +94,7 @@ func natLimitFlags(fs *flag.FlagSet, l *modules.NATLimits) {
 	fs.IntVar(&l.PunchPackets, "punch-packets", natpunch.DefaultPunchPackets, "most packets one hole punch sends")
 	fs.IntVar(&l.PunchesPerMinute, "punches-per-minute", natpunch.DefaultPunchesPerMinute, "hole punches one peer can have this bridge make per minute")
 	fs.IntVar(&l.MaxPunches, "max-punches", natpunch.DefaultMaxPunches, "hole punches for peers at once")
-	fs.DurationVar(&l.RelayIdleTimeout, "relay-idle-timeout", natpunch.DefaultRelayIdleTimeout, "end relay sessions idle this long (keep it above the 15 s QUIC keep-alive)")
+	fs.DurationVar(&l.RelayIdleTimeout, "relay-idle-timeout", natpunch.DefaultRelayIdleTimeout, "end relay sessions idle this long (must be above the 15 s QUIC keep-alive)")
 	fs.IntVar(&l.MaxRelaySessionsPerPeer, "relay-sessions-per-peer", natpunch.DefaultRelaySessionsPerPeer, "most relay sessions with one peer")
 	fs.IntVar(&l.MaxRelaySessions, "max-relay-sessions", natpunch.DefaultRelaySessions, "most relay sessions in all")
 }

@@ -3,7 +3,9 @@ package gateway
 import (
 	"time"
 
+	"github.com/peerbridge/peerbridge/connector"
 	"github.com/peerbridge/peerbridge/connector/ratelimit"
+	"github.com/peerbridge/peerbridge/natpunch/wire"
 )
 
 // Every default of the gateway, in one place. Commands show them as their
@@ -13,12 +15,13 @@ const (
 	DefaultListen = "0.0.0.0:9444"
 	// DefaultRegistrationTTL is how long a registration lasts unrefreshed.
 	DefaultRegistrationTTL = 90 * time.Second
-	// DefaultRelayIdleTimeout ends a relay session idle this long.
-	DefaultRelayIdleTimeout = 2 * time.Minute
+	// DefaultRelayIdleTimeout ends a relay session idle this long; the
+	// bridges end theirs after the same time.
+	DefaultRelayIdleTimeout = wire.RelayIdleTimeout
 	// KeepAlive is how often the peers' QUIC connections send keep-alives
-	// (the connector's default). Timeouts that end idle state must be
-	// longer, or live but quiet peers would lose it.
-	KeepAlive = 15 * time.Second
+	// by default. Timeouts that end idle state must be longer, or live but
+	// quiet peers would lose it.
+	KeepAlive = connector.DefaultKeepAlive
 
 	// DefaultMaxConns and DefaultMaxConnsPerIP bound the QUIC connections
 	// of each listen address (connector.Config.MaxConns, MaxConnsPerIP):

@@ -37,6 +37,11 @@ const (
 	TCPHandshakeTimeout = 10 * time.Second
 )
 
+// RelayIdleTimeout is how long both ends of a relay session (the gateway
+// and each bridge) keep it without traffic by default. Relayed QUIC sends
+// keep-alives well inside it, so only sessions nobody uses end.
+const RelayIdleTimeout = 2 * time.Minute
+
 // TCPOff, as a TCP relay address, switches the TCP relay off.
 const TCPOff = "off"
 
