@@ -102,13 +102,23 @@ func (cl *Client) awaitPath(ctx context.Context, id identity.NodeID) (connector.
 // maxPunchAddrs in all. Anything else a peer claims is left out and
 // counted, so a punch cannot be aimed at a third party.
 func (cl *Client) punchTargets(plan wire.PunchPlan, subnets []netip.Prefix) []netip.AddrPort {
-	observed, err := netip.ParseAddrPort(plan.Observed)
+	observed, _ := netip.ParseAddrPort(plan.Observed)
+	return cl.reachable(observed, plan.Addrs, subnets)
+}
+
+// reachable is where this node may send to reach a peer: the address a
+// gateway saw the peer's authenticated connection come from, and the
+// addresses the peer merely claims only where they are on one of this
+// node's own subnets (a LAN they share), at most maxPunchAddrs in all.
+// Every other claim is left out and counted: a key cannot have this node
+// send at addresses of its choosing.
+func (cl *Client) reachable(observed netip.AddrPort, claimed []string, subnets []netip.Prefix) []netip.AddrPort {
 	observed = unmapped(observed)
 	var out []netip.AddrPort
-	if err == nil && observed.IsValid() {
+	if observed.IsValid() {
 		out = append(out, observed)
 	}
-	for _, a := range plan.Addrs {
+	for _, a := range claimed {
 		ap, err := netip.ParseAddrPort(a)
 		ap = unmapped(ap)
 		switch {

@@ -3,6 +3,7 @@ package natpunch
 import (
 	"context"
 	"fmt"
+	"net/netip"
 
 	"github.com/peerbridge/peerbridge/connector"
 	"github.com/peerbridge/peerbridge/connector/identity"
@@ -82,14 +83,26 @@ func (cl *Client) directUsable(a *attempt) bool {
 	return a.opts.Endpoint != "" || a.opts.SkipHolePunch || cl.directFirst(a.info)
 }
 
-// directConnect races dials to the explicit endpoint, if any, and the
-// addresses the gateway knows for the peer.
+// directConnect races dials to the explicit endpoint, if any (the local
+// sender named it), the address the gateway saw the peer come from, and
+// the peer's claimed local addresses that are on this node's own subnets:
+// never at an address a peer merely names (see reachable).
 func (cl *Client) directConnect(ctx context.Context, a *attempt) (connector.Conn, error) {
-	addrs := append([]string(nil), a.info.Candidates()...)
-	if a.opts.Endpoint != "" {
-		addrs = append([]string{a.opts.Endpoint}, addrs...)
-	}
+	addrs := cl.directAddrs(a, ownSubnets())
 	return cl.direct(ctx, a.id, addrs)
+}
+
+// directAddrs are the addresses directConnect dials, given this node's
+// subnets.
+func (cl *Client) directAddrs(a *attempt, subnets []netip.Prefix) []string {
+	var addrs []string
+	if a.opts.Endpoint != "" {
+		addrs = append(addrs, a.opts.Endpoint)
+	}
+	for _, ap := range cl.reachable(a.info.Observed, a.info.Local, subnets) {
+		addrs = append(addrs, ap.String())
+	}
+	return addrs
 }
 
 // punchUsable: unless skipped, a first contact punches where punchMayWork

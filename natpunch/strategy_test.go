@@ -60,3 +60,36 @@ func TestStrategyRules(t *testing.T) {
 		})
 	}
 }
+
+// TestDirectDialsOnlyObservedAndOwnSubnets is issue 18, row 5: a key that
+// registers 8 claimed local addresses on no subnet of this node must not
+// have this node's direct dial send at them. The dial goes to the address
+// the gateway saw, claims on this node's own subnets, and an endpoint the
+// local sender named.
+func TestDirectDialsOnlyObservedAndOwnSubnets(t *testing.T) {
+	claims := []string{"198.19.1.7:80", "198.19.1.8:80"}
+	for i := range 8 {
+		claims = append(claims, netip.AddrPortFrom(netip.AddrFrom4([4]byte{192, 0, 2, byte(10 + i)}), 9).String())
+	}
+	info := wire.Record{Observed: netip.MustParseAddrPort("203.0.113.9:5000"), Local: claims}
+	subnets := []netip.Prefix{netip.MustParsePrefix("198.19.1.0/24")}
+	for _, tc := range []struct {
+		name string
+		opts connector.NATOptions
+		want []string
+	}{
+		{"gateway's knowledge only", connector.NATOptions{}, []string{"203.0.113.9:5000", "198.19.1.7:80", "198.19.1.8:80"}},
+		{"endpoint named locally", connector.NATOptions{Endpoint: "192.0.2.99:4000"}, []string{"192.0.2.99:4000", "203.0.113.9:5000", "198.19.1.7:80", "198.19.1.8:80"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cl := &Client{}
+			got := cl.directAddrs(&attempt{info: info, opts: tc.opts}, subnets)
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("dials %v, want %v", got, tc.want)
+			}
+			if n := cl.sent.addrsRefused.Load(); n != 8 {
+				t.Errorf("%d claims left out, want 8", n)
+			}
+		})
+	}
+}
