@@ -3,6 +3,7 @@ package connector
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"time"
 
 	"github.com/peerbridge/peerbridge/codec"
@@ -89,6 +90,12 @@ type Config struct {
 	// KeepAlive is the QUIC keep-alive period, which also keeps NAT mappings
 	// open. Zero means 15 s; negative disables it.
 	KeepAlive time.Duration
+	// SourceIP, if set, names the IP an inbound connection from a local
+	// address stands for, where that address is not the remote host's own:
+	// a gateway's TCP relay hands each client's datagrams in from a
+	// loopback socket of its own. MaxConnsPerIP then counts the client's
+	// real IP (ratelimit.IPKey), not one loopback address per client.
+	SourceIP func(netip.AddrPort) (netip.Addr, bool)
 }
 
 func (c *Config) populate() {

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/quic-go/quic-go"
+
+	"github.com/peerbridge/peerbridge/connector/ratelimit"
 )
 
 // Refusals: what a peer over a limit is told. Inbound connections over
@@ -76,23 +78,25 @@ func (l *connLimits) load() int {
 	return l.total
 }
 
-// ipKey is the address an inbound connection counts against: the IP, or
-// its /64 for IPv6, where one host commonly holds a whole /64.
-func ipKey(a net.Addr) netip.Addr {
-	ip := addrPort(a).Addr().Unmap()
-	if ip.Is6() {
-		if p, err := ip.Prefix(64); err == nil {
-			return p.Addr()
+// ipKey is the address an inbound connection from a counts against
+// (ratelimit.IPKey): the IP, or its /64 for IPv6, where one host commonly
+// holds a whole /64; for an address Config.SourceIP knows, the IP it
+// stands for.
+func (c *Connector) ipKey(a net.Addr) netip.Addr {
+	ap := addrPort(a)
+	if c.cfg.SourceIP != nil {
+		if ip, ok := c.cfg.SourceIP(ap); ok {
+			return ratelimit.IPKey(ip)
 		}
 	}
-	return ip
+	return ratelimit.IPKey(ap.Addr())
 }
 
 // admitConn is the transport's ConnContext: it admits a connection within
 // the limits when its first packet arrives, before the handshake, and
 // frees the slot when the connection ends.
 func (c *Connector) admitConn(ctx context.Context, info *quic.ClientInfo) (context.Context, error) {
-	ip := ipKey(info.RemoteAddr)
+	ip := c.ipKey(info.RemoteAddr)
 	if err := c.conns.admit(ip); err != nil {
 		c.refuseConn(err, info.RemoteAddr.String())
 		return nil, err

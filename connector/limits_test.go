@@ -168,9 +168,17 @@ func TestIPKeyGroupsIPv6By64(t *testing.T) {
 		{"[2001:db8:1:2::1]:1", "[2001:db8:1:3::1]:1", false},
 		{"[::ffff:10.0.0.1]:1", "10.0.0.1:1", true},
 	}
+	real := netip.MustParseAddr("198.18.0.9")
+	c := &Connector{cfg: Config{SourceIP: func(ap netip.AddrPort) (netip.Addr, bool) {
+		return real, ap.Addr() == netip.MustParseAddr("127.0.0.99")
+	}}}
+	tests = append(tests, struct {
+		a, b string
+		same bool
+	}{"127.0.0.99:7", "198.18.0.9:1", true}) // a TCP relay client counts as its real IP
 	for _, tt := range tests {
 		a, b := net.UDPAddrFromAddrPort(netip.MustParseAddrPort(tt.a)), net.UDPAddrFromAddrPort(netip.MustParseAddrPort(tt.b))
-		if same := ipKey(a) == ipKey(b); same != tt.same {
+		if same := c.ipKey(a) == c.ipKey(b); same != tt.same {
 			t.Errorf("ipKey(%s) == ipKey(%s) is %v, want %v", tt.a, tt.b, same, tt.same)
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/quic-go/quic-go"
 
 	"github.com/peerbridge/peerbridge/connector"
 	"github.com/peerbridge/peerbridge/natpunch/gateway"
@@ -230,4 +231,53 @@ func TestTCPRelayClientKeepsRelayLimits(t *testing.T) {
 	if s := g.Stats(); s.RelaySessions != 1 || s.RelaySessionsRefused == 0 {
 		t.Fatalf("%d sessions, %d refused; want 1 and some", s.RelaySessions, s.RelaySessionsRefused)
 	}
+}
+
+// TestTCPRelayClientsCountAsTheirIP is issue 18, row 2: one IP opened 16
+// WebSockets to the TCP relay and then dialled QUIC through each, and took
+// 1,998 of the gateway's 2,000 QUIC connections, because every TCP relay
+// client reached the gateway's connector from a loopback address of its
+// own. The QUIC per-IP bound now counts the client's real IP, so 3
+// WebSockets with 5 dials each get MaxConnsPerIP connections between them,
+// and a dial from another IP still gets in.
+func TestTCPRelayClientsCountAsTheirIP(t *testing.T) {
+	const perIP = 6
+	g := natpunchtest.StartGateway(t, gateway.Config{Conn: connector.Config{MaxConnsPerIP: perIP}})
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	gwAddr := net.UDPAddrFromAddrPort(g.Addrs()[0])
+	established := 0
+	for range 3 {
+		ws, err := dialRelay(ctx, g.Addrs()[0].String(), natpunchtest.Identity(t), g.NodeID(), nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pc := newWSPacketConn(ws, gwAddr, nil)
+		tr := &quic.Transport{Conn: pc}
+		t.Cleanup(func() { tr.Close(); pc.Close() })
+		for range 5 {
+			dctx, dcancel := context.WithTimeout(ctx, 3*time.Second)
+			qc, err := tr.Dial(dctx, gwAddr, natpunchtest.Identity(t).ClientTLS(g.NodeID(), nil), &quic.Config{})
+			dcancel()
+			if err == nil {
+				established++
+				t.Cleanup(func() { qc.CloseWithError(0, "") })
+			}
+		}
+	}
+	if established != perIP {
+		t.Errorf("%d QUIC connections through the TCP relay from one IP, want %d (MaxConnsPerIP)", established, perIP)
+	}
+	// Another IP is not held back by the first one's connections.
+	u, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 2)})
+	if err != nil {
+		t.Skipf("no second loopback address: %v", err)
+	}
+	tr := &quic.Transport{Conn: u}
+	defer tr.Close()
+	qc, err := tr.Dial(ctx, gwAddr, natpunchtest.Identity(t).ClientTLS(g.NodeID(), nil), &quic.Config{})
+	if err != nil {
+		t.Fatalf("a dial from another IP was refused: %v", err)
+	}
+	qc.CloseWithError(0, "")
 }

@@ -130,6 +130,7 @@ func (g *Gateway) StartOn(udps []*net.UDPConn, alts ...*net.UDPConn) error {
 	for i, u := range udps {
 		cc := g.cfg.Conn
 		cc.IdleTimeout, cc.ReverifyAfter = 10*time.Minute, -1
+		cc.SourceIP = g.tcp.sourceIP // TCP relay clients count as their real IPs
 		c, err := connector.New(cc, g.id, g.log)
 		if err == nil {
 			err = c.StartOn(u) // it closes u if it fails

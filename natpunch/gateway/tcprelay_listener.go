@@ -5,24 +5,23 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+
+	"github.com/peerbridge/peerbridge/connector/ratelimit"
 )
 
 // limitListener admits at most max connections at once, and perIP from one
-// IP address; it closes the others as soon as they are accepted, before
-// any TLS work is spent on them.
+// IP address (ratelimit.IPKey: an IPv6 /64 counts as one, as in the QUIC
+// limits); it closes the others as soon as they are accepted, before any
+// TLS work is spent on them.
 type limitListener struct {
 	net.Listener
-	max, perIP int
-
-	mu   sync.Mutex // guards n and byIP
-	n    int
-	byIP map[netip.Addr]int
+	slots *ratelimit.Slots[netip.Addr]
 
 	refused atomic.Uint64
 }
 
 func newLimitListener(ln net.Listener, l TCPLimits) *limitListener {
-	return &limitListener{Listener: ln, max: l.MaxConns, perIP: l.MaxConnsPerIP, byIP: make(map[netip.Addr]int)}
+	return &limitListener{Listener: ln, slots: ratelimit.NewSlots[netip.Addr](l.MaxConns, l.MaxConnsPerIP)}
 }
 
 // Accept implements net.Listener.
@@ -32,33 +31,13 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		ip := remoteIP(c)
-		if !l.take(ip) {
+		ip := ratelimit.IPKey(remoteIP(c))
+		if l.slots.Take(ip) != nil {
 			l.refused.Add(1)
 			c.Close()
 			continue
 		}
-		return &limitConn{Conn: c, release: func() { l.give(ip) }}, nil
-	}
-}
-
-func (l *limitListener) take(ip netip.Addr) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.n >= l.max || l.byIP[ip] >= l.perIP {
-		return false
-	}
-	l.n++
-	l.byIP[ip]++
-	return true
-}
-
-func (l *limitListener) give(ip netip.Addr) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.n--
-	if l.byIP[ip]--; l.byIP[ip] <= 0 {
-		delete(l.byIP, ip)
+		return &limitConn{Conn: c, release: func() { l.slots.Give(ip) }}, nil
 	}
 }
 

@@ -50,6 +50,7 @@ type tcpServer struct {
 // tcpSession is one relay WebSocket and its loopback socket.
 type tcpSession struct {
 	id     identity.NodeID
+	from   netip.Addr // the client's real IP, which its QUIC connections count against
 	ws     *websocket.Conn
 	udp    *net.UDPConn
 	target netip.AddrPort // the gateway's UDP address it talks to
@@ -131,7 +132,8 @@ func (s *tcpServer) handler(target netip.AddrPort, gone func(netip.AddrPort)) ht
 			return
 		}
 		ws.SetReadLimit(wire.MaxTCPDatagram)
-		cl := &tcpSession{id: id, ws: ws, udp: udp, target: target, gone: gone}
+		from, _ := netip.ParseAddrPort(r.RemoteAddr)
+		cl := &tcpSession{id: id, from: from.Addr().Unmap(), ws: ws, udp: udp, target: target, gone: gone}
 		if !s.add(cl) {
 			ws.CloseNow()
 			udp.Close()
@@ -262,6 +264,22 @@ func (s *tcpServer) loopbackSocket(target netip.AddrPort) (*net.UDPConn, error) 
 		return listen(netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), 0))
 	}
 	return u, nil
+}
+
+// sourceIP returns the real IP of the TCP relay client whose loopback
+// address is addr, for the connector's per-IP limits (connector.Config's
+// SourceIP).
+func (s *tcpServer) sourceIP(addr netip.AddrPort) (netip.Addr, bool) {
+	if s == nil || !addr.Addr().IsLoopback() {
+		return netip.Addr{}, false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cl, ok := s.clients[addr]
+	if !ok || !cl.from.IsValid() {
+		return netip.Addr{}, false
+	}
+	return cl.from, true
 }
 
 // owns reports whether addr is a TCP relay client's loopback address.
