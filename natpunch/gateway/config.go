@@ -61,6 +61,11 @@ type Limits struct {
 	// until records expire. Default DefaultMaxRegistrations (under 64 MB
 	// with the defaults below).
 	MaxRegistrations int
+	// MaxRegistrationsPerIP caps the records of bridges at one IP address
+	// (an IPv6 /64; a TCP relay client's real IP). Default
+	// DefaultMaxConnsPerIP: as many as may connect from there, for the
+	// bridges behind one carrier-grade NAT.
+	MaxRegistrationsPerIP int
 	// MaxLocalAddrs is the most local addresses one registration may claim.
 	// Default 8.
 	MaxLocalAddrs int
@@ -158,6 +163,7 @@ func (c *Config) populate() {
 
 func (l *Limits) populate() {
 	l.MaxRegistrations = cmp.Or(l.MaxRegistrations, DefaultMaxRegistrations)
+	l.MaxRegistrationsPerIP = cmp.Or(l.MaxRegistrationsPerIP, DefaultMaxConnsPerIP)
 	l.MaxLocalAddrs = cmp.Or(l.MaxLocalAddrs, DefaultMaxLocalAddrs)
 	l.MaxRecordBytes = cmp.Or(l.MaxRecordBytes, DefaultMaxRecordBytes)
 	l.MaxKeys = cmp.Or(l.MaxKeys, DefaultMaxKeys)
@@ -194,7 +200,7 @@ func (c *Config) validate() error {
 		return fmt.Errorf("%w: a listen address is needed", ErrInvalidConfig)
 	}
 	l, r, t := c.Limits, c.Relay, c.TCP
-	for _, n := range []int{l.MaxRegistrations, l.MaxLocalAddrs, l.MaxRecordBytes, l.MaxKeys, r.MaxSessionsPerClient, r.MaxSessions, t.MaxConns, t.MaxConnsPerIP, c.Conn.MaxConns, c.Conn.MaxConnsPerIP} {
+	for _, n := range []int{l.MaxRegistrations, l.MaxRegistrationsPerIP, l.MaxLocalAddrs, l.MaxRecordBytes, l.MaxKeys, r.MaxSessionsPerClient, r.MaxSessions, t.MaxConns, t.MaxConnsPerIP, c.Conn.MaxConns, c.Conn.MaxConnsPerIP} {
 		if n < 0 {
 			return fmt.Errorf("%w: limits must not be negative", ErrInvalidConfig)
 		}

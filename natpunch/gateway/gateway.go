@@ -52,7 +52,7 @@ func New(cfg Config, id *identity.Identity, log *slog.Logger) (*Gateway, error) 
 	}
 	return &Gateway{
 		cfg: cfg, id: id, log: log,
-		reg: newRegistry(cfg.Limits.MaxRegistrations), relay: newRelayTable(cfg.Relay), rates: newGatewayRates(cfg.Limits),
+		reg: newRegistry(cfg.Limits.MaxRegistrations, cfg.Limits.MaxRegistrationsPerIP), relay: newRelayTable(cfg.Relay), rates: newGatewayRates(cfg.Limits),
 		tcp: newTCPServer(id, cfg.TCP, log),
 	}, nil
 }
@@ -145,6 +145,7 @@ func (g *Gateway) StartOn(udps []*net.UDPConn, alts ...*net.UDPConn) error {
 			return fmt.Errorf("gateway: gateway on %s: %w", u.LocalAddr(), err)
 		}
 		c.SetHandler(g.handler(i))
+		c.SetEvents(g.onEvent(i))
 		g.conns = append(g.conns, c)
 		g.addrs = append(g.addrs, c.Addr())
 		d := wire.NewDemux(g.log)
@@ -192,6 +193,23 @@ func (g *Gateway) Addrs() []netip.AddrPort { return append([]netip.AddrPort(nil)
 // RelayStats returns how many relay sessions exist and how many packets
 // were forwarded and dropped.
 func (g *Gateway) RelayStats() (sessions int, forwarded, dropped uint64) { return g.relay.stats() }
+
+// onEvent follows the bridges' connections to listen address i: a
+// bridge's registration ends with its last connection there, so a record
+// lives no longer than the bridge that made it stays connected.
+func (g *Gateway) onEvent(i int) func(connector.Event) {
+	return func(e connector.Event) {
+		if e.Kind != connector.EventClosed {
+			return
+		}
+		if _, live := g.conns[i].PathTo(e.Node); live {
+			return // it has another connection here
+		}
+		if g.reg.drop(e.Node, i) {
+			g.log.Debug("registration ended with its connection", "node", e.Node.Short())
+		}
+	}
+}
 
 // other returns the index of another listen address than i, or -1.
 func (g *Gateway) other(i int) int {

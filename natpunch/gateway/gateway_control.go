@@ -8,6 +8,7 @@ import (
 
 	"github.com/peerbridge/peerbridge/connector"
 	"github.com/peerbridge/peerbridge/connector/identity"
+	"github.com/peerbridge/peerbridge/connector/ratelimit"
 	"github.com/peerbridge/peerbridge/natpunch/wire"
 )
 
@@ -82,6 +83,15 @@ func (g *Gateway) register(i int, m *connector.Message) (*wire.Registered, error
 	return resp, nil
 }
 
+// ipKey is what a bridge at addr counts against: its real IP (a TCP relay
+// client's, not its loopback address), by ratelimit.IPKey.
+func (g *Gateway) ipKey(addr netip.AddrPort) netip.Addr {
+	if ip, ok := g.tcp.sourceIP(addr); ok {
+		return ratelimit.IPKey(ip)
+	}
+	return ratelimit.IPKey(addr.Addr())
+}
+
 // record checks a registration and makes the record to store: its size
 // before it is decoded, then every field, keeping only canonical copies so
 // a record holds no more than a few hundred bytes whatever was sent.
@@ -115,7 +125,7 @@ func (g *Gateway) record(i int, m *connector.Message) (record, error) {
 	}
 	return record{
 		Record: wire.Record{ID: m.From, Observed: m.Remote, Local: local, Mapping: mapping, Filtering: filtering},
-		via:    i, expires: time.Now().Add(g.cfg.RegistrationTTL),
+		via:    i, ip: g.ipKey(m.Remote), expires: time.Now().Add(g.cfg.RegistrationTTL),
 	}, nil
 }
 

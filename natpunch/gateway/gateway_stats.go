@@ -46,6 +46,11 @@ type Stats struct {
 	// was full; RegistrationsInvalid records refused as too large or
 	// malformed; RegistrationsExpired records that expired.
 	RegistrationsRefused, RegistrationsInvalid, RegistrationsExpired uint64
+	// RegistrationsRefusedIP counts new nodes refused because their IP
+	// address held its share (Limits.MaxRegistrationsPerIP);
+	// RegistrationsGone records deleted when their bridge's connection
+	// ended.
+	RegistrationsRefusedIP, RegistrationsGone uint64
 	// RegisterLimited, LookupLimited, PunchLimited and RelayLimited count
 	// requests refused by their key's rate or the total rate;
 	// NotifyLimited punch and relay requests refused by the rate toward
@@ -77,21 +82,23 @@ func (g *Gateway) Stats() Stats {
 	r := &g.rates
 	return Stats{
 		TCPClients: tcpClients, TCPAccepted: tcpAccepted, TCPRefused: tcpRefused,
-		Registrations:        g.reg.size(),
-		RegistrationsRefused: g.reg.refused.Load(),
-		RegistrationsInvalid: g.reg.invalid.Load(),
-		RegistrationsExpired: g.reg.expired.Load(),
-		RegisterLimited:      r.registerLimited.Load(),
-		LookupLimited:        r.lookupLimited.Load(),
-		PunchLimited:         r.punchLimited.Load(),
-		RelayLimited:         r.relayLimited.Load(),
-		NotifyLimited:        r.notifyLimited.Load(),
-		RelaySessions:        sessions,
-		RelaySessionsRefused: g.relay.refused.Load(),
-		RelayForwarded:       forwarded,
-		RelayDropped:         dropped,
-		RelayDroppedUnknown:  g.relay.droppedUnknown.Load(),
-		RelayDroppedLimit:    g.relay.droppedLimit.Load(),
-		RelayBytes:           g.relay.bytes.Load(),
+		Registrations:          g.reg.size(),
+		RegistrationsRefused:   g.reg.refused.Load(),
+		RegistrationsInvalid:   g.reg.invalid.Load(),
+		RegistrationsExpired:   g.reg.expired.Load(),
+		RegistrationsRefusedIP: g.reg.refusedIP.Load(),
+		RegistrationsGone:      g.reg.gone.Load(),
+		RegisterLimited:        r.registerLimited.Load(),
+		LookupLimited:          r.lookupLimited.Load(),
+		PunchLimited:           r.punchLimited.Load(),
+		RelayLimited:           r.relayLimited.Load(),
+		NotifyLimited:          r.notifyLimited.Load(),
+		RelaySessions:          sessions,
+		RelaySessionsRefused:   g.relay.refused.Load(),
+		RelayForwarded:         forwarded,
+		RelayDropped:           dropped,
+		RelayDroppedUnknown:    g.relay.droppedUnknown.Load(),
+		RelayDroppedLimit:      g.relay.droppedLimit.Load(),
+		RelayBytes:             g.relay.bytes.Load(),
 	}
 }

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"errors"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,40 +15,64 @@ import (
 // bridge said of itself, and where it is connected.
 type record struct {
 	wire.Record
-	via     int // index of the gateway address the bridge is connected to
+	via     int        // index of the gateway address the bridge is connected to
+	ip      netip.Addr // what the record counts against: ratelimit.IPKey of the bridge's real IP
 	expires time.Time
 }
 
-// errRegistryFull refuses a new node when the registry holds its cap.
-var errRegistryFull = errors.New("gateway: gateway registry is full")
+// Refusals of a new node by the registry.
+var (
+	errRegistryFull = errors.New("gateway: gateway registry is full")
+	errIPFull       = errors.New("gateway: too many bridges registered from one address")
+)
 
-// registry maps node IDs to records, at most max of them. Records expire
-// at their time and are swept on a timer, so keys that register once and
-// go away cost nothing after their TTL.
+// registry maps node IDs to records, at most max of them and perIP from
+// one address (ratelimit.IPKey of the record's ip). Records expire at
+// their time and are swept on a timer, and go as soon as their bridge's
+// connection does, so keys that register once and go away cost nothing
+// after their connection ends.
 type registry struct {
-	max int
+	max, perIP int
 
-	mu    sync.Mutex // guards nodes
+	mu    sync.Mutex // guards nodes and byIP
 	nodes map[identity.NodeID]record
+	byIP  map[netip.Addr]int // records by ip
 
-	refused, invalid, expired atomic.Uint64
+	refused, refusedIP, invalid, expired, gone atomic.Uint64
 }
 
-func newRegistry(max int) *registry {
-	return &registry{max: max, nodes: make(map[identity.NodeID]record)}
+func newRegistry(max, perIP int) *registry {
+	return &registry{max: max, perIP: perIP, nodes: make(map[identity.NodeID]record), byIP: make(map[netip.Addr]int)}
 }
 
 // put stores rec, replacing the node's earlier record; a node not yet in a
-// full registry is refused.
+// full registry, or from an address that holds its share, is refused.
 func (r *registry) put(rec record) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if _, ok := r.nodes[rec.ID]; !ok && len(r.nodes) >= r.max {
+	old, ok := r.nodes[rec.ID]
+	switch {
+	case !ok && len(r.nodes) >= r.max:
 		r.refused.Add(1)
 		return errRegistryFull
+	case (!ok || old.ip != rec.ip) && r.byIP[rec.ip] >= r.perIP:
+		r.refusedIP.Add(1)
+		return errIPFull
+	}
+	if ok {
+		r.forgetLocked(old)
 	}
 	r.nodes[rec.ID] = rec
+	r.byIP[rec.ip]++
 	return nil
+}
+
+// forgetLocked deletes rec's node and its count.
+func (r *registry) forgetLocked(rec record) {
+	delete(r.nodes, rec.ID)
+	if r.byIP[rec.ip]--; r.byIP[rec.ip] <= 0 {
+		delete(r.byIP, rec.ip)
+	}
 }
 
 // get returns the live record of id.
@@ -56,11 +81,26 @@ func (r *registry) get(id identity.NodeID, now time.Time) (record, bool) {
 	defer r.mu.Unlock()
 	rec, ok := r.nodes[id]
 	if ok && now.After(rec.expires) {
-		delete(r.nodes, id)
+		r.forgetLocked(rec)
 		r.expired.Add(1)
 		return record{}, false
 	}
 	return rec, ok
+}
+
+// drop deletes id's record if it is the one its bridge made through
+// gateway address via, and reports whether it did: the bridge's connection
+// there has ended.
+func (r *registry) drop(id identity.NodeID, via int) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rec, ok := r.nodes[id]
+	if !ok || rec.via != via {
+		return false
+	}
+	r.forgetLocked(rec)
+	r.gone.Add(1)
+	return true
 }
 
 // sweep deletes the records that expired by now and reports how many.
@@ -68,9 +108,9 @@ func (r *registry) sweep(now time.Time) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	n := 0
-	for id, rec := range r.nodes {
+	for _, rec := range r.nodes {
 		if now.After(rec.expires) {
-			delete(r.nodes, id)
+			r.forgetLocked(rec)
 			n++
 		}
 	}

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
@@ -14,7 +15,7 @@ import (
 )
 
 func TestRegistryCapReplaceAndSweep(t *testing.T) {
-	r := newRegistry(2)
+	r := newRegistry(2, 2)
 	t0 := time.Unix(1000, 0)
 	put := func(id identity.NodeID, expires time.Time) error {
 		return r.put(record{Record: wire.Record{ID: id}, expires: expires})
@@ -33,6 +34,37 @@ func TestRegistryCapReplaceAndSweep(t *testing.T) {
 	}
 	if put("c", t0.Add(time.Minute)) != nil {
 		t.Error("the swept record's room was not reused")
+	}
+}
+
+// TestRegistryBoundsEachIP is issue 18, row 8: fresh keys from one address
+// filled the registry. One address holds at most its share; another
+// address, and a node re-registering, still get in; a record dropped with
+// its connection frees its place.
+func TestRegistryBoundsEachIP(t *testing.T) {
+	r := newRegistry(100, 2)
+	expires := time.Unix(2000, 0)
+	attacker, other := netip.MustParseAddr("198.18.0.66"), netip.MustParseAddr("198.18.0.7")
+	put := func(id identity.NodeID, ip netip.Addr) error {
+		return r.put(record{Record: wire.Record{ID: id}, ip: ip, expires: expires})
+	}
+	for i := range 50 {
+		put(identity.NodeID(fmt.Sprint("k", i)), attacker)
+	}
+	if r.size() != 2 || r.refusedIP.Load() != 48 {
+		t.Fatalf("one address holds %d records, %d refused; want 2 and 48", r.size(), r.refusedIP.Load())
+	}
+	if err := put("legit", other); err != nil {
+		t.Fatalf("a bridge at another address was refused: %v", err)
+	}
+	if err := put("k0", attacker); err != nil {
+		t.Fatalf("re-registering at the same address was refused: %v", err)
+	}
+	if !r.drop("k0", 0) || r.drop("k0", 0) {
+		t.Fatal("drop did not delete the record exactly once")
+	}
+	if err := put("k2", attacker); err != nil || r.gone.Load() != 1 {
+		t.Fatalf("the dropped record's place was not freed: %v", err)
 	}
 }
 
