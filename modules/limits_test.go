@@ -2,6 +2,7 @@ package modules_test
 
 import (
 	"log/slog"
+	"reflect"
 	"testing"
 	"time"
 
@@ -16,7 +17,7 @@ func TestLimitsApply(t *testing.T) {
 	l := modules.Limits{MaxConns: 7, MaxConnsPerIP: 3, FrameTimeout: time.Second, MaxQueue: 5, MaxQueuedBytes: 1 << 20}
 	got := l.Apply(connector.Config{MaxConns: 100, MaxStreams: 9, MaxQueues: 2, ListenAddr: "x"})
 	want := connector.Config{MaxConns: 7, MaxConnsPerIP: 3, MaxStreams: 9, FrameTimeout: time.Second, MaxQueue: 5, MaxQueues: 2, MaxQueuedBytes: 1 << 20, ListenAddr: "x"}
-	if got != want {
+	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("Apply = %+v, want %+v", got, want)
 	}
 }

@@ -44,7 +44,7 @@ type Client struct {
 	relayTr  *quic.Transport
 	gateways []gatewayRef
 	punches  *punchGate
-	grants   *ratelimit.KeyLimiter // relay sessions peers ask for, per peer and in all
+	grants   *ratelimit.KeyLimiter[identity.NodeID] // relay sessions peers ask for, per peer and in all
 	sent     punchCounters
 	tcp      tcpState // the TCP relay, when UDP gets no answer
 
@@ -75,7 +75,7 @@ func NewClient(c Connector, cfg ClientConfig, log *slog.Logger) (*Client, error)
 	cl := &Client{
 		c: c, cfg: cfg, log: log, registered: make(chan struct{}), upgrading: make(map[identity.NodeID]bool),
 		punches: newPunchGate(cfg),
-		grants:  ratelimit.NewKeyLimiter(cfg.RelayGrants, cfg.AllRelayGrants.Limiter(), MaxRateKeys),
+		grants:  ratelimit.NewKeyLimiter[identity.NodeID](cfg.RelayGrants, cfg.AllRelayGrants.Limiter(), MaxRateKeys),
 	}
 	cl.relay = newRelayConn(cl.writeTo, cfg.MaxRelaySessionsPerPeer, cfg.MaxRelaySessions)
 	for _, t := range cfg.Gateways {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/peerbridge/peerbridge/connector"
+	"github.com/peerbridge/peerbridge/connector/identity"
 	"github.com/peerbridge/peerbridge/connector/ratelimit"
 )
 
@@ -28,6 +29,11 @@ type ClientConfig struct {
 	UpgradeMin, UpgradeMax time.Duration
 	// Trace, if set, is told of every traversal step.
 	Trace func(Event)
+	// Accept, if set, says which peers this bridge punches toward or
+	// agrees to relay with when they ask for it through a gateway; others
+	// are refused (403). Nil accepts every peer: an open bridge, as a
+	// NATS server without authorization is open.
+	Accept func(identity.NodeID) bool
 
 	// PunchPackets bounds the punch packets one hole punch sends, over all
 	// its addresses. Default 200 (2.2 kB).

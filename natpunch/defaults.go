@@ -25,8 +25,11 @@ const (
 	DefaultPunchPackets = 200
 	// DefaultPunchesPerMinute leaves room for a relayed peer's upgrade
 	// attempts, one every UpgradeMax (10 s) at most, and a first contact.
-	DefaultPunchesPerMinute     = 8
-	DefaultMaxPunches           = 4
+	DefaultPunchesPerMinute = 8
+	// DefaultMaxPunches leaves room for a peer's punch while keys that
+	// keep within their share at the gateway (one punch per 5 s each, and
+	// each punch held here for up to about 3.3 s) ask for theirs.
+	DefaultMaxPunches           = 16
 	DefaultRelaySessionsPerPeer = 4
 	DefaultRelaySessions        = 256
 	DefaultRelayIdleTimeout     = wire.RelayIdleTimeout
@@ -43,12 +46,17 @@ const (
 
 // Default rates of what peers may ask of a bridge; see ClientConfig.
 var (
-	// DefaultAllPunches: all peers together can have a bridge start a
-	// punch a second, in bursts of 8.
-	DefaultAllPunches = ratelimit.Rate{PerSecond: 1, Burst: 8}
+	// DefaultAllPunches: all peers together can have a bridge start four
+	// punches a second, in bursts of 16: above what a dozen keys each
+	// within their share at the gateway ask, so they cannot take a
+	// legitimate peer's punch.
+	DefaultAllPunches = ratelimit.Rate{PerSecond: 4, Burst: 16}
 	// DefaultAllRelayGrants: all peers together can have a bridge agree
-	// to a relay session a second, in bursts of 16.
-	DefaultAllRelayGrants = ratelimit.Rate{PerSecond: 1, Burst: 16}
+	// to four relay sessions a second, in bursts of 64. A peer holds one
+	// session it asked for at a time (a new ask replaces it), so the rate
+	// bounds churn, not what is held; it stays above what a few keys each
+	// within their share at the gateway ask.
+	DefaultAllRelayGrants = ratelimit.Rate{PerSecond: 4, Burst: 64}
 )
 
 // defaultRelayGrants is a peer's default relay session rate: one every

@@ -38,6 +38,9 @@ func (cl *Client) gatewayByID(id identity.NodeID) (gatewayRef, bool) {
 // than MaxPunches are. The request is answered at once; the punch runs on
 // its own clock, on a goroutine Close waits for.
 func (cl *Client) punchFor(peer identity.NodeID, plan wire.PunchPlan) error {
+	if err := cl.accept(peer); err != nil {
+		return err
+	}
 	release, err := cl.punches.admit(peer, time.Now())
 	if err != nil {
 		return &connector.RemoteError{Code: wire.CodeRateLimited, Text: err.Error()}
@@ -61,15 +64,27 @@ func (cl *Client) punchFor(peer identity.NodeID, plan wire.PunchPlan) error {
 // session this bridge refuses, and this bridge drops relay packets of
 // sessions it does not have.
 func (cl *Client) agreeRelay(gw gatewayRef, peer identity.NodeID, s wire.SessionID) error {
+	if err := cl.accept(peer); err != nil {
+		return err
+	}
 	now := time.Now()
 	if !cl.grants.Allow(peer, now) {
 		cl.relay.refused.Add(1)
 		return &connector.RemoteError{Code: wire.CodeRateLimited, Text: "natpunch: too many relay sessions asked for by " + peer.Short()}
 	}
-	if err := cl.relay.addSession(s, gw.addr, peer, now); err != nil {
+	if err := cl.relay.addSession(s, gw.addr, peer, now, true); err != nil {
 		return &connector.RemoteError{Code: wire.CodeRateLimited, Text: err.Error()}
 	}
 	return nil
+}
+
+// accept refuses a peer ClientConfig.Accept does not accept.
+func (cl *Client) accept(peer identity.NodeID) error {
+	if cl.cfg.Accept == nil || cl.cfg.Accept(peer) {
+		return nil
+	}
+	cl.sent.notAccepted.Add(1)
+	return &connector.RemoteError{Code: 403, Text: "natpunch: " + peer.Short() + " is not accepted here"}
 }
 
 // serveControl carries out what a gateway asks of this bridge.

@@ -20,7 +20,7 @@ var (
 // punchGate admits the hole punches peers ask for: each peer within its
 // rate and with one punch at a time, and at most max at once.
 type punchGate struct {
-	rates *ratelimit.KeyLimiter
+	rates *ratelimit.KeyLimiter[identity.NodeID]
 	max   int
 
 	mu       sync.Mutex // guards inFlight
@@ -32,7 +32,7 @@ type punchGate struct {
 func newPunchGate(cfg ClientConfig) *punchGate {
 	perPeer := ratelimit.Rate{PerSecond: float64(cfg.PunchesPerMinute) / 60, Burst: cfg.PunchesPerMinute}
 	return &punchGate{
-		rates: ratelimit.NewKeyLimiter(perPeer, cfg.AllPunches.Limiter(), MaxRateKeys),
+		rates: ratelimit.NewKeyLimiter[identity.NodeID](perPeer, cfg.AllPunches.Limiter(), MaxRateKeys),
 		max:   cfg.MaxPunches, inFlight: make(map[identity.NodeID]bool),
 	}
 }
@@ -71,6 +71,7 @@ func (p *punchGate) running() int {
 // punchCounters count what this bridge's punches sent.
 type punchCounters struct {
 	packets, bytes, addrsRefused atomic.Uint64
+	notAccepted                  atomic.Uint64 // punches and relays asked by peers Accept refused
 }
 
 // PunchStats counts a bridge's hole punches, for metrics.
@@ -86,6 +87,9 @@ type PunchStats struct {
 	// AddrsRefused counts addresses a peer claimed that punches left out:
 	// not on one of this host's subnets.
 	AddrsRefused uint64
+	// NotAccepted counts punches and relay sessions asked for by peers
+	// ClientConfig.Accept refused.
+	NotAccepted uint64
 }
 
 // PunchStats returns the bridge's hole punch counters.
@@ -93,5 +97,6 @@ func (cl *Client) PunchStats() PunchStats {
 	return PunchStats{
 		Started: cl.punches.started.Load(), Refused: cl.punches.refused.Load(), Running: cl.punches.running(),
 		PacketsSent: cl.sent.packets.Load(), BytesSent: cl.sent.bytes.Load(), AddrsRefused: cl.sent.addrsRefused.Load(),
+		NotAccepted: cl.sent.notAccepted.Load(),
 	}
 }

@@ -53,13 +53,15 @@ type relayConn struct {
 	closeOnce sync.Once
 
 	refused, expired, delivered, dropped atomic.Uint64
+	replaced                             atomic.Uint64 // granted sessions a new ask of the same peer replaced
 }
 
 // relaySess is a relay session this bridge asked for or agreed to.
 type relaySess struct {
-	gw   netip.AddrPort // the gateway it runs through
-	peer identity.NodeID
-	last time.Time // when a packet last went either way
+	gw      netip.AddrPort // the gateway it runs through
+	peer    identity.NodeID
+	last    time.Time // when a packet last went either way
+	granted bool      // the peer asked for it, not this bridge
 }
 
 func newRelayConn(write func([]byte, netip.AddrPort) error, maxPerPeer, max int) *relayConn {
@@ -77,20 +79,42 @@ var errRelaySessions = errors.New("natpunch: too many relay sessions")
 
 // addSession routes session s with peer through the gateway at gw, within
 // the per-peer and total bounds. Relay packets of sessions not added here
-// are dropped.
-func (c *relayConn) addSession(s wire.SessionID, gw netip.AddrPort, peer identity.NodeID, now time.Time) error {
+// are dropped. granted says the peer asked for it: a peer's new ask
+// replaces the session it asked for before, since a pair needs one, so a
+// key holds at most one of this bridge's sessions by asking.
+func (c *relayConn) addSession(s wire.SessionID, gw netip.AddrPort, peer identity.NodeID, now time.Time, granted bool) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, ok := c.sessions[s]; ok {
 		return nil
 	}
+	if granted {
+		for old, sess := range c.sessions {
+			if sess.granted && sess.peer == peer {
+				c.deleteLocked(old)
+				c.replaced.Add(1)
+			}
+		}
+	}
 	if len(c.sessions) >= c.max || c.perPeer[peer] >= c.maxPerPeer {
 		c.refused.Add(1)
 		return fmt.Errorf("%w with %s: %d of at most %d, %d in all of %d", errRelaySessions, peer.Short(), c.perPeer[peer], c.maxPerPeer, len(c.sessions), c.max)
 	}
-	c.sessions[s] = &relaySess{gw: gw, peer: peer, last: now}
+	c.sessions[s] = &relaySess{gw: gw, peer: peer, last: now, granted: granted}
 	c.perPeer[peer]++
 	return nil
+}
+
+// deleteLocked ends session s.
+func (c *relayConn) deleteLocked(s wire.SessionID) {
+	sess, ok := c.sessions[s]
+	if !ok {
+		return
+	}
+	delete(c.sessions, s)
+	if c.perPeer[sess.peer]--; c.perPeer[sess.peer] <= 0 {
+		delete(c.perPeer, sess.peer)
+	}
 }
 
 // expire ends the sessions that carried nothing for idle and reports how
@@ -103,10 +127,7 @@ func (c *relayConn) expire(now time.Time, idle time.Duration) int {
 		if now.Sub(sess.last) <= idle {
 			continue
 		}
-		delete(c.sessions, s)
-		if c.perPeer[sess.peer]--; c.perPeer[sess.peer] <= 0 {
-			delete(c.perPeer, sess.peer)
-		}
+		c.deleteLocked(s)
 		n++
 	}
 	c.expired.Add(uint64(n))

@@ -234,7 +234,7 @@ func (cl *Client) relayTo(ctx context.Context, gw gatewayRef, id identity.NodeID
 		return connector.Conn{}, fmt.Errorf("natpunch: gateway granted a session of %d bytes", len(grant.Session))
 	}
 	s := wire.SessionID(grant.Session)
-	if err := cl.relay.addSession(s, gw.addr, id, time.Now()); err != nil {
+	if err := cl.relay.addSession(s, gw.addr, id, time.Now(), false); err != nil {
 		return connector.Conn{}, err
 	}
 	return cl.c.DialPath(ctx, cl.relayTr, relayAddr{s}, id, connector.PathRelayed)

@@ -138,6 +138,7 @@ func gatewayLimitFlags(fs *flag.FlagSet, l *gateway.Limits) {
 		{"punch", "hole punch requests per key", &l.Punches},
 		{"relay-ask", "relay requests per key", &l.Relays},
 		{"notify", "hole punch and relay requests toward one node", &l.Notifies},
+		{"pair-notify", "hole punch and relay requests of one key toward one node", &l.PairNotifies},
 		{"request", "control requests of all keys together", &l.Requests},
 	} {
 		fs.Float64Var(&r.rate.PerSecond, r.name+"-rate", r.rate.PerSecond, r.what+" per second (-1: unlimited)")

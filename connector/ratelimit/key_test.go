@@ -10,7 +10,7 @@ import (
 
 func TestKeyLimiterBucketPerKeyAndTotal(t *testing.T) {
 	now := time.Unix(1000, 0)
-	k := NewKeyLimiter(Rate{PerSecond: 1, Burst: 2}, Rate{PerSecond: 1, Burst: 3}.Limiter(), 10)
+	k := NewKeyLimiter[identity.NodeID](Rate{PerSecond: 1, Burst: 2}, Rate{PerSecond: 1, Burst: 3}.Limiter(), 10)
 	got := []bool{k.Allow("a", now), k.Allow("a", now), k.Allow("a", now), k.Allow("b", now), k.Allow("c", now)}
 	want := []bool{true, true, false, true, false} // a's burst, then the total's
 	if fmt.Sprint(got) != fmt.Sprint(want) {
@@ -25,7 +25,7 @@ func TestKeyLimiterBucketPerKeyAndTotal(t *testing.T) {
 func TestKeyLimiterRefusalSpendsNothing(t *testing.T) {
 	now := time.Unix(1000, 0)
 	total := Rate{PerSecond: 1, Burst: 1}.Limiter()
-	k := NewKeyLimiter(Rate{PerSecond: 0.001, Burst: 2}, total, 10)
+	k := NewKeyLimiter[identity.NodeID](Rate{PerSecond: 0.001, Burst: 2}, total, 10)
 	if !k.Allow("other", now) {
 		t.Fatal("first key refused")
 	}
@@ -42,7 +42,7 @@ func TestKeyLimiterRefusalSpendsNothing(t *testing.T) {
 
 func TestKeyLimiterTableIsBounded(t *testing.T) {
 	now := time.Unix(1000, 0)
-	k := NewKeyLimiter(Rate{PerSecond: 1, Burst: 1}, nil, 3)
+	k := NewKeyLimiter[identity.NodeID](Rate{PerSecond: 1, Burst: 1}, nil, 3)
 	for i := range 3 {
 		if !k.Allow(identity.NodeID(fmt.Sprint(i)), now) {
 			t.Fatalf("key %d refused", i)

@@ -79,6 +79,10 @@ type Limits struct {
 	// Notifies bounds the punch and relay requests toward one node, from
 	// all keys together. Default DefaultNotifies.
 	Notifies ratelimit.Rate
+	// PairNotifies bounds the punch and relay requests of one key toward
+	// one node, so that one key takes only its share of Notifies. Default
+	// DefaultPairNotifies.
+	PairNotifies ratelimit.Rate
 	// Requests bounds the control requests of all keys together. Default
 	// DefaultRequests.
 	Requests ratelimit.Rate
@@ -172,6 +176,7 @@ func (l *Limits) populate() {
 	l.Punches = l.Punches.OrDefault(DefaultPunches)
 	l.Relays = l.Relays.OrDefault(DefaultRelays)
 	l.Notifies = l.Notifies.OrDefault(DefaultNotifies)
+	l.PairNotifies = l.PairNotifies.OrDefault(DefaultPairNotifies)
 	l.Requests = l.Requests.OrDefault(DefaultRequests)
 }
 
@@ -208,7 +213,7 @@ func (c *Config) validate() error {
 	if r.MaxBytes < 0 || r.MaxDuration < 0 {
 		return fmt.Errorf("%w: relay limits must not be negative", ErrInvalidConfig)
 	}
-	for _, rate := range []ratelimit.Rate{l.Registrations, l.Lookups, l.Punches, l.Relays, l.Notifies, l.Requests, r.ClientPackets, r.ReceivePackets, r.Packets} {
+	for _, rate := range []ratelimit.Rate{l.Registrations, l.Lookups, l.Punches, l.Relays, l.Notifies, l.PairNotifies, l.Requests, r.ClientPackets, r.ReceivePackets, r.Packets} {
 		if err := rate.Validate(); err != nil {
 			return fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 		}

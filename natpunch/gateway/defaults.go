@@ -48,8 +48,15 @@ var (
 	DefaultLookups       = ratelimit.Rate{PerSecond: 20, Burst: 100}
 	DefaultPunches       = ratelimit.Rate{PerSecond: 2, Burst: 10}
 	DefaultRelays        = ratelimit.Rate{PerSecond: 1, Burst: 10}
-	DefaultNotifies      = ratelimit.Rate{PerSecond: 1, Burst: 10}
-	DefaultRequests      = ratelimit.Rate{PerSecond: 5000, Burst: 10000}
+	// DefaultNotifies is well above what a few keys may each ask
+	// (DefaultPairNotifies), so keys that keep within their share cannot
+	// together take a target's whole budget; the target's own punch and
+	// relay bounds stand behind it.
+	DefaultNotifies = ratelimit.Rate{PerSecond: 10, Burst: 50}
+	// DefaultPairNotifies is one key's share toward one node: a relayed
+	// pair's upgrade attempt every 10 s, a relay ask and a first contact.
+	DefaultPairNotifies = ratelimit.Rate{PerSecond: 0.2, Burst: 4}
+	DefaultRequests     = ratelimit.Rate{PerSecond: 5000, Burst: 10000}
 )
 
 // Default relay packet rates; see RelayLimits.

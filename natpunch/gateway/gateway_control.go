@@ -211,7 +211,7 @@ func (g *Gateway) punch(ctx context.Context, m *connector.Message) (*wire.PunchP
 	if g.onTCP(a.Observed) || g.onTCP(b.Observed) { // tcprelay: no punch over TCP
 		return nil, &connector.RemoteError{Code: connector.CodeUnavailable, Text: "gateway: no hole punch with a node on the TCP relay"}
 	}
-	if !allow(g.rates.notify, &g.rates.notifyLimited, b.ID) {
+	if !g.rates.allowToward(a.ID, b.ID) {
 		return nil, rateLimited(m.Type + " toward " + b.ID.Short())
 	}
 	rttA, _ := g.conns[a.via].RTT(a.ID)
@@ -250,7 +250,7 @@ func (g *Gateway) relayAsk(ctx context.Context, m *connector.Message) (*wire.Rel
 	if a.ID == b.ID {
 		return nil, wire.BadRequest("a relay to oneself")
 	}
-	if !allow(g.rates.notify, &g.rates.notifyLimited, b.ID) {
+	if !g.rates.allowToward(a.ID, b.ID) {
 		return nil, rateLimited(m.Type + " toward " + b.ID.Short())
 	}
 	s, err := newSessionID()

@@ -11,30 +11,45 @@ import (
 // gatewayRates are the gateway's request rate limits: one token bucket per
 // key and operation, one per target of punches and relays, and a total.
 type gatewayRates struct {
-	register, lookup, punch, relay, notify *ratelimit.KeyLimiter
+	register, lookup, punch, relay, notify *ratelimit.KeyLimiter[identity.NodeID]
+	// pairs meters each asker's punch and relay requests toward each
+	// target, drawing on the target's notify bucket too: one key gets only
+	// its share of what a target may be asked.
+	pairs *ratelimit.KeyLimiter[pair]
 
 	// limited counts the requests each table refused.
-	registerLimited, lookupLimited, punchLimited, relayLimited, notifyLimited atomic.Uint64
+	registerLimited, lookupLimited, punchLimited, relayLimited, notifyLimited, pairLimited atomic.Uint64
 }
 
 func newGatewayRates(l Limits) gatewayRates {
 	total := l.Requests.Limiter() // one bucket for every operation
-	mk := func(each ratelimit.Rate) *ratelimit.KeyLimiter {
-		return ratelimit.NewKeyLimiter(each, total, l.MaxKeys)
+	mk := func(each ratelimit.Rate) *ratelimit.KeyLimiter[identity.NodeID] {
+		return ratelimit.NewKeyLimiter[identity.NodeID](each, total, l.MaxKeys)
 	}
 	return gatewayRates{
 		register: mk(l.Registrations), lookup: mk(l.Lookups), punch: mk(l.Punches), relay: mk(l.Relays),
-		notify: ratelimit.NewKeyLimiter(l.Notifies, nil, l.MaxKeys),
+		notify: ratelimit.NewKeyLimiter[identity.NodeID](l.Notifies, nil, l.MaxKeys),
+		pairs:  ratelimit.NewKeyLimiter[pair](l.PairNotifies, nil, l.MaxKeys),
 	}
 }
 
 // allow takes a token for id from k, counting a refusal in limited.
-func allow(k *ratelimit.KeyLimiter, limited *atomic.Uint64, id identity.NodeID) bool {
+func allow[K comparable](k *ratelimit.KeyLimiter[K], limited *atomic.Uint64, id K) bool {
 	if k.Allow(id, time.Now()) {
 		return true
 	}
 	limited.Add(1)
 	return false
+}
+
+// pair is an asker and the node it asks about.
+type pair struct{ from, to identity.NodeID }
+
+// allowToward meters a punch or relay request from asker toward target:
+// the pair's own bucket first, so an asker past its share is refused
+// without spending the target's, then the target's.
+func (r *gatewayRates) allowToward(asker, target identity.NodeID) bool {
+	return allow(r.pairs, &r.pairLimited, pair{asker, target}) && allow(r.notify, &r.notifyLimited, target)
 }
 
 // Stats counts what a gateway holds, and every request and packet
@@ -54,8 +69,9 @@ type Stats struct {
 	// RegisterLimited, LookupLimited, PunchLimited and RelayLimited count
 	// requests refused by their key's rate or the total rate;
 	// NotifyLimited punch and relay requests refused by the rate toward
-	// their target.
-	RegisterLimited, LookupLimited, PunchLimited, RelayLimited, NotifyLimited uint64
+	// their target; PairLimited those refused by the asker's own rate
+	// toward that target.
+	RegisterLimited, LookupLimited, PunchLimited, RelayLimited, NotifyLimited, PairLimited uint64
 	// RelaySessions is the number of open relay sessions;
 	// RelaySessionsRefused counts sessions refused by the per-client or
 	// total bound, or by the other side.

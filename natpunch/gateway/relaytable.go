@@ -50,11 +50,13 @@ type relayTable struct {
 	mu       sync.Mutex // guards sessions, clients and the sessions' counters
 	sessions map[wire.SessionID]*relaySession
 	clients  map[identity.NodeID]*relayClient
+	byPair   map[pair]wire.SessionID // the session each asker (a) opened with each node (b)
 
 	forwarded, dropped           atomic.Uint64
 	bytes                        atomic.Uint64 // of the packets forwarded
 	droppedUnknown, droppedLimit atomic.Uint64
 	refused                      atomic.Uint64 // sessions refused
+	replaced                     atomic.Uint64 // sessions closed by a new ask of the same pair
 }
 
 func newRelayTable(l RelayLimits) *relayTable {
@@ -62,14 +64,21 @@ func newRelayTable(l RelayLimits) *relayTable {
 	return &relayTable{
 		limits: l, total: l.Packets.Limiter(),
 		sessions: make(map[wire.SessionID]*relaySession), clients: make(map[identity.NodeID]*relayClient),
+		byPair: make(map[pair]wire.SessionID),
 	}
 }
 
-// open adds session s between a and b, within the per-client and total
-// bounds.
+// open adds session s that a asked for with b, within the per-client and
+// total bounds. A session a asked for with b before is closed first: one
+// is all a pair needs in each direction, so one key holds at most one of
+// b's session slots by asking, however often it asks.
 func (t *relayTable) open(s wire.SessionID, a, b record, now time.Time) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if old, ok := t.byPair[pair{a.ID, b.ID}]; ok {
+		t.deleteLocked(old)
+		t.replaced.Add(1)
+	}
 	if len(t.sessions) >= t.limits.MaxSessions || t.clientFullLocked(a.ID) || t.clientFullLocked(b.ID) {
 		t.refused.Add(1)
 		return errRelayFull
@@ -78,6 +87,7 @@ func (t *relayTable) open(s wire.SessionID, a, b record, now time.Time) error {
 		a: relayEnd{id: a.ID, addr: a.Observed, via: a.via}, b: relayEnd{id: b.ID, addr: b.Observed, via: b.via},
 		started: now, last: now, rate: t.sessionRate(),
 	}
+	t.byPair[pair{a.ID, b.ID}] = s
 	t.joinLocked(a.ID)
 	t.joinLocked(b.ID)
 	return nil
@@ -113,6 +123,9 @@ func (t *relayTable) leaveLocked(id identity.NodeID) {
 func (t *relayTable) deleteLocked(s wire.SessionID) {
 	if sess := t.sessions[s]; sess != nil {
 		delete(t.sessions, s)
+		if k := (pair{sess.a.id, sess.b.id}); t.byPair[k] == s {
+			delete(t.byPair, k)
+		}
 		t.leaveLocked(sess.a.id)
 		t.leaveLocked(sess.b.id)
 	}

@@ -19,7 +19,7 @@ func TestRelaySessionsExpireWhenIdle(t *testing.T) {
 	t0 := time.Unix(1000, 0)
 	busy, idle := wire.SessionID{1}, wire.SessionID{2}
 	tab.open(busy, a, b, t0)
-	tab.open(idle, a, b, t0)
+	tab.open(idle, b, a, t0)
 	const timeout = time.Minute
 	if to, ok := tab.route(busy, a.Observed, 100, t0.Add(50*time.Second)); !ok || to.addr != b.Observed || to.via != 1 {
 		t.Fatalf("route from a: %+v, %v", to, ok)
@@ -64,7 +64,7 @@ func TestRelayTableBoundsSessionsPerClient(t *testing.T) {
 	c := record{Record: wire.Record{ID: "c", Observed: netip.MustParseAddrPort("198.18.0.14:3000")}}
 	tab := newRelayTable(RelayLimits{MaxSessionsPerClient: 2, MaxSessions: 3})
 	now := time.Unix(1000, 0)
-	errs := []error{tab.open(wire.SessionID{1}, a, b, now), tab.open(wire.SessionID{2}, a, c, now), tab.open(wire.SessionID{3}, a, b, now), tab.open(wire.SessionID{4}, b, c, now)}
+	errs := []error{tab.open(wire.SessionID{1}, a, b, now), tab.open(wire.SessionID{2}, a, c, now), tab.open(wire.SessionID{3}, b, a, now), tab.open(wire.SessionID{4}, b, c, now)}
 	if errs[0] != nil || errs[1] != nil || !errors.Is(errs[2], errRelayFull) || errs[3] != nil {
 		t.Fatalf("opens: %v", errs)
 	}
@@ -72,7 +72,7 @@ func TestRelayTableBoundsSessionsPerClient(t *testing.T) {
 		t.Errorf("a fourth session in a table of 3: %v", err)
 	}
 	tab.close(wire.SessionID{1})
-	if err := tab.open(wire.SessionID{6}, a, b, now); err != nil {
+	if err := tab.open(wire.SessionID{6}, b, a, now); err != nil {
 		t.Errorf("a's closed session did not free its room: %v", err)
 	}
 	if tab.refused.Load() != 2 {
@@ -120,5 +120,36 @@ func TestRelayTableBoundsWhatOneNodeReceives(t *testing.T) {
 	}
 	if received != 4 {
 		t.Errorf("three senders within their own budgets relayed %d packets to one node, want its burst of 4", received)
+	}
+}
+
+// TestRelayTableOneSessionPerAsker is issue 18, row 4: keys that asked
+// for sessions with a victim again and again held three slots each. A new
+// ask of the same asker for the same node replaces its earlier session.
+func TestRelayTableOneSessionPerAsker(t *testing.T) {
+	victim := record{Record: wire.Record{ID: "v", Observed: netip.MustParseAddrPort("198.18.0.12:1000")}}
+	tab := newRelayTable(RelayLimits{MaxSessionsPerClient: 16})
+	now := time.Unix(1000, 0)
+	for k := range 5 {
+		attacker := record{Record: wire.Record{ID: identity.NodeID(fmt.Sprint("k", k)), Observed: netip.AddrPortFrom(netip.MustParseAddr("198.18.0.66"), uint16(2000+k))}}
+		for i := range 3 {
+			if err := tab.open(wire.SessionID{byte(k), byte(i)}, attacker, victim, now); err != nil {
+				t.Fatalf("key %d, ask %d: %v", k, i, err)
+			}
+		}
+	}
+	if n, _, _ := tab.stats(); n != 5 || tab.replaced.Load() != 10 {
+		t.Fatalf("%d sessions, %d replaced; want 5 and 10", n, tab.replaced.Load())
+	}
+	attacker := netip.AddrPortFrom(netip.MustParseAddr("198.18.0.66"), 2000)
+	if _, ok := tab.route(wire.SessionID{0, 0}, attacker, 10, now); ok {
+		t.Error("a replaced session still routes")
+	}
+	if _, ok := tab.route(wire.SessionID{0, 2}, attacker, 10, now); !ok {
+		t.Error("the newest session does not route")
+	}
+	legit := record{Record: wire.Record{ID: "legit", Observed: netip.MustParseAddrPort("198.18.0.7:3000")}}
+	if err := tab.open(wire.SessionID{9}, legit, victim, now); err != nil {
+		t.Errorf("a legitimate ask was refused: %v", err)
 	}
 }
