@@ -258,6 +258,7 @@ func (c *Connector) janitor() {
 				pc.reqs.trim(now - int64(c.ackIdle))
 			}
 			c.sweepSends(now)
+			c.pool.prune(time.Now())
 		}
 	}
 }
