@@ -5,6 +5,7 @@ package hostile
 // Figures for issue 18 row 1, run on main and on the fix the same way:
 //
 //	go test -tags measure -count=1 -run '^TestMeasureNoAcks$' -v ./test/hostile/
+//	go test -tags measure -count=1 -run '^TestMeasureNoAcksBridge$' -v ./test/hostile/
 //
 // It uses only the API that main has, and logs rather than asserts.
 
@@ -15,6 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
+	"github.com/peerbridge/peerbridge/bridge"
 	"github.com/peerbridge/peerbridge/connector"
 )
 
@@ -60,5 +64,46 @@ func TestMeasureNoAcks(t *testing.T) {
 			time.Since(sent).Round(time.Millisecond), context.Cause(qc.Context()), mib(heapInuse()-heap0), victim.Stats())
 	case <-time.After(40 * time.Second):
 		t.Logf("no acks: the attacker's connection is still open 40 s after the last send")
+	}
+}
+
+// TestMeasureNoAcksBridge: the same peer, sent 60,000 messages of 1 KiB
+// through a whole daemon by a local NATS client, as fast as it publishes.
+func TestMeasureNoAcksBridge(t *testing.T) {
+	const n, size = 60000, 1024
+	victim, nc := startBridge(t)
+	a := newAttacker(t, "127.0.0.2")
+	id := newIdentity(t)
+	qc, err := a.dialAs(testCtx(t), id, victim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readNeverAck(t, qc)
+	heap0 := heapInuse()
+	h := nats.Header{bridge.HeaderNode: {id.NodeID().String()}}
+	for range n {
+		if err := nc.PublishMsg(&nats.Msg{Subject: "peer.send.t", Header: h, Data: make([]byte, size)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	sent := time.Now()
+	time.Sleep(settle) // a measurement: the bridge works through them meanwhile
+	t.Logf("no acks, bridge: %d messages of %d B: heap +%s %v after the last; attacker connection open %v; stats %+v",
+		n, size, mib(heapInuse()-heap0), settle, qc.Context().Err() == nil, victim.Stats())
+	select {
+	case <-qc.Context().Done():
+	case <-time.After(bridge.DefaultTimeout):
+		t.Logf("no acks, bridge: heap +%s %v after the last message, the send timeout passed; attacker connection open %v; stats %+v",
+			mib(heapInuse()-heap0), time.Since(sent).Round(time.Second), qc.Context().Err() == nil, victim.Stats())
+	}
+	select {
+	case <-qc.Context().Done():
+		t.Logf("no acks, bridge: the victim closed the attacker's connection %v after the last message (%v); heap +%s",
+			time.Since(sent).Round(time.Millisecond), context.Cause(qc.Context()), mib(heapInuse()-heap0))
+	case <-time.After(40 * time.Second):
+		t.Logf("no acks, bridge: the attacker's connection is still open 40 s after the last message; heap +%s", mib(heapInuse()-heap0))
 	}
 }
