@@ -28,19 +28,13 @@ import (
 func TestMeasureNoAcks(t *testing.T) {
 	const n, size = 60000, 1024
 	victim := startConnector(t, "127.0.0.1", connector.Config{}, nil)
-	a := newAttacker(t, "127.0.0.2")
+	qc, id := neverAcker(t, victim)
 	ctx := testCtx(t)
-	id := newIdentity(t)
-	qc, err := a.dialAs(ctx, id, victim)
-	if err != nil {
-		t.Fatal(err)
-	}
-	readNeverAck(t, qc)
 	heap0 := heapInuse()
 	var called, busy, timeouts, other atomic.Int64
 	for range n {
 		payload := make([]byte, size)
-		o := connector.Outbound{Target: connector.Target{NodeID: id.NodeID()}, Type: "t", Payload: payload, Timeout: 500 * time.Millisecond}
+		o := connector.Outbound{Target: connector.Target{NodeID: id}, Type: "t", Payload: payload, Timeout: 500 * time.Millisecond}
 		victim.SendAsync(ctx, o, func(r connector.Result) {
 			_ = payload[0] // held until called, as the bridge holds its NATS message
 			called.Add(1)
@@ -72,15 +66,9 @@ func TestMeasureNoAcks(t *testing.T) {
 func TestMeasureNoAcksBridge(t *testing.T) {
 	const n, size = 60000, 1024
 	victim, nc := startBridge(t)
-	a := newAttacker(t, "127.0.0.2")
-	id := newIdentity(t)
-	qc, err := a.dialAs(testCtx(t), id, victim)
-	if err != nil {
-		t.Fatal(err)
-	}
-	readNeverAck(t, qc)
+	qc, id := neverAcker(t, victim)
 	heap0 := heapInuse()
-	h := nats.Header{bridge.HeaderNode: {id.NodeID().String()}}
+	h := nats.Header{bridge.HeaderNode: {id.String()}}
 	for range n {
 		if err := nc.PublishMsg(&nats.Msg{Subject: "peer.send.t", Header: h, Data: make([]byte, size)}); err != nil {
 			t.Fatal(err)

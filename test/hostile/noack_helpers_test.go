@@ -6,7 +6,25 @@ import (
 	"testing"
 
 	"github.com/quic-go/quic-go"
+
+	"github.com/peerbridge/peerbridge/connector"
+	"github.com/peerbridge/peerbridge/connector/identity"
 )
+
+// neverAcker connects to victim from 127.0.0.2 with a fresh key, as a peer
+// that reads every frame and never acknowledges (readNeverAck), and returns
+// its connection and node ID.
+func neverAcker(t testing.TB, victim *connector.Connector) (*quic.Conn, identity.NodeID) {
+	t.Helper()
+	a := newAttacker(t, "127.0.0.2")
+	id := newIdentity(t)
+	qc, err := a.dialAs(testCtx(t), id, victim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readNeverAck(t, qc)
+	return qc, id.NodeID()
+}
 
 // readNeverAck makes qc a peer that reads every frame the victim sends and
 // never acknowledges one: it reads each stream the victim opens to its end

@@ -28,20 +28,14 @@ func TestAttackReadNeverAck(t *testing.T) {
 	cfg := connector.Config{MaxQueue: maxQueue, MaxQueuedBytes: budget, AckTimeout: ackTimeout}
 	victim := startConnector(t, "127.0.0.1", cfg, nil)
 	legit := startConnector(t, "127.0.0.1", connector.Config{}, connectortest.Accepting())
-	a := newAttacker(t, "127.0.0.2")
+	qc, id := neverAcker(t, victim)
 	ctx := testCtx(t)
-	id := newIdentity(t)
-	qc, err := a.dialAs(ctx, id, victim)
-	if err != nil {
-		t.Fatal(err)
-	}
-	readNeverAck(t, qc)
 
 	var busy, timedOut, slow, gone, other, called atomic.Int64
 	var peak atomic.Int64
 	start := time.Now()
 	for i := range sends {
-		o := connector.Outbound{Target: connector.Target{NodeID: id.NodeID()}, Type: "t", Payload: make([]byte, size)}
+		o := connector.Outbound{Target: connector.Target{NodeID: id}, Type: "t", Payload: make([]byte, size)}
 		if i%2 == 0 {
 			o.Timeout = ackTimeout / 4 // half the sends give up before the peer is cut off
 		}
