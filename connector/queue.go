@@ -87,7 +87,7 @@ func (c *Connector) enqueue(q queued) error {
 	case sq == nil && len(qs.byKey) >= c.cfg.MaxQueues:
 		return c.busy("%d peers have messages queued", len(qs.byKey))
 	case sq == nil:
-		sq = &sendQueue{key: key, items: qs.spareLocked()}
+		sq = &sendQueue{key: key}
 		qs.byKey[key] = sq
 	case sq.count >= c.cfg.MaxQueue:
 		return c.busy("%d messages queued or unacknowledged for %s", sq.count, q.t)
@@ -98,6 +98,9 @@ func (c *Connector) enqueue(q queued) error {
 			return ErrClosed
 		}
 		sq.serving = true
+		if sq.items == nil {
+			sq.items = qs.spareLocked()
+		}
 	}
 	sq.items = append(sq.items, q)
 	sq.count++
