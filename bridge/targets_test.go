@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/nats-io/nats.go"
@@ -73,3 +74,42 @@ func TestSendToOneNodeNamedManyTimes(t *testing.T) {
 		t.Errorf("the sender forwarded %d copies, want 1", got)
 	}
 }
+
+// FuzzTargets: whatever the headers, targets returns at most the limit of
+// targets, none the same as another, or an error the bridge answers 400.
+func FuzzTargets(f *testing.F) {
+	n := newID(f).NodeID().String()
+	f.Add(n+","+n, "", 2)
+	f.Add(n, "127.0.0.1:1", 1)
+	f.Add("", "127.0.0.1:1,127.0.0.1:2,127.0.0.1:1", 2)
+	f.Add(",", "x,:1", 64)
+	f.Fuzz(func(t *testing.T, nodes, endpoints string, limit int) {
+		limit = 1 + abs(limit%100)
+		own := map[string][]string{}
+		if nodes != "" {
+			own[HeaderNode] = strings.Split(nodes, ",")
+		}
+		if endpoints != "" {
+			own[HeaderEndpoint] = strings.Split(endpoints, ",")
+		}
+		got, err := targets(nil, own, limit)
+		if err != nil {
+			if code, _ := codeOf(err); code != connector.CodeBadRequest {
+				t.Fatalf("error %v answered %d, want 400", err, code)
+			}
+			return
+		}
+		if len(got) == 0 || len(got) > limit {
+			t.Fatalf("%d targets, limit %d", len(got), limit)
+		}
+		for i := range got {
+			for j := range i {
+				if sameTarget(got[i], got[j]) {
+					t.Fatalf("targets %d and %d are the same: %v", j, i, got)
+				}
+			}
+		}
+	})
+}
+
+func abs(n int) int { return max(n, -n) }
