@@ -27,12 +27,15 @@ func (c *Connector) deadline(ctx context.Context) int64 {
 // within Config.AckTimeout.
 func (c *Connector) sweepSends(now int64) {
 	for _, pc := range c.pool.live() {
-		if pc.out.sweep(now, int64(c.cfg.AckTimeout)) {
-			c.stats.slowPeers.Add(1)
-			c.log.Warn("closing connection: peer acknowledges nothing", "peer", pc.id.Short(), "ack_timeout", c.cfg.AckTimeout)
-			pc.close(codeSlow, "no acknowledgement in time")
-		}
+		pc.out.sweep(now, int64(c.cfg.AckTimeout))
 	}
+}
+
+// cutOff closes pc, whose peer acknowledged nothing within AckTimeout.
+func (c *Connector) cutOff(pc *peerConn) {
+	c.stats.slowPeers.Add(1)
+	c.log.Warn("closing connection: peer acknowledges nothing", "peer", pc.id.Short(), "ack_timeout", c.cfg.AckTimeout)
+	pc.close(codeSlow, "no acknowledgement in time")
 }
 
 // sweep tells the sends whose deadline (on the connector's clock) is
@@ -40,10 +43,13 @@ func (c *Connector) sweepSends(now int64) {
 // hold the callers' messages: the frame still waits for its
 // acknowledgement, and holds its queue space, without them. If the oldest
 // frame waiting was written ackTimeout or more ago, every send waiting
-// fails with ErrSlowPeer, nothing more is written, and sweep reports true:
-// the connection is to be closed.
-func (s *sender) sweep(now, ackTimeout int64) (slow bool) {
-	var expired, failed []pending
+// fails with ErrSlowPeer, nothing more is written, and the connection is
+// closed before they hear of it.
+func (s *sender) sweep(now, ackTimeout int64) {
+	var (
+		expired, failed []pending
+		slow            bool
+	)
 	s.mu.Lock()
 	for i := range s.pending {
 		p := &s.pending[i]
@@ -58,6 +64,9 @@ func (s *sender) sweep(now, ackTimeout int64) (slow bool) {
 		slow = true
 	}
 	s.mu.Unlock()
+	if slow {
+		s.pc.c.cutOff(s.pc)
+	}
 	timeout := fmt.Errorf("%w: waiting for acknowledgement", ErrTimeout)
 	for i := range expired {
 		s.finish(&expired[i], timeout)
@@ -66,5 +75,4 @@ func (s *sender) sweep(now, ackTimeout int64) (slow bool) {
 	for i := range failed {
 		s.finish(&failed[i], err)
 	}
-	return slow
 }
