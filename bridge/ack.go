@@ -25,7 +25,8 @@ type SendReply struct {
 	// Sent and Failed count the peers that acknowledged it and that did not.
 	Sent   int `json:"sent"`
 	Failed int `json:"failed"`
-	// Results has one entry per target, in the order of the headers.
+	// Results has one entry per distinct target, in the order of the
+	// headers: a node named twice is sent the message once.
 	Results []SendResult `json:"results"`
 }
 

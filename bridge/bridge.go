@@ -77,6 +77,7 @@ func New(cfg Config, nc *nats.Conn, peers Peers, log *slog.Logger) (*Bridge, err
 	cfg.Serve = maps.Clone(cfg.Serve)
 	b := &Bridge{cfg: cfg, nc: nc, peers: peers, log: log}
 	b.requests.limit = cfg.MaxInFlight
+	b.sends.limit = cfg.MaxSends
 	b.waiting.timeout = cfg.DefaultTimeout
 	return b, nil
 }

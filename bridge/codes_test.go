@@ -13,7 +13,7 @@ import (
 )
 
 func TestErrorCodes(t *testing.T) {
-	a := startNode(t, Config{MaxPayload: 1024})
+	a := startNode(t, Config{MaxPayload: 1024, MaxTargets: 3})
 	b, c := startNode(t, Config{}), startNode(t, Config{})
 	subscribe(t, b.nc, "peer.recv.slow") // never answers
 	serve(t, b.nc, "peer.recv.teapot", func(*nats.Msg) *nats.Msg {
@@ -25,6 +25,7 @@ func TestErrorCodes(t *testing.T) {
 	unknown := newID(t).NodeID().String()
 	dead := deadEndpoint(t)
 	mismatch := nats.Header{HeaderNode: {c.id()}, HeaderEndpoint: {b.endpoint()}}
+	four := nats.Header{HeaderEndpoint: {dead, b.endpoint(), c.endpoint(), a.endpoint()}}
 	tests := []struct {
 		name    string
 		subject string
@@ -52,6 +53,7 @@ func TestErrorCodes(t *testing.T) {
 		{"send over the payload limit", "peer.send.x", to(b), 1025, "413"},
 		{"send to unreachable peer", "peer.send.x", nats.Header{HeaderEndpoint: {dead}}, 0, "503"},
 		{"send to the wrong node", "peer.send.x", mismatch, 0, "503"},
+		{"send to more peers than MaxTargets", "peer.send.x", four, 0, "400"},
 		{"request with a malformed relay", "peer.request.x", with(to(b), HeaderRelay, b.endpoint()), 0, "400"},
 		{"send with a malformed relay", "peer.send.x", with(to(b), HeaderRelay, "nobody@nowhere"), 0, "400"},
 		{"request with an unknown punch option", "peer.request.x", with(to(b), HeaderPunch, "never"), 0, "400"},

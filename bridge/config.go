@@ -27,6 +27,13 @@ type Config struct {
 	// MaxInFlight is how many outbound requests may wait for their peers at
 	// once; past it requests are answered 503. Zero means 4096.
 	MaxInFlight int
+	// MaxSends is how many outbound messages may wait for their peers'
+	// acknowledgements at once; past it messages are answered 503. Zero
+	// means 65,536.
+	MaxSends int
+	// MaxTargets is the most distinct peers one message or request may
+	// name; past it the message is answered 400. Zero means 64.
+	MaxTargets int
 }
 
 // Defaults for the zero values of Config.
@@ -36,6 +43,8 @@ const (
 	DefaultTimeout     = 10 * time.Second
 	DefaultMaxPayload  = 1 << 20
 	DefaultMaxInFlight = 4096
+	DefaultMaxSends    = 65536
+	DefaultMaxTargets  = 64
 )
 
 func (c *Config) populate() {
@@ -54,6 +63,12 @@ func (c *Config) populate() {
 	if c.MaxInFlight == 0 {
 		c.MaxInFlight = DefaultMaxInFlight
 	}
+	if c.MaxSends == 0 {
+		c.MaxSends = DefaultMaxSends
+	}
+	if c.MaxTargets == 0 {
+		c.MaxTargets = DefaultMaxTargets
+	}
 }
 
 // Validate reports whether c, with its defaults filled in, is a usable
@@ -71,8 +86,8 @@ func (c *Config) validate() error {
 	if strings.ContainsFunc(c.QueueGroup, badSubjectRune) {
 		errs = append(errs, fmt.Errorf("QueueGroup %q has a space or control character", c.QueueGroup))
 	}
-	if c.DefaultTimeout < 0 || c.MaxPayload < 0 || c.MaxInFlight < 0 {
-		errs = append(errs, errors.New("DefaultTimeout, MaxPayload and MaxInFlight must not be negative"))
+	if c.DefaultTimeout < 0 || c.MaxPayload < 0 || c.MaxInFlight < 0 || c.MaxSends < 0 || c.MaxTargets < 0 {
+		errs = append(errs, errors.New("DefaultTimeout, MaxPayload, MaxInFlight, MaxSends and MaxTargets must not be negative"))
 	}
 	for typ, subject := range c.Serve {
 		errs = append(errs, checkServe(typ, subject))

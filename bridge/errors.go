@@ -17,8 +17,12 @@ var (
 	ErrBadRequest = errors.New("bridge: bad request")
 	// ErrTooLarge: a payload over Config.MaxPayload (413).
 	ErrTooLarge = errors.New("bridge: payload too large")
-	// ErrBusy: Config.MaxInFlight requests are already waiting (503).
-	ErrBusy = errors.New("bridge: too many requests in flight")
+	// ErrTooManyTargets: a message names more than Config.MaxTargets
+	// distinct peers (400).
+	ErrTooManyTargets = errors.New("bridge: too many targets")
+	// ErrBusy: Config.MaxInFlight requests, or Config.MaxSends messages,
+	// are already waiting (503).
+	ErrBusy = errors.New("bridge: too much in flight")
 	// ErrNotRunning: the bridge is not started, or stopping (503).
 	ErrNotRunning = errors.New("bridge: not running")
 	// ErrBadReply: the peer's reply cannot be passed on as it is (502).
@@ -39,7 +43,7 @@ func codeOf(err error) (int, string) {
 // 504.
 func classify(err error) int {
 	switch {
-	case isAny(err, ErrBadRequest, connector.ErrBadTarget):
+	case isAny(err, ErrBadRequest, ErrTooManyTargets, connector.ErrBadTarget):
 		return connector.CodeBadRequest
 	case errors.Is(err, ErrBadReply):
 		return connector.CodeBadGateway

@@ -33,7 +33,7 @@ func (b *Bridge) parseCall(m *nats.Msg, verb string, c *call) error {
 		return fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(m.Data), b.cfg.MaxPayload)
 	}
 	own, rest := splitHeaders(m.Header)
-	ts, err := targets(c.target1[:0], own)
+	ts, err := targets(c.target1[:0], own, b.cfg.MaxTargets)
 	if err != nil {
 		return err
 	}

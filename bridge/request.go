@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -23,7 +24,9 @@ func (b *Bridge) onRequest(m *nats.Msg) {
 		err = fmt.Errorf("%w: a request goes to one peer, not %d", ErrBadRequest, len(c.targets))
 	}
 	if err == nil {
-		err = b.requests.add()
+		if err = b.requests.add(); errors.Is(err, ErrBusy) {
+			err = fmt.Errorf("%w: %d requests wait for their peers", err, b.cfg.MaxInFlight)
+		}
 	}
 	if err != nil {
 		b.fail(m, err)

@@ -23,7 +23,9 @@ func (b *Bridge) onSend(m *nats.Msg) {
 	c := &s.c
 	err := b.parseCall(m, verbSend, c)
 	if err == nil {
-		err = b.sends.add()
+		if err = b.sends.add(); errors.Is(err, ErrBusy) {
+			err = fmt.Errorf("%w: %d messages wait for acknowledgement", err, b.cfg.MaxSends)
+		}
 	}
 	if err != nil {
 		b.fail(m, err)

@@ -1,12 +1,17 @@
 package bridge
 
 import (
+	"context"
 	"encoding/json"
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go"
+
+	"github.com/peerbridge/peerbridge/connector"
 )
 
 func TestSendDeliversPayloadAndHeaders(t *testing.T) {
@@ -93,7 +98,7 @@ func TestSendFansOut(t *testing.T) {
 
 func TestSendFanOutReportsEachPeer(t *testing.T) {
 	a, b, c := startNode(t, Config{}), startNode(t, Config{}), startNode(t, Config{})
-	unknown, dead := newID(t).NodeID().String(), newID(t).NodeID().String()
+	unknown, unknown2, dead := newID(t).NodeID().String(), newID(t).NodeID().String(), newID(t).NodeID().String()
 	deadAt := deadEndpoint(t)
 	tests := []struct {
 		name     string
@@ -112,10 +117,10 @@ func TestSendFanOutReportsEachPeer(t *testing.T) {
 		},
 		{
 			name: "all fail",
-			h:    nats.Header{HeaderNode: {unknown, unknown}},
+			h:    nats.Header{HeaderNode: {unknown, unknown2}},
 			want: SendReply{Failed: 2, Results: []SendResult{
 				{Node: unknown, Code: 404},
-				{Node: unknown, Code: 404},
+				{Node: unknown2, Code: 404},
 			}},
 			wantCode: "404",
 		},
@@ -154,4 +159,42 @@ func decodeSendReply(t testing.TB, m *nats.Msg) SendReply {
 		t.Fatalf("reply %q: %v", m.Data, err)
 	}
 	return r
+}
+
+// TestSendsInFlightBounded: past MaxSends messages waiting for their
+// peers' acknowledgements, a message is answered 503 at once.
+func TestSendsInFlightBounded(t *testing.T) {
+	a := startNode(t, Config{MaxSends: 1})
+	release := make(chan struct{})
+	arrived := make(chan struct{}, 1)
+	peer := startConnector(t)
+	peer.SetHandler(connector.HandlerFunc(func(ctx context.Context, _ *connector.Message) (*connector.Response, error) {
+		arrived <- struct{}{}
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+		return nil, nil
+	}))
+	h := nats.Header{HeaderNode: {peer.NodeID().String()}, HeaderEndpoint: {peer.Addr().String()}}
+	replies := subscribe(t, a.nc, "replies")
+	if err := a.nc.PublishMsg(&nats.Msg{Subject: "peer.send.hold", Reply: "replies", Header: h}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-arrived:
+	case <-time.After(wait):
+		t.Fatal("the first message did not arrive")
+	}
+
+	second := request(t, a.nc, "peer.send.hold", h, nil)
+	close(release)
+	first := next(t, replies)
+
+	if errCode(second) != "503" || !strings.Contains(second.Header.Get(HeaderError), "wait for acknowledgement") {
+		t.Errorf("second message answered %q %q, want 503 busy", errCode(second), second.Header.Get(HeaderError))
+	}
+	if string(first.Data) != ackOne {
+		t.Errorf("first message answered %q %q, want %s", first.Data, errCode(first), ackOne)
+	}
 }

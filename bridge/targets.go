@@ -3,6 +3,7 @@ package bridge
 import (
 	"fmt"
 	"net"
+	"slices"
 	"time"
 
 	"github.com/peerbridge/peerbridge/connector"
@@ -11,8 +12,10 @@ import (
 
 // targets appends to dst the peers a message is for, read from its bridge
 // headers: each Peer-Node, each Peer-Endpoint, or as many of both, paired
-// in order.
-func targets(dst []connector.Target, own map[string][]string) ([]connector.Target, error) {
+// in order. A node named again, or an endpoint named again without a node,
+// is the same target: the first is kept, with its endpoint. More than limit
+// distinct targets fail with ErrTooManyTargets.
+func targets(dst []connector.Target, own map[string][]string, limit int) ([]connector.Target, error) {
 	nodes, endpoints := own[HeaderNode], own[HeaderEndpoint]
 	switch {
 	case len(nodes) == 0 && len(endpoints) == 0:
@@ -26,9 +29,24 @@ func targets(dst []connector.Target, own map[string][]string) ([]connector.Targe
 		if err != nil {
 			return nil, err
 		}
+		if slices.ContainsFunc(dst, func(u connector.Target) bool { return sameTarget(t, u) }) {
+			continue
+		}
+		if len(dst) == limit {
+			return nil, fmt.Errorf("%w: more than %d distinct %s or %s values", ErrTooManyTargets, limit, HeaderNode, HeaderEndpoint)
+		}
 		dst = append(dst, t)
 	}
 	return dst, nil
+}
+
+// sameTarget reports whether a and b are one target: the same node, or the
+// same endpoint where neither names a node.
+func sameTarget(a, b connector.Target) bool {
+	if a.NodeID != "" || b.NodeID != "" {
+		return a.NodeID == b.NodeID
+	}
+	return a.Endpoint == b.Endpoint
 }
 
 func at(s []string, i int) string {

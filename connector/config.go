@@ -85,8 +85,15 @@ type Config struct {
 	MaxQueues int
 	// MaxQueuedBytes bounds the memory of the messages waiting in all send
 	// queues together: their payloads plus a fixed 256 bytes each. Past it
-	// sends fail with ErrBusy. Zero means 64 MiB.
+	// sends fail with ErrBusy. Zero means 64 MiB. A message written to its
+	// peer counts against it, and against MaxQueue, until the peer
+	// acknowledges it or the connection ends.
 	MaxQueuedBytes int
+	// AckTimeout is how long a peer may leave a message written to it
+	// unacknowledged. A peer that does not acknowledge in time loses its
+	// connection, as nats-server cuts off a slow consumer, and the sends
+	// waiting on it fail with ErrSlowPeer. Zero means 30 s.
+	AckTimeout time.Duration
 	// KeepAlive is the QUIC keep-alive period, which also keeps NAT mappings
 	// open. Zero means 15 s; negative disables it.
 	KeepAlive time.Duration
@@ -111,6 +118,7 @@ func (c *Config) populate() {
 	setDefault(&c.ReverifyAfter, 10*time.Second)
 	setDefault(&c.KeepAlive, DefaultKeepAlive)
 	setDefault(&c.FrameTimeout, DefaultFrameTimeout)
+	setDefault(&c.AckTimeout, DefaultAckTimeout)
 	setDefaultInt(&c.MaxConns, DefaultMaxConns)
 	setDefaultInt(&c.MaxConnsPerIP, DefaultMaxConnsPerIP)
 	setDefaultInt(&c.MaxConnsPerPeer, DefaultMaxConnsPerPeer)
@@ -143,7 +151,7 @@ func (c *Config) validate() error {
 	if c.MaxPayload < 0 {
 		errs = append(errs, fmt.Errorf("MaxPayload %d is negative", c.MaxPayload))
 	}
-	if c.DefaultTimeout < 0 || c.DialTimeout < 0 || c.IdleTimeout < 0 || c.FrameTimeout < 0 {
+	if c.DefaultTimeout < 0 || c.DialTimeout < 0 || c.IdleTimeout < 0 || c.FrameTimeout < 0 || c.AckTimeout < 0 {
 		errs = append(errs, errors.New("timeouts must not be negative"))
 	}
 	if min(c.MaxConns, c.MaxConnsPerIP, c.MaxConnsPerPeer, c.MaxStreams, c.MaxInboundStreams,

@@ -204,7 +204,7 @@ func (c *Connector) Stats() Stats {
 	s.InboundRequests = c.inboundReqs.Load()
 	s.FrameBytes, s.FrameBytesPeak = c.frames.used.Load(), c.frames.peak.Load()
 	s.InboundRequestBytes, s.InboundRequestBytesPeak = c.reqBytes.used.Load(), c.reqBytes.peak.Load()
-	s.Queues = c.queues.len()
+	s.Queues, s.QueuedBytes, s.QueuedBytesPeak = c.queues.load()
 	return s
 }
 
@@ -238,7 +238,10 @@ func (c *Connector) janitor() {
 	defer c.wg.Done()
 	// Idle request streams go after ackIdle, like idle message streams, so
 	// the janitor looks at least that often.
-	tick := min(max(c.cfg.IdleTimeout/4, 5*time.Millisecond), 15*time.Second, max(c.ackIdle, 5*time.Millisecond))
+	// Sends whose deadline passed are swept as often, and a slow peer is
+	// found within a quarter of AckTimeout.
+	tick := min(max(c.cfg.IdleTimeout/4, 5*time.Millisecond), 15*time.Second, max(c.ackIdle, 5*time.Millisecond),
+		max(c.cfg.AckTimeout/4, 5*time.Millisecond))
 	t := time.NewTicker(tick)
 	defer t.Stop()
 	for {
@@ -254,6 +257,8 @@ func (c *Connector) janitor() {
 			for _, pc := range c.pool.live() {
 				pc.reqs.trim(now - int64(c.ackIdle))
 			}
+			c.sweepSends(now)
+			c.pool.prune(time.Now())
 		}
 	}
 }

@@ -9,6 +9,8 @@ const (
 	DefaultIdleTimeout = 2 * time.Minute
 	// DefaultFrameTimeout is Config.FrameTimeout's default.
 	DefaultFrameTimeout = 20 * time.Second
+	// DefaultAckTimeout is Config.AckTimeout's default.
+	DefaultAckTimeout = 30 * time.Second
 	// DefaultMaxConns is Config.MaxConns's default.
 	DefaultMaxConns = 1000
 	// DefaultMaxConnsPerIP is Config.MaxConnsPerIP's default.

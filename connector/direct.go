@@ -44,7 +44,8 @@ func (c *Connector) fresh(pc *peerConn) bool {
 func (qs *sendQueues) busyFor(key string) bool {
 	qs.mu.Lock()
 	defer qs.mu.Unlock()
-	return qs.closed || qs.byKey[key] != nil
+	sq := qs.byKey[key]
+	return qs.closed || sq != nil && sq.serving
 }
 
 // tryWrite writes q as the next frame of the open message stream if the
@@ -86,7 +87,7 @@ func (s *sender) tryWrite(q *queued) bool {
 		s.pc.wg.Add(1)
 		go s.readAcks(s.st, s.r)
 	}
-	s.pending = append(s.pending, pending{st: s.st, seq: f.ID, t: q.t, done: q.done})
+	s.pending = append(s.pending, pending{st: s.st, seq: f.ID, t: q.t, done: q.done, written: s.pc.c.now(), deadline: s.pc.c.deadline(q.ctx)})
 	s.seq = f.ID
 	s.pc.c.stats.msgsOut.Add(1)
 	s.pc.c.stats.bytesOut.Add(uint64(len(buf)))

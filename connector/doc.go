@@ -25,7 +25,14 @@
 // empty; the connector owns the workers and Close waits for them. Queues are
 // bounded: Config.MaxQueue messages per peer, Config.MaxQueues peers with a
 // queue, Config.MaxQueuedBytes of payload in all. A message that finds no
-// room fails at once with ErrBusy, counted in Stats.Busy. A fan-out queues
+// room fails at once with ErrBusy, counted in Stats.Busy. A message written
+// stays counted until the peer acknowledges it or the connection ends, so a
+// peer that reads and never acknowledges costs at most a full queue. A send
+// whose deadline passes is told so and its done function dropped (within a
+// janitor tick), whether or not the frame is acknowledged later. A peer that
+// leaves a frame unacknowledged for Config.AckTimeout is cut off, as
+// nats-server cuts off a slow consumer: the sends waiting on it fail with
+// ErrSlowPeer (counted in Stats.SlowPeers). A fan-out queues
 // one entry per target, all sharing the payload. Messages to one target
 // keep their order. Requests wait in no queue: each runs on its caller's
 // goroutine and a stream of its own.
@@ -74,7 +81,8 @@
 // share one stream per connection and direction: they are written back to
 // back, kept in order, and acknowledged cumulatively by the receiver, so a
 // burst of small messages costs neither a stream open nor an acknowledgement
-// each (see BenchmarkSendStreamModel). A message stream with nothing to
+// each (see BenchmarkSendStreamModel); a stream that never runs dry is
+// acknowledged every 1,024 frames all the same. A message stream with nothing to
 // acknowledge for a second closes, with the goroutine reading its
 // acknowledgements; the next message opens another, so an idle connection
 // holds no streams.

@@ -33,6 +33,10 @@ var (
 	// ErrGoingAway: the peer said it is shutting down; nothing new is sent
 	// to it on that connection.
 	ErrGoingAway = errors.New("connector: peer going away")
+	// ErrSlowPeer: the peer acknowledged nothing within Config.AckTimeout,
+	// so its connection was closed and the messages waiting on it failed
+	// (wrapped in ErrDeliveryUnknown: some may have arrived).
+	ErrSlowPeer = errors.New("connector: peer did not acknowledge in time")
 	// ErrFrameTooLarge: the message is over the payload limit.
 	ErrFrameTooLarge = codec.ErrFrameTooLarge
 )

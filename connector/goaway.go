@@ -91,7 +91,7 @@ func (c *Connector) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	c.closing.Store(true)
-	queued := pollUntil(ctx, func() bool { return c.queues.len() == 0 })
+	queued := pollUntil(ctx, func() bool { n, _, _ := c.queues.load(); return n == 0 })
 	conns := c.pool.live()
 	for _, pc := range conns {
 		pc.sendGoAway()

@@ -133,12 +133,15 @@ func errorFrame(id uint64, err error) codec.Frame {
 
 // serveMessages delivers the peer's fire-and-forget messages in order and
 // acknowledges them cumulatively: one ack covers every frame read before the
-// reader ran dry, so a burst costs one ack. A frame over the payload limit is
+// reader ran dry, so a burst costs one ack, and a stream that never runs dry
+// is acknowledged every ackEvery frames (the sender cuts off a peer that
+// acknowledges nothing for its AckTimeout). A frame over the payload limit is
 // skipped and answered with a 413 for its sequence number; the stream goes on.
 func (pc *peerConn) serveMessages(st *quic.Stream, r *codec.Reader, f *codec.Frame) {
 	b := burst{parent: st.Context(), timeout: pc.c.cfg.DefaultTimeout}
 	defer b.end()
 	var buf []byte // encodes acks and errors, reused
+	unacked := 0
 	for {
 		var err error
 		if f.Kind == codec.KindSend {
@@ -149,11 +152,12 @@ func (pc *peerConn) serveMessages(st *quic.Stream, r *codec.Reader, f *codec.Fra
 				}
 			}
 		}
-		if r.Buffered() == 0 {
+		if unacked++; r.Buffered() == 0 || unacked >= ackEvery {
 			b.end()
 			if buf, err = pc.writeFrameBuf(st, &codec.Frame{Kind: codec.KindAck, ID: f.ID}, buf); err != nil {
 				break
 			}
+			unacked = 0
 		}
 		if !pc.nextMessage(st, r, f) {
 			return
@@ -161,6 +165,10 @@ func (pc *peerConn) serveMessages(st *quic.Stream, r *codec.Reader, f *codec.Fra
 	}
 	st.CancelRead(codeCancelled)
 }
+
+// ackEvery is the most frames a message stream reads before it
+// acknowledges them, however much more is buffered.
+const ackEvery = 1024
 
 // nextMessage reads the frame after f into f. Frames over the limit are
 // refused with a 413 frame carrying their sequence number (frames on a

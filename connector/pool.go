@@ -21,7 +21,15 @@ type pool struct {
 	expect     map[identity.NodeID]expectation // path to label the next inbound connection from a node with
 	loads      map[identity.NodeID]*peerLoad   // what each node with a live connection costs
 	waits      map[identity.NodeID]*pathWait   // WaitPath calls waiting for a node's next pooled connection
-	closed     bool
+	// gone holds when each node that proved its ID at an endpoint lost its
+	// last connection: its entries in addrs (if not static) and byEndpoint
+	// are forgotten addrTTL later, or sooner once more than maxGone nodes
+	// are gone (see addrbook.go).
+	gone    map[identity.NodeID]time.Time
+	taught  map[identity.NodeID]bool // nodes with a learned address or endpoint
+	addrTTL time.Duration
+	maxGone int
+	closed  bool
 }
 
 // dialCall is one dial that concurrent callers share.
@@ -42,6 +50,10 @@ func newPool() *pool {
 		expect:     make(map[identity.NodeID]expectation),
 		loads:      make(map[identity.NodeID]*peerLoad),
 		waits:      make(map[identity.NodeID]*pathWait),
+		gone:       make(map[identity.NodeID]time.Time),
+		taught:     make(map[identity.NodeID]bool),
+		addrTTL:    learnedAddrTTL,
+		maxGone:    maxGoneNodes,
 	}
 }
 
@@ -106,13 +118,13 @@ func (p *pool) add(pc *peerConn, endpoint string, maxPerPeer int) (*peerConn, er
 	}
 	load.conns++
 	pc.load = load
+	delete(p.gone, pc.id)
 	p.all[pc] = struct{}{}
 	if endpoint != "" {
 		// The peer proved its ID at endpoint: remember both ways, so a
 		// target naming only the ID can be dialled once this connection
-		// is gone.
-		p.byEndpoint[endpoint] = pc.id
-		p.learnAddrLocked(pc.id, endpoint)
+		// is gone (for a while: addrbook.go).
+		p.taughtLocked(pc.id, endpoint)
 	}
 	if cur := p.conns[pc.id]; cur != nil && cur.alive() && !replaces(cur, pc) {
 		return cur, nil
@@ -133,6 +145,7 @@ func (p *pool) remove(pc *peerConn) {
 	others := pc.load.conns > 1
 	if pc.load.conns--; pc.load.conns == 0 {
 		delete(p.loads, pc.id)
+		p.goneLocked(pc.id, time.Now())
 	}
 	if p.conns[pc.id] != pc {
 		return
@@ -209,16 +222,6 @@ func (p *pool) setStaticAddr(id identity.NodeID, endpoint string) {
 	defer p.mu.Unlock()
 	p.addrs[id] = endpoint
 	p.static[id] = true
-}
-
-// learnAddrLocked records endpoint as id's address, where the peer has
-// just proved id in a TLS handshake, unless id's address is configured.
-// Nothing else changes the address book: an endpoint a message merely
-// names is a hint for that message.
-func (p *pool) learnAddrLocked(id identity.NodeID, endpoint string) {
-	if !p.static[id] {
-		p.addrs[id] = endpoint
-	}
 }
 
 func (p *pool) len() int {

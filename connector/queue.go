@@ -11,11 +11,15 @@ import (
 // connection (pooled, dialled or routed) and writes, so a slow or dead peer
 // delays only its own messages. A worker takes everything queued at once and
 // writes it in one go, which is where batching comes from, and ends when its
-// queue is empty. Queues, their lengths and the bytes they hold are bounded.
+// queue is empty. Queues, their lengths and the bytes they hold are bounded;
+// a message written stays counted until its peer acknowledges it or the
+// connection ends, so a peer that reads and never acknowledges cannot make
+// this node hold more than a full queue.
 type sendQueues struct {
-	mu     sync.Mutex            // guards every field below and the items of every queue
-	byKey  map[string]*sendQueue // the queue of each peer that has one
-	bytes  int                   // the cost of what is queued, in all queues (see cost)
+	mu     sync.Mutex            // guards every field below and the items and counts of every queue
+	byKey  map[string]*sendQueue // the queue of each peer with messages queued, or written and not acknowledged
+	bytes  int                   // the cost of those messages, in all queues (see cost)
+	peak   int                   // the most bytes ever was
 	closed bool                  // the connector is closing: nothing more is queued
 	// spare holds the emptied item slices of queues whose workers ended,
 	// for new queues to start with: a peer's messages often come in
@@ -27,9 +31,14 @@ type sendQueues struct {
 const maxSpareSlices = 64
 
 // sendQueue is one peer's queue, served by one worker while it has items.
+// The fields but key are guarded by sendQueues.mu.
 type sendQueue struct {
-	key   string
-	items []queued // guarded by sendQueues.mu; taken whole by the worker
+	key     string
+	items   []queued // taken whole by the worker
+	serving bool     // a worker serves the queue
+	// count is the number of the peer's messages queued, being written,
+	// or written and not yet acknowledged: what Config.MaxQueue bounds.
+	count int
 }
 
 // queued is one message waiting in a queue.
@@ -46,6 +55,9 @@ type queued struct {
 	payload []byte
 	route   NATOptions
 	done    func(Result)
+	// held is set once the message is written: its queue space is then
+	// the sender's to give back, on acknowledgement (unhold).
+	held bool
 }
 
 // queueKey is the queue a target's messages go to: the node's, or the
@@ -71,21 +83,38 @@ func (c *Connector) enqueue(q queued) error {
 	}
 	key := queueKey(q.t)
 	sq := qs.byKey[key]
-	if sq == nil {
-		if len(qs.byKey) >= c.cfg.MaxQueues {
-			return c.busy("%d peers have messages queued", len(qs.byKey))
-		}
-		sq = &sendQueue{key: key, items: qs.spareLocked()}
+	switch {
+	case sq == nil && len(qs.byKey) >= c.cfg.MaxQueues:
+		return c.busy("%d peers have messages queued", len(qs.byKey))
+	case sq == nil:
+		sq = &sendQueue{key: key}
+		qs.byKey[key] = sq
+	case sq.count >= c.cfg.MaxQueue:
+		return c.busy("%d messages queued or unacknowledged for %s", sq.count, q.t)
+	}
+	if !sq.serving {
 		if !c.goOwned(func() { c.serveQueue(sq) }) {
+			qs.forgetLocked(sq)
 			return ErrClosed
 		}
-		qs.byKey[key] = sq
-	} else if len(sq.items) >= c.cfg.MaxQueue {
-		return c.busy("%d messages queued for %s", len(sq.items), q.t)
+		sq.serving = true
+		if sq.items == nil {
+			sq.items = qs.spareLocked()
+		}
 	}
 	sq.items = append(sq.items, q)
+	sq.count++
 	qs.bytes += q.cost()
+	qs.peak = max(qs.peak, qs.bytes)
 	return nil
+}
+
+// forgetLocked drops sq from the queues once it holds nothing and has no
+// worker.
+func (qs *sendQueues) forgetLocked(sq *sendQueue) {
+	if sq.count == 0 && !sq.serving && qs.byKey[sq.key] == sq {
+		delete(qs.byKey, sq.key)
+	}
 }
 
 // queuedOverhead is what a queued message is counted for beyond its
@@ -102,16 +131,18 @@ func (c *Connector) busy(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrBusy, fmt.Sprintf(format, args...))
 }
 
-// take removes and returns everything in sq, or forgets sq and returns
-// nothing if it is empty: its worker then ends. done is the slice the
-// previous take returned, now cleared, for the queue to reuse.
+// take removes and returns everything in sq, or returns nothing if it is
+// empty: its worker then ends, and sq is forgotten unless messages written
+// still wait for their acknowledgement. done is the slice the previous take
+// returned, now cleared, for the queue to reuse.
 func (qs *sendQueues) take(sq *sendQueue, done []queued) []queued {
 	qs.mu.Lock()
 	defer qs.mu.Unlock()
 	items := sq.items
 	sq.items = nil
 	if len(items) == 0 {
-		delete(qs.byKey, sq.key)
+		sq.serving = false
+		qs.forgetLocked(sq)
 		qs.keepLocked(items)
 		qs.keepLocked(done)
 		return nil
@@ -163,15 +194,30 @@ func (qs *sendQueues) takeFor(sq *sendQueue, t Target) []queued {
 	return out
 }
 
-// release returns the queue space of items.
-func (qs *sendQueues) release(items []queued) {
-	n := 0
+// release returns the queue space of the items of sq not written (those
+// written give theirs back with unhold).
+func (qs *sendQueues) release(sq *sendQueue, items []queued) {
+	n, bytes := 0, 0
 	for i := range items {
-		n += items[i].cost()
+		if !items[i].held {
+			n++
+			bytes += items[i].cost()
+		}
 	}
 	qs.mu.Lock()
 	defer qs.mu.Unlock()
-	qs.bytes -= n
+	sq.count -= n
+	qs.bytes -= bytes
+}
+
+// unhold returns the queue space, cost bytes, of a message of sq that was
+// written and has its outcome.
+func (qs *sendQueues) unhold(sq *sendQueue, cost int) {
+	qs.mu.Lock()
+	defer qs.mu.Unlock()
+	sq.count--
+	qs.bytes -= cost
+	qs.forgetLocked(sq)
 }
 
 // close refuses further messages. Workers fail what is left.
@@ -181,9 +227,10 @@ func (qs *sendQueues) close() {
 	qs.closed = true
 }
 
-// len returns the number of peers with messages queued.
-func (qs *sendQueues) len() int {
+// load returns the number of peers with messages queued or unacknowledged,
+// the bytes they are counted for, and the most bytes ever counted.
+func (qs *sendQueues) load() (queues, bytes, peak int) {
 	qs.mu.Lock()
 	defer qs.mu.Unlock()
-	return len(qs.byKey)
+	return len(qs.byKey), qs.bytes, qs.peak
 }

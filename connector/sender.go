@@ -44,12 +44,25 @@ type pending struct {
 	st   *quic.Stream
 	seq  uint64
 	t    Target
-	done func(Result)
+	done func(Result) // nil once the send has its outcome (sweep), or for none
+	// q is the queue whose budgets the message holds, cost bytes of it,
+	// until it leaves pending; nil for a message that came through none.
+	q    *sendQueue
+	cost int
+	// written and deadline are connector clock readings: when the frame
+	// went out, and when its send stops waiting (0: never).
+	written, deadline int64
 }
 
 // finish calls p's done with the outcome err (nil: acknowledged) of its
-// frame, sent on s.
+// frame, sent on s, and gives back the queue space it held.
 func (s *sender) finish(p *pending, err error) {
+	if p.q != nil {
+		s.pc.c.queues.unhold(p.q, p.cost)
+	}
+	if p.done == nil {
+		return
+	}
 	r := Result{Target: p.t, Err: err}
 	if err == nil {
 		pc := s.pc
@@ -70,7 +83,8 @@ func (e *notSentError) Unwrap() error { return e.err }
 // an error.
 func (s *sender) write(ctx context.Context, f *codec.Frame, done func(Result)) error {
 	var refused [1]error
-	err := s.writeBatch(ctx, []*codec.Frame{f}, []Target{{}}, []func(Result){done}, refused[:])
+	ps := [1]pending{{done: done}}
+	err := s.writeBatch(ctx, []*codec.Frame{f}, ps[:], refused[:])
 	if refused[0] != nil {
 		return refused[0]
 	}
@@ -78,12 +92,13 @@ func (s *sender) write(ctx context.Context, f *codec.Frame, done func(Result)) e
 }
 
 // writeBatch sends fs, in writes of up to maxKeptBuffer bytes (their IDs
-// are set here), and takes over the dones of the frames it wrote: it sets
-// dones[i] to nil and calls the function, with a Result for ts[i], once the
-// peer acknowledges fs[i] or the stream fails. A frame that cannot be encoded is skipped and its
+// are set here), and takes over the sends ps describe (target, done,
+// queue space and deadline): it sets ps[i].done to nil and calls the
+// function once the peer acknowledges fs[i], the stream fails or the send's
+// deadline passes. A frame that cannot be encoded is skipped and its
 // error put in refused[i]. On an error, the dones still set belong to
 // frames not written. ctx's deadline bounds the writes.
-func (s *sender) writeBatch(ctx context.Context, fs []*codec.Frame, ts []Target, dones []func(Result), refused []error) error {
+func (s *sender) writeBatch(ctx context.Context, fs []*codec.Frame, ps []pending, refused []error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.failed != nil {
@@ -100,7 +115,7 @@ func (s *sender) writeBatch(ctx context.Context, fs []*codec.Frame, ts []Target,
 			if err := s.writeLocked(ctx, buf); err != nil {
 				return err
 			}
-			s.takeOverLocked(fs[start:start+used], ts[start:start+used], dones[start:start+used], refused[start:start+used])
+			s.takeOverLocked(fs[start:start+used], ps[start:start+used], refused[start:start+used])
 			s.pc.c.stats.bytesOut.Add(uint64(len(buf)))
 		}
 		start += used
@@ -135,13 +150,16 @@ func (s *sender) writeLocked(ctx context.Context, buf []byte) error {
 
 // takeOverLocked records the frames just written as waiting for their
 // acknowledgement.
-func (s *sender) takeOverLocked(fs []*codec.Frame, ts []Target, dones []func(Result), refused []error) {
+func (s *sender) takeOverLocked(fs []*codec.Frame, ps []pending, refused []error) {
+	now := s.pc.c.now()
 	for i, f := range fs {
 		if refused[i] != nil {
 			continue
 		}
-		s.pending = append(s.pending, pending{st: s.st, seq: f.ID, t: ts[i], done: dones[i]})
-		dones[i] = nil
+		p := ps[i]
+		p.st, p.seq, p.written = s.st, f.ID, now
+		s.pending = append(s.pending, p)
+		ps[i].done = nil
 		s.seq = f.ID
 		s.pc.c.stats.msgsOut.Add(1)
 	}

@@ -36,6 +36,13 @@ type Stats struct {
 	FrameBudgetRefusals, FrameDeadlineResets uint64
 	// Busy counts messages refused because a send queue was full.
 	Busy uint64
+	// QueuedBytes is the cost of the messages queued or written and not yet
+	// acknowledged now, within Config.MaxQueuedBytes; QueuedBytesPeak is the
+	// most it ever was.
+	QueuedBytes, QueuedBytesPeak int
+	// SlowPeers counts connections closed because the peer acknowledged
+	// nothing within Config.AckTimeout.
+	SlowPeers uint64
 	// Queues is the number of peers with messages queued, now.
 	Queues int
 }
@@ -43,7 +50,7 @@ type Stats struct {
 // counters holds the live counters behind Stats.
 type counters struct {
 	poolHits, poolMisses, dials, dialFailures, evictions atomic.Uint64
-	busy                                                 atomic.Uint64
+	busy, slowPeers                                      atomic.Uint64
 	msgsOut, msgsIn, bytesOut, bytesIn                   atomic.Uint64
 
 	refusedConns, refusedConnsPerIP, refusedConnsPerPeer atomic.Uint64
@@ -64,7 +71,7 @@ func (c *counters) in(n int) {
 func (c *counters) snapshot() Stats {
 	return Stats{
 		PoolHits: c.poolHits.Load(), PoolMisses: c.poolMisses.Load(),
-		Busy:  c.busy.Load(),
+		Busy: c.busy.Load(), SlowPeers: c.slowPeers.Load(),
 		Dials: c.dials.Load(), DialFailures: c.dialFailures.Load(), Evictions: c.evictions.Load(),
 		MessagesOut: c.msgsOut.Load(), MessagesIn: c.msgsIn.Load(),
 		BytesOut: c.bytesOut.Load(), BytesIn: c.bytesIn.Load(),

@@ -22,7 +22,7 @@ func (c *Connector) serveQueue(sq *sendQueue) {
 			return
 		}
 		c.sendBatch(sq, items, w)
-		c.queues.release(items)
+		c.queues.release(sq, items)
 		clear(items)
 	}
 }
@@ -30,11 +30,10 @@ func (c *Connector) serveQueue(sq *sendQueue) {
 // batchScratch is a worker's space for encoding a batch, reused from one
 // batch to the next.
 type batchScratch struct {
-	live    []queued
+	live    []*queued
 	frames  []codec.Frame
 	fs      []*codec.Frame
-	ts      []Target
-	dones   []func(Result)
+	ps      []pending
 	refused []error
 }
 
@@ -42,8 +41,7 @@ type batchScratch struct {
 func (w *batchScratch) reset(n int) {
 	w.frames = resize(w.frames, n)
 	w.fs = resize(w.fs, n)
-	w.ts = resize(w.ts, n)
-	w.dones = resize(w.dones, n)
+	w.ps = resize(w.ps, n)
 	w.refused = resize(w.refused, n)
 }
 
@@ -77,7 +75,8 @@ func (c *Connector) sendBatch(sq *sendQueue, items []queued, w *batchScratch) {
 func (c *Connector) sendRun(sq *sendQueue, items []queued, w *batchScratch) {
 	live := w.live[:0]
 	defer func() { clear(w.live[:cap(w.live)]) }()
-	for _, q := range items {
+	for i := range items {
+		q := &items[i]
 		if err := q.ctx.Err(); err != nil {
 			q.done(Result{Target: q.t, Err: timeoutOr(q.ctx, fmt.Errorf("connector: queued for %s: %w", q.t, err))})
 			continue
@@ -94,46 +93,53 @@ func (c *Connector) sendRun(sq *sendQueue, items []queued, w *batchScratch) {
 		if err != nil {
 			if first.ctx.Err() == nil {
 				more := c.queues.takeFor(sq, first.t)
-				live = append(live, more...)
-				defer c.queues.release(more)
+				for i := range more {
+					live = append(live, &more[i])
+				}
+				defer c.queues.release(sq, more)
 			}
 			failAll(live, err)
 			return
 		}
-		live = c.writeRun(pc, live, attempt > 0, w)
+		live = c.writeRun(pc, sq, live, attempt > 0, w)
 	}
 }
 
-// writeRun writes items to pc in one go (in writes of up to 64 KiB). Every
-// item's done is called, now or once the peer acknowledged it, except for
-// items not written where a retry on another connection may succeed: unless
-// final, writeRun returns those and calls none of their dones.
-func (c *Connector) writeRun(pc *peerConn, items []queued, final bool, w *batchScratch) (retry []queued) {
+// writeRun writes items, queued in sq, to pc in one go (in writes of up to
+// 64 KiB). Every item's done is called, now or once the peer acknowledged
+// it, except for items not written where a retry on another connection may
+// succeed: unless final, writeRun returns those and calls none of their
+// dones. The items written are marked held: the sender gives back their
+// queue space.
+func (c *Connector) writeRun(pc *peerConn, sq *sendQueue, items []*queued, final bool, w *batchScratch) (retry []*queued) {
 	w.reset(len(items))
-	frames, fs, ts, dones, refused := w.frames, w.fs, w.ts, w.dones, w.refused
+	frames, fs, ps, refused := w.frames, w.fs, w.ps, w.refused
 	ctx := items[0].ctx
 	for i, q := range items {
 		frames[i] = codec.Frame{Kind: codec.KindSend, Type: q.typ, Headers: q.headers, Payload: q.payload}
 		fs[i] = &frames[i]
-		ts[i], dones[i] = q.t, q.done
+		ps[i] = pending{t: q.t, done: q.done, q: sq, cost: q.cost(), deadline: c.deadline(q.ctx)}
 		if later(q.ctx, ctx) {
 			ctx = q.ctx
 		}
 	}
-	err := pc.out.writeBatch(ctx, fs, ts, dones, refused)
+	err := pc.out.writeBatch(ctx, fs, ps, refused)
 	var ns *notSentError
 	retrying := err != nil && !final && errors.As(err, &ns)
-	for i, d := range dones {
+	for i := range ps {
+		d := ps[i].done
 		switch {
 		case d == nil: // written: the sender calls it
+			items[i].held = true
 		case refused[i] != nil:
-			d(Result{Target: ts[i], Err: refused[i]})
+			d(Result{Target: ps[i].t, Err: refused[i]})
 		case retrying:
 			retry = append(retry, items[i])
 		case err != nil:
-			d(Result{Target: ts[i], Err: err})
+			d(Result{Target: ps[i].t, Err: err})
 		}
 	}
+	clear(ps)
 	return retry
 }
 
@@ -144,7 +150,7 @@ func later(a, b context.Context) bool {
 	return da.After(db)
 }
 
-func failAll(items []queued, err error) {
+func failAll(items []*queued, err error) {
 	for _, q := range items {
 		q.done(Result{Target: q.t, Err: err})
 	}

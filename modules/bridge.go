@@ -26,6 +26,7 @@ func registerBridge(lc fx.Lifecycle, cfg Config, n *NATS, c *connector.Connector
 		QueueGroup:     cfg.QueueGroup,
 		DefaultTimeout: cfg.Timeout,
 		MaxPayload:     cfg.MaxPayload,
+		MaxTargets:     cfg.MaxTargets,
 		Serve:          cfg.Serve,
 	}
 	if err := bcfg.Validate(); err != nil {

@@ -34,6 +34,9 @@ type Config struct {
 	IdleTimeout time.Duration
 	// MaxPayload is the largest payload forwarded. Default bridge.DefaultMaxPayload.
 	MaxPayload int
+	// MaxTargets is the most distinct peers one message may name. Default
+	// bridge.DefaultMaxTargets.
+	MaxTargets int
 	// Gateways are the rendezvous and relay servers to register with.
 	Gateways []connector.Target
 	// TCPRelay is the first gateway's TCP relay address, used when UDP to

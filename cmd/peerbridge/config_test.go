@@ -24,6 +24,7 @@ nats-listen: 127.0.0.1:2222
 prefix: fromfile
 timeout: 3s
 max-payload: 4096
+max-targets: 7
 peer: [ "` + testNode + `@127.0.0.1:5555" ]
 serve:
   svc.echo: svc.echo
@@ -41,7 +42,7 @@ serve:
 	}
 	c := f.cfg
 	if c.Listen != "127.0.0.1:9999" || c.NATS.Listen != "127.0.0.1:3333" || c.NATS.URL != "nats://127.0.0.1:4444" ||
-		c.Prefix != "fromfile" || c.Timeout != 3*time.Second || c.MaxPayload != 4096 || c.QueueGroup != "peerbridge" ||
+		c.Prefix != "fromfile" || c.Timeout != 3*time.Second || c.MaxPayload != 4096 || c.MaxTargets != 7 || c.QueueGroup != "peerbridge" ||
 		len(f.peers.targets) != 1 || f.peers.targets[0].Endpoint != "127.0.0.1:5555" || f.serve["svc.echo"] != "svc.echo" {
 		t.Errorf("config %+v, peers %v, serve %v", c, f.peers.targets, f.serve)
 	}

@@ -55,6 +55,7 @@ func newRunFlags(stderr io.Writer) (*flag.FlagSet, *runFlags) {
 	fs.DurationVar(&c.Grace, "grace", modules.DefaultGrace, "how long in-flight requests may finish at shutdown")
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", connector.DefaultIdleTimeout, "close peer connections idle this long")
 	fs.IntVar(&c.MaxPayload, "max-payload", bridge.DefaultMaxPayload, "largest payload forwarded, in bytes")
+	fs.IntVar(&c.MaxTargets, "max-targets", bridge.DefaultMaxTargets, "most distinct peers one message may name (Peer-Node, Peer-Endpoint); past it the message is answered 400")
 	fs.StringVar(&c.HTTP, "http", "", "TCP `ADDR` to serve /metrics and /healthz on, e.g. 127.0.0.1:9090 (off if empty)")
 	c.Limits = runLimits()
 	limitFlags(fs, &c.Limits)
@@ -82,6 +83,7 @@ func (f *runFlags) check() error {
 		c.addr("tcp-relay", f.cfg.TCPRelay, "gateway.example.com:443", true)
 	}
 	c.positive("max-payload", f.cfg.MaxPayload, fmt.Sprint(bridge.DefaultMaxPayload))
+	c.positive("max-targets", f.cfg.MaxTargets, fmt.Sprint(bridge.DefaultMaxTargets))
 	c.duration("timeout", f.cfg.Timeout, bridge.DefaultTimeout.String())
 	c.duration("grace", f.cfg.Grace, modules.DefaultGrace.String())
 	c.duration("idle-timeout", f.cfg.IdleTimeout, connector.DefaultIdleTimeout.String())

@@ -83,7 +83,7 @@ func TestMeasureConns(t *testing.T) {
 	ctx := testCtx(t)
 	replied := make(chan error, 1)
 	go func() {
-		_, err := legit.Request(ctx, targetOf(victim), "slow", nil, nil)
+		_, err := legit.Request(ctx, connector.Outbound{Target: targetOf(victim), Type: "slow"})
 		replied <- err
 	}()
 	waitFor(t, "the legitimate connection", func() bool { return victim.Stats().Conns == 1 })
