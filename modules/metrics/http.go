@@ -1,8 +1,6 @@
 package metrics
 
 import (
-	"fmt"
-
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/peerbridge/peerbridge/modules/admin"
@@ -31,17 +29,14 @@ func NewHTTP(src HTTPStats) *HTTP {
 
 // Register registers the collector with reg.
 func (h *HTTP) Register(reg prometheus.Registerer) error {
-	if err := reg.Register(h); err != nil {
-		return fmt.Errorf("metrics: %w", err)
-	}
-	return nil
+	return register(reg, h)
 }
 
 // Describe implements prometheus.Collector.
 func (h *HTTP) Describe(ch chan<- *prometheus.Desc) {
-	ch <- h.conns
-	ch <- h.refused
-	ch <- h.idleClose
+	for _, d := range []*prometheus.Desc{h.conns, h.refused, h.idleClose} {
+		ch <- d
+	}
 }
 
 // Collect implements prometheus.Collector.
