@@ -24,7 +24,9 @@ func (f fixedHTTPStats) Stats() admin.Stats { return admin.Stats(f) }
 func TestScrapedCollectors(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		c    interface{ Register(prometheus.Registerer) error }
+		c    interface {
+			Register(prometheus.Registerer) error
+		}
 		want string
 	}{
 		{"tcp relay", NewTCPRelay(fixedTCPStats{Active: true, Fallbacks: 2, Returns: 1, Dropped: 3}), `
