@@ -43,8 +43,12 @@ type Config struct {
 	// the gateways gets no answer: empty means the gateway's endpoint,
 	// wire.TCPOff none (natpunch.ClientConfig.TCPRelay).
 	TCPRelay string
-	// HTTP is the TCP address of /metrics and /healthz. Empty means none.
+	// HTTP is the TCP address of /metrics and /healthz; without a host it
+	// is loopback's. Empty means none.
 	HTTP string
+	// HTTPMaxConns bounds the connections open to HTTP. Default
+	// admin.DefaultMaxConns.
+	HTTPMaxConns int
 	// Version is the version the micro service announces. Empty means
 	// "0.0.0".
 	Version string

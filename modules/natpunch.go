@@ -47,8 +47,12 @@ type GatewayConfig struct {
 	KeyFile string
 	// Gateway configures the gateway itself.
 	Gateway gateway.Config
-	// HTTP is the TCP address of /metrics and /healthz. Empty means none.
+	// HTTP is the TCP address of /metrics and /healthz; without a host it
+	// is loopback's. Empty means none.
 	HTTP string
+	// HTTPMaxConns bounds the connections open to HTTP. Default
+	// admin.DefaultMaxConns.
+	HTTPMaxConns int
 	// Limits bound what bridges and strangers can make the gateway hold;
 	// zero fields mean the connector's defaults.
 	Limits Limits
@@ -78,12 +82,12 @@ func GatewayModule(cfg GatewayConfig) fx.Option {
 			if err := metrics.NewGateway(g).Register(reg); err != nil {
 				return nil, err
 			}
-			return newAdmin(lc, cfg.HTTP, reg, log, []admin.Check{{Name: "quic", Fn: func() error {
+			return newAdmin(lc, reg, log, admin.Config{Addr: cfg.HTTP, MaxConns: cfg.HTTPMaxConns, Checks: []admin.Check{{Name: "quic", Fn: func() error {
 				if len(g.Addrs()) == 0 {
 					return errors.New("sockets not bound")
 				}
 				return nil
-			}}})
+			}}}})
 		}),
 		fx.Invoke(func(*admin.Server) {}),
 	)

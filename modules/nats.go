@@ -49,7 +49,8 @@ func (n *NATS) start(ctx context.Context, cfg NATSConfig, log *slog.Logger) erro
 	if err != nil {
 		return err
 	}
-	nc, err := nats.Connect("", nats.InProcessServer(ns), nats.Name("peerbridge"))
+	opts := append([]nats.Option{nats.InProcessServer(ns), nats.Name("peerbridge")}, natsLogOptions(log)...)
+	nc, err := nats.Connect("", opts...)
 	if err != nil {
 		ns.Shutdown()
 		return fmt.Errorf("nats: connecting in process: %w", err)
@@ -102,20 +103,16 @@ func StartEmbedded(listen string) (*server.Server, error) {
 }
 
 // ConnectExternal connects to an external NATS, reconnecting for ever and
-// logging disconnects and reconnects; subscriptions survive reconnects. A
+// logging disconnects, reconnects and asynchronous errors to log; subscriptions survive reconnects. A
 // NATS that is down at start is retried in the background: the connection
 // returned is then not yet connected.
 func ConnectExternal(ctx context.Context, cfg NATSConfig, log *slog.Logger) (*nats.Conn, error) {
-	opts := []nats.Option{
+	opts := append([]nats.Option{
 		nats.Name("peerbridge"),
 		nats.MaxReconnects(-1),
 		nats.RetryOnFailedConnect(true),
 		nats.ReconnectWait(time.Second),
-		nats.ConnectHandler(func(nc *nats.Conn) { log.Info("nats connected", "url", nc.ConnectedUrl()) }),
-		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { log.Warn("nats disconnected", "err", err) }),
-		nats.ReconnectHandler(func(nc *nats.Conn) { log.Info("nats reconnected", "url", nc.ConnectedUrl()) }),
-		nats.ClosedHandler(func(*nats.Conn) { log.Info("nats connection closed") }),
-	}
+	}, natsLogOptions(log)...)
 	if cfg.CredsFile != "" {
 		opts = append(opts, nats.UserCredentials(cfg.CredsFile))
 	}

@@ -61,7 +61,7 @@ func logEvent(log *slog.Logger, e connector.Event) {
 }
 
 func newDaemonAdmin(lc fx.Lifecycle, cfg Config, reg *prometheus.Registry, n *NATS, c *connector.Connector, log *slog.Logger) (*admin.Server, error) {
-	return newAdmin(lc, cfg.HTTP, reg, log, []admin.Check{
+	return newAdmin(lc, reg, log, admin.Config{Addr: cfg.HTTP, MaxConns: cfg.HTTPMaxConns, Checks: []admin.Check{
 		{Name: "nats", Fn: n.healthy},
 		{Name: "quic", Fn: func() error {
 			if !c.Listening() {
@@ -69,17 +69,21 @@ func newDaemonAdmin(lc fx.Lifecycle, cfg Config, reg *prometheus.Registry, n *NA
 			}
 			return nil
 		}},
-	})
+	}})
 }
 
-// newAdmin returns the HTTP server on addr, started and stopped with the
-// app, or nil if addr is empty.
-func newAdmin(lc fx.Lifecycle, addr string, reg *prometheus.Registry, log *slog.Logger, checks []admin.Check) (*admin.Server, error) {
-	if addr == "" {
+// newAdmin returns the HTTP server of cfg serving reg, started and stopped
+// with the app, or nil if cfg.Addr is empty. Its connection counts join reg.
+func newAdmin(lc fx.Lifecycle, reg *prometheus.Registry, log *slog.Logger, cfg admin.Config) (*admin.Server, error) {
+	if cfg.Addr == "" {
 		return nil, nil
 	}
-	s, err := admin.New(admin.Config{Addr: addr, Gatherer: reg, Checks: checks}, log.With("component", "http"))
+	cfg.Gatherer = reg
+	s, err := admin.New(cfg, log.With("component", "http"))
 	if err != nil {
+		return nil, err
+	}
+	if err := metrics.NewHTTP(s).Register(reg); err != nil {
 		return nil, err
 	}
 	lc.Append(fx.Hook{OnStart: s.Start, OnStop: func(context.Context) error { return s.Close() }})

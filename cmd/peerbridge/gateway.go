@@ -40,7 +40,7 @@ func runGateway(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.IntVar(&cfg.Gateway.TCP.MaxConns, "tcp-max-conns", gateway.DefaultTCPMaxConns, "most TCP relay connections in all")
 	fs.IntVar(&cfg.Gateway.TCP.MaxConnsPerIP, "tcp-max-conns-per-ip", gateway.DefaultTCPMaxConnsPerIP, "most TCP relay connections from one IP address")
 	fs.DurationVar(&cfg.Gateway.RegistrationTTL, "registration-ttl", gateway.DefaultRegistrationTTL, "how long a bridge's registration lasts without a refresh")
-	fs.StringVar(&cfg.HTTP, "http", "", "TCP `ADDR` to serve /metrics and /healthz on, e.g. 127.0.0.1:9091 (off if empty)")
+	httpFlags(fs, &cfg.HTTP, &cfg.HTTPMaxConns, "127.0.0.1:9091")
 	cfg.Limits = gatewayLimits()
 	limitFlags(fs, &cfg.Limits)
 	cfg.Gateway.Relay, cfg.Gateway.Limits = gateway.DefaultRelayLimits(), gateway.DefaultLimits()
@@ -74,6 +74,7 @@ func runGateway(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	c.positive("tcp-max-conns", cfg.Gateway.TCP.MaxConns, fmt.Sprint(gateway.DefaultTCPMaxConns))
 	c.positive("tcp-max-conns-per-ip", cfg.Gateway.TCP.MaxConnsPerIP, fmt.Sprint(gateway.DefaultTCPMaxConnsPerIP))
 	c.addr("http", cfg.HTTP, "127.0.0.1:9091", true)
+	c.positive("http-max-conns", cfg.HTTPMaxConns, fmt.Sprint(admin.DefaultMaxConns))
 	if err := c.err(); err != nil {
 		return err
 	}

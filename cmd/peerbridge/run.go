@@ -56,7 +56,7 @@ func newRunFlags(stderr io.Writer) (*flag.FlagSet, *runFlags) {
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", connector.DefaultIdleTimeout, "close peer connections idle this long")
 	fs.IntVar(&c.MaxPayload, "max-payload", bridge.DefaultMaxPayload, "largest payload forwarded, in bytes")
 	fs.IntVar(&c.MaxTargets, "max-targets", bridge.DefaultMaxTargets, "most distinct peers one message may name (Peer-Node, Peer-Endpoint); past it the message is answered 400")
-	fs.StringVar(&c.HTTP, "http", "", "TCP `ADDR` to serve /metrics and /healthz on, e.g. 127.0.0.1:9090 (off if empty)")
+	httpFlags(fs, &c.HTTP, &c.HTTPMaxConns, "127.0.0.1:9090")
 	c.Limits = runLimits()
 	limitFlags(fs, &c.Limits)
 	queueFlags(fs, &c.Limits)
@@ -79,6 +79,7 @@ func (f *runFlags) check() error {
 		c.addr("nats-listen", f.cfg.NATS.Listen, modules.DefaultNATSListen, false)
 	}
 	c.addr("http", f.cfg.HTTP, "127.0.0.1:9090", true)
+	c.positive("http-max-conns", f.cfg.HTTPMaxConns, fmt.Sprint(admin.DefaultMaxConns))
 	if f.cfg.TCPRelay != wire.TCPOff {
 		c.addr("tcp-relay", f.cfg.TCPRelay, "gateway.example.com:443", true)
 	}
@@ -88,6 +89,13 @@ func (f *runFlags) check() error {
 	c.duration("grace", f.cfg.Grace, modules.DefaultGrace.String())
 	c.duration("idle-timeout", f.cfg.IdleTimeout, connector.DefaultIdleTimeout.String())
 	return c.err()
+}
+
+// httpFlags adds --http and --http-max-conns; example is an address for
+// the help.
+func httpFlags(fs *flag.FlagSet, addr *string, maxConns *int, example string) {
+	fs.StringVar(addr, "http", "", "TCP `ADDR` to serve /metrics and /healthz on, e.g. "+example+"; without a host (:9090) it is loopback's, other hosts need one (0.0.0.0:9090) (off if empty)")
+	fs.IntVar(maxConns, "http-max-conns", admin.DefaultMaxConns, "most connections open to --http; past it the one idle longest is closed, or the new one if none is idle")
 }
 
 // natLimitFlags binds the bounds on what peers can have NAT traversal do

@@ -2,7 +2,6 @@ package metrics
 
 import (
 	"fmt"
-	"strconv"
 	"sync"
 	"time"
 
@@ -68,7 +67,7 @@ func NewBridge(src Peers) *Bridge {
 			Name: "peerbridge_path_changes_total", Help: "Peers whose pooled connection moved from one path to another.",
 		}, []string{"from", "to"}),
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "peerbridge_errors_total", Help: "Outbound messages and requests that failed, one per peer, by NATS micro error code.",
+			Name: "peerbridge_errors_total", Help: "Outbound messages and requests that failed, one per peer, by NATS micro error code (codes bridges do not answer with themselves: other).",
 		}, []string{"code"}),
 		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "peerbridge_request_duration_seconds", Help: "Time from an outbound request's forwarding to its peer's answer or its failure.",
@@ -121,7 +120,8 @@ func (b *Bridge) Event(e connector.Event) {
 }
 
 // Failed implements bridge.Observer.
-func (b *Bridge) Failed(code int, _ string) { b.errors.WithLabelValues(strconv.Itoa(code)).Inc() }
+// Codes other than the bridge's own count as "other".
+func (b *Bridge) Failed(code int, _ string) { b.errors.WithLabelValues(codeLabel(code)).Inc() }
 
 // Requested implements bridge.Observer.
 func (b *Bridge) Requested(d time.Duration, _ int) { b.duration.Observe(d.Seconds()) }

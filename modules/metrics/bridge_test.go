@@ -47,7 +47,7 @@ func TestBridgeMetricsAfterTraffic(t *testing.T) {
 peerbridge_connections_opened_total{path="direct"} 1
 peerbridge_connections_opened_total{path="punched"} 0
 peerbridge_connections_opened_total{path="relayed"} 0
-# HELP peerbridge_errors_total Outbound messages and requests that failed, one per peer, by NATS micro error code.
+# HELP peerbridge_errors_total Outbound messages and requests that failed, one per peer, by NATS micro error code (codes bridges do not answer with themselves: other).
 # TYPE peerbridge_errors_total counter
 peerbridge_errors_total{code="503"} 2
 # HELP peerbridge_messages_total Messages, requests and replies carried to (out) and from (in) peers.

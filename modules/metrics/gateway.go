@@ -1,8 +1,6 @@
 package metrics
 
 import (
-	"fmt"
-
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/peerbridge/peerbridge/natpunch/gateway"
@@ -38,10 +36,7 @@ func NewGateway(src GatewayStats) *Gateway {
 
 // Register registers the collector with reg.
 func (g *Gateway) Register(reg prometheus.Registerer) error {
-	if err := reg.Register(g); err != nil {
-		return fmt.Errorf("metrics: %w", err)
-	}
-	return nil
+	return register(reg, g)
 }
 
 // Describe implements prometheus.Collector.

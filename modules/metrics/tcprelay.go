@@ -1,8 +1,6 @@
 package metrics
 
 import (
-	"fmt"
-
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/peerbridge/peerbridge/natpunch"
@@ -32,10 +30,7 @@ func NewTCPRelay(src TCPRelayStats) *TCPRelay {
 
 // Register registers the collector with reg.
 func (t *TCPRelay) Register(reg prometheus.Registerer) error {
-	if err := reg.Register(t); err != nil {
-		return fmt.Errorf("metrics: %w", err)
-	}
-	return nil
+	return register(reg, t)
 }
 
 // Describe implements prometheus.Collector.

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"log/slog"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/fx"
 
 	"github.com/peerbridge/peerbridge/bridge"
@@ -26,15 +28,17 @@ const replyWait = 10 * time.Second
 type replyVictim struct {
 	conn *connector.Connector
 	nc   *nats.Conn
+	reg  *prometheus.Registry
 }
 
-func replyStartVictim(t *testing.T) *replyVictim {
+// startDaemon starts a bridge daemon of cfg on loopback, as 'peerbridge
+// run' composes it, stopped at the end of the test, and fills targets as
+// fx.Populate does.
+func startDaemon(t *testing.T, cfg modules.Config, targets ...any) {
 	t.Helper()
-	cfg := modules.Config{KeyFile: filepath.Join(t.TempDir(), "victim.key"), Listen: "127.0.0.1:0"}
+	cfg.KeyFile, cfg.Listen = filepath.Join(t.TempDir(), "victim.key"), "127.0.0.1:0"
 	cfg.NATS.Listen = "127.0.0.1:0"
-	v := &replyVictim{}
-	var ns *modules.NATS
-	app := fx.New(fx.NopLogger, fx.Supply(slog.New(slog.DiscardHandler)), modules.Daemon(cfg), fx.Populate(&v.conn, &ns))
+	app := fx.New(fx.NopLogger, fx.Supply(slog.New(slog.DiscardHandler)), modules.Daemon(cfg), fx.Populate(targets...))
 	ctx, cancel := context.WithTimeout(t.Context(), replyWait)
 	defer cancel()
 	if err := app.Start(ctx); err != nil {
@@ -47,6 +51,13 @@ func replyStartVictim(t *testing.T) *replyVictim {
 			t.Errorf("stopping the victim bridge: %v", err)
 		}
 	})
+}
+
+func replyStartVictim(t *testing.T) *replyVictim {
+	t.Helper()
+	v := &replyVictim{}
+	var ns *modules.NATS
+	startDaemon(t, modules.Config{}, &v.conn, &ns, &v.reg)
 	nc, err := nats.Connect(ns.ClientURL)
 	if err != nil {
 		t.Fatalf("connecting to the victim's NATS: %v", err)
@@ -141,5 +152,34 @@ func TestReplyRemoteErrorCodeClamped(t *testing.T) {
 	var re *connector.RemoteError
 	if !errors.As(err, &re) || re.Code != connector.CodeBadGateway {
 		t.Fatalf("request answered with code 200 gave %v, want a RemoteError with code 502", err)
+	}
+}
+
+// A peer answering with 600 different error codes, every one of 400-999,
+// grows peerbridge_errors_total by at most the codes bridges answer with
+// themselves plus "other": label values never come from a peer.
+func TestReplyErrorCodesDoNotGrowMetrics(t *testing.T) {
+	v := replyStartVictim(t)
+	var next atomic.Int32
+	next.Store(399)
+	peer := replyStartPeer(t, func(context.Context, *connector.Message) (*connector.Response, error) {
+		return nil, &connector.RemoteError{Code: int(next.Add(1)), Text: "hostile"}
+	})
+	for range 600 {
+		v.replyAsk(t, "request", peer)
+	}
+	series := 0
+	mfs, err := v.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "peerbridge_errors_total" {
+			series = len(mf.GetMetric())
+		}
+	}
+	t.Logf("600 distinct error codes from a peer: %d series of peerbridge_errors_total", series)
+	if series == 0 || series > 10 {
+		t.Errorf("%d series of peerbridge_errors_total, want 1 to 10 (the known codes and other)", series)
 	}
 }
