@@ -128,6 +128,7 @@ func relayFlags(fs *flag.FlagSet, l *gateway.RelayLimits) {
 // to flags, with their defaults.
 func gatewayLimitFlags(fs *flag.FlagSet, l *gateway.Limits) {
 	fs.IntVar(&l.MaxRegistrations, "max-registrations", l.MaxRegistrations, "most registered bridges; new ones are refused past it")
+	fs.IntVar(&l.MaxRegistrationsPerIP, "max-registrations-per-ip", l.MaxRegistrationsPerIP, "most registered bridges at one IP address (an IPv6 /64)")
 	fs.IntVar(&l.MaxLocalAddrs, "max-local-addrs", l.MaxLocalAddrs, "most local addresses one registration may claim")
 	fs.IntVar(&l.MaxRecordBytes, "max-record-bytes", l.MaxRecordBytes, "largest registration, in bytes")
 	for _, r := range []struct {

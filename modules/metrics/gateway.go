@@ -15,7 +15,7 @@ type GatewayStats interface {
 type Gateway struct {
 	src                                               GatewayStats
 	regs, sessions, relayBytes, relayPackets, refused *prometheus.Desc
-	tcpClients, tcpAccepted                           *prometheus.Desc
+	tcpClients, tcpAccepted, regsEnded                *prometheus.Desc
 }
 
 // NewGateway returns the collector for the gateway src.
@@ -27,10 +27,13 @@ func NewGateway(src GatewayStats) *Gateway {
 		relayBytes:   prometheus.NewDesc("peerbridge_gateway_relay_bytes_total", "Bytes of the packets relayed.", nil, nil),
 		relayPackets: prometheus.NewDesc("peerbridge_gateway_relay_packets_total", "Relay packets by result: relayed, or dropped (no such session, over a relay limit, or the send failed).", []string{"result"}, nil),
 		refused: prometheus.NewDesc("peerbridge_gateway_refused_total",
-			"What a limit refused, by reason: registrations_full, registration_invalid, register_rate, lookup_rate, punch_rate, relay_rate, notify_rate (requests toward one node), relay_sessions, relay_packets_unknown (no session, or a stranger), relay_packets_limit (over a rate or byte budget), tcp_conns (TCP relay connections over the total or per-IP bound).",
+			"What a limit refused, by reason: registrations_full, registrations_per_ip (the bridges at one IP address hold their share), registration_invalid, register_rate, lookup_rate, punch_rate, relay_rate, notify_rate (requests toward one node), pair_notify_rate (one key's requests toward one node), relay_sessions, relay_packets_unknown (no session, or a stranger), relay_packets_limit (over a rate or byte budget), tcp_conns (TCP relay connections over the total or per-IP bound).",
 			[]string{"reason"}, nil),
 		tcpClients:  prometheus.NewDesc("peerbridge_gateway_tcp_clients", "Bridges connected over the TCP relay.", nil, nil),
 		tcpAccepted: prometheus.NewDesc("peerbridge_gateway_tcp_accepted_total", "Bridges accepted on the TCP relay.", nil, nil),
+		regsEnded: prometheus.NewDesc("peerbridge_gateway_registrations_ended_total",
+			"Registrations that ended, by reason: expired (no refresh within the TTL), connection_closed (the bridge's connection to the gateway ended).",
+			[]string{"reason"}, nil),
 	}
 }
 
@@ -48,6 +51,7 @@ func (g *Gateway) Describe(ch chan<- *prometheus.Desc) {
 	ch <- g.refused
 	ch <- g.tcpClients
 	ch <- g.tcpAccepted
+	ch <- g.regsEnded
 }
 
 // Collect implements prometheus.Collector.
@@ -60,13 +64,16 @@ func (g *Gateway) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(g.relayPackets, prometheus.CounterValue, float64(s.RelayDropped), "dropped")
 	ch <- prometheus.MustNewConstMetric(g.tcpClients, prometheus.GaugeValue, float64(s.TCPClients))
 	ch <- prometheus.MustNewConstMetric(g.tcpAccepted, prometheus.CounterValue, float64(s.TCPAccepted))
+	ch <- prometheus.MustNewConstMetric(g.regsEnded, prometheus.CounterValue, float64(s.RegistrationsExpired), "expired")
+	ch <- prometheus.MustNewConstMetric(g.regsEnded, prometheus.CounterValue, float64(s.RegistrationsGone), "connection_closed")
 	for _, r := range []struct {
 		reason string
 		n      uint64
 	}{
-		{"registrations_full", s.RegistrationsRefused}, {"registration_invalid", s.RegistrationsInvalid},
+		{"registrations_full", s.RegistrationsRefused}, {"registrations_per_ip", s.RegistrationsRefusedIP},
+		{"registration_invalid", s.RegistrationsInvalid},
 		{"register_rate", s.RegisterLimited}, {"lookup_rate", s.LookupLimited}, {"punch_rate", s.PunchLimited},
-		{"relay_rate", s.RelayLimited}, {"notify_rate", s.NotifyLimited}, {"relay_sessions", s.RelaySessionsRefused},
+		{"relay_rate", s.RelayLimited}, {"notify_rate", s.NotifyLimited}, {"pair_notify_rate", s.PairLimited}, {"relay_sessions", s.RelaySessionsRefused},
 		{"relay_packets_unknown", s.RelayDroppedUnknown}, {"relay_packets_limit", s.RelayDroppedLimit},
 		{"tcp_conns", s.TCPRefused},
 	} {
