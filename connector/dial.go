@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"sync/atomic"
 	"time"
 
 	"github.com/peerbridge/peerbridge/connector/identity"
+	"github.com/quic-go/quic-go"
 )
 
 // conn returns a live connection to t: the pooled one, or a new dial shared
@@ -123,14 +123,14 @@ func (c *Connector) dial(ctx context.Context, want identity.NodeID, endpoint str
 		c.stats.dialFailures.Add(1)
 		return nil, err
 	}
-	var mismatch atomic.Pointer[identity.MismatchError]
+	var refused identity.Refusal
 	dctx, cancel := context.WithTimeout(ctx, c.cfg.DialTimeout)
 	defer cancel()
-	qc, err := c.tr.Dial(dctx, addr, c.id.ClientTLS(want, &mismatch), c.quicConf)
+	qc, err := c.tr.Dial(dctx, addr, c.id.ClientTLS(want, &refused), c.quicConf)
 	if err != nil {
 		c.stats.dialFailures.Add(1)
-		if m := mismatch.Load(); m != nil {
-			return nil, m
+		if err := refusal(&refused, err); err != nil {
+			return nil, err
 		}
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			return nil, fmt.Errorf("%w: dialling %s: %w", ErrTimeout, endpoint, err)
@@ -154,4 +154,30 @@ func resolveUDP(ctx context.Context, endpoint string) (*net.UDPAddr, error) {
 		return nil, fmt.Errorf("%w: port %q: %w", ErrBadTarget, port, err)
 	}
 	return &net.UDPAddr{IP: ips[0].Unmap().AsSlice(), Port: pnum}, nil
+}
+
+// alertBadCertificate is the TLS alert a peer sends when its policy
+// refuses this node's certificate (see identity.Policy); QUIC carries it as
+// CRYPTO_ERROR 0x100 + 42.
+const alertBadCertificate = 42
+
+// refusal returns why a dial's handshake was refused, or nil: by this
+// side (the peer's key was not the one asked for, or this node's policy
+// does not accept it), or by the peer, whose policy refused this node.
+// Both refusals match errors the bridge answers with their own codes.
+func refusal(refused *identity.Refusal, err error) error {
+	if r := refused.Err(); r != nil {
+		return r
+	}
+	return remoteRefusal(err)
+}
+
+// remoteRefusal returns ErrRefusedByPeer for a connection the peer ended
+// because it would not accept this node, or nil.
+func remoteRefusal(err error) error {
+	var te *quic.TransportError
+	if errors.As(err, &te) && te.Remote && te.ErrorCode == quic.TransportErrorCode(0x100+alertBadCertificate) {
+		return fmt.Errorf("%w: %w", ErrRefusedByPeer, err)
+	}
+	return nil
 }

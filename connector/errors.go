@@ -27,6 +27,12 @@ var (
 	// ErrIdentityMismatch: the peer at the endpoint proved a different key
 	// than the node ID asked for. The error is an *identity.MismatchError.
 	ErrIdentityMismatch = identity.ErrIdentityMismatch
+	// ErrNotAllowed: this node's policy does not accept the peer (see
+	// identity.Policy); the error is an *identity.NotAllowedError.
+	ErrNotAllowed = identity.ErrNotAllowed
+	// ErrRefusedByPeer: the peer's policy does not accept this node; it
+	// ended the handshake.
+	ErrRefusedByPeer = errors.New("connector: the peer does not accept this node")
 	// ErrBusy: the peer's send queue, or the queues as a whole, are full;
 	// the message was not sent (Config.MaxQueue, MaxQueues, MaxQueuedBytes).
 	ErrBusy = errors.New("connector: busy")

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"sync/atomic"
 	"time"
 
 	"github.com/quic-go/quic-go"
@@ -50,12 +49,12 @@ func (c *Connector) DialPath(ctx context.Context, tr *quic.Transport, addr net.A
 		tr = c.tr
 	}
 	c.stats.dials.Add(1)
-	var mismatch atomic.Pointer[identity.MismatchError]
-	qc, err := tr.Dial(ctx, addr, c.id.ClientTLS(want, &mismatch), c.quicConf)
+	var refused identity.Refusal
+	qc, err := tr.Dial(ctx, addr, c.id.ClientTLS(want, &refused), c.quicConf)
 	if err != nil {
 		c.stats.dialFailures.Add(1)
-		if m := mismatch.Load(); m != nil {
-			return Conn{}, m
+		if err := refusal(&refused, err); err != nil {
+			return Conn{}, err
 		}
 		return Conn{}, fmt.Errorf("%w: dialling %s via %s: %w", ErrUnreachable, want.Short(), addr, err)
 	}

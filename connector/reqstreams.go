@@ -128,6 +128,9 @@ func (pc *peerConn) requestStream(ctx context.Context) (rs *reqStream, reused bo
 		if ctx.Err() != nil {
 			return nil, false, timeoutOr(ctx, err)
 		}
+		if r := remoteRefusal(err); r != nil {
+			return nil, false, r
+		}
 		return nil, false, &notSentError{fmt.Errorf("%w: opening stream: %w", ErrUnreachable, err)}
 	}
 	return &reqStream{st: st, r: codec.NewReaderSize(st, pc.c.cfg.MaxPayload, streamReadBuffer)}, false, nil

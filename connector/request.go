@@ -48,6 +48,9 @@ func (pc *peerConn) roundTrip(ctx context.Context, rs *reqStream, buf []byte) (*
 	if err != nil {
 		stop()
 		rs.abort()
+		if r := remoteRefusal(err); r != nil {
+			return nil, 0, r
+		}
 		if n == 0 && !pc.alive() {
 			return nil, 0, &notSentError{fmt.Errorf("%w: %w", ErrUnreachable, err)}
 		}
@@ -87,6 +90,9 @@ func (pc *peerConn) requestFailed(ctx context.Context, err error) error {
 	}
 	if errors.Is(err, codec.ErrMalformed) || errors.Is(err, codec.ErrFrameTooLarge) || errors.Is(err, codec.ErrUnknownVersion) {
 		return fmt.Errorf("connector: bad answer from %s: %w", pc.id.Short(), err)
+	}
+	if r := remoteRefusal(err); r != nil {
+		return r // refused in the handshake: nothing was delivered
 	}
 	return fmt.Errorf("%w: %w", ErrDeliveryUnknown, err)
 }

@@ -212,6 +212,9 @@ func (s *sender) writeFailedLocked(ctx context.Context, n int, err error) error 
 	s.st = nil
 	st.CancelWrite(codeCancelled)
 	st.CancelRead(codeCancelled)
+	if r := remoteRefusal(err); r != nil {
+		return r // refused in the handshake: nothing was delivered
+	}
 	if n == 0 && !s.pc.alive() {
 		return &notSentError{fmt.Errorf("%w: %w", ErrUnreachable, err)}
 	}
@@ -354,6 +357,9 @@ func (s *sender) streamEnded(st *quic.Stream, cause error) {
 		cause = io.ErrUnexpectedEOF
 	}
 	err := fmt.Errorf("%w: %w", ErrDeliveryUnknown, cause)
+	if r := remoteRefusal(cause); r != nil {
+		err = r // refused in the handshake: nothing was delivered
+	}
 	for i := range waiting {
 		s.finish(&waiting[i], err)
 	}

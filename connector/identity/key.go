@@ -20,6 +20,10 @@ type Identity struct {
 	key  ed25519.PrivateKey
 	id   NodeID
 	cert tls.Certificate
+	// credential is what cert carries beside the key (see WithCredential);
+	// policy decides which peers a handshake accepts (see WithPolicy).
+	credential []byte
+	policy     Policy
 }
 
 // Generate makes a new random identity.
@@ -33,7 +37,7 @@ func Generate() (*Identity, error) {
 
 // FromKey builds an identity around an existing private key.
 func FromKey(key ed25519.PrivateKey) (*Identity, error) {
-	cert, err := selfSignedCert(key)
+	cert, err := selfSignedCert(key, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -5,10 +5,11 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
-	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func TestLoadOrCreateKeepsTheKey(t *testing.T) {
@@ -63,8 +64,16 @@ func TestLoadOrCreateRefusesBadFiles(t *testing.T) {
 // handshake runs a TLS 1.3 handshake in memory between a client that wants
 // want and a server with identity server.
 func handshake(t *testing.T, client, server *Identity, want NodeID) (clientErr error, mismatch *MismatchError, seen NodeID) {
+	clientErr, refused, _, seen := handshakeBoth(t, client, server, want)
+	errors.As(refused, &mismatch)
+	return clientErr, mismatch, seen
+}
+
+// handshakeBoth runs a TLS 1.3 handshake in memory and returns both sides'
+// errors, what the client's Refusal kept, and the node the server saw.
+func handshakeBoth(t *testing.T, client, server *Identity, want NodeID) (clientErr, refused, serverErr error, seen NodeID) {
 	t.Helper()
-	var m atomic.Pointer[MismatchError]
+	var m Refusal
 	c, s := tlsPipe(t, client.ClientTLS(want, &m), server.ServerTLS())
 	errs := make(chan error, 1)
 	go func() {
@@ -76,9 +85,17 @@ func handshake(t *testing.T, client, server *Identity, want NodeID) (clientErr e
 		errs <- err
 	}()
 	clientErr = c.Handshake()
+	if clientErr == nil {
+		// In TLS 1.3 the client is done before the server has checked its
+		// certificate; a refusal arrives as an alert on the first read.
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, err := c.Read(make([]byte, 1)); err != nil && !errors.Is(err, io.EOF) {
+			clientErr = err
+		}
+	}
 	c.Close()
-	<-errs
-	return clientErr, m.Load(), seen
+	serverErr = <-errs
+	return clientErr, m.Err(), serverErr, seen
 }
 
 func TestTLSAuthenticatesBothWays(t *testing.T) {
@@ -109,13 +126,13 @@ func TestVerifyChainRefusesForeignSignature(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := verifyChain([][]byte{der}); err == nil {
+	if _, _, err := verifyChain([][]byte{der}); err == nil {
 		t.Error("a certificate for one key signed by another was accepted")
 	}
-	if _, err := verifyChain(nil); err == nil {
+	if _, _, err := verifyChain(nil); err == nil {
 		t.Error("no certificate was accepted")
 	}
-	if _, err := verifyChain([][]byte{der, der}); err == nil {
+	if _, _, err := verifyChain([][]byte{der, der}); err == nil {
 		t.Error("a chain of two was accepted")
 	}
 }
@@ -128,12 +145,18 @@ func FuzzVerifyChain(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(id.cert.Certificate[0])
+	if withCred, err := id.WithCredential([]byte("eyJhbGciOiJlZDI1NTE5LW5rZXkifQ.e30.c2ln")); err == nil {
+		f.Add(withCred.cert.Certificate[0])
+	}
 	f.Add([]byte{})
 	f.Add([]byte{0x30, 0x82, 0xff, 0xff})
 	f.Fuzz(func(t *testing.T, der []byte) {
-		got, err := verifyChain([][]byte{der})
+		got, cred, err := verifyChain([][]byte{der})
 		if err != nil {
 			return
+		}
+		if len(cred) > MaxCredentialBytes {
+			t.Fatalf("verified certificate carried a credential of %d bytes", len(cred))
 		}
 		if _, err := ParseNodeID(string(got)); err != nil {
 			t.Fatalf("verified certificate gave a bad node ID %q: %v", got, err)

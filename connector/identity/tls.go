@@ -9,7 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"sync/atomic"
+	"net/url"
 	"time"
 )
 
@@ -34,7 +34,7 @@ func (e *MismatchError) Error() string {
 // Is reports whether target is ErrIdentityMismatch.
 func (e *MismatchError) Is(target error) bool { return target == ErrIdentityMismatch }
 
-func selfSignedCert(key ed25519.PrivateKey) (tls.Certificate, error) {
+func selfSignedCert(key ed25519.PrivateKey, credential []byte) (tls.Certificate, error) {
 	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
 	if err != nil {
 		return tls.Certificate{}, fmt.Errorf("identity: serial: %w", err)
@@ -48,6 +48,9 @@ func selfSignedCert(key ed25519.PrivateKey) (tls.Certificate, error) {
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
 	}
+	if credential != nil {
+		tmpl.URIs = []*url.URL{credentialURI(credential)}
+	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, pub, key)
 	if err != nil {
 		return tls.Certificate{}, fmt.Errorf("identity: certificate: %w", err)
@@ -59,19 +62,26 @@ func selfSignedCert(key ed25519.PrivateKey) (tls.Certificate, error) {
 // the peerbridge ALPN, and a client certificate required from every peer.
 func (i *Identity) ServerTLS() *tls.Config {
 	return &tls.Config{
-		MinVersion:            tls.VersionTLS13,
-		Certificates:          []tls.Certificate{i.cert},
-		ClientAuth:            tls.RequireAnyClientCert,
-		NextProtos:            []string{ALPN},
-		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error { _, err := verifyChain(raw); return err },
+		MinVersion:   tls.VersionTLS13,
+		Certificates: []tls.Certificate{i.cert},
+		ClientAuth:   tls.RequireAnyClientCert,
+		NextProtos:   []string{ALPN},
+		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
+			id, cred, err := verifyChain(raw)
+			if err != nil {
+				return err
+			}
+			return i.admit(id, cred)
+		},
 	}
 }
 
 // ClientTLS returns the TLS configuration for dialling. If want is not empty
-// the handshake fails unless the server proves that node ID; mismatch, if not
-// nil, then receives the *MismatchError, which quic-go would otherwise
-// flatten into a TLS alert.
-func (i *Identity) ClientTLS(want NodeID, mismatch *atomic.Pointer[MismatchError]) *tls.Config {
+// the handshake fails unless the server proves that node ID, and it fails if
+// the identity's policy refuses the server; refused, if not nil, then
+// receives why (a *MismatchError or a *NotAllowedError), which quic-go
+// would otherwise flatten into a TLS alert.
+func (i *Identity) ClientTLS(want NodeID, refused *Refusal) *tls.Config {
 	return &tls.Config{
 		MinVersion:         tls.VersionTLS13,
 		Certificates:       []tls.Certificate{i.cert},
@@ -79,16 +89,15 @@ func (i *Identity) ClientTLS(want NodeID, mismatch *atomic.Pointer[MismatchError
 		ServerName:         "peerbridge",
 		InsecureSkipVerify: true, // verification is VerifyPeerCertificate's: the key is the identity
 		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
-			got, err := verifyChain(raw)
+			got, cred, err := verifyChain(raw)
 			if err != nil {
 				return err
 			}
 			if want != "" && got != want {
-				err := &MismatchError{Want: want, Got: got}
-				if mismatch != nil {
-					mismatch.Store(err)
-				}
-				return err
+				return refused.record(&MismatchError{Want: want, Got: got})
+			}
+			if err := i.admit(got, cred); err != nil {
+				return refused.record(err)
 			}
 			return nil
 		},
@@ -107,22 +116,33 @@ func PeerNodeID(cs tls.ConnectionState) (NodeID, error) {
 	return NodeIDFromPublicKey(pub), nil
 }
 
+// maxCertBytes bounds a peer's certificate, checked before it is parsed:
+// a key, a signature and a credential of at most MaxCredentialBytes.
+const maxCertBytes = MaxCredentialBytes + 2048
+
 // verifyChain checks that raw is one self-signed Ed25519 certificate and
-// returns the node ID it proves.
-func verifyChain(raw [][]byte) (NodeID, error) {
+// returns the node ID it proves and the credential it carries, if any.
+func verifyChain(raw [][]byte) (NodeID, []byte, error) {
 	if len(raw) != 1 {
-		return "", fmt.Errorf("identity: want one certificate, got %d", len(raw))
+		return "", nil, fmt.Errorf("identity: want one certificate, got %d", len(raw))
+	}
+	if len(raw[0]) > maxCertBytes {
+		return "", nil, fmt.Errorf("identity: certificate of %d bytes, at most %d", len(raw[0]), maxCertBytes)
 	}
 	cert, err := x509.ParseCertificate(raw[0])
 	if err != nil {
-		return "", fmt.Errorf("identity: parsing certificate: %w", err)
+		return "", nil, fmt.Errorf("identity: parsing certificate: %w", err)
 	}
 	pub, ok := cert.PublicKey.(ed25519.PublicKey)
 	if !ok {
-		return "", fmt.Errorf("identity: certificate key is %T, want Ed25519", cert.PublicKey)
+		return "", nil, fmt.Errorf("identity: certificate key is %T, want Ed25519", cert.PublicKey)
 	}
 	if err := cert.CheckSignature(cert.SignatureAlgorithm, cert.RawTBSCertificate, cert.Signature); err != nil {
-		return "", fmt.Errorf("identity: certificate not self-signed: %w", err)
+		return "", nil, fmt.Errorf("identity: certificate not self-signed: %w", err)
 	}
-	return NodeIDFromPublicKey(pub), nil
+	cred, err := certCredential(cert)
+	if err != nil {
+		return "", nil, err
+	}
+	return NodeIDFromPublicKey(pub), cred, nil
 }
