@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/peerbridge/peerbridge/connector/identity"
 )
 
 // Config configures a Bridge. The zero value of every field means the default
@@ -34,6 +36,17 @@ type Config struct {
 	// MaxTargets is the most distinct peers one message or request may
 	// name; past it the message is answered 400. Zero means 64.
 	MaxTargets int
+	// Access, if set, says what each peer may have this bridge publish;
+	// nil lets every peer that connected publish every type.
+	Access Access
+}
+
+// Access is what the bridge asks of the node's membership policy (see
+// connector/membership) for each inbound message.
+type Access interface {
+	// MayDeliver reports whether peer may have a message of type typ
+	// published on subject.
+	MayDeliver(peer identity.NodeID, typ, subject string) bool
 }
 
 // Defaults for the zero values of Config.

@@ -25,6 +25,11 @@ var (
 	ErrBusy = errors.New("bridge: too much in flight")
 	// ErrNotRunning: the bridge is not started, or stopping (503).
 	ErrNotRunning = errors.New("bridge: not running")
+	// ErrForbidden: the peer may not send this type here, by its allow
+	// entry or its credential's permissions (403). A peer this bridge does
+	// not accept, or that does not accept this bridge, is answered 403 too
+	// (connector.ErrNotAllowed, connector.ErrRefusedByPeer).
+	ErrForbidden = errors.New("bridge: forbidden")
 	// ErrBadReply: the peer's reply cannot be passed on as it is (502).
 	ErrBadReply = errors.New("bridge: peer's reply cannot be delivered")
 )
@@ -45,6 +50,8 @@ func classify(err error) int {
 	switch {
 	case isAny(err, ErrBadRequest, ErrTooManyTargets, connector.ErrBadTarget):
 		return connector.CodeBadRequest
+	case isAny(err, ErrForbidden, connector.ErrNotAllowed, connector.ErrRefusedByPeer):
+		return connector.CodeForbidden
 	case errors.Is(err, ErrBadReply):
 		return connector.CodeBadGateway
 	case errors.Is(err, connector.ErrUnknownPeer):

@@ -55,6 +55,9 @@ func (b *Bridge) serve(ctx context.Context, m *connector.Message) (*connector.Re
 // publish publishes a peer's message on <prefix>.recv.<type>.
 func (b *Bridge) publish(m *connector.Message) error {
 	subject, err := b.recvSubject(m.Type)
+	if err == nil {
+		err = b.mayDeliver(m, subject)
+	}
 	if err != nil {
 		return remoteError(err)
 	}
@@ -65,11 +68,23 @@ func (b *Bridge) publish(m *connector.Message) error {
 	return nil
 }
 
+// mayDeliver refuses a message its peer may not have published on subject.
+func (b *Bridge) mayDeliver(m *connector.Message, subject string) error {
+	if b.cfg.Access == nil || b.cfg.Access.MayDeliver(m.From, m.Type, subject) {
+		return nil
+	}
+	b.stats.forbidden.Add(1)
+	return fmt.Errorf("%w: node %s may not send type %q here", ErrForbidden, m.From.Short(), m.Type)
+}
+
 // request sends a peer's request to the NATS service for its type and
 // returns the service's reply as it is, error headers included. (A message
 // is published without waiting, so only a request needs the lifetime.)
 func (b *Bridge) request(ctx context.Context, m *connector.Message) (*connector.Response, error) {
 	subject, err := b.serveSubject(m.Type)
+	if err == nil {
+		err = b.mayDeliver(m, subject)
+	}
 	if err != nil {
 		return nil, remoteError(err)
 	}

@@ -16,6 +16,10 @@ type Stats struct {
 	// InboundFailed counts messages and requests from peers that could not
 	// be delivered; the peer got the error.
 	InboundFailed uint64
+	// Forbidden counts messages and requests from peers refused because
+	// the peer may not send their type here (Config.Access); they are
+	// counted in InboundFailed too.
+	Forbidden uint64
 	// InFlight is the outbound requests waiting for their peers and the
 	// outbound messages waiting for acknowledgement, now.
 	InFlight int
@@ -23,7 +27,7 @@ type Stats struct {
 
 // counters holds the live counters behind Stats.
 type counters struct {
-	forwarded, failed, inbound, inboundFailed atomic.Uint64
+	forwarded, failed, inbound, inboundFailed, forbidden atomic.Uint64
 }
 
 // Stats returns a snapshot of the counters.
@@ -33,6 +37,7 @@ func (b *Bridge) Stats() Stats {
 		Failed:        b.stats.failed.Load(),
 		Inbound:       b.stats.inbound.Load(),
 		InboundFailed: b.stats.inboundFailed.Load(),
+		Forbidden:     b.stats.forbidden.Load(),
 		InFlight:      b.requests.len() + b.sends.len(),
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/peerbridge/peerbridge/codec"
+	"github.com/peerbridge/peerbridge/connector/identity"
 )
 
 // Config configures a Connector. The zero value of every field means the
@@ -103,6 +104,11 @@ type Config struct {
 	// loopback socket of its own. MaxConnsPerIP then counts the client's
 	// real IP (ratelimit.IPKey), not one loopback address per client.
 	SourceIP func(netip.AddrPort) (netip.Addr, bool)
+	// MayDial, if set, is asked before a new connection to a node is
+	// dialled or routed; an error (an *identity.NotAllowedError) fails the
+	// send without a packet sent. Who may connect at all is the identity's
+	// Policy, checked in every handshake.
+	MayDial func(identity.NodeID) error
 }
 
 func (c *Config) populate() {

@@ -31,12 +31,17 @@ func (c *Connector) conn(ctx context.Context, t Target, route NATOptions) (pc *p
 		}
 	}
 	c.stats.poolMisses.Add(1)
+	if t.NodeID != "" && c.cfg.MayDial != nil {
+		if err := c.cfg.MayDial(t.NodeID); err != nil {
+			return nil, false, err
+		}
+	}
 	if endpoint == "" {
 		pc, err = c.route(ctx, t.NodeID, route, fmt.Errorf("%w: no address known for %s", ErrUnknownPeer, t.NodeID))
 		return pc, false, err
 	}
 	pc, err = c.dialShared(ctx, t.NodeID, endpoint)
-	if err != nil && t.Endpoint == "" && !errors.Is(err, ErrIdentityMismatch) && ctx.Err() == nil {
+	if err != nil && t.Endpoint == "" && !isAny(err, ErrIdentityMismatch, ErrNotAllowed, ErrRefusedByPeer) && ctx.Err() == nil {
 		// A known address failed: NAT traversal may still find a path.
 		if routed, rerr := c.route(ctx, t.NodeID, route, err); rerr == nil {
 			return routed, false, nil
@@ -180,4 +185,13 @@ func remoteRefusal(err error) error {
 		return fmt.Errorf("%w: %w", ErrRefusedByPeer, err)
 	}
 	return nil
+}
+
+func isAny(err error, targets ...error) bool {
+	for _, t := range targets {
+		if errors.Is(err, t) {
+			return true
+		}
+	}
+	return false
 }

@@ -50,6 +50,7 @@ var (
 // Error codes carried by RemoteError, following NATS micro's HTTP-like codes.
 const (
 	CodeBadRequest  = 400
+	CodeForbidden   = 403
 	CodeNotFound    = 404
 	CodeTooLarge    = 413
 	CodeInternal    = 500

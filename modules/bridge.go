@@ -8,6 +8,7 @@ import (
 
 	"github.com/peerbridge/peerbridge/bridge"
 	"github.com/peerbridge/peerbridge/connector"
+	"github.com/peerbridge/peerbridge/connector/membership"
 	"github.com/peerbridge/peerbridge/modules/metrics"
 	"github.com/peerbridge/peerbridge/natpunch"
 )
@@ -20,7 +21,7 @@ var BridgeModule = fx.Module("bridge",
 	fx.Invoke(registerBridge),
 )
 
-func registerBridge(lc fx.Lifecycle, cfg Config, n *NATS, c *connector.Connector, traversal *natpunch.Client, m *metrics.Bridge, log *slog.Logger) error {
+func registerBridge(lc fx.Lifecycle, cfg Config, n *NATS, c *connector.Connector, traversal *natpunch.Client, p *membership.Policy, m *metrics.Bridge, log *slog.Logger) error {
 	bcfg := bridge.Config{
 		Prefix:         cfg.Prefix,
 		QueueGroup:     cfg.QueueGroup,
@@ -28,6 +29,7 @@ func registerBridge(lc fx.Lifecycle, cfg Config, n *NATS, c *connector.Connector
 		MaxPayload:     cfg.MaxPayload,
 		MaxTargets:     cfg.MaxTargets,
 		Serve:          cfg.Serve,
+		Access:         p,
 	}
 	if err := bcfg.Validate(); err != nil {
 		return err

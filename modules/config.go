@@ -58,6 +58,8 @@ type Config struct {
 	// NATLimits bound the hole punches and relay sessions peers can have
 	// the bridge make; zero fields mean natpunch's defaults.
 	NATLimits NATLimits
+	// Access says who may connect; the zero value is open to every node.
+	Access Access
 }
 
 // Limits are the connector's limits on peers, as flags set them.

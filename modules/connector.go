@@ -7,6 +7,7 @@ import (
 
 	"github.com/peerbridge/peerbridge/connector"
 	"github.com/peerbridge/peerbridge/connector/identity"
+	"github.com/peerbridge/peerbridge/connector/membership"
 )
 
 // ConnectorModule provides the peer connector, listening on Config.Listen
@@ -15,12 +16,13 @@ var ConnectorModule = fx.Module("connector",
 	fx.Provide(newConnector),
 )
 
-func newConnector(lc fx.Lifecycle, cfg Config, id *identity.Identity, log *slog.Logger) (*connector.Connector, error) {
+func newConnector(lc fx.Lifecycle, cfg Config, id *identity.Identity, p *membership.Policy, log *slog.Logger) (*connector.Connector, error) {
 	c, err := connector.New(cfg.Limits.Apply(connector.Config{
 		ListenAddr:     cfg.Listen,
 		MaxPayload:     cfg.MaxPayload,
 		DefaultTimeout: cfg.Timeout,
 		IdleTimeout:    cfg.IdleTimeout,
+		MayDial:        mayDial(p),
 	}), id, log.With("component", "connector"))
 	if err != nil {
 		return nil, err

@@ -10,6 +10,7 @@ import (
 
 	"github.com/peerbridge/peerbridge/connector"
 	"github.com/peerbridge/peerbridge/connector/identity"
+	"github.com/peerbridge/peerbridge/connector/membership"
 	"github.com/peerbridge/peerbridge/modules/admin"
 	"github.com/peerbridge/peerbridge/modules/metrics"
 	"github.com/peerbridge/peerbridge/natpunch"
@@ -23,10 +24,11 @@ var TraversalModule = fx.Module("traversal",
 	fx.Provide(newTraversal),
 )
 
-func newTraversal(lc fx.Lifecycle, cfg Config, c *connector.Connector, log *slog.Logger) (*natpunch.Client, error) {
+func newTraversal(lc fx.Lifecycle, cfg Config, c *connector.Connector, p *membership.Policy, log *slog.Logger) (*natpunch.Client, error) {
 	l := cfg.NATLimits
 	cl, err := natpunch.NewClient(c, natpunch.ClientConfig{
 		Gateways:     cfg.Gateways,
+		Accept:       p.Accepts,
 		TCPRelay:     cfg.TCPRelay,
 		PunchPackets: l.PunchPackets, PunchesPerMinute: l.PunchesPerMinute, MaxPunches: l.MaxPunches,
 		RelayIdleTimeout: l.RelayIdleTimeout, MaxRelaySessionsPerPeer: l.MaxRelaySessionsPerPeer, MaxRelaySessions: l.MaxRelaySessions,
@@ -56,30 +58,39 @@ type GatewayConfig struct {
 	// Limits bound what bridges and strangers can make the gateway hold;
 	// zero fields mean the connector's defaults.
 	Limits Limits
+	// Access says which bridges the gateway serves (registrations,
+	// lookups, punches, the relay); the zero value serves every node.
+	Access Access
 }
 
 // GatewayModule provides the rendezvous and relay gateway.
 func GatewayModule(cfg GatewayConfig) fx.Option {
 	return fx.Module("gateway",
-		fx.Provide(func(lc fx.Lifecycle, log *slog.Logger) (*gateway.Gateway, error) {
+		fx.Provide(func(lc fx.Lifecycle, log *slog.Logger) (*gateway.Gateway, *membership.Policy, error) {
 			id, err := identity.LoadOrCreate(cfg.KeyFile)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
+			}
+			id, policy, err := secure(id, cfg.Access, nil, log)
+			if err != nil {
+				return nil, nil, err
 			}
 			gc := cfg.Gateway
 			gc.Conn = cfg.Limits.Apply(gc.Conn)
 			g, err := gateway.New(gc, id, log.With("component", "gateway"))
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			lc.Append(fx.Hook{
 				OnStart: g.Start,
 				OnStop:  func(context.Context) error { return g.Close() },
 			})
-			return g, nil
+			return g, policy, nil
 		}),
-		fx.Provide(metrics.NewRegistry, func(lc fx.Lifecycle, reg *prometheus.Registry, g *gateway.Gateway, log *slog.Logger) (*admin.Server, error) {
-			if err := metrics.NewGateway(g).Register(reg); err != nil {
+		fx.Provide(metrics.NewRegistry, func(lc fx.Lifecycle, reg *prometheus.Registry, g *gateway.Gateway, p *membership.Policy, log *slog.Logger) (*admin.Server, error) {
+			m := metrics.NewGateway(g)
+			m.WatchMembership(p)
+			if err := m.Register(reg); err != nil {
 				return nil, err
 			}
 			return newAdmin(lc, reg, log, admin.Config{Addr: cfg.HTTP, MaxConns: cfg.HTTPMaxConns, Checks: []admin.Check{{Name: "quic", Fn: func() error {

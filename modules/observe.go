@@ -12,6 +12,7 @@ import (
 	"go.uber.org/fx"
 
 	"github.com/peerbridge/peerbridge/connector"
+	"github.com/peerbridge/peerbridge/connector/membership"
 	"github.com/peerbridge/peerbridge/modules/admin"
 	"github.com/peerbridge/peerbridge/modules/metrics"
 	"github.com/peerbridge/peerbridge/modules/status"
@@ -34,8 +35,9 @@ func registerTCPRelayMetrics(reg *prometheus.Registry, cl *natpunch.Client) erro
 	return metrics.NewTCPRelay(cl).Register(reg)
 }
 
-func newBridgeMetrics(reg *prometheus.Registry, c *connector.Connector, log *slog.Logger) (*metrics.Bridge, error) {
+func newBridgeMetrics(reg *prometheus.Registry, c *connector.Connector, p *membership.Policy, log *slog.Logger) (*metrics.Bridge, error) {
 	m := metrics.NewBridge(c)
+	m.WatchMembership(p)
 	if err := m.Register(reg); err != nil {
 		return nil, err
 	}
@@ -104,11 +106,11 @@ func (n *NATS) healthy() error {
 
 // registerService announces the bridge as the peerbridge micro service
 // from start to stop.
-func registerService(lc fx.Lifecycle, cfg Config, n *NATS, c *connector.Connector) {
+func registerService(lc fx.Lifecycle, cfg Config, n *NATS, c *connector.Connector, p *membership.Policy) {
 	var svc micro.Service
 	lc.Append(fx.Hook{
 		OnStart: func(context.Context) (err error) {
-			svc, err = status.Register(n.Conn, status.ServiceConfig{Node: string(c.NodeID()), Version: cfg.Version}, c)
+			svc, err = status.Register(n.Conn, status.ServiceConfig{Node: string(c.NodeID()), Version: cfg.Version, Membership: p.Membership}, c)
 			return err
 		},
 		OnStop: func(context.Context) error {

@@ -90,7 +90,9 @@ func lookupEnv(flagName string, lookup func(string) (string, bool)) (value, name
 // comma-separated list.
 func setFromEnv(f *flag.Flag, name, v string) error {
 	parts := []string{v}
-	if _, ok := f.Value.(repeatable); ok {
+	if fv, ok := f.Value.(interface{ envFields() bool }); ok && fv.envFields() {
+		parts = strings.Fields(v)
+	} else if _, ok := f.Value.(repeatable); ok {
 		parts = strings.Split(v, ",")
 	}
 	for _, p := range parts {

@@ -41,6 +41,7 @@ func runGateway(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.IntVar(&cfg.Gateway.TCP.MaxConnsPerIP, "tcp-max-conns-per-ip", gateway.DefaultTCPMaxConnsPerIP, "most TCP relay connections from one IP address")
 	fs.DurationVar(&cfg.Gateway.RegistrationTTL, "registration-ttl", gateway.DefaultRegistrationTTL, "how long a bridge's registration lasts without a refresh")
 	httpFlags(fs, &cfg.HTTP, &cfg.HTTPMaxConns, "127.0.0.1:9091")
+	accessFlags(fs, &cfg.Access, "gateway")
 	cfg.Limits = gatewayLimits()
 	limitFlags(fs, &cfg.Limits)
 	cfg.Gateway.Relay, cfg.Gateway.Limits = gateway.DefaultRelayLimits(), gateway.DefaultLimits()

@@ -57,6 +57,7 @@ func newRunFlags(stderr io.Writer) (*flag.FlagSet, *runFlags) {
 	fs.IntVar(&c.MaxPayload, "max-payload", bridge.DefaultMaxPayload, "largest payload forwarded, in bytes")
 	fs.IntVar(&c.MaxTargets, "max-targets", bridge.DefaultMaxTargets, "most distinct peers one message may name (Peer-Node, Peer-Endpoint); past it the message is answered 400")
 	httpFlags(fs, &c.HTTP, &c.HTTPMaxConns, "127.0.0.1:9090")
+	accessFlags(fs, &c.Access, "bridge")
 	c.Limits = runLimits()
 	limitFlags(fs, &c.Limits)
 	queueFlags(fs, &c.Limits)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/peerbridge/peerbridge/bridge"
 	"github.com/peerbridge/peerbridge/connector"
+	"github.com/peerbridge/peerbridge/connector/membership"
 )
 
 // Peers is what the bridge collector reads from the connector at each
@@ -37,12 +38,23 @@ type Bridge struct {
 	peersDesc, msgsDesc, bytesDesc, payloadDesc, dialsDesc, dialFailDesc, evictDesc *prometheus.Desc
 	refusedDesc, inboundConnsDesc, frameBytesDesc                                   *prometheus.Desc
 
+	membership MembershipStats // may be nil
+
 	mu          sync.Mutex          // guards closedBytes and lastBytes
 	closedBytes map[bytesKey]uint64 // carried by connections that closed
 	lastBytes   map[bytesKey]uint64 // last reported, so the counter never goes back
 }
 
 var _ bridge.Observer = (*Bridge)(nil)
+
+// MembershipStats is what the collectors read of who may connect.
+type MembershipStats interface {
+	Stats() membership.Stats
+}
+
+// WatchMembership counts the nodes m refused in their handshake as
+// peerbridge_refused_total{limit="not_allowed"}. Call it before Register.
+func (b *Bridge) WatchMembership(m MembershipStats) { b.membership = m }
 
 // bytesKey labels peerbridge_bytes_total.
 type bytesKey struct {
@@ -81,7 +93,7 @@ func NewBridge(src Peers) *Bridge {
 		dialFailDesc: prometheus.NewDesc("peerbridge_dial_failures_total", "QUIC dials to peers that failed.", nil, nil),
 		evictDesc:    prometheus.NewDesc("peerbridge_evictions_total", "Peer connections closed for idleness.", nil, nil),
 		refusedDesc: prometheus.NewDesc("peerbridge_refused_total",
-			"What peers asked for and a limit refused: connections over --max-conns (conns), --max-conns-per-ip (conns_per_ip), --max-conns-per-peer (conns_per_peer); streams over the process's stream limit (streams); requests answered 503 busy (requests); frames that got no memory (frame_budget) or did not arrive within --frame-timeout (frame_timeout).",
+			"What peers asked for and a limit refused: connections over --max-conns (conns), --max-conns-per-ip (conns_per_ip), --max-conns-per-peer (conns_per_peer); streams over the process's stream limit (streams); requests answered 503 busy (requests); frames that got no memory (frame_budget) or did not arrive within --frame-timeout (frame_timeout); peers cut off for leaving messages unacknowledged (ack_timeout); nodes refused in the handshake because they are not allowed (not_allowed).",
 			[]string{"limit"}, nil),
 		inboundConnsDesc: prometheus.NewDesc("peerbridge_inbound_connections", "Inbound peer connections holding a slot of --max-conns.", nil, nil),
 		frameBytesDesc:   prometheus.NewDesc("peerbridge_frame_bytes", "Bytes held by frames still arriving from peers, against --frame-budget.", nil, nil),
@@ -168,8 +180,12 @@ func (b *Bridge) Collect(ch chan<- prometheus.Metric) {
 		{"conns", s.RefusedConns}, {"conns_per_ip", s.RefusedConnsPerIP}, {"conns_per_peer", s.RefusedConnsPerPeer},
 		{"streams", s.RefusedStreams}, {"requests", s.RefusedRequests},
 		{"frame_budget", s.FrameBudgetRefusals}, {"frame_timeout", s.FrameDeadlineResets},
+		{"ack_timeout", s.SlowPeers},
 	} {
 		counter(b.refusedDesc, r.n, r.limit)
+	}
+	if b.membership != nil {
+		counter(b.refusedDesc, b.membership.Stats().Refused, "not_allowed")
 	}
 	ch <- prometheus.MustNewConstMetric(b.inboundConnsDesc, prometheus.GaugeValue, float64(s.InboundConns))
 	ch <- prometheus.MustNewConstMetric(b.frameBytesDesc, prometheus.GaugeValue, float64(s.FrameBytes))

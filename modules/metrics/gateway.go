@@ -13,6 +13,7 @@ type GatewayStats interface {
 
 // Gateway collects a gateway's metrics.
 type Gateway struct {
+	membership                                        MembershipStats // may be nil
 	src                                               GatewayStats
 	regs, sessions, relayBytes, relayPackets, refused *prometheus.Desc
 	tcpClients, tcpAccepted, regsEnded                *prometheus.Desc
@@ -27,7 +28,7 @@ func NewGateway(src GatewayStats) *Gateway {
 		relayBytes:   prometheus.NewDesc("peerbridge_gateway_relay_bytes_total", "Bytes of the packets relayed.", nil, nil),
 		relayPackets: prometheus.NewDesc("peerbridge_gateway_relay_packets_total", "Relay packets by result: relayed, or dropped (no such session, over a relay limit, or the send failed).", []string{"result"}, nil),
 		refused: prometheus.NewDesc("peerbridge_gateway_refused_total",
-			"What a limit refused, by reason: registrations_full, registrations_per_ip (the bridges at one IP address hold their share), registration_invalid, register_rate, lookup_rate, punch_rate, relay_rate, notify_rate (requests toward one node), pair_notify_rate (one key's requests toward one node), relay_sessions, relay_packets_unknown (no session, or a stranger), relay_packets_limit (over a rate or byte budget), tcp_conns (TCP relay connections over the total or per-IP bound).",
+			"What a limit refused, by reason: registrations_full, registrations_per_ip (the bridges at one IP address hold their share), registration_invalid, register_rate, lookup_rate, punch_rate, relay_rate, notify_rate (requests toward one node), pair_notify_rate (one key's requests toward one node), relay_sessions, relay_packets_unknown (no session, or a stranger), relay_packets_limit (over a rate or byte budget), tcp_conns (TCP relay connections over the total or per-IP bound), not_allowed (nodes refused in the handshake: not on --allow, no credential from a --trust account).",
 			[]string{"reason"}, nil),
 		tcpClients:  prometheus.NewDesc("peerbridge_gateway_tcp_clients", "Bridges connected over the TCP relay.", nil, nil),
 		tcpAccepted: prometheus.NewDesc("peerbridge_gateway_tcp_accepted_total", "Bridges accepted on the TCP relay.", nil, nil),
@@ -36,6 +37,11 @@ func NewGateway(src GatewayStats) *Gateway {
 			[]string{"reason"}, nil),
 	}
 }
+
+// WatchMembership counts the nodes m refused in their handshake as
+// peerbridge_gateway_refused_total{reason="not_allowed"}. Call it before
+// Register.
+func (g *Gateway) WatchMembership(m MembershipStats) { g.membership = m }
 
 // Register registers the collector with reg.
 func (g *Gateway) Register(reg prometheus.Registerer) error {
@@ -78,5 +84,8 @@ func (g *Gateway) Collect(ch chan<- prometheus.Metric) {
 		{"tcp_conns", s.TCPRefused},
 	} {
 		ch <- prometheus.MustNewConstMetric(g.refused, prometheus.CounterValue, float64(r.n), r.reason)
+	}
+	if g.membership != nil {
+		ch <- prometheus.MustNewConstMetric(g.refused, prometheus.CounterValue, float64(g.membership.Stats().Refused), "not_allowed")
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/peerbridge/peerbridge/connector"
+	"github.com/peerbridge/peerbridge/connector/identity"
 )
 
 // Peer is one entry of the peers endpoint's answer.
@@ -24,10 +25,14 @@ type Peer struct {
 	// ago that was when the bridge answered.
 	Since      time.Time `json:"since"`
 	AgeSeconds float64   `json:"age_s"`
+	// Membership says why the bridge accepts the peer: "open", "allowed by
+	// list", "member of account A...". Empty from a bridge that does not
+	// say.
+	Membership string `json:"membership,omitempty"`
 }
 
 // peersOf converts the connector's snapshot of pooled connections.
-func peersOf(infos []connector.PeerInfo, now time.Time) []Peer {
+func peersOf(infos []connector.PeerInfo, now time.Time, membership func(identity.NodeID) string) []Peer {
 	out := make([]Peer, 0, len(infos))
 	for _, p := range infos {
 		if !p.Pooled {
@@ -38,6 +43,7 @@ func peersOf(infos []connector.PeerInfo, now time.Time) []Peer {
 			RTTMillis: float64(p.RTT.Microseconds()) / 1000,
 			BytesIn:   p.BytesIn, BytesOut: p.BytesOut,
 			Since: p.Since.UTC(), AgeSeconds: now.Sub(p.Since).Round(time.Millisecond).Seconds(),
+			Membership: membership(p.Node),
 		})
 	}
 	return out

@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/micro"
 
 	"github.com/peerbridge/peerbridge/connector"
+	"github.com/peerbridge/peerbridge/connector/identity"
 )
 
 // Names of the service, its metadata and its endpoint.
@@ -37,6 +38,9 @@ type ServiceConfig struct {
 	Version string
 	// Now is the clock peer ages are measured with. Nil means time.Now.
 	Now func() time.Time
+	// Membership says why the bridge accepts a peer (see
+	// membership.Policy.Membership). Nil leaves it out.
+	Membership func(identity.NodeID) string
 }
 
 // PeersSubject is the subject of node's peers endpoint: one per bridge, so
@@ -52,6 +56,9 @@ func Register(nc *nats.Conn, cfg ServiceConfig, peers PeerLister) (micro.Service
 	if cfg.Version == "" {
 		cfg.Version = "0.0.0"
 	}
+	if cfg.Membership == nil {
+		cfg.Membership = func(identity.NodeID) string { return "" }
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -66,7 +73,7 @@ func Register(nc *nats.Conn, cfg ServiceConfig, peers PeerLister) (micro.Service
 		return nil, fmt.Errorf("status: registering the micro service: %w", err)
 	}
 	handler := micro.HandlerFunc(func(r micro.Request) {
-		list := peersOf(peers.Peers(), cfg.Now())
+		list := peersOf(peers.Peers(), cfg.Now(), cfg.Membership)
 		slices.SortFunc(list, func(a, b Peer) int { return strings.Compare(a.Node, b.Node) })
 		if err := r.RespondJSON(list); err != nil {
 			r.Error("500", err.Error(), nil)

@@ -1,6 +1,7 @@
 package status
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -23,10 +24,10 @@ func WriteTable(w io.Writer, bridges []Bridge) error {
 		if len(b.Peers) == 0 {
 			continue
 		}
-		fmt.Fprintln(tw, "  NODE\tPATH\tENDPOINT\tRTT\tAGE\tIN\tOUT")
+		fmt.Fprintln(tw, "  NODE\tPATH\tENDPOINT\tRTT\tAGE\tIN\tOUT\tMEMBERSHIP")
 		for _, p := range b.Peers {
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Node, p.Path, p.Endpoint,
-				rtt(p.RTTMillis), age(p.AgeSeconds), size(p.BytesIn), size(p.BytesOut))
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Node, p.Path, p.Endpoint,
+				rtt(p.RTTMillis), age(p.AgeSeconds), size(p.BytesIn), size(p.BytesOut), cmp.Or(p.Membership, "-"))
 		}
 	}
 	return tw.Flush()
