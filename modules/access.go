@@ -23,7 +23,7 @@ type Access struct {
 
 // secure gives id its credential (a.Creds) and the policy a describes, and
 // returns both. The nodes of implicit (configured peers and gateways) are
-// accepted whatever the lists say. An open node says so once, as a warning.
+// accepted whatever the lists say.
 func secure(id *identity.Identity, a Access, implicit []connector.Target, log *slog.Logger) (*identity.Identity, *membership.Policy, error) {
 	var cfg membership.Config
 	for _, s := range a.Allow {
@@ -57,9 +57,6 @@ func secure(id *identity.Identity, a Access, implicit []connector.Target, log *s
 		if id, err = id.WithCredential(cred); err != nil {
 			return nil, nil, err
 		}
-	}
-	if p.Open() {
-		log.Warn("open to every node: any key may connect; restrict who may with --allow NODEID or --trust ACCOUNT")
 	}
 	return id.WithPolicy(p.Check), p, nil
 }

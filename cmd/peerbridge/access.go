@@ -2,6 +2,7 @@ package main
 
 import (
 	"flag"
+	"log/slog"
 	"strings"
 
 	"github.com/peerbridge/peerbridge/connector/membership"
@@ -48,4 +49,13 @@ func accessFlags(fs *flag.FlagSet, a *modules.Access, what string) {
 	fs.Var((*allowFlag)(&a.Allow), "allow", "accept only these nodes (and the other lists'): `NODEID`, or NODEID:TYPE,TYPE to bound the message types it may send (repeatable; env: entries separated by spaces). With no --allow and no --trust the "+what+" accepts every node")
 	fs.Var((*trustFlag)(&a.Trust), "trust", "accept nodes presenting a NATS user JWT issued by this `ACCOUNT` (an account public key, or a file with the account's JWT to trust its signing keys and revocations too; repeatable)")
 	fs.StringVar(&a.Creds, "creds", "", "`FILE` (.creds or JWT) this node presents to others: a user JWT for this node's key (see 'peerbridge id --nkey')")
+}
+
+// warnIfOpen says once, at start, that a bridge or gateway accepts every
+// node, and how to close it, as nats-server warns of a server without
+// authorization.
+func warnIfOpen(log *slog.Logger, p *membership.Policy, what string) {
+	if p.Open() {
+		log.Warn("open to every node: any key may connect to this "+what+"; restrict who may with --allow NODEID or --trust ACCOUNT", "component", "membership")
+	}
 }

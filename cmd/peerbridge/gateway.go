@@ -11,6 +11,7 @@ import (
 
 	"go.uber.org/fx"
 
+	"github.com/peerbridge/peerbridge/connector/membership"
 	"github.com/peerbridge/peerbridge/connector/ratelimit"
 	"github.com/peerbridge/peerbridge/modules"
 	"github.com/peerbridge/peerbridge/modules/admin"
@@ -88,11 +89,13 @@ func runGateway(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	var (
 		g    *gateway.Gateway
 		http *admin.Server
+		p    *membership.Policy
 	)
-	app := fx.New(fxLogger(log), fx.Supply(log), modules.GatewayModule(cfg), fx.Populate(&g, &http))
+	app := fx.New(fxLogger(log), fx.Supply(log), modules.GatewayModule(cfg), fx.Populate(&g, &http, &p))
 	if err := app.Start(ctx); err != nil {
 		return startError(err)
 	}
+	warnIfOpen(log, p, "gateway")
 	fmt.Fprintf(stdout, "node: %s\n", g.NodeID())
 	for _, a := range g.Addrs() {
 		fmt.Fprintf(stdout, "gateway: %s@%s\n", g.NodeID(), a)

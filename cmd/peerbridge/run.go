@@ -13,6 +13,7 @@ import (
 
 	"github.com/peerbridge/peerbridge/bridge"
 	"github.com/peerbridge/peerbridge/connector"
+	"github.com/peerbridge/peerbridge/connector/membership"
 	"github.com/peerbridge/peerbridge/modules"
 	"github.com/peerbridge/peerbridge/modules/admin"
 	"github.com/peerbridge/peerbridge/modules/logging"
@@ -133,17 +134,19 @@ func runBridge(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		conn *connector.Connector
 		nc   *modules.NATS
 		http *admin.Server
+		p    *membership.Policy
 	)
 	app := fx.New(
 		fxLogger(log),
 		fx.Supply(log),
 		modules.Daemon(f.cfg),
-		fx.Populate(&conn, &nc, &http),
+		fx.Populate(&conn, &nc, &http, &p),
 		fx.StopTimeout(f.cfg.Grace+shutdownSlack),
 	)
 	if err := app.Start(ctx); err != nil {
 		return startError(err)
 	}
+	warnIfOpen(log, p, "bridge")
 	fmt.Fprintf(stdout, "node: %s\nquic: %s\nnats: %s\n", conn.NodeID(), conn.Addr(), nc.ClientURL)
 	if http != nil {
 		fmt.Fprintf(stdout, "http: %s\n", http.Addr())

@@ -205,7 +205,7 @@ func (g *Gateway) onEvent(i int) func(connector.Event) {
 		if _, live := g.conns[i].PathTo(e.Node); live {
 			return // it has another connection here
 		}
-		if g.reg.drop(e.Node, i) {
+		if g.reg.drop(e.Node, i, e.Remote) {
 			g.log.Debug("registration ended with its connection", "node", e.Node.Short())
 		}
 	}

@@ -67,8 +67,13 @@ func (g *Gateway) register(i int, m *connector.Message) (*wire.Registered, error
 		g.reg.invalid.Add(1)
 		return nil, err
 	}
-	if old, ok := g.reg.get(m.From, time.Now()); ok && (old.Observed != m.Remote || old.via != i) {
-		g.log.Info("bridge moved", "node", m.From.Short(), "from", old.Observed, "to", m.Remote)
+	if old, ok := g.reg.get(m.From, time.Now()); !ok || old.Observed != m.Remote || old.via != i {
+		// A bridge back after its connection ended (a new TCP relay link, a
+		// restart) registers anew: its relay sessions follow it as they do
+		// a bridge that moved.
+		if ok {
+			g.log.Info("bridge moved", "node", m.From.Short(), "from", old.Observed, "to", m.Remote)
+		}
 		g.relay.rebind(m.From, m.Remote, i)
 	}
 	if err := g.reg.put(rec); err != nil {

@@ -88,14 +88,15 @@ func (r *registry) get(id identity.NodeID, now time.Time) (record, bool) {
 	return rec, ok
 }
 
-// drop deletes id's record if it is the one its bridge made through
-// gateway address via, and reports whether it did: the bridge's connection
-// there has ended.
-func (r *registry) drop(id identity.NodeID, via int) bool {
+// drop deletes id's record if it is the one its bridge made through the
+// connection from remote to gateway address via, and reports whether it
+// did: that connection has ended. A record the bridge made since, through
+// another connection, stays.
+func (r *registry) drop(id identity.NodeID, via int, remote netip.AddrPort) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	rec, ok := r.nodes[id]
-	if !ok || rec.via != via {
+	if !ok || rec.via != via || rec.Observed != remote {
 		return false
 	}
 	r.forgetLocked(rec)

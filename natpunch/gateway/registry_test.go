@@ -60,7 +60,10 @@ func TestRegistryBoundsEachIP(t *testing.T) {
 	if err := put("k0", attacker); err != nil {
 		t.Fatalf("re-registering at the same address was refused: %v", err)
 	}
-	if !r.drop("k0", 0) || r.drop("k0", 0) {
+	if r.drop("k0", 0, netip.MustParseAddrPort("198.18.0.66:9")) {
+		t.Fatal("a record made through another connection was dropped")
+	}
+	if !r.drop("k0", 0, netip.AddrPort{}) || r.drop("k0", 0, netip.AddrPort{}) {
 		t.Fatal("drop did not delete the record exactly once")
 	}
 	if err := put("k2", attacker); err != nil || r.gone.Load() != 1 {
