@@ -50,10 +50,10 @@ var longAgo = time.Unix(1, 0)
 // handshake reads INFO, upgrades to TLS if asked, sends CONNECT and PING
 // and waits for the PONG, all bounded by ctx.
 func (c *Conn) handshake(ctx context.Context) error {
-	if d, ok := ctx.Deadline(); ok {
-		c.conn.SetDeadline(d)
-	}
-	stop := context.AfterFunc(ctx, func() { c.conn.SetDeadline(longAgo) })
+	// Blocked I/O is aborted once ctx is done, not at its deadline, so an
+	// I/O timeout is always seen as ctx's error.
+	raw := c.conn // TLS may wrap c.conn meanwhile
+	stop := context.AfterFunc(ctx, func() { raw.SetDeadline(longAgo) })
 	err := c.runHandshake(ctx)
 	if !stop() || ctx.Err() != nil {
 		return fmt.Errorf("natsconn: handshake: %w", context.Cause(ctx))
