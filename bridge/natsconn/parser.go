@@ -1,6 +1,9 @@
 package natsconn
 
-import "fmt"
+import (
+	"bytes"
+	"fmt"
+)
 
 // maxPayloadCap bounds max_payload whatever the server's INFO says: it is
 // nats-server's own upper limit, and what a lying server can make the
@@ -58,7 +61,6 @@ type parser struct {
 	kw    string // keyword being matched
 	ki    int    // bytes of kw matched
 	as    int    // start of the argument or payload in the current buffer
-	drop  int    // 1 when the argument so far ends with \r
 
 	arg     []byte // control line split across reads; nil when in the buffer
 	scratch []byte // backing store of arg, MaxControlLine long
@@ -73,7 +75,7 @@ type parser struct {
 }
 
 func newParser(s sink, maxLine int) *parser {
-	return &parser{sink: s, maxLine: maxLine, scratch: make([]byte, 0, maxLine)}
+	return &parser{sink: s, maxLine: maxLine, scratch: make([]byte, 0, maxLine+1)}
 }
 
 // setMaxPayload sets the payload bound from the server's INFO.
@@ -112,11 +114,11 @@ func (p *parser) parse(buf []byte) error {
 			p.state = stSkipSpace
 		case stSkipSpace:
 			if b != ' ' && b != '\t' {
-				p.state, p.as, p.drop = stArg, i, 0
+				p.state, p.as = stArg, i
 				i-- // the byte starts the argument
 			}
 		case stArg:
-			next, err := p.argByte(buf, i)
+			next, err := p.argBytes(buf, i)
 			if err != nil {
 				return err
 			}
@@ -190,37 +192,39 @@ func (p *parser) argLimit() int {
 	return p.maxLine
 }
 
-// argByte reads byte i of an argument and returns the index to go on from.
-func (p *parser) argByte(buf []byte, i int) (int, error) {
-	switch buf[i] {
-	case '\r':
-		p.drop = 1
-		return i, nil
-	case '\n':
-		arg := p.arg
-		if arg == nil {
-			arg = buf[p.as : i-p.drop]
+// argBytes reads an argument from byte i, up to its \n or the end of buf,
+// and returns the index to go on from.
+func (p *parser) argBytes(buf []byte, i int) (int, error) {
+	j := bytes.IndexByte(buf[i:], '\n')
+	if j < 0 { // the line goes on in the next read
+		if p.arg != nil {
+			if len(p.arg)+len(buf)-i > p.argLimit()+1 {
+				return i, p.tooLong(len(p.arg) + len(buf) - i)
+			}
+			p.arg = append(p.arg, buf[i:]...)
 		}
-		if len(arg) > p.argLimit() {
-			return i, p.tooLong(len(arg))
-		}
-		p.as, p.drop = i+1, 0
-		if err := p.endArg(arg); err != nil {
-			return i, err
-		}
-		if p.state == stPayload {
-			return p.as + p.ma.size - 1, nil // jump over the payload
-		}
-		return i, nil
+		return len(buf) - 1, nil
 	}
-	p.drop = 0
+	end := i + j
+	arg := buf[p.as:end]
 	if p.arg != nil {
-		if len(p.arg) >= p.argLimit() {
-			return i, p.tooLong(len(p.arg) + 1)
+		if len(p.arg)+j > p.argLimit()+1 {
+			return i, p.tooLong(len(p.arg) + j)
 		}
-		p.arg = append(p.arg, buf[i])
+		p.arg = append(p.arg, buf[i:end]...)
+		arg = p.arg
 	}
-	return i, nil
+	if arg = bytes.TrimSuffix(arg, []byte{'\r'}); len(arg) > p.argLimit() {
+		return i, p.tooLong(len(arg))
+	}
+	p.as = end + 1
+	if err := p.endArg(arg); err != nil {
+		return i, err
+	}
+	if p.state == stPayload {
+		return p.as + p.ma.size - 1, nil // jump over the payload
+	}
+	return end, nil
 }
 
 // endArg acts on a complete argument. The args of MSG and HMSG stay in arg
@@ -288,11 +292,10 @@ func (p *parser) deliver(payload []byte) {
 func (p *parser) split(buf []byte) error {
 	switch {
 	case p.state == stArg && p.arg == nil:
-		n := len(buf) - p.drop - p.as
-		if n > p.argLimit() {
+		if n := len(buf) - p.as; n > p.argLimit()+1 { // +1: a \r
 			return p.tooLong(n)
 		}
-		p.arg = append(p.scratch[:0], buf[p.as:len(buf)-p.drop]...)
+		p.arg = append(p.scratch[:0], buf[p.as:]...)
 	case p.state == stPayload && !p.copying:
 		rest := buf[p.as:]
 		if len(rest) >= p.ma.size { // whole payload here: no need to copy it

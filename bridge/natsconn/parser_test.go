@@ -189,5 +189,10 @@ func (nopSink) serverErr(t []byte) error { return nil }
 
 // hmsg is an HMSG for sid 1 as the server writes it.
 func hmsg(subject, reply, header, data string) []byte {
-	return fmt.Appendf(nil, "HMSG %s 1 %s %d %d\r\n%s%s\r\n", subject, reply, len(header), len(header)+len(data), header, data)
+	if reply != "" {
+		subject += " 1 " + reply
+	} else {
+		subject += " 1"
+	}
+	return fmt.Appendf(nil, "HMSG %s %d %d\r\n%s%s\r\n", subject, len(header), len(header)+len(data), header, data)
 }
