@@ -207,7 +207,7 @@ func TestPermissionViolation(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"Publish", "Subscription"} {
-		err := nextErr(t, errs)
+		err := receive(t, errs)
 		var se *ServerError
 		if !errors.Is(err, ErrPermission) || !errors.As(err, &se) || se.Fatal() || !strings.Contains(se.Text, want) {
 			t.Fatalf("got %v, want a permissions violation for %s", err, want)
@@ -227,21 +227,10 @@ func TestServerInvalidSubject(t *testing.T) {
 	if err := c.writeControl("SUB foo..bar 99\r\n", nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := nextErr(t, errs); !errors.Is(err, ErrBadSubject) {
+	if err := receive(t, errs); !errors.Is(err, ErrBadSubject) {
 		t.Fatalf("got %v, want ErrBadSubject", err)
 	}
 	flush(t, c)
-}
-
-func nextErr(t *testing.T, errs <-chan error) error {
-	t.Helper()
-	select {
-	case err := <-errs:
-		return err
-	case <-time.After(wait):
-		t.Fatal("no error reported")
-		return nil
-	}
 }
 
 func TestAuthorization(t *testing.T) {
@@ -294,12 +283,7 @@ func TestServerShutdownClosesConn(t *testing.T) {
 func TestCloseWritesBuffered(t *testing.T) {
 	const n = 1000
 	s := runServer(t, &server.Options{})
-	nc := dialNATS(t, s)
-	sub, err := nc.SubscribeSync("closing")
-	if err != nil {
-		t.Fatal(err)
-	}
-	nc.Flush()
+	sub := subscribeNATS(t, dialNATS(t, s), "closing")
 	c := dial(t, s, Options{})
 	for range n {
 		c.Publish("closing", "", nil, []byte("m"))

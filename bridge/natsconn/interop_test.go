@@ -48,12 +48,7 @@ func TestFromNatsGo(t *testing.T) {
 // header map it describes.
 func TestToNatsGo(t *testing.T) {
 	s := runServer(t, &server.Options{})
-	nc := dialNATS(t, s)
-	sub, err := nc.SubscribeSync("out")
-	if err != nil {
-		t.Fatal(err)
-	}
-	nc.Flush()
+	sub := subscribeNATS(t, dialNATS(t, s), "out")
 	c := dial(t, s, Options{})
 	want := oddHeader()
 	var h Header

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	natstest "github.com/nats-io/nats-server/v2/test"
 	"github.com/nats-io/nats.go"
 	"go.uber.org/goleak"
 )
@@ -15,22 +16,16 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // wait bounds every wait for an event in these tests.
 const wait = 5 * time.Second
 
-// runServer runs a real NATS server with opts on a random loopback port.
+// runServer runs a real NATS server with opts on a random loopback port,
+// through nats-server's own test helper (which sets NoLog).
 func runServer(t testing.TB, opts *server.Options) *server.Server {
 	t.Helper()
-	opts.Host, opts.Port, opts.NoLog, opts.NoSigs = "127.0.0.1", -1, true, true
-	s, err := server.NewServer(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Start()
+	opts.Host, opts.Port, opts.NoSigs = "127.0.0.1", -1, true
+	s := natstest.RunServer(opts)
 	t.Cleanup(func() {
 		s.Shutdown()
 		s.WaitForShutdown()
 	})
-	if !s.ReadyForConnections(wait) {
-		t.Fatal("nats-server not ready")
-	}
 	return s
 }
 
@@ -88,13 +83,28 @@ func collect(t testing.TB, c *Conn, subject, queue string) <-chan copied {
 	return ch
 }
 
-func receive(t testing.TB, ch <-chan copied) copied {
+// receive returns the next value from ch, failing the test after wait.
+func receive[T any](t testing.TB, ch <-chan T) T {
 	t.Helper()
 	select {
-	case m := <-ch:
-		return m
+	case v := <-ch:
+		return v
 	case <-time.After(wait):
-		t.Fatal("no message")
-		return copied{}
+		var zero T
+		t.Fatalf("nothing arrived in %v", wait)
+		return zero
 	}
+}
+
+// subscribeNATS subscribes nc and returns once the server has it.
+func subscribeNATS(t testing.TB, nc *nats.Conn, subject string) *nats.Subscription {
+	t.Helper()
+	sub, err := nc.SubscribeSync(subject)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	return sub
 }

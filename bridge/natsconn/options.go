@@ -1,6 +1,7 @@
 package natsconn
 
 import (
+	"cmp"
 	"crypto/tls"
 	"fmt"
 	"time"
@@ -64,24 +65,12 @@ type Options struct {
 
 // populate fills zero fields with their defaults.
 func (o *Options) populate() {
-	if o.ReadBufferSize == 0 {
-		o.ReadBufferSize = DefaultReadBufferSize
-	}
-	if o.MaxPending == 0 {
-		o.MaxPending = DefaultMaxPending
-	}
-	if o.WriteTimeout == 0 {
-		o.WriteTimeout = DefaultWriteTimeout
-	}
-	if o.MaxControlLine == 0 {
-		o.MaxControlLine = DefaultMaxControlLine
-	}
-	if o.PingInterval == 0 {
-		o.PingInterval = DefaultPingInterval
-	}
-	if o.MaxPingsOut == 0 {
-		o.MaxPingsOut = DefaultMaxPingsOut
-	}
+	o.ReadBufferSize = cmp.Or(o.ReadBufferSize, DefaultReadBufferSize)
+	o.MaxPending = cmp.Or(o.MaxPending, DefaultMaxPending)
+	o.WriteTimeout = cmp.Or(o.WriteTimeout, DefaultWriteTimeout)
+	o.MaxControlLine = cmp.Or(o.MaxControlLine, DefaultMaxControlLine)
+	o.PingInterval = cmp.Or(o.PingInterval, DefaultPingInterval)
+	o.MaxPingsOut = cmp.Or(o.MaxPingsOut, DefaultMaxPingsOut)
 }
 
 // validate checks a populated Options.
