@@ -5,9 +5,10 @@ import (
 	"time"
 )
 
-// maxKeptBuffer: a write buffer that grew past this is dropped after its
-// write instead of kept for reuse.
-const maxKeptBuffer = 4 << 20
+// maxKeptBuffer: a write buffer larger than this is kept for reuse only
+// while writes fill a quarter of it; once the burst that grew it is over, it
+// is dropped.
+const maxKeptBuffer = 1 << 20
 
 // flushLoop writes what is buffered whenever a write wakes it. While it
 // writes, new messages gather in the other buffer: under load each write
@@ -42,7 +43,7 @@ func (c *Conn) writeOut() error {
 	err := c.write(buf)
 	c.wmu.Lock()
 	c.inflight = 0
-	if cap(buf) <= maxKeptBuffer {
+	if cap(buf) <= maxKeptBuffer || len(buf) >= cap(buf)/4 {
 		c.spare = buf[:0]
 	}
 	c.wmu.Unlock()
