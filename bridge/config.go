@@ -42,11 +42,14 @@ type Config struct {
 }
 
 // Access is what the bridge asks of the node's membership policy (see
-// connector/membership) for each inbound message.
+// connector/membership) for each message.
 type Access interface {
 	// MayDeliver reports whether peer may have a message of type typ
 	// published on subject.
 	MayDeliver(peer identity.NodeID, typ, subject string) bool
+	// MaySend reports whether this node's own credential allows it to
+	// cause subject at a peer.
+	MaySend(subject string) bool
 }
 
 // Defaults for the zero values of Config.

@@ -29,6 +29,9 @@ func (b *Bridge) parseCall(m *nats.Msg, verb string, c *call) error {
 	if err != nil {
 		return err
 	}
+	if err := b.maySend(typ); err != nil {
+		return err
+	}
 	if len(m.Data) > b.cfg.MaxPayload {
 		return fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(m.Data), b.cfg.MaxPayload)
 	}

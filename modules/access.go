@@ -57,6 +57,9 @@ func secure(id *identity.Identity, a Access, implicit []connector.Target, log *s
 		if id, err = id.WithCredential(cred); err != nil {
 			return nil, nil, err
 		}
+		if err := p.SetOwnCredential(cred); err != nil {
+			return nil, nil, err
+		}
 	}
 	return id.WithPolicy(p.Check), p, nil
 }

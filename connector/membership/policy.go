@@ -48,6 +48,7 @@ type Policy struct {
 	warnGap *ratelimitGate
 
 	closed atomic.Bool // anything configured: not every node is accepted
+	own    *jwt.Permission // this node's own credential's publish permissions; nil: none
 
 	mu      sync.Mutex // guards allow (after New) and members
 	members map[identity.NodeID]member
@@ -197,6 +198,32 @@ func (p *Policy) MayDeliver(peer identity.NodeID, typ, subject string) bool {
 		return false
 	}
 	return !matchAny(m.pub.Deny, subject)
+}
+
+// SetOwnCredential reads the publish permissions of the credential this
+// node presents (a user JWT), for MaySend. Call it before the policy is
+// used.
+func (p *Policy) SetOwnCredential(credential []byte) error {
+	uc, err := jwt.DecodeUserClaims(string(credential))
+	if err != nil {
+		return fmt.Errorf("membership: own credential: %w", err)
+	}
+	pub := uc.Permissions.Pub
+	p.own = &pub
+	return nil
+}
+
+// MaySend reports whether this node's own credential allows it to cause
+// subject at a peer that checks it (true without a credential): a message
+// a peer would refuse (403) is refused before it is sent.
+func (p *Policy) MaySend(subject string) bool {
+	if p == nil || p.own == nil {
+		return true
+	}
+	if len(p.own.Allow) > 0 && !matchAny(p.own.Allow, subject) {
+		return false
+	}
+	return !matchAny(p.own.Deny, subject)
 }
 
 // Membership says in words why peer is accepted: "open", "allowed by

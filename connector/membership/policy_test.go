@@ -256,3 +256,20 @@ func FuzzCheck(f *testing.F) {
 		}
 	})
 }
+
+// TestMaySendFollowsOwnCredential: a node checks its own credential's
+// publish permissions before it sends.
+func TestMaySendFollowsOwnCredential(t *testing.T) {
+	acct := newAccount(t)
+	p, _ := New(Config{}, nil)
+	if !p.MaySend("peer.recv.anything") {
+		t.Error("a node without a credential may not send")
+	}
+	cred := issue(t, node(t), acct.kp, func(uc *jwt.UserClaims) { uc.Pub.Allow.Add("peer.recv.chat.>") })
+	if err := p.SetOwnCredential(cred); err != nil {
+		t.Fatal(err)
+	}
+	if !p.MaySend("peer.recv.chat.room1") || p.MaySend("peer.recv.svc.admin") {
+		t.Error("MaySend does not follow the credential's publish permissions")
+	}
+}
