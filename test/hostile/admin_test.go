@@ -72,7 +72,12 @@ func TestHTTPIdleConnections(t *testing.T) {
 	if err == nil {
 		r.Body.Close()
 	}
+	// The server closes the connection idle longest as each new one comes,
+	// on its own goroutine: the count settles within moments.
 	open := stillOpen(conns, 300*time.Millisecond)
+	for settle := time.Now().Add(5 * time.Second); open > admin.DefaultMaxConns && time.Now().Before(settle); {
+		open = stillOpen(conns, 100*time.Millisecond)
+	}
 	t.Logf("%d idle keep-alive connections (%d answered): %d still open; /healthz err=%v in %v",
 		idleAttackConns, len(conns), open, err, took.Round(time.Millisecond))
 	if err != nil || r.StatusCode != http.StatusOK {
