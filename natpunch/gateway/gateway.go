@@ -246,35 +246,37 @@ func (g *Gateway) probeServer(i int) func(netip.AddrPort, wire.Probe) {
 	}
 }
 
-// expireRelays closes idle relay sessions until the gateway closes.
+// expireRelays closes idle relay sessions every quarter of their idle
+// timeout until the gateway closes.
 func (g *Gateway) expireRelays() {
-	t := time.NewTicker(max(g.cfg.RelayIdleTimeout/4, time.Millisecond))
-	defer t.Stop()
-	for {
-		select {
-		case <-g.ctx.Done():
-			return
-		case now := <-t.C:
-			if n := g.relay.expire(now, g.cfg.RelayIdleTimeout); n > 0 {
-				g.log.Info("idle relay sessions closed", "sessions", n)
-			}
+	g.every(g.cfg.RelayIdleTimeout/4, func(now time.Time) {
+		if n := g.relay.expire(now, g.cfg.RelayIdleTimeout); n > 0 {
+			g.log.Info("idle relay sessions closed", "sessions", n)
 		}
-	}
+	})
 }
 
 // sweepRegistrations deletes expired registrations every quarter of the
 // TTL until the gateway closes.
 func (g *Gateway) sweepRegistrations() {
-	t := time.NewTicker(max(g.cfg.RegistrationTTL/4, time.Millisecond))
+	g.every(g.cfg.RegistrationTTL/4, func(now time.Time) {
+		if n := g.reg.sweep(now); n > 0 {
+			g.log.Debug("expired registrations swept", "records", n)
+		}
+	})
+}
+
+// every calls f every period (at least a millisecond) until the gateway
+// closes.
+func (g *Gateway) every(period time.Duration, f func(now time.Time)) {
+	t := time.NewTicker(max(period, time.Millisecond))
 	defer t.Stop()
 	for {
 		select {
 		case <-g.ctx.Done():
 			return
 		case now := <-t.C:
-			if n := g.reg.sweep(now); n > 0 {
-				g.log.Debug("expired registrations swept", "records", n)
-			}
+			f(now)
 		}
 	}
 }
