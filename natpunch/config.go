@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"net/netip"
 	"time"
 
 	"github.com/peerbridge/peerbridge/connector"
@@ -74,6 +75,12 @@ type ClientConfig struct {
 	// UDPRetryMin and UDPRetryMax bound the backoff between UDP probes of
 	// the gateway while on the TCP relay. Defaults 1 s and 4 s.
 	UDPRetryMin, UDPRetryMax time.Duration
+	// LocalSubnets returns the subnets this node is on: a peer's claimed
+	// local addresses are dialled and punched only there (a LAN both
+	// share). Nil means the host's interfaces' subnets, loopback excluded;
+	// set it where the connector's socket lives in another network
+	// namespace than the process.
+	LocalSubnets func() []netip.Prefix
 }
 
 func (c *ClientConfig) populate() {
@@ -93,6 +100,9 @@ func (c *ClientConfig) populate() {
 	c.MaxRelaySessions = cmp.Or(c.MaxRelaySessions, DefaultRelaySessions)
 	c.RelayGrants = c.RelayGrants.OrDefault(defaultRelayGrants(c.MaxRelaySessionsPerPeer))
 	c.AllRelayGrants = c.AllRelayGrants.OrDefault(DefaultAllRelayGrants)
+	if c.LocalSubnets == nil {
+		c.LocalSubnets = ownSubnets
+	}
 }
 
 // ErrInvalidConfig is wrapped by every error validate returns.

@@ -32,7 +32,7 @@ func (cl *Client) followPlan(ctx context.Context, id identity.NodeID, plan wire.
 	delay := min(max(time.Duration(plan.DelayMs)*time.Millisecond, 0), maxPunchDelay)
 	ctx, cancel := context.WithTimeout(ctx, delay+lowTTLLead+cl.cfg.PunchTimeout)
 	defer cancel()
-	targets := cl.punchTargets(plan, ownSubnets())
+	targets := cl.punchTargets(plan, cl.cfg.LocalSubnets())
 	if len(targets) == 0 {
 		return connector.Conn{}, fmt.Errorf("%w: no address to punch toward %s", connector.ErrUnreachable, id.Short())
 	}

@@ -88,7 +88,7 @@ func (cl *Client) directUsable(a *attempt) bool {
 // the peer's claimed local addresses that are on this node's own subnets:
 // never at an address a peer merely names (see reachable).
 func (cl *Client) directConnect(ctx context.Context, a *attempt) (connector.Conn, error) {
-	addrs := cl.directAddrs(a, ownSubnets())
+	addrs := cl.directAddrs(a, cl.cfg.LocalSubnets())
 	return cl.direct(ctx, a.id, addrs)
 }
 

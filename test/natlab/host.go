@@ -27,6 +27,15 @@ func (h *Host) Name() string { return h.ns }
 // Addrs returns the host's IPv4 addresses, the first being its primary one.
 func (h *Host) Addrs() []netip.Addr { return slices.Clone(h.addrs) }
 
+// Subnets returns the host's subnets: every lab segment is a /24.
+func (h *Host) Subnets() []netip.Prefix {
+	out := make([]netip.Prefix, 0, len(h.addrs))
+	for _, a := range h.addrs {
+		out = append(out, netip.PrefixFrom(a, 24).Masked())
+	}
+	return out
+}
+
 // ListenUDP opens a UDP socket inside the host's namespace, bound to addr.
 // An invalid (zero) address in addr binds every address of the host; port 0
 // picks a free port. The socket stays in the namespace for its whole life and

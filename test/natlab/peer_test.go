@@ -147,6 +147,9 @@ func (p *peer) start(ctx context.Context, cfg natpunch.ClientConfig) error {
 		p.conn = nil
 		return err
 	}
+	// The bridge runs in this process, its socket in the host's namespace:
+	// its subnets are the host's LAN, not this process's interfaces.
+	cfg.LocalSubnets = p.host.Subnets
 	if p.cl, err = natpunch.NewClient(p.conn, cfg, log); err != nil {
 		return err
 	}
