@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
@@ -24,12 +25,6 @@ type Event struct {
 	// Step is "direct", "punch", "relay" or "upgrade".
 	Step string
 	Err  error
-}
-
-// gatewayRef is a configured gatewayRef with its resolved address.
-type gatewayRef struct {
-	target connector.Target
-	addr   netip.AddrPort
 }
 
 // Client is a bridge's side of NAT traversal: it registers with gateways,
@@ -90,7 +85,7 @@ func NewClient(c Connector, cfg ClientConfig, log *slog.Logger) (*Client, error)
 			}
 			ap = ua.AddrPort()
 		}
-		cl.gateways = append(cl.gateways, gatewayRef{target: t, addr: netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())})
+		cl.gateways = append(cl.gateways, gatewayRef{target: t, addr: netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), health: new(gatewayHealth)})
 	}
 	return cl, nil
 }
@@ -266,53 +261,42 @@ func (cl *Client) registerLoop() {
 // may behave differently now. A full probe is not repeated otherwise,
 // because this socket has since sent to the gateway's other address, which
 // would make the filtering test pass on any NAT.
-func (cl *Client) refreshReport() *Report {
-	gw := cl.gateways[0]
+func (cl *Client) refreshReport() (*Report, int) {
 	ctx, cancel := context.WithTimeout(cl.ctx, 10*time.Second)
 	defer cancel()
 	last := cl.Report()
-	if last != nil && last.Public != "" {
-		r, _, err := cl.prober().ask(ctx, gw.addr, 0)
-		if err != nil || r.Observed.String() == last.Public {
-			return last
+	var errs []error
+	for _, gw := range cl.liveGateways() {
+		i := slices.IndexFunc(cl.gateways, func(g gatewayRef) bool { return g.target == gw.target })
+		if last != nil && last.Public != "" && last.Gateway == gw.addr.String() {
+			r, _, err := cl.prober().ask(ctx, gw.addr, 0)
+			if err == nil && r.Observed.String() == last.Public {
+				return last, i
+			}
+			if err == nil {
+				cl.log.Info("public address changed", "from", last.Public, "to", r.Observed.String())
+			}
 		}
-		cl.log.Info("public address changed", "from", last.Public, "to", r.Observed.String())
-	}
-	report, err := cl.Probe(ctx, gw.addr)
-	if err != nil {
-		cl.log.Warn("NAT probe failed", "gateway", gw.target.String(), "err", err)
-		if last != nil {
-			return last
+		report, err := cl.Probe(ctx, gw.addr)
+		if err != nil {
+			errs = append(errs, err)
+			continue
 		}
-		report = &Report{Mapping: wire.Unknown, Filtering: wire.Unknown, NATType: wire.Unknown}
-	} else {
-		cl.log.Info("NAT probed", "type", report.NATType, "public", report.Public, "mapping", report.Mapping, "filtering", report.Filtering)
+		cl.log.Info("NAT probed", "gateway", gw.target.String(), "type", report.NATType, "public", report.Public, "mapping", report.Mapping, "filtering", report.Filtering)
+		cl.mu.Lock()
+		cl.report = report
+		cl.mu.Unlock()
+		return report, i
 	}
+	cl.log.Warn("NAT probe failed", "err", errors.Join(errs...))
+	if last != nil {
+		return last, -1
+	}
+	report := &Report{Mapping: wire.Unknown, Filtering: wire.Unknown, NATType: wire.Unknown}
 	cl.mu.Lock()
 	cl.report = report
 	cl.mu.Unlock()
-	return report
-}
-
-// registerAll registers with every gateway and reports whether one took it.
-func (cl *Client) registerAll(report *Report) bool {
-	payload, err := wire.Encode(&wire.Registration{Local: cl.localAddrs(), Mapping: report.Mapping, Filtering: report.Filtering})
-	if err != nil {
-		return false
-	}
-	ok := false
-	for i, gw := range cl.gateways {
-		want := ""
-		if i == 0 {
-			want = report.Public // probed on this gateway
-		}
-		if err := cl.register(gw, payload, want); err != nil {
-			cl.log.Warn("gateway registration failed", "gateway", gw.target.String(), "err", err)
-			continue
-		}
-		ok = true
-	}
-	return ok
+	return report, -1
 }
 
 // registerTries bounds the registrations sent to get the gateway to see

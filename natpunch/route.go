@@ -21,14 +21,14 @@ var _ connector.Router = (*Client)(nil)
 // through the gateway. It returns the pooled connection the first one that
 // works made. A relayed peer is then handed to the upgrade loop.
 func (cl *Client) Route(ctx context.Context, id identity.NodeID, opts connector.NATOptions) (connector.Conn, error) {
-	gw, err := cl.gatewayFor(opts.RelayEndpoint)
-	if err != nil {
-		return connector.Conn{}, err
-	}
 	if cl.OnTCP() { // tcprelay: UDP gets no answer, only the relay can work
+		gw, err := cl.gatewayFor(opts.RelayEndpoint)
+		if err != nil {
+			return connector.Conn{}, err
+		}
 		return cl.routeTCP(ctx, gw, id, opts)
 	}
-	info, err := cl.lookup(ctx, gw, id)
+	gw, info, err := cl.findPeer(ctx, id, opts.RelayEndpoint)
 	if err != nil {
 		return connector.Conn{}, err
 	}
@@ -95,7 +95,7 @@ func (cl *Client) gatewayFor(named string) (gatewayRef, error) {
 	if len(cl.gateways) == 0 {
 		return gatewayRef{}, fmt.Errorf("%w: %w", connector.ErrUnknownPeer, errNoGateway)
 	}
-	return cl.gateways[0], nil
+	return cl.liveGateways()[0], nil
 }
 
 // ask sends a control request to a gateway and decodes the answer into out.
