@@ -2,6 +2,7 @@ package natpunch
 
 import (
 	"context"
+	"net"
 	"sync"
 	"testing"
 	"time"
@@ -56,5 +57,28 @@ func TestGatewayFailover(t *testing.T) {
 	late, _ := startBridgeServing(t, ClientConfig{Gateways: both}, natpunchtest.Echo())
 	if err := ask(late, b); err != nil {
 		t.Fatalf("a bridge that started after the first gateway died: %v", err)
+	}
+}
+
+// TestTCPFallbackTriesEveryGateway: when UDP reaches no gateway, a bridge
+// falls back to the TCP relay of the first gateway, in order, whose relay
+// answers, not only to the first gateway's.
+func TestTCPFallbackTriesEveryGateway(t *testing.T) {
+	dead := natpunchtest.StartGateway(t, gateway.Config{})
+	deadTarget := natpunchtest.Target(dead)
+	dead.Close()
+	g := natpunchtest.StartGateway(t, gateway.Config{ListenTCP: []string{"127.0.0.1:0"}})
+	tcp := g.TCPAddrs()[0]
+	// The UDP port with the TCP relay's number swallows everything: this
+	// gateway answers only over TCP.
+	_, port, _ := net.SplitHostPort(tcp)
+	hole, err := net.ListenPacket("udp", "127.0.0.1:"+port)
+	if err != nil {
+		t.Skipf("the TCP relay's port number is taken for UDP: %v", err)
+	}
+	defer hole.Close()
+	_, cl := startBridgeServing(t, ClientConfig{Gateways: []connector.Target{deadTarget, {NodeID: g.NodeID(), Endpoint: tcp}}}, natpunchtest.Echo())
+	if st := cl.TCPStats(); !st.Active || st.Fallbacks != 1 {
+		t.Errorf("TCP relay state %+v: want active through the second gateway", st)
 	}
 }

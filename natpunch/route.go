@@ -21,12 +21,8 @@ var _ connector.Router = (*Client)(nil)
 // through the gateway. It returns the pooled connection the first one that
 // works made. A relayed peer is then handed to the upgrade loop.
 func (cl *Client) Route(ctx context.Context, id identity.NodeID, opts connector.NATOptions) (connector.Conn, error) {
-	if cl.OnTCP() { // tcprelay: UDP gets no answer, only the relay can work
-		gw, err := cl.gatewayFor(opts.RelayEndpoint)
-		if err != nil {
-			return connector.Conn{}, err
-		}
-		return cl.routeTCP(ctx, gw, id, opts)
+	if l := cl.tcpLink(); l != nil { // tcprelay: UDP gets no answer, only the relay can work
+		return cl.routeTCP(ctx, cl.gatewayAt(l.gw), id, opts)
 	}
 	gw, info, err := cl.findPeer(ctx, id, opts.RelayEndpoint)
 	if err != nil {
@@ -76,6 +72,16 @@ func (cl *Client) punchMayWork(rec wire.Record) bool {
 		return true
 	}
 	return !rec.Symmetric() && me.Mapping != wire.MappingDependent
+}
+
+// gatewayAt returns the configured gateway at addr (the first if none is).
+func (cl *Client) gatewayAt(addr netip.AddrPort) gatewayRef {
+	for _, gw := range cl.gateways {
+		if gw.addr == addr {
+			return gw
+		}
+	}
+	return cl.gateways[0]
 }
 
 // gatewayFor picks the gateway: the one named, else the first configured.

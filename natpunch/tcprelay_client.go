@@ -73,31 +73,41 @@ func (cl *Client) tcpLink() *tcpLink {
 	return cl.tcp.link
 }
 
-// tcpEndpoint returns the TCP relay address of gw, or "" if it is off.
+// tcpEndpoint returns the TCP relay address of gw, or "" if it is off:
+// ClientConfig.TCPRelay for the first gateway when it is set, else the
+// gateway's own endpoint (TCP on the UDP port's number).
 func (cl *Client) tcpEndpoint(gw gatewayRef) string {
-	switch cl.cfg.TCPRelay {
-	case wire.TCPOff:
+	switch {
+	case cl.cfg.TCPRelay == wire.TCPOff:
 		return ""
-	case "":
-		return gw.target.Endpoint
-	default:
+	case cl.cfg.TCPRelay != "" && len(cl.gateways) > 0 && gw.target == cl.gateways[0].target:
 		return cl.cfg.TCPRelay
 	}
+	return gw.target.Endpoint
 }
 
 // fallBackToTCP is called when no gateway took a registration over UDP:
-// it registers with the first gateway over the TCP relay and keeps
-// probing UDP, with backoff, to move back. It reports whether the
-// registration took.
+// it registers over the TCP relay of the first gateway, in the order
+// configured, whose relay answers, and keeps probing that gateway's UDP,
+// with backoff, to move back. It reports whether a registration took.
 func (cl *Client) fallBackToTCP() bool {
-	if len(cl.gateways) == 0 || cl.tcpEndpoint(cl.gateways[0]) == "" {
-		return false
+	for _, gw := range cl.gateways {
+		if cl.tcpEndpoint(gw) == "" {
+			continue
+		}
+		if err := cl.connectTCP(gw); err != nil {
+			cl.log.Warn("TCP relay failed", "gateway", gw.target.String(), "err", err)
+			continue
+		}
+		cl.onTCPVia(gw)
+		return true
 	}
-	gw := cl.gateways[0]
-	if err := cl.connectTCP(gw); err != nil {
-		cl.log.Warn("TCP relay failed", "gateway", gw.target.String(), "err", err)
-		return false
-	}
+	return false
+}
+
+// onTCPVia counts a move to gw's TCP relay and starts the loop that moves
+// back to UDP, once.
+func (cl *Client) onTCPVia(gw gatewayRef) {
 	cl.tcp.fallbacks.Add(1)
 	cl.log.Info("UDP gets no answer; registered over the TCP relay", "gateway", gw.target.String())
 	cl.tcp.mu.Lock()
@@ -105,7 +115,6 @@ func (cl *Client) fallBackToTCP() bool {
 	if !cl.tcp.looping && cl.goOwned(func() { cl.tcpLoop(gw) }) {
 		cl.tcp.looping = true
 	}
-	return true
 }
 
 // connectTCP opens a new link to gw, replacing any old one, dials the
