@@ -1,7 +1,8 @@
-// Package natpunch is peerbridge's NAT traversal: a gateway that bridges
-// register with, a NAT probe, hole punching timed by the gateway, and a
-// packet relay through the gateway, all from the one UDP socket the
-// connector listens and dials on.
+// Package natpunch is a bridge's side of NAT traversal: it registers with
+// gateways (package gateway is the server; package wire is what both speak),
+// probes its NAT, punches holes timed by a gateway and relays packets
+// through one, all from the one UDP socket the connector listens and dials
+// on.
 //
 // # Traversal
 //
@@ -51,7 +52,8 @@
 //
 // Networks that pass only TCP (often only to port 443) get no answer over
 // UDP. A bridge whose registrations all fail over UDP opens one WebSocket
-// over TLS to its first gateway (the same host:port over TCP unless
+// over TLS to the first gateway, in the order configured, whose relay
+// answers (the same host:port over TCP unless
 // ClientConfig.TCPRelay says otherwise; through HTTPS_PROXY's CONNECT if
 // set), both sides proving their node IDs, and sends the very datagrams it
 // would send over UDP as binary messages: its QUIC control connection to
@@ -67,72 +69,27 @@
 // # Hostile peers
 //
 // A peer is anyone with a freshly generated key, so everything a peer can
-// make a gateway or a bridge hold or send has a bound per key and in total,
-// checked before anything is stored or started:
+// make a bridge hold or send has a bound per key and in total, checked
+// before anything is started:
 //
-//   - the gateway checks a registration's size before decoding it, keeps
-//     only validated, canonical values (at most MaxLocalAddrs unicast
-//     addresses, known NAT words), holds at most MaxRegistrations records
-//     (a re-registration replaces its record) and sweeps expired ones every
-//     quarter of the TTL;
-//   - it rate-limits registrations, lookups, punch and relay requests per
-//     key, punch and relay requests toward one node from all keys, and all
-//     requests together ([GatewayLimits]), answering CodeRateLimited;
-//   - it bounds relay sessions per client and in total, and charges every
-//     relayed packet to its sender's and its receiver's packet buckets, its
-//     session's byte bucket and a total ([RelayLimits]); the defaults carry
-//     about 5 MB/s each way per relayed pair and never end a session by
-//     surprise;
 //   - a bridge makes a punch a peer asked for only within the peer's rate,
 //     one at a time per peer and MaxPunches at once, sends at most
-//     PunchPackets punch packets per punch, and sprays or dials only the
-//     address the gateway saw the peer's connection come from and claimed
-//     addresses on its own subnets (a peer on the same LAN);
+//     PunchPackets punch packets per punch, and sprays or dials (the direct
+//     strategy too) only the address the gateway saw the peer's connection
+//     come from and claimed addresses on its own subnets (a peer on the same
+//     LAN, ClientConfig.LocalSubnets);
 //   - a bridge agrees to relay sessions within a rate and the per-peer and
-//     total bounds, drops relay packets of sessions it did not ask for or
-//     agree to, and ends sessions idle for RelayIdleTimeout.
-//   - the TCP relay admits connections within a total and a per-IP bound
-//     before any TLS ([TCPLimits]), requires a client certificate, ends a
-//     client that sends a message over 2 KiB or nothing for 90 s, and
-//     gives each client one loopback socket, whose kernel buffer is the
-//     client's bounded queue.
+//     total bounds, holds one session per peer that asked for it (a new
+//     ask replaces the last), drops relay packets of sessions it did not
+//     ask for or agree to, and ends sessions idle for RelayIdleTimeout;
+//   - ClientConfig.Accept refuses the punches and relay sessions of peers
+//     the node does not accept (403).
 //
 // Which side of a punch dials follows the NAT behaviour each side claims,
 // which the gateway cannot check, so a requester can choose to be dialled.
 // That buys nothing: the dialling side dials only the addresses above,
 // within the same budget, so its packets go back to the requester itself.
-// Every refusal and drop is counted in [Gateway.Stats],
-// [Client.PunchStats] and [Client.RelayStats].
-//
-// # Packets
-//
-// Non-QUIC packets share the socket with QUIC. Each starts with a type byte
-// below 0x40 (so quic-go does not take it for QUIC: the connector hands it
-// to the demux as it comes off the socket, see
-// connector.Connector.SetNonQUICHandler) and the magic "PB":
-//
-//	probe           0x01 'P' 'B' txn[12] flags[1] zero padding   64 bytes
-//	probe response  0x02 'P' 'B' txn[12] observed[18] other[18]  51 bytes
-//	punch           0x03 'P' 'B' filler                           ignored
-//	relay           0x04 'P' 'B' session[8] inner QUIC packet
-//
-// An address is 16 bytes of IPv6 (IPv4 mapped) and a big-endian port; all
-// zero is none. A probe response is never larger than the probe and goes
-// only to the address the probe came from, from the gateway's other
-// address if flags has bit 0 set (the filtering test).
-//
-// # Control messages
-//
-// Bridges and gateways exchange msgpack-encoded control messages as
-// connector requests whose types start with "$pb."
-// (connector.ReservedTypePrefix, which the bridge refuses from NATS):
-// registration, lookup,
-// punch and relay requests to the gateway ("$pb.gw.*"), punch plans and
-// relay grants from it. A bridge accepts them only from its configured
-// gateways, and every payload's declared lengths are checked against its
-// size before it is decoded.
-//
-// Every parser of network input has a fuzz target in this package:
-//
-//	go test -run '^$' -fuzz '^FuzzDecodeControl$' -fuzztime 30s ./natpunch
+// Every refusal and drop is counted in [Client.PunchStats] and
+// [Client.RelayStats]; the gateway's bounds are described in package
+// gateway.
 package natpunch
