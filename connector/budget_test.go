@@ -57,3 +57,24 @@ func TestCostCountsHeaders(t *testing.T) {
 		t.Errorf("cost = %d, want %d", got, want)
 	}
 }
+
+// TestQueueBudgetDefaults: the per-peer budget defaults to 256 MiB, or to
+// half the total if that is set lower, so no one peer can take it all.
+func TestQueueBudgetDefaults(t *testing.T) {
+	for _, tc := range []struct {
+		total, perPeer         int
+		wantTotal, wantPerPeer int
+	}{
+		{0, 0, 512 << 20, 256 << 20},
+		{1 << 20, 0, 1 << 20, 512 << 10},
+		{1 << 20, 1 << 20, 1 << 20, 1 << 20},
+		{0, 64 << 20, 512 << 20, 64 << 20},
+	} {
+		c := Config{MaxQueuedBytes: tc.total, MaxQueuedBytesPerPeer: tc.perPeer}
+		c.populate()
+		if c.MaxQueuedBytes != tc.wantTotal || c.MaxQueuedBytesPerPeer != tc.wantPerPeer {
+			t.Errorf("total %d, per peer %d: got %d, %d; want %d, %d", tc.total, tc.perPeer,
+				c.MaxQueuedBytes, c.MaxQueuedBytesPerPeer, tc.wantTotal, tc.wantPerPeer)
+		}
+	}
+}

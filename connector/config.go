@@ -88,8 +88,9 @@ type Config struct {
 	// MaxQueuedBytesPerPeer bounds the memory of the messages waiting in
 	// one peer's send queue: their payloads and headers plus a fixed 1 KiB
 	// each, what a waiting message holds besides. Past it sends to that
-	// peer fail with ErrBusy. Zero means 256 MiB: room for a burst that
-	// nats-server's 64 MiB max_pending holds for one connection.
+	// peer fail with ErrBusy. Zero means 256 MiB, room for a burst that
+	// nats-server's 64 MiB max_pending holds for one connection, or half
+	// of MaxQueuedBytes if that is less: one peer cannot take all of it.
 	MaxQueuedBytesPerPeer int
 	// MaxQueuedBytes bounds the same for all send queues together. Zero
 	// means 512 MiB: room for two peers' full budgets. A message written
@@ -143,8 +144,8 @@ func (c *Config) populate() {
 	setDefaultInt(&c.MaxInboundRequestBytes, max(128<<20, c.MaxPayload))
 	setDefaultInt(&c.MaxQueue, DefaultMaxQueue)
 	setDefaultInt(&c.MaxQueues, DefaultMaxQueues)
-	setDefaultInt(&c.MaxQueuedBytesPerPeer, DefaultMaxQueuedBytesPerPeer)
 	setDefaultInt(&c.MaxQueuedBytes, DefaultMaxQueuedBytes)
+	setDefaultInt(&c.MaxQueuedBytesPerPeer, min(DefaultMaxQueuedBytesPerPeer, c.MaxQueuedBytes/2))
 }
 
 func setDefault(d *time.Duration, v time.Duration) {
