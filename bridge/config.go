@@ -31,7 +31,8 @@ type Config struct {
 	MaxInFlight int
 	// MaxSends is how many outbound messages may wait for their peers'
 	// acknowledgements at once; past it messages are answered 503. Zero
-	// means 65,536.
+	// means 1,048,576, the connector's default queue length: the
+	// connector's byte budgets are what bound a burst.
 	MaxSends int
 	// MaxTargets is the most distinct peers one message or request may
 	// name; past it the message is answered 400. Zero means 64.
@@ -59,7 +60,7 @@ const (
 	DefaultTimeout     = 10 * time.Second
 	DefaultMaxPayload  = 1 << 20
 	DefaultMaxInFlight = 4096
-	DefaultMaxSends    = 65536
+	DefaultMaxSends    = 1 << 20
 	DefaultMaxTargets  = 64
 )
 

@@ -64,7 +64,7 @@ func (b *Bridge) fail(m *nats.Msg, err error) {
 	b.stats.failed.Add(1)
 	b.observeFailed(err)
 	if m.Reply == "" {
-		b.log.Warn("dropping message", "subject", m.Subject, "err", err)
+		b.dropped(m.Subject, m.Header.Get(HeaderNode), err)
 		return
 	}
 	b.respond(m, errorMsg(err))

@@ -31,6 +31,7 @@ func (b *Bridge) onSend(m *nats.Msg) {
 		b.fail(m, err)
 		return
 	}
+	m.Header = nil // parsed into c: the map is not held while the message waits
 	ctx, cancel := b.sendCtx.get(b.ctx, c.timeout, b.cfg.DefaultTimeout)
 	s.cancel, s.left = cancel, len(c.targets)
 	s.res, s.known = s.res1[:], s.known1[:]
@@ -153,7 +154,7 @@ func (s *sending) complete() {
 	for i, r := range s.res {
 		s.b.count(r.Err)
 		if r.Err != nil && s.m.Reply == "" {
-			s.b.log.Warn("message not delivered", "subject", s.m.Subject, "peer", s.c.targets[i].String(), "err", r.Err)
+			s.b.dropped(s.m.Subject, s.c.targets[i].String(), r.Err)
 		}
 	}
 	if s.m.Reply != "" {

@@ -20,6 +20,10 @@ type Stats struct {
 	// the peer may not send their type here (Config.Access); they are
 	// counted in InboundFailed too.
 	Forbidden uint64
+	// Dropped counts, by reason, the outbound messages without a reply
+	// subject that failed: no one else learned of them. They are counted
+	// in Failed too.
+	Dropped Dropped
 	// InFlight is the outbound requests waiting for their peers and the
 	// outbound messages waiting for acknowledgement, now.
 	InFlight int
@@ -28,6 +32,7 @@ type Stats struct {
 // counters holds the live counters behind Stats.
 type counters struct {
 	forwarded, failed, inbound, inboundFailed, forbidden atomic.Uint64
+	drops                                                dropCounters
 }
 
 // Stats returns a snapshot of the counters.
@@ -38,6 +43,7 @@ func (b *Bridge) Stats() Stats {
 		Inbound:       b.stats.inbound.Load(),
 		InboundFailed: b.stats.inboundFailed.Load(),
 		Forbidden:     b.stats.forbidden.Load(),
+		Dropped:       b.stats.drops.snapshot(),
 		InFlight:      b.requests.len() + b.sends.len(),
 	}
 }

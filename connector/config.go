@@ -79,16 +79,23 @@ type Config struct {
 	// be less than MaxPayload.
 	MaxInboundRequestBytes int
 	// MaxQueue is how many messages may wait in one peer's send queue;
-	// past it sends to that peer fail with ErrBusy. Zero means 16384.
+	// past it sends to that peer fail with ErrBusy. Zero means 1,048,576:
+	// MaxQueuedBytesPerPeer is the bound that decides.
 	MaxQueue int
 	// MaxQueues is how many peers may have messages queued at once; past
 	// it sends to further peers fail with ErrBusy. Zero means 4096.
 	MaxQueues int
-	// MaxQueuedBytes bounds the memory of the messages waiting in all send
-	// queues together: their payloads plus a fixed 256 bytes each. Past it
-	// sends fail with ErrBusy. Zero means 64 MiB. A message written to its
-	// peer counts against it, and against MaxQueue, until the peer
-	// acknowledges it or the connection ends.
+	// MaxQueuedBytesPerPeer bounds the memory of the messages waiting in
+	// one peer's send queue: their payloads and headers plus a fixed 1 KiB
+	// each, what a waiting message holds besides. Past it sends to that
+	// peer fail with ErrBusy. Zero means 256 MiB, room for a burst that
+	// nats-server's 64 MiB max_pending holds for one connection, or half
+	// of MaxQueuedBytes if that is less: one peer cannot take all of it.
+	MaxQueuedBytesPerPeer int
+	// MaxQueuedBytes bounds the same for all send queues together. Zero
+	// means 512 MiB: room for two peers' full budgets. A message written
+	// to its peer counts against both, and against MaxQueue, until the
+	// peer acknowledges it or the connection ends.
 	MaxQueuedBytes int
 	// AckTimeout is how long a peer may leave a message written to it
 	// unacknowledged. A peer that does not acknowledge in time loses its
@@ -138,6 +145,7 @@ func (c *Config) populate() {
 	setDefaultInt(&c.MaxQueue, DefaultMaxQueue)
 	setDefaultInt(&c.MaxQueues, DefaultMaxQueues)
 	setDefaultInt(&c.MaxQueuedBytes, DefaultMaxQueuedBytes)
+	setDefaultInt(&c.MaxQueuedBytesPerPeer, min(DefaultMaxQueuedBytesPerPeer, c.MaxQueuedBytes/2))
 }
 
 func setDefault(d *time.Duration, v time.Duration) {
@@ -171,8 +179,8 @@ func (c *Config) validate() error {
 		errs = append(errs, fmt.Errorf("frame budgets (ConnFrameBudget %d, FrameBudget %d) must hold one frame of MaxPayload (%d bytes), and FrameBudget at least ConnFrameBudget",
 			c.ConnFrameBudget, c.FrameBudget, frame))
 	}
-	if c.MaxQueue < 0 || c.MaxQueues < 0 || c.MaxQueuedBytes < 0 {
-		errs = append(errs, errors.New("MaxQueue, MaxQueues and MaxQueuedBytes must not be negative"))
+	if c.MaxQueue < 0 || c.MaxQueues < 0 || c.MaxQueuedBytes < 0 || c.MaxQueuedBytesPerPeer < 0 {
+		errs = append(errs, errors.New("MaxQueue, MaxQueues, MaxQueuedBytes and MaxQueuedBytesPerPeer must not be negative"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("connector: invalid config: %w", err)

@@ -23,8 +23,10 @@
 // go out at once. A worker takes everything queued at once and writes it in
 // one go, which is where batching comes from, and ends when its queue is
 // empty; the connector owns the workers and Close waits for them. Queues are
-// bounded: Config.MaxQueue messages per peer, Config.MaxQueues peers with a
-// queue, Config.MaxQueuedBytes of payload in all. A message that finds no
+// bounded: Config.MaxQueuedBytesPerPeer bytes per peer (payload, headers
+// and what a waiting message holds besides), Config.MaxQueuedBytes in all,
+// Config.MaxQueue messages per peer, Config.MaxQueues peers with a
+// queue. A message that finds no
 // room fails at once with ErrBusy, counted in Stats.Busy. A message written
 // stays counted until the peer acknowledges it or the connection ends, so a
 // peer that reads and never acknowledges costs at most a full queue. A send

@@ -37,8 +37,9 @@ type sendQueue struct {
 	items   []queued // taken whole by the worker
 	serving bool     // a worker serves the queue
 	// count is the number of the peer's messages queued, being written,
-	// or written and not yet acknowledged: what Config.MaxQueue bounds.
-	count int
+	// or written and not yet acknowledged: what Config.MaxQueue bounds;
+	// bytes is their cost, what Config.MaxQueuedBytesPerPeer bounds.
+	count, bytes int
 }
 
 // queued is one message waiting in a queue.
@@ -55,6 +56,8 @@ type queued struct {
 	payload []byte
 	route   NATOptions
 	done    func(Result)
+	// size is the message's cost (see cost), set by enqueue.
+	size int
 	// held is set once the message is written: its queue space is then
 	// the sender's to give back, on acknowledgement (unhold).
 	held bool
@@ -78,7 +81,8 @@ func (c *Connector) enqueue(q queued) error {
 	if qs.closed {
 		return ErrClosed
 	}
-	if qs.bytes+q.cost() > c.cfg.MaxQueuedBytes {
+	q.size = q.cost()
+	if qs.bytes+q.size > c.cfg.MaxQueuedBytes {
 		return c.busy("%d bytes queued for all peers", qs.bytes)
 	}
 	key := queueKey(q.t)
@@ -91,6 +95,8 @@ func (c *Connector) enqueue(q queued) error {
 		qs.byKey[key] = sq
 	case sq.count >= c.cfg.MaxQueue:
 		return c.busy("%d messages queued or unacknowledged for %s", sq.count, q.t)
+	case sq.bytes+q.size > c.cfg.MaxQueuedBytesPerPeer:
+		return c.busy("%d bytes queued or unacknowledged for %s", sq.bytes, q.t)
 	}
 	if !sq.serving {
 		if !c.goOwned(func() { c.serveQueue(sq) }) {
@@ -104,7 +110,8 @@ func (c *Connector) enqueue(q queued) error {
 	}
 	sq.items = append(sq.items, q)
 	sq.count++
-	qs.bytes += q.cost()
+	sq.bytes += q.size
+	qs.bytes += q.size
 	qs.peak = max(qs.peak, qs.bytes)
 	return nil
 }
@@ -117,13 +124,27 @@ func (qs *sendQueues) forgetLocked(sq *sendQueue) {
 	}
 }
 
-// queuedOverhead is what a queued message is counted for beyond its
-// payload: its entry, its Outbound and the caller's state for it, roughly,
-// so that a flood of empty messages is bounded too.
-const queuedOverhead = 256
+// queuedOverhead is what a waiting message is counted for beyond its
+// payload and headers: its queue and pending entries here (about 220 B),
+// and what the bridge holds for it while it waits (its NATS message and
+// the copy of the header block in it, its send state: about 800 B),
+// measured with a peer that never acknowledges. A flood of empty
+// messages is so bounded too.
+const queuedOverhead = 1024
 
-// cost is the memory q is counted for in Config.MaxQueuedBytes.
-func (q *queued) cost() int { return len(q.payload) + queuedOverhead }
+// cost is the memory q is counted for in the queue budgets: its payload,
+// its headers (shared by the targets of a fan-out, as the payload is, but
+// held for each) and queuedOverhead.
+func (q *queued) cost() int {
+	n := len(q.payload) + queuedOverhead
+	for k, vs := range q.headers {
+		n += len(k)
+		for _, v := range vs {
+			n += len(v)
+		}
+	}
+	return n
+}
 
 // busy counts a refusal for want of queue space and returns it as ErrBusy.
 func (c *Connector) busy(format string, args ...any) error {
@@ -201,12 +222,13 @@ func (qs *sendQueues) release(sq *sendQueue, items []queued) {
 	for i := range items {
 		if !items[i].held {
 			n++
-			bytes += items[i].cost()
+			bytes += items[i].size
 		}
 	}
 	qs.mu.Lock()
 	defer qs.mu.Unlock()
 	sq.count -= n
+	sq.bytes -= bytes
 	qs.bytes -= bytes
 }
 
@@ -216,6 +238,7 @@ func (qs *sendQueues) unhold(sq *sendQueue, cost int) {
 	qs.mu.Lock()
 	defer qs.mu.Unlock()
 	sq.count--
+	sq.bytes -= cost
 	qs.bytes -= cost
 	qs.forgetLocked(sq)
 }

@@ -118,7 +118,7 @@ func (c *Connector) writeRun(pc *peerConn, sq *sendQueue, items []*queued, final
 	for i, q := range items {
 		frames[i] = codec.Frame{Kind: codec.KindSend, Type: q.typ, Headers: q.headers, Payload: q.payload}
 		fs[i] = &frames[i]
-		ps[i] = pending{t: q.t, done: q.done, q: sq, cost: q.cost(), deadline: c.deadline(q.ctx)}
+		ps[i] = pending{t: q.t, done: q.done, q: sq, cost: q.size, deadline: c.deadline(q.ctx)}
 		if later(q.ctx, ctx) {
 			ctx = q.ctx
 		}

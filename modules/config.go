@@ -87,9 +87,10 @@ type Limits struct {
 	ConnFrameBudget int
 	// FrameTimeout is connector.Config.FrameTimeout. Default 20 s.
 	FrameTimeout time.Duration
-	// MaxQueue, MaxQueues and MaxQueuedBytes are connector.Config's send
-	// queue bounds. Defaults 16,384 messages per peer, 4,096 peers, 64 MiB.
-	MaxQueue, MaxQueues, MaxQueuedBytes int
+	// MaxQueue, MaxQueues, MaxQueuedBytes and MaxQueuedBytesPerPeer are
+	// connector.Config's send queue bounds. Defaults 1,048,576 messages
+	// per peer, 4,096 peers, 512 MiB, 256 MiB per peer.
+	MaxQueue, MaxQueues, MaxQueuedBytes, MaxQueuedBytesPerPeer int
 }
 
 // Apply returns c with the limits that are set.
@@ -111,6 +112,7 @@ func (l Limits) Apply(c connector.Config) connector.Config {
 	set(&c.MaxQueue, l.MaxQueue)
 	set(&c.MaxQueues, l.MaxQueues)
 	set(&c.MaxQueuedBytes, l.MaxQueuedBytes)
+	set(&c.MaxQueuedBytesPerPeer, l.MaxQueuedBytesPerPeer)
 	if l.FrameTimeout != 0 {
 		c.FrameTimeout = l.FrameTimeout
 	}

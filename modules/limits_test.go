@@ -14,9 +14,9 @@ import (
 
 // TestLimitsApply: set limits replace the connector's, zero ones leave them.
 func TestLimitsApply(t *testing.T) {
-	l := modules.Limits{MaxConns: 7, MaxConnsPerIP: 3, FrameTimeout: time.Second, MaxQueue: 5, MaxQueuedBytes: 1 << 20}
+	l := modules.Limits{MaxConns: 7, MaxConnsPerIP: 3, FrameTimeout: time.Second, MaxQueue: 5, MaxQueuedBytes: 1 << 20, MaxQueuedBytesPerPeer: 1 << 19}
 	got := l.Apply(connector.Config{MaxConns: 100, MaxStreams: 9, MaxQueues: 2, ListenAddr: "x"})
-	want := connector.Config{MaxConns: 7, MaxConnsPerIP: 3, MaxStreams: 9, FrameTimeout: time.Second, MaxQueue: 5, MaxQueues: 2, MaxQueuedBytes: 1 << 20, ListenAddr: "x"}
+	want := connector.Config{MaxConns: 7, MaxConnsPerIP: 3, MaxStreams: 9, FrameTimeout: time.Second, MaxQueue: 5, MaxQueues: 2, MaxQueuedBytes: 1 << 20, MaxQueuedBytesPerPeer: 1 << 19, ListenAddr: "x"}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("Apply = %+v, want %+v", got, want)
 	}

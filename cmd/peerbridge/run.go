@@ -182,9 +182,10 @@ func gatewayLimits() modules.Limits {
 // queueFlags adds the flags of the bounds on messages waiting to be sent
 // to peers.
 func queueFlags(fs *flag.FlagSet, l *modules.Limits) {
-	fs.IntVar(&l.MaxQueue, "max-queue", connector.DefaultMaxQueue, "most messages waiting to be sent to one peer; past it sends to that peer are answered 503 busy")
+	fs.IntVar(&l.MaxQueue, "max-queue", connector.DefaultMaxQueue, "most messages waiting to be sent to one peer or acknowledged by it; past it sends to that peer are answered 503 busy (the byte bounds decide first by default)")
 	fs.IntVar(&l.MaxQueues, "max-queues", connector.DefaultMaxQueues, "most peers with messages waiting at once; past it sends to further peers are answered 503 busy")
-	fs.IntVar(&l.MaxQueuedBytes, "max-queued-bytes", connector.DefaultMaxQueuedBytes, "most bytes of messages waiting to be sent, all peers together (payload plus 256 B each); past it sends are answered 503 busy")
+	fs.IntVar(&l.MaxQueuedBytes, "max-queued-bytes", connector.DefaultMaxQueuedBytes, "most bytes of messages waiting to be sent or acknowledged, all peers together (payload and headers plus 1 KiB each); past it sends are answered 503 busy")
+	fs.IntVar(&l.MaxQueuedBytesPerPeer, "max-queued-bytes-per-peer", 0, "most bytes of messages waiting to be sent to one peer or acknowledged by it (payload and headers plus 1 KiB each); past it sends to that peer are answered 503 busy (0: 256 MiB, or half --max-queued-bytes if that is less)")
 }
 
 // limitFlags adds the flags of the limits on what peers can make the
