@@ -29,8 +29,16 @@ type BlastResult struct {
 	PerSec float64 `json:"per_sec"`
 }
 
+// runBurst publishes o.Burst messages to sys's counter as fast as NATS
+// takes them, then waits for them all.
+func runBurst(ctx context.Context, sys system, o Options) (BlastResult, error) {
+	o.Window, o.BlastDuration = o.Burst+1, 0
+	return runBlast(ctx, sys, o)
+}
+
 // runBlast publishes to sys's counter for o.BlastDuration, never more than
-// o.Window messages ahead of its count, then waits for stragglers.
+// o.Window messages ahead of its count, then waits for stragglers; with
+// o.Burst set and no duration, it publishes o.Burst messages.
 func runBlast(ctx context.Context, sys system, o Options) (BlastResult, error) {
 	var res BlastResult
 	pub, err := connect(ctx, sys.url, "wan-"+sys.name+"-publisher")
@@ -49,29 +57,39 @@ func runBlast(ctx context.Context, sys system, o Options) (BlastResult, error) {
 	if err != nil {
 		return res, err
 	}
+	before, err := askCount(ctx, ctrl, sys, o.Stall) // what earlier loads left counted
+	if err != nil {
+		return res, fmt.Errorf("first count: %w", err)
+	}
 	p := startPoller(ctrl, sys, o.Stall)
 	defer p.stop()
 	start := time.Now()
-	if err := publish(ctx, pub, p, sys, o, &res); err != nil {
+	if err := publish(ctx, pub, p, sys, o, before.Count, &res); err != nil {
 		return res, err
 	}
 	final, err := askCount(ctx, ctrl, sys, o.Stall)
 	if err != nil {
 		return res, fmt.Errorf("final count: %w", err)
 	}
+	final.Count -= before.Count
 	res.finish(final, start)
 	return res, nil
 }
 
-// publish sends until o.BlastDuration has passed, keeping at most o.Window
-// messages ahead of p's count, then waits for B to count them all.
-func publish(ctx context.Context, nc *nats.Conn, p *poller, sys system, o Options, res *BlastResult) error {
+// publish sends until o.BlastDuration has passed (or o.Burst messages, for
+// a burst), keeping at most o.Window messages ahead of p's count, then
+// waits for B to count them all. base is what p counted before.
+func publish(ctx context.Context, nc *nats.Conn, p *poller, sys system, o Options, base int64, res *BlastResult) error {
 	msg := sys.msg(sys.subj.blast, nil)
 	data := newPayloads(o.Size, 0xff)
 	deadline := time.Now().Add(o.BlastDuration)
-	for res.Sent%clockEvery != 0 || time.Now().Before(deadline) {
-		if res.Sent-p.count() >= int64(o.Window) {
-			ok, err := p.waitFor(ctx, res.Sent-int64(o.Window)/2, o.Stall)
+	more := func() bool { return res.Sent%clockEvery != 0 || time.Now().Before(deadline) }
+	if o.BlastDuration == 0 && o.Burst > 0 {
+		more = func() bool { return res.Sent < int64(o.Burst) }
+	}
+	for more() {
+		if base+res.Sent-p.count() >= int64(o.Window) {
+			ok, err := p.waitFor(ctx, base+res.Sent-int64(o.Window)/2, o.Stall)
 			if err != nil {
 				return err
 			}
@@ -88,7 +106,7 @@ func publish(ctx context.Context, nc *nats.Conn, p *poller, sys system, o Option
 	if err := nc.FlushTimeout(o.Stall); err != nil {
 		return fmt.Errorf("flushing the publisher: %w", err)
 	}
-	ok, err := p.waitFor(ctx, res.Sent, o.Stall)
+	ok, err := p.waitFor(ctx, base+res.Sent, o.Stall)
 	res.Stalled = !ok
 	return err
 }

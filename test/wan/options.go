@@ -22,10 +22,12 @@ type Options struct {
 	// system. Default 3s.
 	BlastDuration time.Duration `json:"blast_duration_ns"`
 	// Window is how many messages the publisher may have sent beyond what
-	// the receiver has counted. It must stay below the bridge's send queue
-	// (connector.DefaultMaxQueue, 16,384), which drops what overflows.
-	// Default 16,000.
+	// the receiver has counted. Default 16,000.
 	Window int `json:"window"`
+	// Burst, if set, is a burst of messages published after the blast as
+	// fast as NATS takes them, without a window, as a leaf-node link's
+	// users publish: every one must arrive.
+	Burst int `json:"burst,omitempty"`
 	// Stall ends a wait for messages when the receiver's count has not
 	// moved for this long; it also bounds each count request, which on a
 	// leaf link queues behind the messages in flight, so it must exceed

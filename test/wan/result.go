@@ -29,6 +29,8 @@ type SystemResult struct {
 	System   string        `json:"system"`
 	Requests RequestResult `json:"request_reply"`
 	Blast    BlastResult   `json:"fire_and_forget"`
+	// Burst is Options.Burst's messages published without a window, if set.
+	Burst *BlastResult `json:"burst,omitempty"`
 }
 
 // Ratios compares the bridges with the leaf link: the bridge's p99 over

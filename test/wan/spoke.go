@@ -120,7 +120,11 @@ func measure(ctx context.Context, sys system, o Options) (SystemResult, error) {
 	if r.Requests, err = runRequests(ctx, sys, o); err != nil {
 		return r, err
 	}
-	r.Blast, err = runBlast(ctx, sys, o)
+	if r.Blast, err = runBlast(ctx, sys, o); err != nil || o.Burst == 0 {
+		return r, err
+	}
+	burst, err := runBurst(ctx, sys, o)
+	r.Burst = &burst
 	return r, err
 }
 

@@ -73,8 +73,13 @@ func baseline(t *testing.T, o *wan.Options) {
 // loss for reference.
 var scenarios = []scenario{
 	{Name: "0% loss", LinkLoss: 0},
-	{Name: "1% loss", LinkLoss: 0.5},
+	{Name: "1% loss", LinkLoss: 0.5, Tweak: func(o *wan.Options) { o.Burst = burst }},
 }
+
+// burst is issue 20's burst across the lossy wire: 30,000 × 128 B published
+// without a window, every one of which must arrive, as over a leaf link.
+// Under -race a smaller one.
+var burst = 30_000
 
 // variants are the leaf link's options on the lossy wire: the sides' TCP
 // running BBR, and nats-server's own default, S2 compression chosen by RTT.
@@ -121,6 +126,7 @@ func testOptions(t *testing.T) wan.Options {
 	}
 	if raceEnabled {
 		o.RequestDuration, o.BlastDuration, o.Window = time.Second, time.Second, raceWindow
+		burst = raceWindow
 		t.Log("built with -race: short runs whose figures mean nothing; for figures run go test -count=1 -run '^TestWAN$' ./test/wan/")
 	}
 	return o
@@ -161,6 +167,11 @@ func logResult(t *testing.T, r wan.Result, title string, ws natlab.WireStats) {
 		t.Fatal(err)
 	}
 	t.Logf("\n%swire: %d frames forwarded, %d lost, %d dropped on full queues", table.String(), ws.Forwarded, ws.Lost, ws.Overflow)
+	for _, s := range r.Systems {
+		if b := s.Burst; b != nil {
+			t.Logf("%s: burst of %d × %d B: %d arrived in %.1f s (%.0f/s)", s.System, b.Sent, r.Options.Size, b.Received, b.Seconds, b.PerSec)
+		}
+	}
 }
 
 // orDefault names an empty congestion control.
@@ -192,6 +203,9 @@ func check(t *testing.T, r wan.Result, o wan.Options) {
 		}
 		if b.Received == 0 || b.Received > b.Sent {
 			t.Errorf("%s: %d messages received of %d sent", s.System, b.Received, b.Sent)
+		}
+		if o.Burst > 0 && (s.Burst == nil || s.Burst.Sent != int64(o.Burst) || s.Burst.Received != s.Burst.Sent) {
+			t.Errorf("%s: a burst of %d messages: %+v; every one must arrive", s.System, o.Burst, s.Burst)
 		}
 	}
 }
