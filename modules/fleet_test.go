@@ -36,8 +36,8 @@ func TestGatewayFleetHealth(t *testing.T) {
 		Fleet:   modules.NATSConfig{URL: ns.ClientURL()},
 	}
 	var (
-		g    *gateway.Gateway
-		srv  *admin.Server
+		g   *gateway.Gateway
+		srv *admin.Server
 	)
 	app := fxtest.New(t, fx.Supply(slog.New(slog.DiscardHandler)), modules.GatewayModule(cfg), fx.Populate(&g, &srv))
 	app.RequireStart()
