@@ -8,28 +8,20 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
 	"go.uber.org/fx"
 	"go.uber.org/fx/fxtest"
 
 	"github.com/peerbridge/peerbridge/modules"
 	"github.com/peerbridge/peerbridge/modules/admin"
 	"github.com/peerbridge/peerbridge/natpunch/gateway"
+	"github.com/peerbridge/peerbridge/natpunch/natpunchtest"
 )
 
 // TestGatewayFleetHealth: a gateway started with a fleet NATS reports the
 // fleet on /healthz and in its metrics, healthy while NATS is up and
 // unhealthy once it has gone.
 func TestGatewayFleetHealth(t *testing.T) {
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server not ready")
-	}
-	defer ns.Shutdown()
+	ns := natpunchtest.StartNATS(t)
 	cfg := modules.GatewayConfig{
 		KeyFile: t.TempDir() + "/g", HTTP: "127.0.0.1:0",
 		Gateway: gateway.Config{Listen: []string{"127.0.0.1:0"}, ListenTCP: []string{"off"}},

@@ -17,22 +17,6 @@ import (
 	"github.com/peerbridge/peerbridge/natpunch/wire"
 )
 
-// startNATS runs a nats-server on a random loopback port until the test
-// ends.
-func startNATS(t *testing.T) *server.Server {
-	t.Helper()
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server not ready")
-	}
-	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
-	return ns
-}
-
 // startFleetGateway runs a gateway in the fleet on ns's NATS.
 func startFleetGateway(t *testing.T, ns *server.Server) *gateway.Gateway {
 	t.Helper()
@@ -58,6 +42,24 @@ func at(g *gateway.Gateway) ClientConfig {
 	return ClientConfig{Gateways: []connector.Target{natpunchtest.Target(g)}}
 }
 
+// fleetPair is two gateways in a fleet, bridge a registered at G1 alone
+// and b at G2 alone.
+type fleetPair struct {
+	g1, g2   *gateway.Gateway
+	a, b     *connector.Connector
+	cla, clb *Client
+}
+
+func startFleetPair(t *testing.T) fleetPair {
+	t.Helper()
+	ns := natpunchtest.StartNATS(t)
+	var f fleetPair
+	f.g1, f.g2 = startFleetGateway(t, ns), startFleetGateway(t, ns)
+	f.b, f.clb = startBridgeServing(t, at(f.g2), natpunchtest.Echo())
+	f.a, f.cla = startBridgeServing(t, at(f.g1), natpunchtest.Echo())
+	return f
+}
+
 // lookupAt asks gateway g for id's record, as a bridge's route does.
 func lookupAt(ctx context.Context, cl *Client, g *gateway.Gateway, id identity.NodeID) (wire.PeerInfo, error) {
 	var info wire.PeerInfo
@@ -70,10 +72,8 @@ func lookupAt(ctx context.Context, cl *Client, g *gateway.Gateway, id identity.N
 // at G2 is found through G1, with G2 named as its home, and reached by a
 // bridge registered only at G1 (directly, on loopback).
 func TestFleetFindsAndReaches(t *testing.T) {
-	ns := startNATS(t)
-	g1, g2 := startFleetGateway(t, ns), startFleetGateway(t, ns)
-	b, _ := startBridgeServing(t, at(g2), natpunchtest.Echo())
-	a, cla := startBridgeServing(t, at(g1), natpunchtest.Echo())
+	f := startFleetPair(t)
+	g1, g2, a, b, cla := f.g1, f.g2, f.a, f.b, f.cla
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
 	info, err := lookupAt(ctx, cla, g1, b.NodeID())
@@ -101,10 +101,8 @@ func TestFleetFindsAndReaches(t *testing.T) {
 // TestFleetRegistrationGoesWithBridge: a registration is gone from the
 // whole fleet once its bridge has left.
 func TestFleetRegistrationGoesWithBridge(t *testing.T) {
-	ns := startNATS(t)
-	g1, g2 := startFleetGateway(t, ns), startFleetGateway(t, ns)
-	b, clb := startBridgeServing(t, at(g2), natpunchtest.Echo())
-	_, cla := startBridgeServing(t, at(g1), natpunchtest.Echo())
+	f := startFleetPair(t)
+	g1, g2, b, cla, clb := f.g1, f.g2, f.b, f.cla, f.clb
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
 	if _, err := lookupAt(ctx, cla, g1, b.NodeID()); err != nil {
@@ -128,7 +126,7 @@ func TestFleetRegistrationGoesWithBridge(t *testing.T) {
 // TestFleetLostNATS: a gateway that loses its NATS keeps serving its own
 // registrations, and says so in its health and stats.
 func TestFleetLostNATS(t *testing.T) {
-	ns := startNATS(t)
+	ns := natpunchtest.StartNATS(t)
 	g1 := startFleetGateway(t, ns)
 	a, _ := startBridgeServing(t, at(g1), natpunchtest.Echo())
 	c, _ := startBridgeServing(t, at(g1), natpunchtest.Echo())
@@ -154,10 +152,8 @@ func TestFleetLostNATS(t *testing.T) {
 // G1 for a punch with B at G2; G2 tells B the plan G1 timed, and the punch
 // makes a connection.
 func TestFleetPunchAcrossGateways(t *testing.T) {
-	ns := startNATS(t)
-	g1, g2 := startFleetGateway(t, ns), startFleetGateway(t, ns)
-	b, _ := startBridgeServing(t, at(g2), natpunchtest.Echo())
-	a, cla := startBridgeServing(t, at(g1), natpunchtest.Echo())
+	f := startFleetPair(t)
+	a, b, cla := f.a, f.b, f.cla
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
 	start := time.Now()
@@ -179,10 +175,8 @@ func TestFleetPunchAcrossGateways(t *testing.T) {
 // G1 for a relay to B at G2; G1 forwards the session's packets to G2 and
 // G2 to B, and the peers' QUIC runs end to end through both.
 func TestFleetRelayAcrossGateways(t *testing.T) {
-	ns := startNATS(t)
-	g1, g2 := startFleetGateway(t, ns), startFleetGateway(t, ns)
-	b, _ := startBridgeServing(t, at(g2), natpunchtest.Echo())
-	a, cla := startBridgeServing(t, at(g1), natpunchtest.Echo())
+	f := startFleetPair(t)
+	g1, g2, a, b, cla := f.g1, f.g2, f.a, f.b, f.cla
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
 	conn, err := cla.relayTo(ctx, cla.gateways[0], b.NodeID())
