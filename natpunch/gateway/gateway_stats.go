@@ -116,6 +116,7 @@ func (g *Gateway) Stats() Stats {
 		PunchLimited:           r.punchLimited.Load(),
 		RelayLimited:           r.relayLimited.Load(),
 		NotifyLimited:          r.notifyLimited.Load(),
+		PairLimited:            r.pairLimited.Load(),
 		RelaySessions:          sessions,
 		RelaySessionsRefused:   g.relay.refused.Load(),
 		RelayForwarded:         forwarded,
