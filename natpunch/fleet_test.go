@@ -3,6 +3,7 @@ package natpunch
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 
 	"github.com/peerbridge/peerbridge/connector"
 	"github.com/peerbridge/peerbridge/connector/identity"
+	"github.com/peerbridge/peerbridge/connector/ratelimit"
 	"github.com/peerbridge/peerbridge/natpunch/fleet"
 	"github.com/peerbridge/peerbridge/natpunch/gateway"
 	"github.com/peerbridge/peerbridge/natpunch/natpunchtest"
@@ -18,14 +20,20 @@ import (
 )
 
 // startFleetGateway runs a gateway in the fleet on ns's NATS.
-func startFleetGateway(t *testing.T, ns *server.Server) *gateway.Gateway {
+func startFleetGateway(t testing.TB, ns *server.Server) *gateway.Gateway {
+	return startFleetGatewayWith(t, ns, gateway.Limits{})
+}
+
+// startFleetGatewayWith runs a gateway with limits l in the fleet on ns's
+// NATS.
+func startFleetGatewayWith(t testing.TB, ns *server.Server, l gateway.Limits) *gateway.Gateway {
 	t.Helper()
 	nc, err := nats.Connect(ns.ClientURL(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
 	f := fleet.New(nc, fleet.Config{}, natpunchtest.Logger("fleet"))
-	g, err := gateway.New(gateway.Config{Listen: []string{"127.0.0.1:0", "127.0.0.1:0"}}, natpunchtest.Identity(t), natpunchtest.Logger("gateway"))
+	g, err := gateway.New(gateway.Config{Listen: []string{"127.0.0.1:0", "127.0.0.1:0"}, Limits: l}, natpunchtest.Identity(t), natpunchtest.Logger("gateway"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,5 +202,61 @@ func TestFleetRelayAcrossGateways(t *testing.T) {
 		if sessions, forwarded, _ := g.RelayStats(); sessions != 1 || forwarded == 0 {
 			t.Errorf("G%d relay stats: %d sessions, %d forwarded", i+1, sessions, forwarded)
 		}
+	}
+}
+
+// BenchmarkFleetLookup measures a bridge's lookup of a node registered at
+// the gateway it asks (local) and at another gateway of the fleet (fleet:
+// one NATS request-reply more), with the rate limits off.
+func BenchmarkFleetLookup(b *testing.B) {
+	ns := natpunchtest.StartNATS(b)
+	off := ratelimit.Rate{PerSecond: -1}
+	l := gateway.Limits{Lookups: off, Requests: off}
+	g1, g2 := startFleetGatewayWith(b, ns, l), startFleetGatewayWith(b, ns, l)
+	target, _ := startBridgeServing(b, at(g2), natpunchtest.Echo())
+	_, cl := startBridgeServing(b, ClientConfig{Gateways: []connector.Target{natpunchtest.Target(g1), natpunchtest.Target(g2)}}, natpunchtest.Echo())
+	for _, c := range []struct {
+		name string
+		at   *gateway.Gateway
+	}{{"local", g2}, {"fleet", g1}} {
+		b.Run(c.name, func(b *testing.B) {
+			took := make([]time.Duration, 0, b.N)
+			for b.Loop() {
+				start := time.Now()
+				if _, err := lookupAt(b.Context(), cl, c.at, target.NodeID()); err != nil {
+					b.Fatal(err)
+				}
+				took = append(took, time.Since(start))
+			}
+			slices.Sort(took)
+			b.ReportMetric(float64(took[len(took)/2].Microseconds()), "p50-µs")
+			b.ReportMetric(float64(took[len(took)*99/100].Microseconds()), "p99-µs")
+		})
+	}
+}
+
+// TestFleetLimitsHoldAtHome is issue 21, item 3: what a key aims at a node
+// is charged at the node's home, whichever gateway the key asks at. G1
+// would allow A any number of relay requests toward B; B's home G2 allows
+// one, and refuses A's second, made at G1.
+func TestFleetLimitsHoldAtHome(t *testing.T) {
+	ns := natpunchtest.StartNATS(t)
+	off := ratelimit.Rate{PerSecond: -1}
+	g1 := startFleetGatewayWith(t, ns, gateway.Limits{Relays: off, Notifies: off, PairNotifies: off})
+	g2 := startFleetGatewayWith(t, ns, gateway.Limits{PairNotifies: ratelimit.Rate{PerSecond: 0.001, Burst: 1}})
+	b, _ := startBridgeServing(t, at(g2), natpunchtest.Echo())
+	_, cla := startBridgeServing(t, at(g1), natpunchtest.Echo())
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	if _, err := cla.relayTo(ctx, cla.gateways[0], b.NodeID()); err != nil {
+		t.Fatal(err)
+	}
+	_, err := cla.relayTo(ctx, cla.gateways[0], b.NodeID())
+	var re *connector.RemoteError
+	if !errors.As(err, &re) || re.Code != wire.CodeRateLimited {
+		t.Fatalf("a second relay ask toward B through G1: %v, want G2's 429", err)
+	}
+	if n := g2.Stats().PairLimited; n != 1 {
+		t.Fatalf("G2 refused %d asks by the pair rate, want 1", n)
 	}
 }
