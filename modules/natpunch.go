@@ -117,7 +117,7 @@ func GatewayModule(cfg GatewayConfig) fx.Option {
 					return nil
 				},
 				OnStop: func(context.Context) error {
-					err := errors.Join(g.Close(), f.Close())
+					err := errors.Join(f.Close(), g.Close()) // withdraw from the fleet first
 					nc.Close()
 					return err
 				},
