@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 
+	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/fx"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/peerbridge/peerbridge/modules/admin"
 	"github.com/peerbridge/peerbridge/modules/metrics"
 	"github.com/peerbridge/peerbridge/natpunch"
+	"github.com/peerbridge/peerbridge/natpunch/fleet"
 	"github.com/peerbridge/peerbridge/natpunch/gateway"
 )
 
@@ -61,6 +63,13 @@ type GatewayConfig struct {
 	// Access says which bridges the gateway serves (registrations,
 	// lookups, punches, the relay); the zero value serves every node.
 	Access Access
+	// Fleet joins the gateway to the fleet of gateways sharing this NATS
+	// (its URL, credentials and TLS files as a bridge's); an empty URL
+	// means a gateway on its own. Its Listen is unused.
+	Fleet NATSConfig
+	// FleetPrefix is the fleet's subject prefix. Default
+	// fleet.DefaultPrefix.
+	FleetPrefix string
 }
 
 // GatewayModule provides the rendezvous and relay gateway.
@@ -81,9 +90,37 @@ func GatewayModule(cfg GatewayConfig) fx.Option {
 			if err != nil {
 				return nil, nil, err
 			}
+			if cfg.Fleet.URL == "" {
+				lc.Append(fx.Hook{
+					OnStart: g.Start,
+					OnStop:  func(context.Context) error { return g.Close() },
+				})
+				return g, policy, nil
+			}
+			var (
+				nc *nats.Conn
+				f  *fleet.Fleet
+			)
 			lc.Append(fx.Hook{
-				OnStart: g.Start,
-				OnStop:  func(context.Context) error { return g.Close() },
+				OnStart: func(ctx context.Context) error {
+					var err error
+					if nc, err = ConnectExternal(ctx, cfg.Fleet, log.With("component", "fleet")); err != nil {
+						return err
+					}
+					f = fleet.New(nc, fleet.Config{Prefix: cfg.FleetPrefix}, log.With("component", "fleet"))
+					g.JoinFleet(f)
+					if err := g.Start(ctx); err != nil {
+						f.Close()
+						nc.Close()
+						return err
+					}
+					return nil
+				},
+				OnStop: func(context.Context) error {
+					err := errors.Join(f.Close(), g.Close()) // withdraw from the fleet first
+					nc.Close()
+					return err
+				},
 			})
 			return g, policy, nil
 		}),
@@ -93,12 +130,16 @@ func GatewayModule(cfg GatewayConfig) fx.Option {
 			if err := m.Register(reg); err != nil {
 				return nil, err
 			}
-			return newAdmin(lc, reg, log, admin.Config{Addr: cfg.HTTP, MaxConns: cfg.HTTPMaxConns, Checks: []admin.Check{{Name: "quic", Fn: func() error {
+			checks := []admin.Check{{Name: "quic", Fn: func() error {
 				if len(g.Addrs()) == 0 {
 					return errors.New("sockets not bound")
 				}
 				return nil
-			}}}})
+			}}}
+			if cfg.Fleet.URL != "" {
+				checks = append(checks, admin.Check{Name: "fleet", Fn: g.FleetErr})
+			}
+			return newAdmin(lc, reg, log, admin.Config{Addr: cfg.HTTP, MaxConns: cfg.HTTPMaxConns, Checks: checks})
 		}),
 		fx.Invoke(func(*admin.Server) {}),
 	)

@@ -48,6 +48,14 @@
 // moves the node's relay sessions to the new address, so relayed
 // connections survive the change.
 //
+// # Fleets
+//
+// Gateways that share a NATS form a fleet (natpunch/fleet): a gateway that
+// does not know a node asks the node's home gateway, so a lookup, a punch
+// or a relay works between bridges registered at different gateways of
+// it, with nothing new on the bridge's side. The lookup names the home;
+// the relay forwards one hop between the two gateways.
+//
 // # The TCP relay
 //
 // Networks that pass only TCP (often only to port 443) get no answer over

@@ -16,6 +16,7 @@ import (
 	"github.com/peerbridge/peerbridge/modules"
 	"github.com/peerbridge/peerbridge/modules/admin"
 	"github.com/peerbridge/peerbridge/modules/logging"
+	"github.com/peerbridge/peerbridge/natpunch/fleet"
 	"github.com/peerbridge/peerbridge/natpunch/gateway"
 	"github.com/peerbridge/peerbridge/natpunch/wire"
 )
@@ -32,6 +33,7 @@ func runGateway(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		cfg       modules.GatewayConfig
 		listen    listFlag
 		listenTCP listFlag
+		advertise listFlag
 		logLevel  slog.Level
 		logFormat string
 	)
@@ -41,6 +43,13 @@ func runGateway(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.IntVar(&cfg.Gateway.TCP.MaxConns, "tcp-max-conns", gateway.DefaultTCPMaxConns, "most TCP relay connections in all")
 	fs.IntVar(&cfg.Gateway.TCP.MaxConnsPerIP, "tcp-max-conns-per-ip", gateway.DefaultTCPMaxConnsPerIP, "most TCP relay connections from one IP address")
 	fs.DurationVar(&cfg.Gateway.RegistrationTTL, "registration-ttl", gateway.DefaultRegistrationTTL, "how long a bridge's registration lasts without a refresh")
+	fs.Var(&advertise, "advertise", "`ADDR` other gateways of the fleet and bridges reach each --listen at, in their order (repeatable; default: the bound address; needed in a fleet for a --listen on 0.0.0.0)")
+	fs.StringVar(&cfg.Fleet.URL, "nats-url", "", "NATS URL of the fleet of gateways to join: registrations at any of them are found, punched and relayed through every one (empty: a gateway on its own)")
+	fs.StringVar(&cfg.Fleet.CredsFile, "nats-creds", "", "credentials file for the fleet's NATS")
+	fs.StringVar(&cfg.Fleet.CAFile, "nats-ca", "", "CA certificate file for TLS to the fleet's NATS")
+	fs.StringVar(&cfg.Fleet.CertFile, "nats-cert", "", "client certificate file for TLS to the fleet's NATS")
+	fs.StringVar(&cfg.Fleet.KeyFile, "nats-key", "", "client key file for TLS to the fleet's NATS")
+	fs.StringVar(&cfg.FleetPrefix, "fleet-prefix", fleet.DefaultPrefix, "subject prefix the fleet's gateways share")
 	httpFlags(fs, &cfg.HTTP, &cfg.HTTPMaxConns, "127.0.0.1:9091")
 	accessFlags(fs, &cfg.Access, "gateway")
 	cfg.Limits = gatewayLimits()
@@ -86,6 +95,7 @@ func runGateway(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	cfg.Gateway.Listen = listen
 	cfg.Gateway.ListenTCP = listenTCP
+	cfg.Gateway.Advertise = advertise
 	var (
 		g    *gateway.Gateway
 		http *admin.Server

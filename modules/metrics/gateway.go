@@ -17,6 +17,7 @@ type Gateway struct {
 	src                                               GatewayStats
 	regs, sessions, relayBytes, relayPackets, refused *prometheus.Desc
 	tcpClients, tcpAccepted, regsEnded                *prometheus.Desc
+	fleetUp, fleetAsks                                *prometheus.Desc
 }
 
 // NewGateway returns the collector for the gateway src.
@@ -35,6 +36,10 @@ func NewGateway(src GatewayStats) *Gateway {
 		regsEnded: prometheus.NewDesc("peerbridge_gateway_registrations_ended_total",
 			"Registrations that ended, by reason: expired (no refresh within the TTL), connection_closed (the bridge's connection to the gateway ended).",
 			[]string{"reason"}, nil),
+		fleetUp: prometheus.NewDesc("peerbridge_gateway_fleet_up", "1 while the gateway is connected to its fleet's NATS, 0 while it has lost it; absent for a gateway on its own.", nil, nil),
+		fleetAsks: prometheus.NewDesc("peerbridge_gateway_fleet_asks_total",
+			"Asks of the fleet, by result: found (a home gateway answered), missed (no gateway knew the node), failed (NATS lost, or no answer in time), served (other gateways' asks this gateway answered).",
+			[]string{"result"}, nil),
 	}
 }
 
@@ -58,6 +63,8 @@ func (g *Gateway) Describe(ch chan<- *prometheus.Desc) {
 	ch <- g.tcpClients
 	ch <- g.tcpAccepted
 	ch <- g.regsEnded
+	ch <- g.fleetUp
+	ch <- g.fleetAsks
 }
 
 // Collect implements prometheus.Collector.
@@ -85,7 +92,24 @@ func (g *Gateway) Collect(ch chan<- prometheus.Metric) {
 	} {
 		ch <- prometheus.MustNewConstMetric(g.refused, prometheus.CounterValue, float64(r.n), r.reason)
 	}
+	if s.InFleet {
+		g.collectFleet(ch, s)
+	}
 	if g.membership != nil {
 		ch <- prometheus.MustNewConstMetric(g.refused, prometheus.CounterValue, float64(g.membership.Stats().Refused), "not_allowed")
+	}
+}
+
+func (g *Gateway) collectFleet(ch chan<- prometheus.Metric, s gateway.Stats) {
+	up := 0.0
+	if s.FleetUp {
+		up = 1
+	}
+	ch <- prometheus.MustNewConstMetric(g.fleetUp, prometheus.GaugeValue, up)
+	for _, r := range []struct {
+		result string
+		n      uint64
+	}{{"found", s.FleetFound}, {"missed", s.FleetMissed}, {"failed", s.FleetFailed}, {"served", s.FleetServed}} {
+		ch <- prometheus.MustNewConstMetric(g.fleetAsks, prometheus.CounterValue, float64(r.n), r.result)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"net/netip"
 	"time"
 
 	"github.com/peerbridge/peerbridge/connector"
@@ -18,6 +19,11 @@ type Config struct {
 	// and port) lets NAT probes tell mapping and filtering behaviour apart.
 	// Required.
 	Listen []string
+	// Advertise are the addresses other gateways of a fleet and bridges
+	// reach each listen address at, in the order of Listen; needed in a
+	// fleet for a listen address on an unspecified IP. Empty means the
+	// bound addresses.
+	Advertise []string
 	// RegistrationTTL is how long a bridge's registration lasts without a
 	// refresh. Expired records are swept every quarter of it. Default 90 s;
 	// it must be longer than PeerKeepAlive.
@@ -203,6 +209,11 @@ var ErrInvalidConfig = errors.New("gateway: invalid config")
 func (c *Config) validate() error {
 	if len(c.Listen) == 0 {
 		return fmt.Errorf("%w: a listen address is needed", ErrInvalidConfig)
+	}
+	for _, a := range c.Advertise {
+		if _, err := netip.ParseAddrPort(a); err != nil {
+			return fmt.Errorf("%w: advertised address: %w", ErrInvalidConfig, err)
+		}
 	}
 	l, r, t := c.Limits, c.Relay, c.TCP
 	for _, n := range []int{l.MaxRegistrations, l.MaxRegistrationsPerIP, l.MaxLocalAddrs, l.MaxRecordBytes, l.MaxKeys, r.MaxSessionsPerClient, r.MaxSessions, t.MaxConns, t.MaxConnsPerIP, c.Conn.MaxConns, c.Conn.MaxConnsPerIP} {

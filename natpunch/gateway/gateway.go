@@ -32,6 +32,8 @@ type Gateway struct {
 	relay *relayTable
 	rates gatewayRates
 	tcp   *tcpServer // the TCP relay; serves once StartTCPOn gave it listeners
+	fleet Fleet      // nil for a gateway on its own
+	fs    fleetStats
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -155,6 +157,12 @@ func (g *Gateway) StartOn(udps []*net.UDPConn, alts ...*net.UDPConn) error {
 	}
 	for i, d := range g.muxes {
 		g.conns[i].SetNonQUICHandler(d.Dispatch)
+	}
+	if g.fleet != nil {
+		if err := g.fleet.Serve(g.serveFleet); err != nil {
+			g.Close()
+			return fmt.Errorf("gateway: joining the fleet: %w", err)
+		}
 	}
 	g.wg.Go(g.expireRelays)
 	g.wg.Go(g.sweepRegistrations)

@@ -35,7 +35,7 @@ func (g *Gateway) handler(i int) connector.Handler {
 			if !allow(r.lookup, &r.lookupLimited, m.From) {
 				return nil, rateLimited(m.Type)
 			}
-			v, err = g.lookup(m)
+			v, err = g.lookup(ctx, m)
 		case wire.TypePunchAsk:
 			if !allow(r.punch, &r.punchLimited, m.From) {
 				return nil, rateLimited(m.Type)
@@ -158,8 +158,9 @@ func canonical(s string, known ...string) (string, bool) {
 	return "", false
 }
 
-// peer returns the live record of the node a request names.
-func (g *Gateway) peer(m *connector.Message) (record, error) {
+// peer returns the live record of the node a request names: its record
+// here, or else its home's answer through the fleet.
+func (g *Gateway) peer(ctx context.Context, m *connector.Message) (record, error) {
 	var req wire.NodeRequest
 	if len(m.Payload) > maxNodeRequest {
 		return record{}, wire.BadRequest("request of %d bytes, at most %d", len(m.Payload), maxNodeRequest)
@@ -171,19 +172,22 @@ func (g *Gateway) peer(m *connector.Message) (record, error) {
 	if err != nil {
 		return record{}, wire.BadRequest("%v", err)
 	}
-	rec, ok := g.reg.get(id, time.Now())
-	if !ok {
-		return record{}, &connector.RemoteError{Code: connector.CodeNotFound, Text: "gateway: node " + id.Short() + " is not registered"}
+	if rec, ok := g.reg.get(id, time.Now()); ok {
+		return rec, nil
 	}
-	return rec, nil
+	return g.remotePeer(ctx, m.From, id)
 }
 
-func (g *Gateway) lookup(m *connector.Message) (*wire.PeerInfo, error) {
-	rec, err := g.peer(m)
+func (g *Gateway) lookup(ctx context.Context, m *connector.Message) (*wire.PeerInfo, error) {
+	rec, err := g.peer(ctx, m)
 	if err != nil {
 		return nil, err
 	}
-	return &wire.PeerInfo{Node: string(rec.ID), Observed: rec.Observed.String(), Local: rec.Local, Mapping: rec.Mapping, Filtering: rec.Filtering}, nil
+	pi := info(rec)
+	if rec.home != nil {
+		pi.Home, pi.HomeAddr = string(rec.home.id), rec.home.addr.String()
+	}
+	return pi, nil
 }
 
 // self returns the requester's own live record.
@@ -197,8 +201,8 @@ func (g *Gateway) self(m *connector.Message) (record, error) {
 
 // pair returns the records of the requester a of m and of the node b it
 // names; both must be registered.
-func (g *Gateway) pair(m *connector.Message) (a, b record, err error) {
-	if b, err = g.peer(m); err != nil {
+func (g *Gateway) pair(ctx context.Context, m *connector.Message) (a, b record, err error) {
+	if b, err = g.peer(ctx, m); err != nil {
 		return a, b, err
 	}
 	a, err = g.self(m)
@@ -209,15 +213,18 @@ func (g *Gateway) pair(m *connector.Message) (a, b record, err error) {
 // each side is told to start so that both start at about the same moment,
 // from the round-trip times the gateway measured to each.
 func (g *Gateway) punch(ctx context.Context, m *connector.Message) (*wire.PunchPlan, error) {
-	a, b, err := g.pair(m)
+	a, b, err := g.pair(ctx, m)
 	if err != nil {
 		return nil, err
 	}
-	if g.onTCP(a.Observed) || g.onTCP(b.Observed) { // tcprelay: no punch over TCP
+	if g.onTCP(a.Observed) || g.onTCP(b.Observed) || (b.home != nil && b.home.tcp) { // tcprelay: no punch over TCP
 		return nil, &connector.RemoteError{Code: connector.CodeUnavailable, Text: "gateway: no hole punch with a node on the TCP relay"}
 	}
 	if !g.rates.allowToward(a.ID, b.ID) {
 		return nil, rateLimited(m.Type + " toward " + b.ID.Short())
+	}
+	if b.home != nil {
+		return g.punchRemote(ctx, a, b)
 	}
 	rttA, _ := g.conns[a.via].RTT(a.ID)
 	rttB, _ := g.conns[b.via].RTT(b.ID)
@@ -248,7 +255,7 @@ func (g *Gateway) notify(ctx context.Context, to record, typ string, v any) erro
 // names. The other side learns the session before the requester does, so
 // it is ready for the requester's first packet.
 func (g *Gateway) relayAsk(ctx context.Context, m *connector.Message) (*wire.RelayGrant, error) {
-	a, b, err := g.pair(m)
+	a, b, err := g.pair(ctx, m)
 	if err != nil {
 		return nil, err
 	}
@@ -261,6 +268,12 @@ func (g *Gateway) relayAsk(ctx context.Context, m *connector.Message) (*wire.Rel
 	s, err := newSessionID()
 	if err != nil {
 		return nil, err
+	}
+	if b.home != nil {
+		if err := g.relayRemote(ctx, s, a, b); err != nil {
+			return nil, err
+		}
+		return &wire.RelayGrant{Node: string(b.ID), Session: s[:]}, nil
 	}
 	if err := g.relay.open(s, a, b, time.Now()); err != nil {
 		return nil, &connector.RemoteError{Code: connector.CodeUnavailable, Text: "gateway: " + err.Error()}

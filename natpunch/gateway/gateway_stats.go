@@ -89,6 +89,13 @@ type Stats struct {
 	// the TCP limits.
 	TCPClients              int
 	TCPAccepted, TCPRefused uint64
+	// InFleet says the gateway is one of a fleet; FleetUp that it is
+	// connected to it now. FleetFound, FleetMissed and FleetFailed count
+	// its asks of the fleet by result: a home answered, no gateway knew
+	// the node, or the fleet could not be asked (lost, or no answer in
+	// time); FleetServed counts the fleet's asks of this gateway.
+	InFleet, FleetUp                                  bool
+	FleetFound, FleetMissed, FleetFailed, FleetServed uint64
 }
 
 // Stats returns the gateway's counters.
@@ -109,6 +116,7 @@ func (g *Gateway) Stats() Stats {
 		PunchLimited:           r.punchLimited.Load(),
 		RelayLimited:           r.relayLimited.Load(),
 		NotifyLimited:          r.notifyLimited.Load(),
+		PairLimited:            r.pairLimited.Load(),
 		RelaySessions:          sessions,
 		RelaySessionsRefused:   g.relay.refused.Load(),
 		RelayForwarded:         forwarded,
@@ -116,5 +124,11 @@ func (g *Gateway) Stats() Stats {
 		RelayDroppedUnknown:    g.relay.droppedUnknown.Load(),
 		RelayDroppedLimit:      g.relay.droppedLimit.Load(),
 		RelayBytes:             g.relay.bytes.Load(),
+		InFleet:                g.fleet != nil,
+		FleetUp:                g.fleet != nil && g.fleet.Err() == nil,
+		FleetFound:             g.fs.found.Load(),
+		FleetMissed:            g.fs.missed.Load(),
+		FleetFailed:            g.fs.failed.Load(),
+		FleetServed:            g.fs.served.Load(),
 	}
 }

@@ -15,9 +15,13 @@ import (
 // bridge said of itself, and where it is connected.
 type record struct {
 	wire.Record
-	via     int        // index of the gateway address the bridge is connected to
+	via     int        // index of the gateway address the bridge is connected to (or that relays to its home)
 	ip      netip.Addr // what the record counts against: ratelimit.IPKey of the bridge's real IP
 	expires time.Time
+	// home is set for a node registered at another gateway of the fleet,
+	// not here: that gateway, the address of it the node is connected
+	// to, and whether the node is on its TCP relay.
+	home *fleetHome
 }
 
 // Refusals of a new node by the registry.
@@ -33,6 +37,10 @@ var (
 // after their connection ends.
 type registry struct {
 	max, perIP int
+	// announce and withdraw, if set, are told of every record stored and
+	// every node whose record went (not one replaced), under mu: the
+	// fleet's view follows the registry's. They must not call back.
+	announce, withdraw func(identity.NodeID)
 
 	mu    sync.Mutex // guards nodes and byIP
 	nodes map[identity.NodeID]record
@@ -64,7 +72,18 @@ func (r *registry) put(rec record) error {
 	}
 	r.nodes[rec.ID] = rec
 	r.byIP[rec.ip]++
+	if r.announce != nil {
+		r.announce(rec.ID)
+	}
 	return nil
+}
+
+// removeLocked deletes rec's node for good, telling withdraw.
+func (r *registry) removeLocked(rec record) {
+	r.forgetLocked(rec)
+	if r.withdraw != nil {
+		r.withdraw(rec.ID)
+	}
 }
 
 // forgetLocked deletes rec's node and its count.
@@ -81,7 +100,7 @@ func (r *registry) get(id identity.NodeID, now time.Time) (record, bool) {
 	defer r.mu.Unlock()
 	rec, ok := r.nodes[id]
 	if ok && now.After(rec.expires) {
-		r.forgetLocked(rec)
+		r.removeLocked(rec)
 		r.expired.Add(1)
 		return record{}, false
 	}
@@ -99,7 +118,7 @@ func (r *registry) drop(id identity.NodeID, via int, remote netip.AddrPort) bool
 	if !ok || rec.via != via || rec.Observed != remote {
 		return false
 	}
-	r.forgetLocked(rec)
+	r.removeLocked(rec)
 	r.gone.Add(1)
 	return true
 }
@@ -111,7 +130,7 @@ func (r *registry) sweep(now time.Time) int {
 	n := 0
 	for _, rec := range r.nodes {
 		if now.After(rec.expires) {
-			r.forgetLocked(rec)
+			r.removeLocked(rec)
 			n++
 		}
 	}

@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
+
 	"github.com/peerbridge/peerbridge/connector"
 	"github.com/peerbridge/peerbridge/connector/identity"
 	"github.com/peerbridge/peerbridge/natpunch/gateway"
@@ -58,6 +60,23 @@ func StartGateway(tb testing.TB, cfg gateway.Config) *gateway.Gateway {
 	}
 	tb.Cleanup(func() { g.Close() })
 	return g
+}
+
+// StartNATS runs a nats-server on a random loopback port, as gateways of
+// a fleet share one, and shuts it down when the test ends.
+func StartNATS(tb testing.TB) *server.Server {
+	tb.Helper()
+	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
+	if err != nil {
+		tb.Fatalf("natpunchtest: %v", err)
+	}
+	ns.Start()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		ns.Shutdown()
+		tb.Fatal("natpunchtest: nats-server not ready")
+	}
+	tb.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
+	return ns
 }
 
 // Target is g's first address as a gateway target for ClientConfig.

@@ -44,13 +44,17 @@ type NodeRequest struct {
 	Node string `msgpack:"node"`
 }
 
-// PeerInfo is what a gateway knows of a node.
+// PeerInfo is what a gateway knows of a node. Home and HomeAddr name the
+// gateway of the fleet the node is registered at, when that is not the
+// gateway that answered.
 type PeerInfo struct {
 	Node      string   `msgpack:"node"`
 	Observed  string   `msgpack:"observed"`
 	Local     []string `msgpack:"local"`
 	Mapping   string   `msgpack:"mapping"`
 	Filtering string   `msgpack:"filtering"`
+	Home      string   `msgpack:"home,omitempty"`
+	HomeAddr  string   `msgpack:"home_addr,omitempty"`
 }
 
 // PunchPlan tells one side of a hole punch what to do: punch toward Addrs
