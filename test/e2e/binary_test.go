@@ -161,9 +161,7 @@ type daemon struct {
 // prints on start: its node ID, QUIC address and NATS URL.
 func runDaemon(t *testing.T, bin string, args ...string) *daemon {
 	t.Helper()
-	p := start(t, bin, "run", args...)
-	v := p.await(t, "node", "quic", "nats")
-	return &daemon{process: p, node: v["node"], quic: v["quic"], nats: v["nats"]}
+	return runDaemonEnv(t, bin, nil, args...)
 }
 
 func TestBinaryAsAUserRunsIt(t *testing.T) {
