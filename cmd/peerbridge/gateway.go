@@ -37,7 +37,7 @@ func runGateway(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		logLevel  slog.Level
 		logFormat string
 	)
-	fs.StringVar(&cfg.KeyFile, "key", modules.DefaultGatewayKeyFile, "identity key file (created with mode 0600 if missing)")
+	fs.StringVar(&cfg.KeyFile, "key", "", keyFlagUsage(modules.DefaultGatewayKeyFile))
 	fs.Var(&listen, "listen", "UDP `ADDR` to serve on (repeatable; default "+gateway.DefaultListen+"; a second address on another IP and port lets NAT probes tell filtering and mapping apart)")
 	fs.Var(&listenTCP, "listen-tcp", "TCP `ADDR` of the relay over TLS and WebSocket, for bridges whose networks block UDP (repeatable; default: the host:port of each --listen, so one port number serves both; off: none)")
 	fs.IntVar(&cfg.Gateway.TCP.MaxConns, "tcp-max-conns", gateway.DefaultTCPMaxConns, "most TCP relay connections in all")
@@ -61,8 +61,8 @@ func runGateway(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.StringVar(&logFormat, "log-format", logging.FormatText, "log format: text or json")
 	config := addConfigFlag(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: peerbridge gateway --key FILE --listen ADDR [--listen ADDR2 ...]\n\nRuns the rendezvous and relay gateway bridges use for NAT traversal.\nFlags can also be set by PEERBRIDGE_<FLAG> variables and a --config file.\n\nFlags:")
-		fs.PrintDefaults()
+		fmt.Fprintln(stderr, "Usage: peerbridge gateway --key FILE --listen ADDR [--listen ADDR2 ...]\n\nRuns the rendezvous and relay gateway bridges use for NAT traversal.\nFlags can also be set by PEERBRIDGE_<FLAG> variables and a --config file.")
+		printFlags(stderr, fs)
 	}
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
@@ -93,6 +93,12 @@ func runGateway(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return &usageError{fmt.Errorf("--log-format %q: want text or json", logFormat)}
 	}
+	explicitKey := cfg.KeyFile != ""
+	key, newKey, err := keyFile(cfg.KeyFile, modules.DefaultGatewayKeyFile, os.Getenv)
+	if err != nil {
+		return err
+	}
+	cfg.KeyFile = key
 	cfg.Gateway.Listen = listen
 	cfg.Gateway.ListenTCP = listenTCP
 	cfg.Gateway.Advertise = advertise
@@ -100,10 +106,14 @@ func runGateway(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		g    *gateway.Gateway
 		http *admin.Server
 		p    *membership.Policy
+		stop stopping
 	)
-	app := fx.New(fxLogger(log), fx.Supply(log), modules.GatewayModule(cfg), fx.Populate(&g, &http, &p))
+	app := fx.New(fxLogger(log, &stop), fx.Supply(log), modules.GatewayModule(cfg), fx.Populate(&g, &http, &p))
 	if err := app.Start(ctx); err != nil {
 		return startError(err)
+	}
+	if newKey {
+		logNewKey(log, key, g.NodeID().String(), modules.DefaultGatewayKeyFile, explicitKey)
 	}
 	warnIfOpen(log, p, "gateway")
 	fmt.Fprintf(stdout, "node: %s\n", g.NodeID())
@@ -117,9 +127,8 @@ func runGateway(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fmt.Fprintf(stdout, "http: %s\n", http.Addr())
 	}
 	<-ctx.Done()
-	stopCtx, cancel := context.WithTimeout(context.Background(), 2*shutdownSlack)
-	defer cancel()
-	return app.Stop(stopCtx)
+	log.Info("shutting down", "cause", context.Cause(ctx), "hint", "a second signal stops at once")
+	return stopApp(app, &stop, 2*shutdownSlack, log, func() []any { return nil })
 }
 
 // relayFlags binds the gateway's relay limits to flags, with their

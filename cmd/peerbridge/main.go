@@ -3,7 +3,7 @@
 // Usage:
 //
 //	peerbridge run      [flags]   run a bridge
-//	peerbridge id       --key F   print the node ID of a key, creating it if missing
+//	peerbridge id       [--key F] print the node ID of a key, creating it if missing
 //	peerbridge gateway  [flags]   run a rendezvous and relay gateway
 //	peerbridge probe    [flags]   report this host's NAT behaviour
 //	peerbridge bench    [flags]   benchmark against plain NATS and a leaf node
@@ -12,7 +12,10 @@
 //	peerbridge version            print the version
 //
 // Exit codes: 0 on success, 1 when the command fails, 2 for a mistake on the
-// command line, in the environment or in the config file.
+// command line, in the environment or in the config file. The first SIGINT
+// or SIGTERM stops a command gracefully (exit 0 once stopped); a second one
+// stops it at once with 128 plus the signal's number: 130 for SIGINT, 143
+// for SIGTERM.
 package main
 
 import (
@@ -46,10 +49,11 @@ func commands() []command {
 }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := mainCode(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go stopOnSignals(sigs, cancel, os.Stderr, os.Exit) // lives as long as the process
+	os.Exit(mainCode(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
 
 // mainCode runs the command line and returns the exit code: 0 on success, 2
@@ -123,6 +127,7 @@ func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) error {
 	usage := fs.Usage
 	fs.Usage = func() {}
 	fs.SetOutput(io.Discard)
+	addHints(fs)
 	err := fs.Parse(args)
 	fs.Usage = usage
 	fs.SetOutput(stderr)
@@ -131,7 +136,7 @@ func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) error {
 		fs.Usage()
 		return err
 	case err != nil:
-		return &usageError{fmt.Errorf("%w (see '%s --help')", err, fs.Name())}
+		return &usageError{fmt.Errorf("%w (see '%s --help')", flagError(err), fs.Name())}
 	case fs.NArg() > 0:
 		return &usageError{fmt.Errorf("unexpected argument %q (see '%s --help')", fs.Arg(0), fs.Name())}
 	}

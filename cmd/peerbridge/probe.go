@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/netip"
 	"time"
 
@@ -15,16 +16,24 @@ import (
 	"github.com/peerbridge/peerbridge/natpunch"
 )
 
+// probeResult is one gateway's report, with whether the gateway proved
+// the node ID it was named by.
+type probeResult struct {
+	*natpunch.Report
+	Node        string `json:"node"`
+	NodeChecked bool   `json:"node_checked"`
+}
+
 func runProbe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("peerbridge probe", flag.ContinueOnError)
 	gateways := targetsFlag{needBoth: true}
-	fs.Var(&gateways, "gateway", "gateway `NODEID@host:port` to probe (repeatable)")
-	listen := fs.String("listen", "0.0.0.0:0", "UDP address to probe from")
+	fs.Var(&gateways, "gateway", "gateway `NODEID@host:port` to probe, the host a name or an IP address (repeatable)")
+	listen := fs.String("listen", "0.0.0.0:0", "UDP `ADDR` to probe from")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	timeout := fs.Duration("timeout", 10*time.Second, "give up after this long")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: peerbridge probe --gateway NODEID@host:port [--json]\n\nReports this host's public address and NAT behaviour (RFC 4787 mapping and\nfiltering) as seen by a gateway, and \"udp: blocked\" when only the gateway's\nTCP relay answers.\n\nFlags:")
-		fs.PrintDefaults()
+		fmt.Fprintln(stderr, "Usage: peerbridge probe --gateway NODEID@host:port [--json]\n\nReports this host's public address and NAT behaviour (RFC 4787 mapping and\nfiltering) as seen by a gateway, and \"udp: blocked\" when only the gateway's\nTCP relay answers. It checks that the gateway holds the key of NODEID, and\nfails if it does not.")
+		printFlags(stderr, fs)
 	}
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
@@ -34,54 +43,107 @@ func runProbe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	id, err := identity.Generate()
+	results, err := probeAll(ctx, *listen, gateways.targets)
 	if err != nil {
 		return err
-	}
-	c, err := connector.New(connector.Config{ListenAddr: *listen}, id, nil)
-	if err != nil {
-		return err
-	}
-	if err := c.Start(ctx); err != nil {
-		return err
-	}
-	defer c.Close()
-	cl, err := natpunch.NewClient(c, natpunch.ClientConfig{}, nil)
-	if err != nil {
-		return err
-	}
-	if err := cl.Start(ctx); err != nil {
-		return err
-	}
-	defer cl.Close()
-	var reports []*natpunch.Report
-	for _, gw := range gateways.targets {
-		ap, err := netip.ParseAddrPort(gw.Endpoint)
-		if err != nil {
-			return &usageError{fmt.Errorf("gateway endpoint %q: want IP:port", gw.Endpoint)}
-		}
-		r, err := cl.Probe(ctx, ap)
-		if errors.Is(err, natpunch.ErrNoAnswer) {
-			// UDP gets no answer: if the TCP relay does, UDP is blocked.
-			if tr, terr := cl.ProbeTCP(ctx, gw); terr == nil {
-				r, err = tr, nil
-			}
-		}
-		if err != nil {
-			return err
-		}
-		reports = append(reports, r)
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		if len(reports) == 1 {
-			return enc.Encode(reports[0])
+		if len(results) == 1 {
+			return enc.Encode(results[0])
 		}
-		return enc.Encode(reports)
+		return enc.Encode(results)
 	}
-	for _, r := range reports {
-		fmt.Fprintf(stdout, "gateway:    %s\n%s\n", r.Gateway, r)
+	for _, r := range results {
+		fmt.Fprintf(stdout, "gateway:    %s\nnode:       %s (checked)\n%s\n", r.Gateway, r.Node, r.Report)
 	}
 	return nil
+}
+
+// probeAll probes the NAT against each gateway from a fresh key and a
+// socket on listen.
+func probeAll(ctx context.Context, listen string, gateways []connector.Target) ([]probeResult, error) {
+	id, err := identity.Generate()
+	if err != nil {
+		return nil, err
+	}
+	c, err := connector.New(connector.Config{ListenAddr: listen}, id, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Start(ctx); err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	cl, err := natpunch.NewClient(c, natpunch.ClientConfig{}, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := cl.Start(ctx); err != nil {
+		return nil, err
+	}
+	defer cl.Close()
+	var results []probeResult
+	for _, gw := range gateways {
+		r, err := probeOne(ctx, c, cl, gw)
+		if err != nil {
+			return nil, err
+		}
+		results = append(results, r)
+	}
+	return results, nil
+}
+
+// probeOne probes gateway gw over UDP, checking its node ID with a QUIC
+// handshake, or else over its TCP relay, whose handshake checks it too.
+func probeOne(ctx context.Context, c *connector.Connector, cl *natpunch.Client, gw connector.Target) (probeResult, error) {
+	ap, err := resolveUDP(ctx, gw.Endpoint, c.Addr().Addr().Is4())
+	if err != nil {
+		return probeResult{}, err
+	}
+	r, err := cl.Probe(ctx, ap)
+	if errors.Is(err, natpunch.ErrNoAnswer) {
+		// UDP gets no answer: if the TCP relay does, UDP is blocked.
+		if tr, terr := cl.ProbeTCP(ctx, gw); terr == nil {
+			return probeResult{Report: tr, Node: gw.NodeID.String(), NodeChecked: true}, nil
+		}
+	}
+	if err != nil {
+		return probeResult{}, err
+	}
+	if _, err := c.DialPath(ctx, nil, net.UDPAddrFromAddrPort(ap), gw.NodeID, connector.PathDirect); err != nil {
+		return probeResult{}, fmt.Errorf("checking the node ID of gateway %s: %w", gw.Endpoint, err)
+	}
+	return probeResult{Report: r, Node: gw.NodeID.String(), NodeChecked: true}, nil
+}
+
+// resolveUDP resolves a host:port, the host a name or an IP address, to
+// one address, IPv4 if it has one; only IPv4 ones if ipv4 (a socket bound
+// to an IPv4 address cannot reach others).
+func resolveUDP(ctx context.Context, endpoint string, ipv4 bool) (netip.AddrPort, error) {
+	host, port, err := net.SplitHostPort(endpoint)
+	if err != nil {
+		return netip.AddrPort{}, &usageError{fmt.Errorf("gateway endpoint %q: want host:port", endpoint)}
+	}
+	network := "ip"
+	if ipv4 {
+		network = "ip4"
+	}
+	ips, err := net.DefaultResolver.LookupNetIP(ctx, network, host)
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("gateway endpoint %q: %w", endpoint, err)
+	}
+	p, err := net.DefaultResolver.LookupPort(ctx, "udp", port)
+	if err != nil {
+		return netip.AddrPort{}, &usageError{fmt.Errorf("gateway endpoint %q: %w", endpoint, err)}
+	}
+	ip := ips[0].Unmap()
+	for _, a := range ips {
+		if a.Unmap().Is4() {
+			ip = a.Unmap()
+			break
+		}
+	}
+	return netip.AddrPortFrom(ip, uint16(p)), nil
 }

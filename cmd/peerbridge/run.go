@@ -9,7 +9,6 @@ import (
 	"os"
 
 	"go.uber.org/fx"
-	"go.uber.org/fx/fxevent"
 
 	"github.com/peerbridge/peerbridge/bridge"
 	"github.com/peerbridge/peerbridge/connector"
@@ -38,20 +37,20 @@ func newRunFlags(stderr io.Writer) (*flag.FlagSet, *runFlags) {
 	fs := flag.NewFlagSet("peerbridge run", flag.ContinueOnError)
 	f := &runFlags{serve: serveFlag{}, peers: targetsFlag{needBoth: true}, gateways: targetsFlag{needBoth: true}}
 	c := &f.cfg
-	fs.StringVar(&c.Listen, "listen", modules.DefaultListen, "QUIC UDP address to listen and dial from")
-	fs.StringVar(&c.KeyFile, "key", modules.DefaultKeyFile, "identity key file (created with mode 0600 if missing)")
-	fs.StringVar(&c.NATS.URL, "nats-url", "", "external NATS URL (env NATS_URL); empty runs an embedded nats-server")
-	fs.StringVar(&c.NATS.Listen, "nats-listen", modules.DefaultNATSListen, "client address of the embedded nats-server")
-	fs.StringVar(&c.NATS.CredsFile, "nats-creds", "", "credentials file for the external NATS")
-	fs.StringVar(&c.NATS.CAFile, "nats-ca", "", "CA certificate file for TLS to the external NATS")
-	fs.StringVar(&c.NATS.CertFile, "nats-cert", "", "client certificate file for TLS to the external NATS")
-	fs.StringVar(&c.NATS.KeyFile, "nats-key", "", "client key file for TLS to the external NATS")
+	fs.StringVar(&c.Listen, "listen", modules.DefaultListen, "QUIC UDP `ADDR` to listen and dial from")
+	fs.StringVar(&c.KeyFile, "key", "", keyFlagUsage(modules.DefaultKeyFile))
+	fs.StringVar(&c.NATS.URL, "nats-url", "", "external NATS `URL` (env NATS_URL); empty runs an embedded nats-server")
+	fs.StringVar(&c.NATS.Listen, "nats-listen", modules.DefaultNATSListen, "client `ADDR` of the embedded nats-server")
+	fs.StringVar(&c.NATS.CredsFile, "nats-creds", "", "credentials `FILE` for the external NATS")
+	fs.StringVar(&c.NATS.CAFile, "nats-ca", "", "CA certificate `FILE` for TLS to the external NATS")
+	fs.StringVar(&c.NATS.CertFile, "nats-cert", "", "client certificate `FILE` for TLS to the external NATS")
+	fs.StringVar(&c.NATS.KeyFile, "nats-key", "", "client key `FILE` for TLS to the external NATS")
 	fs.Var(&f.peers, "peer", "static peer `NODEID@host:port` (repeatable)")
 	fs.Var(&f.gateways, "gateway", "gateway `NODEID@host:port` for NAT traversal (repeatable)")
 	fs.StringVar(&c.TCPRelay, "tcp-relay", "", "TCP relay `host:port` of the first gateway, used when UDP to it gets no answer (default: the gateway's own host:port; off: never); HTTPS_PROXY is honoured")
 	fs.Var(f.serve, "serve", "answer inbound requests of `TYPE=SUBJECT` from that NATS subject (repeatable)")
-	fs.StringVar(&c.Prefix, "prefix", bridge.DefaultPrefix, "subject prefix: <prefix>.send.>, <prefix>.request.>, <prefix>.recv.<type>")
-	fs.StringVar(&c.QueueGroup, "queue", bridge.DefaultQueueGroup, "NATS queue group shared by bridges on one NATS")
+	fs.StringVar(&c.Prefix, "prefix", bridge.DefaultPrefix, "subject `PREFIX`: <prefix>.send.>, <prefix>.request.>, <prefix>.recv.<type>")
+	fs.StringVar(&c.QueueGroup, "queue", bridge.DefaultQueueGroup, "NATS queue `GROUP` shared by bridges on one NATS")
 	fs.DurationVar(&c.Timeout, "timeout", bridge.DefaultTimeout, "default timeout of sends and requests")
 	fs.DurationVar(&c.Grace, "grace", modules.DefaultGrace, "how long in-flight requests may finish at shutdown")
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", connector.DefaultIdleTimeout, "close peer connections idle this long")
@@ -63,13 +62,10 @@ func newRunFlags(stderr io.Writer) (*flag.FlagSet, *runFlags) {
 	limitFlags(fs, &c.Limits)
 	queueFlags(fs, &c.Limits)
 	natLimitFlags(fs, &c.NATLimits)
-	fs.TextVar(&f.logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn, error")
-	fs.StringVar(&f.logFormat, "log-format", logging.FormatText, "log format: text or json")
+	fs.TextVar(&f.logLevel, "log-level", slog.LevelInfo, "log `LEVEL`: debug, info, warn, error")
+	fs.StringVar(&f.logFormat, "log-format", logging.FormatText, "log `FORMAT`: text or json")
 	f.config = addConfigFlag(fs)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: peerbridge run [flags]\n\nRuns a bridge: NATS subjects peer.send.<type> and peer.request.<type> go to peers\nover QUIC; messages from peers arrive on peer.recv.<type>.\n\nEvery flag can also be set by the environment variable PEERBRIDGE_<FLAG>\n(PEERBRIDGE_NATS_LISTEN for --nats-listen) or by a key of the --config file;\na flag beats the environment, which beats the file.\n\nFlags:")
-		fs.PrintDefaults()
-	}
+	fs.Usage = func() { printRunHelp(stderr, fs) }
 	return fs, f
 }
 
@@ -129,15 +125,22 @@ func runBridge(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	f.cfg.Peers, f.cfg.Gateways, f.cfg.Serve = f.peers.targets, f.gateways.targets, f.serve
 	version, _ := buildVersion()
 	f.cfg.Version = status.ServiceVersion(version)
+	explicitKey := f.cfg.KeyFile != ""
+	key, newKey, err := keyFile(f.cfg.KeyFile, modules.DefaultKeyFile, os.Getenv)
+	if err != nil {
+		return err
+	}
+	f.cfg.KeyFile = key
 
 	var (
 		conn *connector.Connector
 		nc   *modules.NATS
 		http *admin.Server
 		p    *membership.Policy
+		stop stopping
 	)
 	app := fx.New(
-		fxLogger(log),
+		fxLogger(log, &stop),
 		fx.Supply(log),
 		modules.Daemon(f.cfg),
 		fx.Populate(&conn, &nc, &http, &p),
@@ -146,16 +149,20 @@ func runBridge(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := app.Start(ctx); err != nil {
 		return startError(err)
 	}
+	if newKey {
+		logNewKey(log, key, conn.NodeID().String(), modules.DefaultKeyFile, explicitKey)
+	}
 	warnIfOpen(log, p, "bridge")
 	fmt.Fprintf(stdout, "node: %s\nquic: %s\nnats: %s\n", conn.NodeID(), conn.Addr(), nc.ClientURL)
 	if http != nil {
 		fmt.Fprintf(stdout, "http: %s\n", http.Addr())
 	}
 	<-ctx.Done()
-	log.Info("shutting down", "grace", f.cfg.Grace)
-	stopCtx, cancel := context.WithTimeout(context.Background(), f.cfg.Grace+shutdownSlack)
-	defer cancel()
-	return app.Stop(stopCtx)
+	log.Info("shutting down", "grace", f.cfg.Grace, "cause", context.Cause(ctx), "hint", "a second signal stops at once")
+	return stopApp(app, &stop, f.cfg.Grace+shutdownSlack, log, func() []any {
+		s := conn.Stats()
+		return []any{"inbound_requests", s.InboundRequests, "peer_conns", s.Conns}
+	})
 }
 
 // runLimits returns the defaults of the limit flags of 'peerbridge run',
@@ -201,15 +208,4 @@ func limitFlags(fs *flag.FlagSet, l *modules.Limits) {
 	fs.IntVar(&l.FrameBudget, "frame-budget", l.FrameBudget, "most bytes that frames still arriving may hold, all peers together (0: 64 MiB, or --frame-budget-per-conn if larger)")
 	fs.IntVar(&l.ConnFrameBudget, "frame-budget-per-conn", l.ConnFrameBudget, "most bytes that frames still arriving may hold on one connection, at least one frame of --max-payload (0: 16 MiB, or one such frame if larger)")
 	fs.DurationVar(&l.FrameTimeout, "frame-timeout", l.FrameTimeout, "how long a frame may take to arrive once it has started")
-}
-
-// fxLogger sends fx's own events, errors included, to log at debug level:
-// a failed start is reported once, by the command, in one line.
-func fxLogger(log *slog.Logger) fx.Option {
-	return fx.WithLogger(func() fxevent.Logger {
-		l := &fxevent.SlogLogger{Logger: log.With("component", "fx")}
-		l.UseLogLevel(slog.LevelDebug)
-		l.UseErrorLevel(slog.LevelDebug)
-		return l
-	})
 }

@@ -22,8 +22,8 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	wait := fs.Duration("wait", time.Second, "how long to wait for bridges to answer")
 	creds := fs.String("nats-creds", "", "credentials file for the NATS")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: peerbridge status [--nats-url URL] [--json]\n\nFinds every bridge on a NATS through its peerbridge micro service and\nprints its node ID and a table of its peers.\n\nFlags:")
-		fs.PrintDefaults()
+		fmt.Fprintln(stderr, "Usage: peerbridge status [--nats-url URL] [--json]\n\nFinds every bridge on a NATS through its peerbridge micro service and\nprints its node ID and a table of its peers.")
+		printFlags(stderr, fs)
 	}
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err

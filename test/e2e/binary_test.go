@@ -69,6 +69,12 @@ func (s *syncBuffer) String() string {
 // start runs 'peerbridge sub args...'; the test's cleanup kills it.
 func start(t *testing.T, bin, sub string, args ...string) *process {
 	t.Helper()
+	return startEnv(t, bin, nil, sub, args...)
+}
+
+// startEnv is start with env added to the environment.
+func startEnv(t *testing.T, bin string, env []string, sub string, args ...string) *process {
+	t.Helper()
 	p := &process{
 		name:   "peerbridge " + sub,
 		cmd:    exec.Command(bin, append([]string{sub}, args...)...),
@@ -77,6 +83,7 @@ func start(t *testing.T, bin, sub string, args ...string) *process {
 		exited: make(chan error, 1),
 	}
 	p.cmd.Stderr = p.stderr
+	p.cmd.Env = append(os.Environ(), env...)
 	stdout, err := p.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -154,9 +161,7 @@ type daemon struct {
 // prints on start: its node ID, QUIC address and NATS URL.
 func runDaemon(t *testing.T, bin string, args ...string) *daemon {
 	t.Helper()
-	p := start(t, bin, "run", args...)
-	v := p.await(t, "node", "quic", "nats")
-	return &daemon{process: p, node: v["node"], quic: v["quic"], nats: v["nats"]}
+	return runDaemonEnv(t, bin, nil, args...)
 }
 
 func TestBinaryAsAUserRunsIt(t *testing.T) {
@@ -207,7 +212,9 @@ func TestBinaryRefusesBadFlags(t *testing.T) {
 		{"run", "--no-such-flag"},
 		{"run", "--peer", "not-a-peer"},
 		{"run", "--serve", "missing-equals"},
-		{"id"},
+		{"run", "--timeout", "10"},
+		{"id", "--key"},
+		{"version", "extra"},
 		{"no-such-command"},
 	} {
 		cmd := exec.Command(bin, args...)
@@ -219,9 +226,11 @@ func TestBinaryRefusesBadFlags(t *testing.T) {
 			t.Errorf("peerbridge %s: %v, stderr %q; want exit 2 with a message", strings.Join(args, " "), err, stderr.String())
 		}
 	}
-	for _, args := range [][]string{{"--help"}, {"run", "--help"}, {"id", "--help"}, {"gateway", "--help"}, {"probe", "--help"}} {
-		if out, err := exec.Command(bin, args...).CombinedOutput(); err != nil || !strings.Contains(string(out), "Usage") {
-			t.Errorf("peerbridge %s: %v, output %q; want usage and exit 0", strings.Join(args, " "), err, out)
+	for _, args := range [][]string{{"--help"}, {"help"}, {"run", "--help"}, {"id", "--help"}, {"gateway", "--help"}, {"probe", "--help"},
+		{"status", "--help"}, {"version", "--help"}, {"bench", "--help"}, {"run", "-h"}} {
+		out, err := exec.Command(bin, args...).CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "Usage") || strings.Contains(string(out), "\n  -") && !strings.Contains(string(out), "\n  --") {
+			t.Errorf("peerbridge %s: %v, output %q; want usage in --flag style and exit 0", strings.Join(args, " "), err, out)
 		}
 	}
 }

@@ -349,6 +349,11 @@ func TestBinaryExitCodes(t *testing.T) {
 		{[]string{"id", "--key", exposed}, "chmod 600"},
 		{[]string{"status", "--wait", "0s"}, "--wait"},
 		{[]string{"run", "--no-such-flag"}, "--help"},
+		{[]string{"run", "--no-such-flag"}, "unknown flag --no-such-flag"},
+		{append(base, "--timeout", "10"), "want a duration such as 10s, 500ms"},
+		{append(base, "--max-payload", "1MB"), "--max-payload \"1MB\": want a whole number"},
+		{[]string{"probe", "--gateway", "nobody"}, "--gateway"},
+		{[]string{"version", "--nope"}, "unknown flag --nope"},
 	} {
 		cmd := exec.Command(bin, tt.args...)
 		var stderr bytes.Buffer
