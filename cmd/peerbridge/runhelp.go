@@ -29,7 +29,7 @@ func runFlagGroups() []flagGroup {
 			[]string{"allow", "trust", "creds"}},
 		{"Limits", "peerbridge run --max-conns 500 --max-inbound-requests 256 --max-queue 2048",
 			[]string{"max-conns", "max-conns-per-ip", "max-conns-per-peer", "max-streams", "max-inbound-requests", "max-inbound-requests-per-peer",
-				"max-inbound-request-bytes", "frame-budget", "frame-budget-per-conn", "frame-timeout", "max-queue", "max-queues", "max-queued-bytes"}},
+				"max-inbound-request-bytes", "frame-budget", "frame-budget-per-conn", "frame-timeout", "max-queue", "max-queues", "max-queued-bytes", "max-queued-bytes-per-peer"}},
 		{"Operations", "peerbridge run --http 127.0.0.1:9090 --log-format json --grace 20s --config /etc/peerbridge.yaml",
 			[]string{"http", "http-max-conns", "grace", "log-level", "log-format", "config"}},
 	}
