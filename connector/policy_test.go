@@ -3,6 +3,7 @@ package connector
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -54,5 +55,31 @@ func TestPolicyRefusals(t *testing.T) {
 	}
 	if n := len(closed.Peers()); n != 0 {
 		t.Errorf("the closed node holds %d peers", n)
+	}
+}
+
+// TestTimeoutTextNamesThePeer: a request whose deadline passes fails with
+// ErrTimeout in words: the peer and what happened, not QUIC's stream
+// numbers.
+func TestTimeoutTextNamesThePeer(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	slow := startWithPolicy(t, nil)
+	slow.SetHandler(HandlerFunc(func(ctx context.Context, _ *Message) (*Response, error) {
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+		return &Response{}, nil
+	}))
+	asker := startWithPolicy(t, nil)
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	_, err := asker.Request(ctx, Outbound{Target: Target{NodeID: slow.NodeID(), Endpoint: slow.Addr().String()}, Type: "t"})
+	if !errors.Is(err, ErrTimeout) {
+		t.Fatalf("request past its deadline: %v, want ErrTimeout", err)
+	}
+	if msg := err.Error(); strings.Contains(msg, "stream") || !strings.Contains(msg, slow.NodeID().Short()) {
+		t.Errorf("timeout text %q: want the peer named and no stream numbers", msg)
 	}
 }

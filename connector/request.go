@@ -82,11 +82,15 @@ func (pc *peerConn) roundTrip(ctx context.Context, rs *reqStream, buf []byte) (*
 // requestFailed classifies an error after the request was written.
 func (pc *peerConn) requestFailed(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
-		return timeoutOr(ctx, err)
+		err = timeoutOr(ctx, err)
+		if te, ok := err.(*timeoutError); ok {
+			te.peer = pc.id
+		}
+		return err
 	}
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() && pc.alive() {
-		return fmt.Errorf("%w: %w", ErrTimeout, err)
+		return &timeoutError{peer: pc.id, cause: err}
 	}
 	if errors.Is(err, codec.ErrMalformed) || errors.Is(err, codec.ErrFrameTooLarge) || errors.Is(err, codec.ErrUnknownVersion) {
 		return fmt.Errorf("connector: bad answer from %s: %w", pc.id.Short(), err)

@@ -12,6 +12,7 @@ import (
 	"github.com/quic-go/quic-go"
 
 	"github.com/peerbridge/peerbridge/codec"
+	"github.com/peerbridge/peerbridge/connector/identity"
 )
 
 // sender writes fire-and-forget messages to the connection's one outbound
@@ -385,10 +386,28 @@ func (s *sender) fail(cause error) {
 // timeoutOr maps a context's deadline to ErrTimeout.
 func timeoutOr(ctx context.Context, err error) error {
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return fmt.Errorf("%w: %w", ErrTimeout, err)
+		return &timeoutError{cause: err}
 	}
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
 	return err
 }
+
+// timeoutError is ErrTimeout with what was going on when time ran out. Its
+// text says what happened in words a requester can act on, never the QUIC
+// stream's cancellation it wraps.
+type timeoutError struct {
+	peer  identity.NodeID // "" if not known
+	cause error
+}
+
+func (e *timeoutError) Error() string {
+	if e.peer != "" {
+		return "connector: timeout: no answer from " + e.peer.Short() + " in time"
+	}
+	return "connector: timeout: no answer in time"
+}
+
+func (e *timeoutError) Is(target error) bool { return target == ErrTimeout }
+func (e *timeoutError) Unwrap() error        { return e.cause }
