@@ -46,18 +46,7 @@ func TestNATSGoPath(t *testing.T) {
 // protocol, on one NATS, share the queue group.
 func TestQueueGroupAcrossPaths(t *testing.T) {
 	srv := startNATS(t)
-	a1, a2 := startNodeOn(t, srv, Config{}), startNATSGoNode(t, srv, Config{})
-	b := startNode(t, Config{})
-	serve(t, b.nc, "peer.recv.work", echo)
-	const n = 40
-	for range n {
-		if m := request(t, a1.nc, "peer.request.work", to(b), []byte("job")); errCode(m) != "" {
-			t.Fatalf("error %s: %s", errCode(m), m.Header.Get(HeaderError))
-		}
-	}
-	if s1, s2 := a1.bridge.Stats().Forwarded, a2.bridge.Stats().Forwarded; s1 == 0 || s2 == 0 || s1+s2 != n {
-		t.Errorf("bridges forwarded %d and %d of %d requests; want both some, %d in all", s1, s2, n, n)
-	}
+	requireShared(t, startNodeOn(t, srv, Config{}), startNATSGoNode(t, srv, Config{}))
 }
 
 // TestLostConnectionIsReestablished: when the server cuts the bridge's own
