@@ -73,3 +73,18 @@ func BenchmarkServePeer128(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRequest128: one 128 B request at a time from a NATS client on
+// one node, through both bridges, to a service on the other, and back.
+func BenchmarkRequest128(b *testing.B) {
+	a, z := startNode(b, Config{}), startNode(b, Config{})
+	serve(b, z.nc, DefaultPrefix+".recv.bench", echo)
+	msg := &nats.Msg{Subject: DefaultPrefix + ".request.bench", Header: to(z), Data: make([]byte, 128)}
+	request(b, a.nc, msg.Subject, msg.Header, msg.Data) // dials
+	b.ReportAllocs()
+	for b.Loop() {
+		if m := request(b, a.nc, msg.Subject, msg.Header, msg.Data); errCode(m) != "" {
+			b.Fatalf("error %s", errCode(m))
+		}
+	}
+}
