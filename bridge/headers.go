@@ -72,19 +72,29 @@ func (p *peerHeaders) init() {
 }
 
 // add records the bridge header key: value; one the bridge does not know
-// is dropped, as every bridge header is.
+// is dropped, as every bridge header is. The key's length picks the one
+// or two names it may be.
 func (p *peerHeaders) add(key, value []byte) {
-	switch {
-	case bytes.EqualFold(key, []byte(HeaderNode)):
-		p.nodes = append(p.nodes, value)
-	case bytes.EqualFold(key, []byte(HeaderEndpoint)):
-		p.endpoints = append(p.endpoints, value)
-	case bytes.EqualFold(key, []byte(HeaderTimeout)):
-		p.timeout = append(p.timeout, value)
-	case bytes.EqualFold(key, []byte(HeaderRelay)):
-		p.relay = append(p.relay, value)
-	case bytes.EqualFold(key, []byte(HeaderPunch)):
-		p.punch = append(p.punch, value)
+	is := func(name string) bool { return bytes.EqualFold(key, []byte(name)) }
+	switch len(key) {
+	case len(HeaderNode):
+		if is(HeaderNode) {
+			p.nodes = append(p.nodes, value)
+		}
+	case len(HeaderEndpoint):
+		if is(HeaderEndpoint) {
+			p.endpoints = append(p.endpoints, value)
+		}
+	case len(HeaderTimeout):
+		if is(HeaderTimeout) {
+			p.timeout = append(p.timeout, value)
+		}
+	case len(HeaderRelay): // and HeaderPunch
+		if is(HeaderRelay) {
+			p.relay = append(p.relay, value)
+		} else if is(HeaderPunch) {
+			p.punch = append(p.punch, value)
+		}
 	}
 }
 
