@@ -18,6 +18,7 @@ const (
 	directDialTimeout = 5 * time.Second
 	directRetryFirst  = 10 * time.Millisecond
 	directRetryMax    = time.Second
+	directCloseFlush  = time.Second
 )
 
 // directPath is the hot path speaking the NATS protocol itself (package
@@ -155,12 +156,16 @@ func (p *directPath) flush(ctx context.Context) error {
 
 func (p *directPath) err() error { return p.conn.Load().Err() }
 
-// close stops reconnecting, then closes the connection, writing what is
-// buffered first.
+// close stops reconnecting, then closes the connection once the server
+// has read what is buffered, or after directCloseFlush.
 func (p *directPath) close() error {
 	p.cancel()
 	<-p.done
-	return p.conn.Load().Close()
+	c := p.conn.Load()
+	ctx, cancel := context.WithTimeout(context.Background(), directCloseFlush)
+	defer cancel()
+	c.Flush(ctx) // best effort: a lost connection has nothing left to flush
+	return c.Close()
 }
 
 // directSub is a subscription of a directPath, made anew on every
