@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/nats-io/nats.go"
-
 	"github.com/peerbridge/peerbridge/connector"
 )
 
@@ -49,22 +47,22 @@ type SendResult struct {
 const ackOne = `{"ok":true}`
 
 // ackMsg answers a message sent to targets, whose outcomes are res.
-func ackMsg(targets []connector.Target, res []connector.Result) *nats.Msg {
+func (b *Bridge) ackMsg(targets []connector.Target, res []connector.Result) answer {
 	if len(targets) == 1 {
 		if res[0].Err != nil {
 			return errorMsg(res[0].Err)
 		}
-		return &nats.Msg{Data: []byte(ackOne)}
+		return answer{data: b.ackOne}
 	}
 	r := sendReply(targets, res)
 	data, err := json.Marshal(r)
 	if err != nil {
 		return errorMsg(fmt.Errorf("bridge: encoding send reply: %w", err))
 	}
-	m := &nats.Msg{Data: data}
+	m := answer{data: data}
 	if r.Sent == 0 {
 		first := r.Results[0]
-		m.Header = errorHeader(first.Code, fmt.Sprintf("all %d peers failed; first: %s", r.Failed, first.Error))
+		m.header = errorHeader(first.Code, fmt.Sprintf("all %d peers failed; first: %s", r.Failed, first.Error))
 	}
 	return m
 }

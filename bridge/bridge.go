@@ -11,6 +11,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/peerbridge/peerbridge/bridge/natsconn"
 	"github.com/peerbridge/peerbridge/connector"
 	"github.com/peerbridge/peerbridge/connector/identity"
 )
@@ -35,7 +36,8 @@ var (
 // SetHandler to deliver what peers send.
 type Bridge struct {
 	cfg   Config
-	nc    *nats.Conn
+	nc    *nats.Conn // requests to local services; the hot path too without Config.Dial
+	hot   hotPath    // set by New, or by Start with Config.Dial
 	peers Peers
 	log   *slog.Logger
 	stats counters
@@ -47,12 +49,15 @@ type Bridge struct {
 	sends    tracker       // outbound messages waiting for acknowledgement
 	inbound  tracker       // ServePeer calls in progress
 
-	outType  memo[string, string]               // the last outbound type checked
-	recvSubj memo[string, string]               // the last inbound type's subject
-	fromHdr  memo[identity.NodeID, nats.Header] // the last sender's Peer-From header
+	outType   memo[string, string]               // the last outbound type checked
+	recvSubj  memo[string, string]               // the last inbound type's subject
+	fromHdr   memo[identity.NodeID, nats.Header] // the last requester's Peer-From header
+	fromBlock memo[identity.NodeID, []byte]      // the last sender's Peer-From header block
+	lastTo    atomic.Pointer[targetMemo]         // the last target read from headers
+	ackOne    []byte                             // ackOne, never modified
 
 	mu      sync.Mutex // guards subs and started
-	subs    []*nats.Subscription
+	subs    []hotSub
 	started bool // Start succeeded; never reset, so a stopped bridge stays stopped
 
 	// ctx is the bridge's lifetime, set by Start and read-only afterwards;
@@ -62,7 +67,8 @@ type Bridge struct {
 }
 
 // New returns a bridge between nc and peers. It does no I/O: Start
-// subscribes.
+// subscribes. With Config.Dial, the hot path runs on connections of its
+// own and nc serves only requests from peers to local services.
 func New(cfg Config, nc *nats.Conn, peers Peers, log *slog.Logger) (*Bridge, error) {
 	cfg.populate()
 	if err := cfg.validate(); err != nil {
@@ -75,7 +81,10 @@ func New(cfg Config, nc *nats.Conn, peers Peers, log *slog.Logger) (*Bridge, err
 		log = slog.New(slog.DiscardHandler)
 	}
 	cfg.Serve = maps.Clone(cfg.Serve)
-	b := &Bridge{cfg: cfg, nc: nc, peers: peers, log: log}
+	b := &Bridge{cfg: cfg, nc: nc, peers: peers, log: log, ackOne: []byte(ackOne)}
+	if cfg.Dial == nil {
+		b.hot = natsGoPath{nc}
+	}
 	b.requests.limit = cfg.MaxInFlight
 	b.sends.limit = cfg.MaxSends
 	b.waiting.timeout = cfg.DefaultTimeout
@@ -89,6 +98,13 @@ func (b *Bridge) Start(ctx context.Context) error {
 	defer b.mu.Unlock()
 	if b.started || b.ctx != nil {
 		return errors.New("bridge: already started")
+	}
+	if b.cfg.Dial != nil {
+		hot, err := openDirect(ctx, b.cfg.Dial, b.log)
+		if err != nil {
+			return err
+		}
+		b.hot = hot
 	}
 	b.ctx, b.cancel = context.WithCancel(context.Background())
 	context.AfterFunc(b.ctx, b.waiting.close)
@@ -111,10 +127,10 @@ func (b *Bridge) startTrackers() {
 func (b *Bridge) subscribeLocked(ctx context.Context) error {
 	handlers := []struct {
 		verb string
-		cb   nats.MsgHandler
+		cb   natsconn.Handler
 	}{{verbSend, b.onSend}, {verbRequest, b.onRequest}}
 	for _, h := range handlers {
-		sub, err := b.nc.QueueSubscribe(b.wildcard(h.verb), b.cfg.QueueGroup, h.cb)
+		sub, err := b.hot.subscribe(b.wildcard(h.verb), b.cfg.QueueGroup, h.cb)
 		if err != nil {
 			return fmt.Errorf("bridge: subscribing to %s: %w", b.wildcard(h.verb), err)
 		}
@@ -125,27 +141,25 @@ func (b *Bridge) subscribeLocked(ctx context.Context) error {
 
 // flush waits until the server has processed the subscriptions.
 func (b *Bridge) flush(ctx context.Context) error {
-	if !b.nc.IsConnected() {
-		return nil // NATS is not up yet; the subscriptions go out when it is
-	}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, b.cfg.DefaultTimeout)
 		defer cancel()
 	}
-	if err := b.nc.FlushWithContext(ctx); err != nil {
+	if err := b.hot.flush(ctx); err != nil {
 		return fmt.Errorf("bridge: flushing subscriptions: %w", err)
 	}
 	return nil
 }
 
 func (b *Bridge) abortStartLocked() {
-	for _, sub := range b.subs {
-		sub.Unsubscribe()
-	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // drop the subscriptions at once
+	drain(ctx, b.subs)
 	b.subs = nil
 	b.closeTrackers()
 	b.cancel()
+	b.hot.close()
 }
 
 func (b *Bridge) closeTrackers() []<-chan struct{} {
@@ -160,15 +174,16 @@ func (b *Bridge) Stop(ctx context.Context) error {
 	if !ok {
 		return nil
 	}
-	errDrain := drain(ctx, b.nc, subs)
+	errDrain := drain(ctx, subs)
 	idle := b.closeTrackers()
 	errWait := waitAll(ctx, idle)
 	b.cancel()
 	for _, ch := range idle {
 		<-ch // prompt: everything in progress watches the cancelled lifetime
 	}
+	errClose := b.hot.close() // the answers sent by now are written
 	b.log.Info("bridge stopped", "stats", b.Stats())
-	if err := errors.Join(errDrain, errWait); err != nil {
+	if err := errors.Join(errDrain, errWait, errClose); err != nil {
 		return fmt.Errorf("bridge: stop: %w", err)
 	}
 	return nil
@@ -176,7 +191,7 @@ func (b *Bridge) Stop(ctx context.Context) error {
 
 // beginStop takes the subscriptions, once; ok is false if there is nothing
 // to stop.
-func (b *Bridge) beginStop() (subs []*nats.Subscription, ok bool) {
+func (b *Bridge) beginStop() (subs []hotSub, ok bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	subs, b.subs = b.subs, nil
@@ -185,41 +200,31 @@ func (b *Bridge) beginStop() (subs []*nats.Subscription, ok bool) {
 	return subs, ok
 }
 
-// drain unsubscribes subs and waits until the messages already delivered to
-// them are handled. If ctx ends first, or the connection to NATS is lost
-// (no server can confirm a drain then, and nothing more can arrive), the
-// subscriptions are dropped at once.
-func drain(ctx context.Context, nc *nats.Conn, subs []*nats.Subscription) error {
-	lost := nc.StatusChanged(nats.DISCONNECTED, nats.RECONNECTING, nats.CLOSED)
-	defer nc.RemoveStatusListener(lost)
-	drop := func() {
-		for _, sub := range subs {
-			sub.Unsubscribe()
-		}
+// drain drains subs at once and waits until the messages already
+// delivered to them are handled. If ctx ends first, or the connection to
+// NATS is lost (no server can confirm a drain then, and nothing more can
+// arrive), the subscriptions are dropped at once.
+func drain(ctx context.Context, subs []hotSub) error {
+	errs := make([]error, len(subs))
+	var wg sync.WaitGroup
+	for i, sub := range subs {
+		wg.Go(func() { errs[i] = sub.drain(ctx) })
 	}
-	if !nc.IsConnected() {
-		drop()
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// NATSErr says why the hot path's NATS connection is down, nil while it
+// is up. With Config.Dial the bridge reconnects by itself; on nats.go, the
+// connection does. Before Start it is nil.
+func (b *Bridge) NATSErr() error {
+	b.mu.Lock()
+	hot := b.hot
+	b.mu.Unlock()
+	if hot == nil {
 		return nil
 	}
-	closed := make([]<-chan nats.SubStatus, len(subs))
-	for i, sub := range subs {
-		closed[i] = sub.StatusChanged(nats.SubscriptionClosed)
-		if err := sub.Drain(); err != nil {
-			sub.Unsubscribe()
-		}
-	}
-	for _, ch := range closed {
-		select {
-		case <-ch:
-		case <-lost:
-			drop()
-			return nil
-		case <-ctx.Done():
-			drop()
-			return fmt.Errorf("draining subscriptions: %w", ctx.Err())
-		}
-	}
-	return nil
+	return hot.err()
 }
 
 func waitAll(ctx context.Context, chs []<-chan struct{}) error {

@@ -9,6 +9,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
+	"github.com/peerbridge/peerbridge/bridge/natsconn"
 	"github.com/peerbridge/peerbridge/connector"
 )
 
@@ -115,12 +116,15 @@ func TestFailuresWithoutReplyAreCounted(t *testing.T) {
 	}
 }
 
-// TestConnectorRefusalsAre503: a full send queue and a peer going away are
+// TestConnectorRefusalsAre503: a full send queue, a peer going away, and
+// NATS refusing to take more (a full write buffer, a lost connection) are
 // answered 503, each with its own text.
 func TestConnectorRefusalsAre503(t *testing.T) {
-	for _, err := range []error{connector.ErrBusy, connector.ErrGoingAway, ErrBusy} {
+	refusals := []error{connector.ErrBusy, connector.ErrGoingAway, ErrBusy, natsconn.ErrPendingFull, natsconn.ErrConnectionLost}
+	for _, err := range refusals {
 		m := errorMsg(fmt.Errorf("%w: detail", err))
-		if code, text := m.Header.Get(HeaderErrorCode), m.Header.Get(HeaderError); code != "503" || !strings.Contains(text, err.Error()) {
+		code, _ := m.header.Get(HeaderErrorCode)
+		if text, _ := m.header.Get(HeaderError); string(code) != "503" || !strings.Contains(string(text), err.Error()) {
 			t.Errorf("%v: %q %q, want 503 with its text", err, code, text)
 		}
 	}

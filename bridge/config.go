@@ -1,8 +1,10 @@
 package bridge
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"time"
 
@@ -40,6 +42,14 @@ type Config struct {
 	// Access, if set, says what each peer may have this bridge publish;
 	// nil lets every peer that connected publish every type.
 	Access Access
+	// Dial, if set, makes connections to the NATS server for the bridge's
+	// hot path (its subscriptions, the publishes of what peers send, the
+	// answers on reply subjects), which then speaks the NATS protocol
+	// itself (package natsconn) and makes a new connection when one is
+	// lost. The daemon sets it for its embedded server, to an in-process
+	// connection. Nil runs the hot path on the nats.go connection given to
+	// New, as for an external NATS.
+	Dial func(ctx context.Context) (net.Conn, error)
 }
 
 // Access is what the bridge asks of the node's membership policy (see

@@ -60,6 +60,19 @@
 // as a NATS request to <prefix>.recv.T, or to Config.Serve[T], within the
 // requester's deadline, and the NATS reply is the answer.
 //
+// # NATS connections
+//
+// The hot path (the two subscriptions, the publishes of peers' messages,
+// the answers on reply subjects) runs on Config.Dial's connections when it
+// is set, speaking the protocol itself (package natsconn): headers stay
+// the raw NATS block, only the Peer-* headers are parsed, and a lost
+// connection is made anew, its subscriptions with it. Without Dial it runs
+// on the nats.go connection given to New. Requests from peers to local
+// services always use that nats.go connection. Between peers headers
+// travel as the codec's map, so the headers of a message are parsed once
+// on the sending side (Peer-* aside) and written once on the receiving
+// side.
+//
 // # Stopping
 //
 // [Bridge.Stop] stops taking messages from NATS (it drains its

@@ -8,6 +8,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/peerbridge/peerbridge/bridge/natsconn"
 	"github.com/peerbridge/peerbridge/connector"
 )
 
@@ -56,10 +57,11 @@ func classify(err error) int {
 		return connector.CodeBadGateway
 	case errors.Is(err, connector.ErrUnknownPeer):
 		return connector.CodeNotFound
-	case isAny(err, ErrTooLarge, connector.ErrFrameTooLarge, nats.ErrMaxPayload):
+	case isAny(err, ErrTooLarge, connector.ErrFrameTooLarge, nats.ErrMaxPayload, natsconn.ErrMaxPayload):
 		return connector.CodeTooLarge
 	case isAny(err, ErrBusy, ErrNotRunning, connector.ErrUnreachable, connector.ErrDeliveryUnknown,
-		connector.ErrIdentityMismatch, connector.ErrClosed, connector.ErrBusy, connector.ErrGoingAway):
+		connector.ErrIdentityMismatch, connector.ErrClosed, connector.ErrBusy, connector.ErrGoingAway,
+		natsconn.ErrPendingFull, natsconn.ErrConnectionLost, natsconn.ErrStaleConnection, natsconn.ErrClosed):
 		return connector.CodeUnavailable
 	case isAny(err, connector.ErrTimeout, context.DeadlineExceeded, nats.ErrTimeout):
 		return connector.CodeTimeout
@@ -86,21 +88,20 @@ func remoteError(err error) *connector.RemoteError {
 
 // errorMsg is a NATS micro error reply: the error headers and no payload,
 // and Peer-From if the remote side produced the error.
-func errorMsg(err error) *nats.Msg {
+func errorMsg(err error) answer {
 	code, text := codeOf(err)
 	h := errorHeader(code, text)
 	var re *connector.RemoteError
 	if errors.As(err, &re) && re.From != "" {
-		h[HeaderFrom] = []string{re.From.String()}
+		h = natsconn.AppendHeader(h, HeaderFrom, re.From.String())
 	}
-	return &nats.Msg{Header: h}
+	return answer{header: h}
 }
 
-func errorHeader(code int, text string) nats.Header {
-	return nats.Header{
-		HeaderErrorCode: {strconv.Itoa(code)},
-		HeaderError:     {headerValue(text)},
-	}
+// errorHeader is the raw header block of a NATS micro error.
+func errorHeader(code int, text string) natsconn.Header {
+	h := natsconn.AppendHeader(nil, HeaderErrorCode, strconv.Itoa(code))
+	return natsconn.AppendHeader(h, HeaderError, headerValue(text))
 }
 
 // headerValue makes text safe as a NATS header value.

@@ -1,10 +1,12 @@
 package bridge
 
 import (
-	"net/textproto"
+	"bytes"
 	"strings"
 
 	"github.com/nats-io/nats.go"
+
+	"github.com/peerbridge/peerbridge/bridge/natsconn"
 )
 
 // Headers the bridge reads and writes. Headers starting with Peer- belong to
@@ -48,29 +50,66 @@ func isBridgeHeader(key string) bool {
 	return len(key) >= len(bridgePrefix) && strings.EqualFold(key[:len(bridgePrefix)], bridgePrefix)
 }
 
-// splitHeaders separates the bridge's headers, keyed in canonical form
-// ("Peer-Node") whatever case they came in, from the ones to forward. When
-// every bridge header in h is keyed canonically already, as it almost
-// always is, own is h itself, other headers included, to spare a map per
-// message: look bridge headers up in own by their canonical keys only.
-func splitHeaders(h nats.Header) (own, rest map[string][]string) {
-	canonical := true
-	for k, v := range h {
-		if !isBridgeHeader(k) {
-			rest = setHeader(rest, k, v...)
-		} else if k != textproto.CanonicalMIMEHeaderKey(k) {
-			canonical = false
+// isBridgeKey is isBridgeHeader for a key read from a raw header block.
+func isBridgeKey(key []byte) bool {
+	return len(key) >= len(bridgePrefix) && bytes.EqualFold(key[:len(bridgePrefix)], []byte(bridgePrefix))
+}
+
+// peerHeaders are the bridge's headers of an outbound message, as slices of
+// its raw header block, in the order they came, whatever the case of their
+// keys.
+type peerHeaders struct {
+	nodes, endpoints, timeout, relay, punch [][]byte
+
+	node1, endpoint1 [1][]byte // where nodes and endpoints of one peer are kept
+}
+
+// init readies p for a message, whose nodes and endpoints are then kept
+// in p itself when there is one of each.
+func (p *peerHeaders) init() {
+	*p = peerHeaders{}
+	p.nodes, p.endpoints = p.node1[:0], p.endpoint1[:0]
+}
+
+// add records the bridge header key: value; one the bridge does not know
+// is dropped, as every bridge header is. The key's length picks the one
+// or two names it may be.
+func (p *peerHeaders) add(key, value []byte) {
+	is := func(name string) bool { return bytes.EqualFold(key, []byte(name)) }
+	switch len(key) {
+	case len(HeaderNode):
+		if is(HeaderNode) {
+			p.nodes = append(p.nodes, value)
+		}
+	case len(HeaderEndpoint):
+		if is(HeaderEndpoint) {
+			p.endpoints = append(p.endpoints, value)
+		}
+	case len(HeaderTimeout):
+		if is(HeaderTimeout) {
+			p.timeout = append(p.timeout, value)
+		}
+	case len(HeaderRelay): // and HeaderPunch
+		if is(HeaderRelay) {
+			p.relay = append(p.relay, value)
+		} else if is(HeaderPunch) {
+			p.punch = append(p.punch, value)
 		}
 	}
-	if canonical {
-		return h, rest
-	}
-	for k, v := range h {
-		if isBridgeHeader(k) {
-			own = setHeader(own, textproto.CanonicalMIMEHeaderKey(k), v...)
+}
+
+// splitHeaders reads the bridge's headers of the raw block h into own and
+// returns the others, the ones to forward, as a map with their keys as
+// they came; nil when there are none, as for most messages.
+func splitHeaders(h natsconn.Header, own *peerHeaders) (rest map[string][]string) {
+	for k, v := range h.All() {
+		if isBridgeKey(k) {
+			own.add(k, v)
+		} else {
+			rest = setHeader(rest, string(k), string(v))
 		}
 	}
-	return own, rest
+	return rest
 }
 
 // withoutBridgeHeaders copies h without the bridge's headers, so a peer

@@ -7,6 +7,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/peerbridge/peerbridge/bridge/natsconn"
 	"github.com/peerbridge/peerbridge/codec"
 	"github.com/peerbridge/peerbridge/connector"
 	"github.com/peerbridge/peerbridge/connector/identity"
@@ -45,15 +46,18 @@ func (b *Bridge) withLifetime(ctx context.Context) (context.Context, context.Can
 func (b *Bridge) serve(ctx context.Context, m *connector.Message) (*connector.Response, error) {
 	switch m.Kind {
 	case codec.KindSend:
-		return nil, b.publish(m)
+		return nil, b.publish(ctx, m)
 	case codec.KindRequest:
 		return b.request(ctx, m)
 	}
 	return nil, remoteError(fmt.Errorf("%w: unexpected %s message", ErrBadRequest, m.Kind))
 }
 
-// publish publishes a peer's message on <prefix>.recv.<type>.
-func (b *Bridge) publish(m *connector.Message) error {
+// publish publishes a peer's message on <prefix>.recv.<type>. When the
+// NATS connection's buffer is full, it waits for the server to read it, as
+// long as ctx and the default timeout allow, so that a peer sending faster
+// than NATS takes messages is slowed down, not refused.
+func (b *Bridge) publish(ctx context.Context, m *connector.Message) error {
 	subject, err := b.recvSubject(m.Type)
 	if err == nil {
 		err = b.mayDeliver(m, subject)
@@ -61,11 +65,48 @@ func (b *Bridge) publish(m *connector.Message) error {
 	if err != nil {
 		return remoteError(err)
 	}
-	msg := b.inboundMsg(subject, m)
-	if err := b.nc.PublishMsg(&msg); err != nil {
+	h, err := b.inboundHeader(m)
+	if err == nil {
+		err = b.hot.publish(subject, "", h, m.Payload)
+	}
+	if errors.Is(err, natsconn.ErrPendingFull) {
+		err = b.publishSlowly(ctx, subject, h, m.Payload)
+	}
+	if err != nil {
 		return remoteError(fmt.Errorf("bridge: publishing on %s: %w", subject, err))
 	}
 	return nil
+}
+
+// publishSlowly publishes once the server has read what is buffered,
+// while the buffer stays full, until ctx or the default timeout ends.
+func (b *Bridge) publishSlowly(ctx context.Context, subject string, h, data []byte) error {
+	ctx, cancel := b.withLifetime(ctx)
+	defer cancel()
+	for {
+		if err := b.hot.flush(ctx); err != nil {
+			return err
+		}
+		if err := b.hot.publish(subject, "", h, data); !errors.Is(err, natsconn.ErrPendingFull) {
+			return err
+		}
+	}
+}
+
+// inboundHeader is the raw header block of a peer's message: its headers,
+// but none of the bridge's, plus Peer-From. A message without headers of
+// its own gets the last sender's block if it is from the same peer.
+func (b *Bridge) inboundHeader(m *connector.Message) ([]byte, error) {
+	if len(m.Headers) == 0 {
+		return b.fromBlock.get(m.From, func(id identity.NodeID) ([]byte, error) {
+			return natsconn.AppendHeader(nil, HeaderFrom, id.String()), nil
+		})
+	}
+	h, err := appendHeaders(nil, m.Headers)
+	if err != nil {
+		return nil, err
+	}
+	return natsconn.AppendHeader(h, HeaderFrom, m.From.String()), nil
 }
 
 // mayDeliver refuses a message its peer may not have published on subject.
@@ -122,8 +163,8 @@ func requestError(subject string, err error) *connector.RemoteError {
 	return remoteError(fmt.Errorf("bridge: request on %s: %w", subject, err))
 }
 
-// inboundMsg is the NATS form of a peer's message: its headers, but none of
-// the bridge's, plus Peer-From. A message without headers of its own gets
+// inboundMsg is the nats.go form of a peer's request: its headers, but
+// none of the bridge's, plus Peer-From. A message without headers of its own gets
 // the last sender's Peer-From header if it is from the same peer: nats.go
 // only reads a message's headers while publishing it.
 func (b *Bridge) inboundMsg(subject string, m *connector.Message) nats.Msg {

@@ -68,8 +68,31 @@ func startNode(t testing.TB, cfg Config) *node {
 	return startNodeOn(t, startNATS(t), cfg)
 }
 
-// startNodeOn starts a node on the NATS server s.
+// startNodeOn starts a node on the NATS server s, its hot path on
+// connections of its own, as the daemon runs it on its embedded server.
 func startNodeOn(t testing.TB, s *server.Server, cfg Config) *node {
+	t.Helper()
+	cfg.Dial = dialTCP(s)
+	return startNodeWith(t, s, cfg)
+}
+
+// startNATSGoNode starts a node on the NATS server s, its hot path on
+// nats.go, as the daemon runs it on an external NATS.
+func startNATSGoNode(t testing.TB, s *server.Server, cfg Config) *node {
+	t.Helper()
+	cfg.Dial = nil
+	return startNodeWith(t, s, cfg)
+}
+
+// dialTCP dials s over loopback TCP.
+func dialTCP(s *server.Server) func(context.Context) (net.Conn, error) {
+	return func(ctx context.Context) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "tcp", s.Addr().String())
+	}
+}
+
+func startNodeWith(t testing.TB, s *server.Server, cfg Config) *node {
 	t.Helper()
 	conn := startConnector(t)
 	b, err := New(cfg, dialNATS(t, s), conn, nil)

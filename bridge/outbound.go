@@ -1,16 +1,16 @@
 package bridge
 
 import (
-	"errors"
+	"bytes"
 	"fmt"
 	"time"
 
-	"github.com/nats-io/nats.go"
-
+	"github.com/peerbridge/peerbridge/bridge/natsconn"
 	"github.com/peerbridge/peerbridge/connector"
 )
 
-// call is an outbound message or request read from a NATS message.
+// call is an outbound message or request read from a NATS message. It
+// holds nothing of the NATS message: it outlives the handler.
 type call struct {
 	msgType string
 	targets []connector.Target
@@ -20,11 +20,13 @@ type call struct {
 	route   connector.NATOptions // from Peer-Relay and Peer-Punch
 
 	target1 [1]connector.Target // where targets of one peer are kept
+	own     peerHeaders         // used while parsing only: it points into the NATS message
 }
 
 // parseCall reads into c the call in m, received on a subject under verb.
-// c must not be copied afterwards: its targets may point into it.
-func (b *Bridge) parseCall(m *nats.Msg, verb string, c *call) error {
+// Only the bridge's headers are parsed; the payload is copied. c must not
+// be copied afterwards: its targets may point into it.
+func (b *Bridge) parseCall(m *natsconn.Msg, verb string, c *call) error {
 	typ, err := b.typeOf(m.Subject, verb)
 	if err != nil {
 		return err
@@ -35,8 +37,11 @@ func (b *Bridge) parseCall(m *nats.Msg, verb string, c *call) error {
 	if len(m.Data) > b.cfg.MaxPayload {
 		return fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(m.Data), b.cfg.MaxPayload)
 	}
-	own, rest := splitHeaders(m.Header)
-	ts, err := targets(c.target1[:0], own, b.cfg.MaxTargets)
+	own := &c.own
+	own.init()
+	defer own.init() // drop the slices of m
+	rest := splitHeaders(m.Header, own)
+	ts, err := b.targets(c.target1[:0], own)
 	if err != nil {
 		return err
 	}
@@ -48,7 +53,8 @@ func (b *Bridge) parseCall(m *nats.Msg, verb string, c *call) error {
 	if err != nil {
 		return err
 	}
-	c.msgType, c.targets, c.timeout, c.headers, c.payload, c.route = typ, ts, d, rest, m.Data, route
+	c.msgType, c.targets, c.timeout, c.headers, c.route = typ, ts, d, rest, route
+	c.payload = bytes.Clone(m.Data)
 	return nil
 }
 
@@ -59,38 +65,35 @@ func (c *call) outbound() connector.Outbound {
 }
 
 // fail counts a failed outbound message or request and answers it with the
-// error, or logs the error if nobody waits for an answer.
-func (b *Bridge) fail(m *nats.Msg, err error) {
+// error on reply, or logs the error if there is no reply subject.
+func (b *Bridge) fail(subject, reply string, err error) {
 	b.stats.failed.Add(1)
 	b.observeFailed(err)
-	if m.Reply == "" {
-		b.dropped(m.Subject, m.Header.Get(HeaderNode), err)
+	if reply == "" {
+		b.dropped(subject, "", err)
 		return
 	}
-	b.respond(m, errorMsg(err))
+	b.respond(subject, reply, errorMsg(err))
 }
 
-// respond publishes out on m's reply subject. A reply NATS cannot carry
-// still reaches the requester, as an error from the same peer: one too
-// large for NATS as a 413, one whose headers NATS cannot encode (a name
-// with a space or a colon, an empty name) as a 502.
-func (b *Bridge) respond(m *nats.Msg, out *nats.Msg) {
-	err := m.RespondMsg(out)
-	var alt error
-	switch {
-	case errors.Is(err, nats.ErrMaxPayload):
-		alt = fmt.Errorf("%w: reply of %d bytes exceeds the NATS limit", ErrTooLarge, len(out.Data))
-	case errors.Is(err, nats.ErrBadHeaderMsg):
-		alt = fmt.Errorf("%w: its headers cannot be carried by NATS: %w", ErrBadReply, err)
-	}
-	if alt != nil {
-		em := errorMsg(alt)
-		if from := out.Header.Get(HeaderFrom); from != "" {
-			em.Header.Set(HeaderFrom, from)
+// failMsg is fail for the message m, during its handler.
+func (b *Bridge) failMsg(m *natsconn.Msg, err error) {
+	b.fail(string(m.Subject), string(m.Reply), err)
+}
+
+// respond publishes out on reply, the reply subject of a message on
+// subject. A reply NATS cannot carry for its size still reaches the
+// requester, as a 413 from the same peer.
+func (b *Bridge) respond(subject, reply string, out answer) {
+	err := b.hot.publish(reply, "", out.header, out.data)
+	if isMaxPayload(err) {
+		em := errorMsg(fmt.Errorf("%w: reply of %d bytes exceeds the NATS limit", ErrTooLarge, len(out.data)))
+		if from, ok := out.header.Get(HeaderFrom); ok {
+			em.header = natsconn.AppendHeader(em.header, HeaderFrom, string(from))
 		}
-		err = m.RespondMsg(em)
+		err = b.hot.publish(reply, "", em.header, nil)
 	}
 	if err != nil {
-		b.log.Warn("cannot answer on the reply subject", "subject", m.Subject, "reply", m.Reply, "err", err)
+		b.log.Warn("cannot answer on the reply subject", "subject", subject, "reply", reply, "err", err)
 	}
 }

@@ -6,16 +6,15 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/nats-io/nats.go"
-
+	"github.com/peerbridge/peerbridge/bridge/natsconn"
 	"github.com/peerbridge/peerbridge/connector"
 )
 
 // onRequest forwards a NATS request on <prefix>.request.<type> to its peer on
 // a goroutine of its own, so requests never wait behind each other.
-func (b *Bridge) onRequest(m *nats.Msg) {
-	if m.Reply == "" {
-		b.fail(m, fmt.Errorf("%w: request without a reply subject", ErrBadRequest))
+func (b *Bridge) onRequest(m *natsconn.Msg) {
+	if len(m.Reply) == 0 {
+		b.failMsg(m, fmt.Errorf("%w: request without a reply subject", ErrBadRequest))
 		return
 	}
 	c := new(call)
@@ -29,42 +28,50 @@ func (b *Bridge) onRequest(m *nats.Msg) {
 		}
 	}
 	if err != nil {
-		b.fail(m, err)
+		b.failMsg(m, err)
 		return
 	}
+	subject, reply := string(m.Subject), string(m.Reply)
 	go func() {
 		defer b.requests.done()
-		b.forwardRequest(m, c)
+		b.forwardRequest(subject, reply, c)
 	}()
 }
 
-// forwardRequest sends the request and answers m with the peer's reply.
-func (b *Bridge) forwardRequest(m *nats.Msg, c *call) {
+// forwardRequest sends the request and answers on reply with the peer's
+// answer.
+func (b *Bridge) forwardRequest(subject, reply string, c *call) {
 	ctx, cancel := context.WithTimeout(b.ctx, c.timeout)
 	defer cancel()
 	start := time.Now()
 	o := c.outbound()
 	o.Target = c.targets[0]
-	reply, err := b.peers.Request(ctx, o)
+	r, err := b.peers.Request(ctx, o)
 	b.observeRequest(start, err)
 	if err != nil {
-		b.fail(m, err)
+		b.fail(subject, reply, err)
 		return
 	}
 	b.stats.forwarded.Add(1)
-	b.respond(m, replyMsg(reply))
+	b.respond(subject, reply, replyMsg(r))
 }
 
 // replyMsg is the NATS form of a peer's reply: its headers, but none of the
-// bridge's, plus Peer-From, Peer-Path and Peer-Conn.
-func replyMsg(r *connector.Reply) *nats.Msg {
-	h := withoutBridgeHeaders(r.Headers)
-	h.Set(HeaderFrom, r.From.String())
-	h.Set(HeaderPath, string(r.Path))
+// bridge's, plus Peer-From, Peer-Path and Peer-Conn. A reply whose headers
+// NATS cannot carry (a name with a space or a colon, an empty name) is a
+// 502 from the same peer.
+func replyMsg(r *connector.Reply) answer {
+	h, err := appendHeaders(nil, r.Headers)
+	if err != nil {
+		err = fmt.Errorf("%w: its headers cannot be carried by NATS: %w", ErrBadReply, err)
+		code, text := codeOf(err)
+		return errorMsg(&connector.RemoteError{Code: code, Text: text, From: r.From})
+	}
+	h = natsconn.AppendHeader(h, HeaderFrom, r.From.String())
+	h = natsconn.AppendHeader(h, HeaderPath, string(r.Path))
 	conn := ConnDialed
 	if r.Reused {
 		conn = ConnReused
 	}
-	h.Set(HeaderConn, conn)
-	return &nats.Msg{Header: h, Data: r.Payload}
+	return answer{header: natsconn.AppendHeader(h, HeaderConn, conn), data: r.Payload}
 }

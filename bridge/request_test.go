@@ -107,7 +107,13 @@ func TestPayloadLimit(t *testing.T) {
 
 func TestQueueGroupSharesLoad(t *testing.T) {
 	srv := startNATS(t)
-	a1, a2 := startNodeOn(t, srv, Config{}), startNodeOn(t, srv, Config{})
+	requireShared(t, startNodeOn(t, srv, Config{}), startNodeOn(t, srv, Config{}))
+}
+
+// requireShared sends requests through a1 and fails the test unless a1
+// and a2, bridges on one NATS, both forwarded some.
+func requireShared(t *testing.T, a1, a2 *node) {
+	t.Helper()
 	b := startNode(t, Config{})
 	serve(t, b.nc, "peer.recv.work", echo)
 	const n = 40

@@ -7,19 +7,18 @@ import (
 	"sync"
 	"time"
 
-	"github.com/nats-io/nats.go"
-
+	"github.com/peerbridge/peerbridge/bridge/natsconn"
 	"github.com/peerbridge/peerbridge/connector"
 )
 
 // onSend forwards a NATS message on <prefix>.send.<type> to its peers. It
 // only parses, checks and queues the message once per peer (the payload
-// shared, not copied), and returns without waiting for the peers: each
+// copied once, then shared), and returns without waiting for the peers: each
 // peer's queue has a worker in the connector, so a slow or dead peer delays
 // only its own messages. Messages from one subscription reach each peer in
 // order.
-func (b *Bridge) onSend(m *nats.Msg) {
-	s := &sending{b: b, m: m}
+func (b *Bridge) onSend(m *natsconn.Msg) {
+	s := &sending{b: b}
 	c := &s.c
 	err := b.parseCall(m, verbSend, c)
 	if err == nil {
@@ -28,10 +27,12 @@ func (b *Bridge) onSend(m *nats.Msg) {
 		}
 	}
 	if err != nil {
-		b.fail(m, err)
+		b.failMsg(m, err)
 		return
 	}
-	m.Header = nil // parsed into c: the map is not held while the message waits
+	if len(m.Reply) > 0 {
+		s.reply = string(m.Reply)
+	}
 	ctx, cancel := b.sendCtx.get(b.ctx, c.timeout, b.cfg.DefaultTimeout)
 	s.cancel, s.left = cancel, len(c.targets)
 	s.res, s.known = s.res1[:], s.known1[:]
@@ -62,7 +63,7 @@ func (b *Bridge) onSend(m *nats.Msg) {
 // It ends when every peer acknowledged or failed, or the timeout ran out.
 type sending struct {
 	b      *Bridge
-	m      *nats.Msg
+	reply  string // the reply subject; empty: none
 	c      call
 	cancel context.CancelFunc
 	link   waitLink // in the bridge's waitList, for the default timeout
@@ -153,13 +154,18 @@ func (s *sending) complete() {
 	defer s.b.sends.done()
 	for i, r := range s.res {
 		s.b.count(r.Err)
-		if r.Err != nil && s.m.Reply == "" {
-			s.b.dropped(s.m.Subject, s.c.targets[i].String(), r.Err)
+		if r.Err != nil && s.reply == "" {
+			s.b.dropped(s.subject(), s.c.targets[i].String(), r.Err)
 		}
 	}
-	if s.m.Reply != "" {
-		s.b.respond(s.m, ackMsg(s.c.targets, s.res))
+	if s.reply != "" {
+		s.b.respond(s.subject(), s.reply, s.b.ackMsg(s.c.targets, s.res))
 	}
+}
+
+// subject is the subject the message came on.
+func (s *sending) subject() string {
+	return s.b.cfg.Prefix + "." + verbSend + "." + s.c.msgType
 }
 
 // count counts one peer's outcome.

@@ -26,12 +26,27 @@ func (b *Bridge) wildcard(verb string) string {
 }
 
 // typeOf returns the message type in subject, which must be under verb.
-func (b *Bridge) typeOf(subject, verb string) (string, error) {
-	typ, ok := strings.CutPrefix(subject, b.cfg.Prefix+"."+verb+".")
+// The type of a run of messages alike is made into a string once.
+func (b *Bridge) typeOf(subject []byte, verb string) (string, error) {
+	typ, ok := cutToken(subject, b.cfg.Prefix)
+	if ok {
+		typ, ok = cutToken(typ, verb)
+	}
 	if !ok {
 		return "", fmt.Errorf("%w: subject %q is not under %s.%s", ErrBadRequest, subject, b.cfg.Prefix, verb)
 	}
-	return b.outType.get(typ, checkedType)
+	if e := b.outType.last.Load(); e != nil && e.key == string(typ) {
+		return e.val, nil
+	}
+	return b.outType.get(string(typ), checkedType)
+}
+
+// cutToken returns what follows tok and a dot at the start of s.
+func cutToken(s []byte, tok string) ([]byte, bool) {
+	if len(s) <= len(tok) || string(s[:len(tok)]) != tok || s[len(tok)] != '.' {
+		return nil, false
+	}
+	return s[len(tok)+1:], true
 }
 
 // recvSubject returns where a message of type typ from a peer is published.

@@ -30,7 +30,7 @@ func TestTargetsCollapseDuplicates(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := targets(nil, map[string][]string{HeaderNode: tt.nodes, HeaderEndpoint: tt.eps}, 3)
+			got, err := targetsOf(tt.nodes, tt.eps, 3)
 			if err != nil || !slices.Equal(got, tt.want) {
 				t.Errorf("targets = %v, %v; want %v", got, err, tt.want)
 			}
@@ -43,7 +43,7 @@ func TestTargetsBounded(t *testing.T) {
 	for i := range eps {
 		eps[i] = fmt.Sprintf("127.0.0.1:%d", 1000+i)
 	}
-	got, err := targets(nil, map[string][]string{HeaderEndpoint: eps}, 64)
+	got, err := targetsOf(nil, eps, 64)
 	if !errors.Is(err, ErrTooManyTargets) || got != nil {
 		t.Errorf("targets = %d targets, %v; want ErrTooManyTargets", len(got), err)
 	}
@@ -85,14 +85,14 @@ func FuzzTargets(f *testing.F) {
 	f.Add(",", "x,:1", 64)
 	f.Fuzz(func(t *testing.T, nodes, endpoints string, limit int) {
 		limit = 1 + abs(limit%100)
-		own := map[string][]string{}
+		var ns, eps []string
 		if nodes != "" {
-			own[HeaderNode] = strings.Split(nodes, ",")
+			ns = strings.Split(nodes, ",")
 		}
 		if endpoints != "" {
-			own[HeaderEndpoint] = strings.Split(endpoints, ",")
+			eps = strings.Split(endpoints, ",")
 		}
-		got, err := targets(nil, own, limit)
+		got, err := targetsOf(ns, eps, limit)
 		if err != nil {
 			if code, _ := codeOf(err); code != connector.CodeBadRequest {
 				t.Fatalf("error %v answered %d, want 400", err, code)
@@ -113,3 +113,17 @@ func FuzzTargets(f *testing.F) {
 }
 
 func abs(n int) int { return max(n, -n) }
+
+// targetsOf runs targets, as a bridge with MaxTargets limit does, on
+// headers with nodes and endpoints.
+func targetsOf(nodes, endpoints []string, limit int) ([]connector.Target, error) {
+	b := &Bridge{cfg: Config{MaxTargets: limit}}
+	var own peerHeaders
+	for _, n := range nodes {
+		own.add([]byte(HeaderNode), []byte(n))
+	}
+	for _, e := range endpoints {
+		own.add([]byte(HeaderEndpoint), []byte(e))
+	}
+	return b.targets(nil, &own)
+}

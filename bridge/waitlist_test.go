@@ -98,7 +98,7 @@ func TestWaitListExpiresEachAtItsDeadline(t *testing.T) {
 		b.sends.start()
 		var ss []*sending
 		for range 3 { // deadlines 1.0s, 1.4s, 1.8s
-			s := &sending{b: b, m: &nats.Msg{}, cancel: func() {}, left: 1}
+			s := &sending{b: b, cancel: func() {}, left: 1}
 			s.c.targets = []connector.Target{{Endpoint: "127.0.0.1:1"}}
 			s.res, s.known = s.res1[:], s.known1[:]
 			if err := b.sends.add(); err != nil || !b.waiting.add(s) {

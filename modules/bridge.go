@@ -15,7 +15,9 @@ import (
 
 // BridgeModule runs the bridge between NATS and the connector: on start it
 // takes inbound peer messages and subscribes to NATS; on stop it drains
-// in-flight requests within Config.Grace. The bridge is made on start,
+// in-flight requests within Config.Grace. On the embedded NATS its hot path
+// speaks the NATS protocol itself, on connections of its own (NATS.Dial);
+// on an external NATS it runs on nats.go. The bridge is made on start,
 // because the NATS connection exists only from then.
 var BridgeModule = fx.Module("bridge",
 	fx.Invoke(registerBridge),
@@ -38,9 +40,11 @@ func registerBridge(lc fx.Lifecycle, cfg Config, n *NATS, c *connector.Connector
 	lc.Append(fx.StartStopHook(
 		func(ctx context.Context) error {
 			var err error
+			bcfg.Dial = n.Dial // set on start, with the embedded server
 			if b, err = bridge.New(bcfg, n.Conn, c, log.With("component", "bridge")); err != nil {
 				return err
 			}
+			n.watchHotPath(b.NATSErr)
 			m.WatchBridge(b)
 			b.SetObserver(observers{m, failureLog{log.With("component", "bridge")}})
 			c.SetHandler(traversal.Handler(b))

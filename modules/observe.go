@@ -101,6 +101,11 @@ func (n *NATS) healthy() error {
 	if st := nc.Status(); st != nats.CONNECTED {
 		return fmt.Errorf("not connected (%s)", st)
 	}
+	if hot := n.hotErr.Load(); hot != nil {
+		if err := (*hot)(); err != nil {
+			return fmt.Errorf("bridge's connection: %w", err)
+		}
+	}
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package natsconn
 
 import (
+	"context"
 	"errors"
 	"strconv"
 )
@@ -73,4 +74,24 @@ func appendSub(b []byte, s *Subscription) []byte {
 	}
 	b = strconv.AppendUint(b, s.sid, 10)
 	return append(b, "\r\n"...)
+}
+
+// Drain ends the subscription without losing what the server already sent
+// for it: it sends UNSUB, keeps handing messages to the handler until the
+// server has answered a PING sent after it, and then forgets the
+// subscription. If ctx ends or the Conn closes first, the subscription is
+// forgotten at once and Drain returns why.
+func (s *Subscription) Drain(ctx context.Context) error {
+	c := s.conn
+	c.smu.RLock()
+	_, ok := c.subs[s.sid]
+	c.smu.RUnlock()
+	if !ok {
+		return nil
+	}
+	defer c.forget(s)
+	if err := c.writeControl("UNSUB "+strconv.FormatUint(s.sid, 10)+"\r\n", nil); err != nil {
+		return err
+	}
+	return c.Flush(ctx)
 }

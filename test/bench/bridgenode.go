@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -17,8 +18,10 @@ import (
 const stopGrace = 5 * time.Second
 
 // bridgeNode is one peerbridge node as the daemon runs it by default: an
-// embedded nats-server, the bridge's in-process connection to it, a
-// connector on a loopback UDP socket and the bridge between them.
+// embedded nats-server, the bridge's in-process nats.go connection to it
+// (for requests to local services) and its own loopback connections for
+// the hot path, a connector on a loopback UDP socket and the bridge
+// between them.
 type bridgeNode struct {
 	srv    *Server
 	nc     *nats.Conn // the bridge's own, in process
@@ -49,7 +52,12 @@ func (n *bridgeNode) start(ctx context.Context, name string) error {
 	if n.conn, err = startConnector(ctx, nil); err != nil {
 		return fmt.Errorf("bench: %s: %w", name, err)
 	}
-	n.bridge, err = bridge.New(bridge.Config{}, n.nc, n.conn, nil)
+	addr := n.srv.Addr().String()
+	dial := func(ctx context.Context) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "tcp", addr)
+	}
+	n.bridge, err = bridge.New(bridge.Config{Dial: dial}, n.nc, n.conn, nil)
 	if err != nil {
 		return fmt.Errorf("bench: %s: %w", name, err)
 	}
