@@ -51,7 +51,7 @@ func classify(err error) int {
 	switch {
 	case isAny(err, ErrBadRequest, ErrTooManyTargets, connector.ErrBadTarget):
 		return connector.CodeBadRequest
-	case isAny(err, ErrForbidden, connector.ErrNotAllowed, connector.ErrRefusedByPeer):
+	case isAny(err, ErrForbidden, connector.ErrNotAllowed) || connector.RefusedByPeer(err):
 		return connector.CodeForbidden
 	case errors.Is(err, ErrBadReply):
 		return connector.CodeBadGateway

@@ -177,6 +177,12 @@ func refusal(refused *identity.Refusal, err error) error {
 	return remoteRefusal(err)
 }
 
+// RefusedByPeer reports whether err says the peer refused this node in the
+// handshake, however far up the error travelled.
+func RefusedByPeer(err error) bool {
+	return errors.Is(err, ErrRefusedByPeer) || remoteRefusal(err) != nil
+}
+
 // remoteRefusal returns ErrRefusedByPeer for a connection the peer ended
 // because it would not accept this node, or nil.
 func remoteRefusal(err error) error {

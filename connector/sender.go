@@ -197,6 +197,9 @@ func (s *sender) openLocked(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return timeoutOr(ctx, err)
 		}
+		if r := remoteRefusal(err); r != nil {
+			return r // refused in the handshake: nothing was delivered
+		}
 		return &notSentError{fmt.Errorf("%w: opening stream: %w", ErrUnreachable, err)}
 	}
 	s.st = st
