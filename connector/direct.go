@@ -89,8 +89,7 @@ func (s *sender) tryWrite(q *queued) bool {
 	}
 	s.pending = append(s.pending, pending{st: s.st, seq: f.ID, t: q.t, done: q.done, written: s.pc.c.now(), deadline: s.pc.c.deadline(q.ctx)})
 	s.seq = f.ID
-	s.pc.c.stats.msgsOut.Add(1)
-	s.pc.c.stats.bytesOut.Add(uint64(len(buf)))
+	s.pc.c.stats.out(len(q.payload))
 	s.pc.touch()
 	return true
 }

@@ -296,7 +296,9 @@ func (pc *peerConn) writeFrameBuf(st *quic.Stream, f *codec.Frame, buf []byte) (
 	if _, err := st.Write(buf); err != nil {
 		return nil, err
 	}
-	pc.c.stats.out(len(buf))
+	if f.Kind != codec.KindAck { // answers count as messages, acknowledgements do not
+		pc.c.stats.out(len(f.Payload))
+	}
 	if cap(buf) > maxAckBuffer {
 		buf = nil
 	}

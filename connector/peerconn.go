@@ -141,12 +141,19 @@ func (pc *peerConn) close(code quic.ApplicationErrorCode, why string) {
 // touch records activity for idle accounting.
 func (pc *peerConn) touch() { pc.lastActive.Store(pc.c.now()) }
 
-// received records a frame from the peer.
+// received records a message (a send, a request, an answer) from the peer
+// with a payload of n bytes.
 func (pc *peerConn) received(n int) {
+	pc.heard()
+	pc.c.stats.in(n)
+}
+
+// heard records a frame from the peer: activity, for idle accounting and
+// reverification, without counting a message (an acknowledgement).
+func (pc *peerConn) heard() {
 	now := pc.c.now()
 	pc.lastRecv.Store(now)
 	pc.lastActive.Store(now)
-	pc.c.stats.in(n)
 }
 
 // pinged records a ping from the peer: the connection is alive, but a ping

@@ -83,3 +83,41 @@ func TestTimeoutTextNamesThePeer(t *testing.T) {
 		t.Errorf("timeout text %q: want the peer named and no stream numbers", msg)
 	}
 }
+
+// TestMessageCountsMatchBothWays (issue 23): what one side counts out, the
+// other counts in: messages, requests and answers with their payload bytes,
+// not acknowledgements.
+func TestMessageCountsMatchBothWays(t *testing.T) {
+	a, b := startWithPolicy(t, nil), startWithPolicy(t, nil)
+	b.SetHandler(HandlerFunc(func(_ context.Context, m *Message) (*Response, error) {
+		return &Response{Payload: make([]byte, 20)}, nil
+	}))
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	to := Target{NodeID: b.NodeID(), Endpoint: b.Addr().String()}
+	for range 3 {
+		if err := a.Send(ctx, Outbound{Target: to, Type: "t", Payload: make([]byte, 100)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := a.Request(ctx, Outbound{Target: to, Type: "t", Payload: make([]byte, 50)}); err != nil {
+		t.Fatal(err)
+	}
+	// b counts its answer once written, a moment after a has it.
+	var sa, sb Stats
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
+		if sa, sb = a.Stats(), b.Stats(); sb.MessagesOut == 1 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(5 * time.Millisecond): // polling b's counters, bounded by the deadline
+		}
+	}
+	if sa.MessagesOut != 4 || sa.BytesOut != 350 || sb.MessagesIn != 4 || sb.BytesIn != 350 {
+		t.Errorf("a → b: a counted %d messages, %d B out; b %d, %d B in; want 4 and 350 each", sa.MessagesOut, sa.BytesOut, sb.MessagesIn, sb.BytesIn)
+	}
+	if sa.MessagesIn != 1 || sa.BytesIn != 20 || sb.MessagesOut != 1 || sb.BytesOut != 20 {
+		t.Errorf("b → a: b counted %d messages, %d B out; a %d, %d B in; want 1 and 20 each", sb.MessagesOut, sb.BytesOut, sa.MessagesIn, sa.BytesIn)
+	}
+}

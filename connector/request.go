@@ -31,7 +31,7 @@ func (pc *peerConn) request(ctx context.Context, f *codec.Frame) (*codec.Frame, 
 		if err != nil {
 			return nil, err
 		}
-		answer, n, err := pc.roundTrip(ctx, rs, buf)
+		answer, n, err := pc.roundTrip(ctx, rs, buf, len(f.Payload))
 		if err != nil && reused && n == 0 && pc.alive() && ctx.Err() == nil {
 			continue // the idle stream had broken before a byte was written
 		}
@@ -39,10 +39,11 @@ func (pc *peerConn) request(ctx context.Context, f *codec.Frame) (*codec.Frame, 
 	}
 }
 
-// roundTrip writes the encoded request buf on rs and reads the answer,
-// reporting how many bytes of buf were written. rs is kept for the next
-// request if the exchange completed; otherwise it is cancelled.
-func (pc *peerConn) roundTrip(ctx context.Context, rs *reqStream, buf []byte) (*codec.Frame, int, error) {
+// roundTrip writes the encoded request buf (with a payload of payload
+// bytes) on rs and reads the answer, reporting how many bytes of buf were
+// written. rs is kept for the next request if the exchange completed;
+// otherwise it is cancelled.
+func (pc *peerConn) roundTrip(ctx context.Context, rs *reqStream, buf []byte, payload int) (*codec.Frame, int, error) {
 	stop := context.AfterFunc(ctx, rs.abort)
 	n, err := rs.st.Write(buf)
 	if err != nil {
@@ -56,7 +57,7 @@ func (pc *peerConn) roundTrip(ctx context.Context, rs *reqStream, buf []byte) (*
 		}
 		return nil, n, pc.requestFailed(ctx, err)
 	}
-	pc.c.stats.out(len(buf))
+	pc.c.stats.out(payload)
 	var answer codec.Frame
 	err = rs.r.ReadFrame(&answer)
 	intact := stop() && err == nil && (answer.Kind == codec.KindReply || answer.Kind == codec.KindError)

@@ -117,7 +117,6 @@ func (s *sender) writeBatch(ctx context.Context, fs []*codec.Frame, ps []pending
 				return err
 			}
 			s.takeOverLocked(fs[start:start+used], ps[start:start+used], refused[start:start+used])
-			s.pc.c.stats.bytesOut.Add(uint64(len(buf)))
 		}
 		start += used
 	}
@@ -162,7 +161,7 @@ func (s *sender) takeOverLocked(fs []*codec.Frame, ps []pending, refused []error
 		s.pending = append(s.pending, p)
 		ps[i].done = nil
 		s.seq = f.ID
-		s.pc.c.stats.msgsOut.Add(1)
+		s.pc.c.stats.out(len(f.Payload))
 	}
 }
 
@@ -248,7 +247,7 @@ func (s *sender) readAcks(st *quic.Stream, r *codec.Reader) {
 			s.streamEnded(st, err)
 			return
 		}
-		s.pc.received(0)
+		s.pc.heard() // an acknowledgement is not a message
 		switch f.Kind {
 		case codec.KindAck:
 			s.ack(st, f.ID)

@@ -6,7 +6,11 @@ import "sync/atomic"
 type Stats struct {
 	PoolHits, PoolMisses, Dials, DialFailures, Evictions uint64
 	Conns                                                int
-	MessagesOut, MessagesIn, BytesOut, BytesIn           uint64
+	// MessagesOut and MessagesIn count the messages, requests and answers
+	// (replies and errors) sent to and received from peers; acknowledgements
+	// and pings are not messages. BytesOut and BytesIn are their payloads'
+	// bytes, so a sender's out and its receiver's in count the same.
+	MessagesOut, MessagesIn, BytesOut, BytesIn uint64
 
 	// InboundConns is how many inbound connections hold a slot of
 	// Config.MaxConns now, handshakes included.

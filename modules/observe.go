@@ -12,6 +12,7 @@ import (
 	"go.uber.org/fx"
 
 	"github.com/peerbridge/peerbridge/connector"
+	"github.com/peerbridge/peerbridge/connector/identity"
 	"github.com/peerbridge/peerbridge/connector/membership"
 	"github.com/peerbridge/peerbridge/modules/admin"
 	"github.com/peerbridge/peerbridge/modules/metrics"
@@ -35,9 +36,14 @@ func registerTCPRelayMetrics(reg *prometheus.Registry, cl *natpunch.Client) erro
 	return metrics.NewTCPRelay(cl).Register(reg)
 }
 
-func newBridgeMetrics(reg *prometheus.Registry, c *connector.Connector, p *membership.Policy, log *slog.Logger) (*metrics.Bridge, error) {
+func newBridgeMetrics(reg *prometheus.Registry, cfg Config, c *connector.Connector, p *membership.Policy, log *slog.Logger) (*metrics.Bridge, error) {
 	m := metrics.NewBridge(c)
 	m.WatchMembership(p)
+	var gateways []identity.NodeID
+	for _, g := range cfg.Gateways {
+		gateways = append(gateways, g.NodeID)
+	}
+	m.WatchGateways(gateways)
 	if err := m.Register(reg); err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/peerbridge/peerbridge/bridge"
 	"github.com/peerbridge/peerbridge/connector"
+	"github.com/peerbridge/peerbridge/connector/identity"
 	"github.com/peerbridge/peerbridge/connector/membership"
 )
 
@@ -38,7 +39,9 @@ type Bridge struct {
 	peersDesc, msgsDesc, bytesDesc, payloadDesc, dialsDesc, dialFailDesc, evictDesc *prometheus.Desc
 	refusedDesc, inboundConnsDesc, frameBytesDesc                                   *prometheus.Desc
 
-	membership MembershipStats // may be nil
+	membership MembershipStats          // may be nil
+	gateways   map[identity.NodeID]bool // not peers; set before Register
+	gwDesc     *prometheus.Desc
 
 	mu          sync.Mutex          // guards closedBytes and lastBytes
 	closedBytes map[bytesKey]uint64 // carried by connections that closed
@@ -85,7 +88,8 @@ func NewBridge(src Peers) *Bridge {
 			Name: "peerbridge_request_duration_seconds", Help: "Time from an outbound request's forwarding to its peer's answer or its failure.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
 		}),
-		peersDesc:    prometheus.NewDesc("peerbridge_peers", "Pooled peer connections, by path.", []string{"path"}, nil),
+		peersDesc:    prometheus.NewDesc("peerbridge_peers", "Pooled peer connections, by path (gateways not included).", []string{"path"}, nil),
+		gwDesc:       prometheus.NewDesc("peerbridge_gateways_connected", "Configured gateways with a pooled connection.", nil, nil),
 		msgsDesc:     prometheus.NewDesc("peerbridge_messages_total", "Messages, requests and replies carried to (out) and from (in) peers.", []string{"direction"}, nil),
 		bytesDesc:    prometheus.NewDesc("peerbridge_bytes_total", "Bytes on peer connections, QUIC overhead included, by direction and path.", []string{"direction", "path"}, nil),
 		payloadDesc:  prometheus.NewDesc("peerbridge_payload_bytes_total", "Payload bytes of the messages carried, by direction.", []string{"direction"}, nil),
@@ -101,8 +105,27 @@ func NewBridge(src Peers) *Bridge {
 	for _, p := range paths {
 		b.opened.WithLabelValues(string(p))
 		b.closed.WithLabelValues(string(p))
+		for _, to := range paths {
+			if to != p {
+				b.changes.WithLabelValues(string(p), string(to)) // every series from the start, at zero
+			}
+		}
 	}
+	for _, c := range knownCodes {
+		b.errors.WithLabelValues(codeLabel(c))
+	}
+	b.errors.WithLabelValues(codeOther)
 	return b
+}
+
+// WatchGateways tells the collector which nodes are gateways: their
+// connections are counted in peerbridge_gateways_connected, not as peers.
+// Call it before Register.
+func (b *Bridge) WatchGateways(ids []identity.NodeID) {
+	b.gateways = make(map[identity.NodeID]bool, len(ids))
+	for _, id := range ids {
+		b.gateways[id] = true
+	}
 }
 
 // Register registers the collector with reg.
@@ -140,7 +163,7 @@ func (b *Bridge) Requested(d time.Duration, _ int) { b.duration.Observe(d.Second
 
 // Describe implements prometheus.Collector for the metrics read at scrape.
 func (b *Bridge) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{b.peersDesc, b.msgsDesc, b.bytesDesc, b.payloadDesc, b.dialsDesc, b.dialFailDesc, b.evictDesc, b.refusedDesc, b.inboundConnsDesc, b.frameBytesDesc} {
+	for _, d := range []*prometheus.Desc{b.peersDesc, b.gwDesc, b.msgsDesc, b.bytesDesc, b.payloadDesc, b.dialsDesc, b.dialFailDesc, b.evictDesc, b.refusedDesc, b.inboundConnsDesc, b.frameBytesDesc} {
 		ch <- d
 	}
 	b.state.describe(ch)
@@ -151,14 +174,20 @@ func (b *Bridge) Describe(ch chan<- *prometheus.Desc) {
 func (b *Bridge) Collect(ch chan<- prometheus.Metric) {
 	peers := b.src.Peers()
 	pooled := make(map[connector.Path]int, len(paths))
+	gateways := 0
 	for _, p := range peers {
-		if p.Pooled {
+		switch {
+		case !p.Pooled:
+		case b.gateways[p.Node]:
+			gateways++
+		default:
 			pooled[p.Path]++
 		}
 	}
 	for _, p := range paths {
 		ch <- prometheus.MustNewConstMetric(b.peersDesc, prometheus.GaugeValue, float64(pooled[p]), string(p))
 	}
+	ch <- prometheus.MustNewConstMetric(b.gwDesc, prometheus.GaugeValue, float64(gateways))
 	for k, v := range b.bytes(peers) {
 		ch <- prometheus.MustNewConstMetric(b.bytesDesc, prometheus.CounterValue, float64(v), k.direction, string(k.path))
 	}

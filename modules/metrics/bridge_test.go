@@ -11,6 +11,7 @@ import (
 
 	"github.com/peerbridge/peerbridge/connector"
 	"github.com/peerbridge/peerbridge/connector/connectortest"
+	"github.com/peerbridge/peerbridge/connector/identity"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -49,12 +50,21 @@ peerbridge_connections_opened_total{path="punched"} 0
 peerbridge_connections_opened_total{path="relayed"} 0
 # HELP peerbridge_errors_total Outbound messages and requests that failed, one per peer, by NATS micro error code (codes bridges do not answer with themselves: other).
 # TYPE peerbridge_errors_total counter
+peerbridge_errors_total{code="400"} 0
+peerbridge_errors_total{code="403"} 0
+peerbridge_errors_total{code="404"} 0
+peerbridge_errors_total{code="413"} 0
+peerbridge_errors_total{code="429"} 0
+peerbridge_errors_total{code="500"} 0
+peerbridge_errors_total{code="502"} 0
 peerbridge_errors_total{code="503"} 2
+peerbridge_errors_total{code="504"} 0
+peerbridge_errors_total{code="other"} 0
 # HELP peerbridge_messages_total Messages, requests and replies carried to (out) and from (in) peers.
 # TYPE peerbridge_messages_total counter
 peerbridge_messages_total{direction="in"} 1
 peerbridge_messages_total{direction="out"} 1
-# HELP peerbridge_peers Pooled peer connections, by path.
+# HELP peerbridge_peers Pooled peer connections, by path (gateways not included).
 # TYPE peerbridge_peers gauge
 peerbridge_peers{path="direct"} 1
 peerbridge_peers{path="punched"} 0
@@ -99,5 +109,39 @@ func TestPathChangeIsCounted(t *testing.T) {
 	m.Event(connector.Event{Kind: connector.EventPathChanged, From: connector.PathRelayed, Path: connector.PathPunched})
 	if v := testutil.ToFloat64(m.changes.WithLabelValues("relayed", "punched")); v != 1 {
 		t.Errorf("path changes relayed -> punched = %v", v)
+	}
+}
+
+// TestGatewaysAreNotPeers (issue 23): a connection to a configured gateway
+// counts in peerbridge_gateways_connected, not in peerbridge_peers, and the
+// path change series exist from the start, at zero.
+func TestGatewaysAreNotPeers(t *testing.T) {
+	a, gw := startConnector(t), startConnector(t)
+	m := NewBridge(a)
+	m.WatchGateways([]identity.NodeID{gw.NodeID()})
+	reg := NewRegistry()
+	if err := m.Register(reg); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if _, err := a.Request(ctx, connector.Outbound{Target: connector.Target{NodeID: gw.NodeID(), Endpoint: gw.Addr().String()}, Type: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	want := `
+# HELP peerbridge_gateways_connected Configured gateways with a pooled connection.
+# TYPE peerbridge_gateways_connected gauge
+peerbridge_gateways_connected 1
+# HELP peerbridge_peers Pooled peer connections, by path (gateways not included).
+# TYPE peerbridge_peers gauge
+peerbridge_peers{path="direct"} 0
+peerbridge_peers{path="punched"} 0
+peerbridge_peers{path="relayed"} 0
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "peerbridge_gateways_connected", "peerbridge_peers"); err != nil {
+		t.Error(err)
+	}
+	if n := testutil.CollectAndCount(m.changes); n != 6 {
+		t.Errorf("%d path change series before any change, want 6", n)
 	}
 }
