@@ -47,7 +47,7 @@ type Policy struct {
 	log     *slog.Logger
 	warnGap *ratelimitGate
 
-	closed atomic.Bool // anything configured: not every node is accepted
+	closed atomic.Bool     // anything configured: not every node is accepted
 	own    *jwt.Permission // this node's own credential's publish permissions; nil: none
 
 	mu      sync.Mutex // guards allow (after New) and members
