@@ -182,7 +182,8 @@ func (b *Bridge) Stop(ctx context.Context) error {
 		<-ch // prompt: everything in progress watches the cancelled lifetime
 	}
 	errClose := b.hot.close() // the answers sent by now are written
-	b.log.Info("bridge stopped", "stats", b.Stats())
+	st := b.Stats()
+	b.log.Info("bridge stopped", "forwarded", st.Forwarded, "failed", st.Failed, "inbound", st.Inbound, "inbound_failed", st.InboundFailed, "forbidden", st.Forbidden)
 	if err := errors.Join(errDrain, errWait, errClose); err != nil {
 		return fmt.Errorf("bridge: stop: %w", err)
 	}

@@ -16,7 +16,8 @@ type recorder struct {
 	requested []int
 }
 
-func (r *recorder) Failed(code int, _ string) {
+func (r *recorder) Failed(f Failure) {
+	code := f.Code
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.failed = append(r.failed, code)

@@ -67,10 +67,15 @@ func (c *call) outbound() connector.Outbound {
 // fail counts a failed outbound message or request and answers it with the
 // error on reply, or logs the error if there is no reply subject.
 func (b *Bridge) fail(subject, reply string, err error) {
+	b.failFor(subject, reply, "", err)
+}
+
+// failFor is fail for a message to peer.
+func (b *Bridge) failFor(subject, reply, peer string, err error) {
 	b.stats.failed.Add(1)
-	b.observeFailed(err)
+	b.observeFailed(subject, peer, err)
 	if reply == "" {
-		b.dropped(subject, "", err)
+		b.dropped(subject, peer, err)
 		return
 	}
 	b.respond(subject, reply, errorMsg(err))

@@ -49,7 +49,7 @@ func (b *Bridge) forwardRequest(subject, reply string, c *call) {
 	r, err := b.peers.Request(ctx, o)
 	b.observeRequest(start, err)
 	if err != nil {
-		b.fail(subject, reply, err)
+		b.failFor(subject, reply, o.Target.String(), err)
 		return
 	}
 	b.stats.forwarded.Add(1)

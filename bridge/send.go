@@ -153,7 +153,7 @@ func (s *sending) complete() {
 	s.cancel()
 	defer s.b.sends.done()
 	for i, r := range s.res {
-		s.b.count(r.Err)
+		s.b.count(s.subject(), s.c.targets[i].String(), r.Err)
 		if r.Err != nil && s.reply == "" {
 			s.b.dropped(s.subject(), s.c.targets[i].String(), r.Err)
 		}
@@ -168,11 +168,11 @@ func (s *sending) subject() string {
 	return s.b.cfg.Prefix + "." + verbSend + "." + s.c.msgType
 }
 
-// count counts one peer's outcome.
-func (b *Bridge) count(err error) {
+// count counts one peer's outcome for the message on subject.
+func (b *Bridge) count(subject, peer string, err error) {
 	if err != nil {
 		b.stats.failed.Add(1)
-		b.observeFailed(err)
+		b.observeFailed(subject, peer, err)
 	} else {
 		b.stats.forwarded.Add(1)
 	}

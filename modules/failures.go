@@ -14,9 +14,9 @@ type observers []bridge.Observer
 var _ bridge.Observer = observers(nil)
 
 // Failed implements bridge.Observer.
-func (o observers) Failed(code int, text string) {
+func (o observers) Failed(f bridge.Failure) {
 	for _, x := range o {
-		x.Failed(code, text)
+		x.Failed(f)
 	}
 }
 
@@ -28,12 +28,17 @@ func (o observers) Requested(d time.Duration, code int) {
 }
 
 // failureLog logs outbound failures as warnings, one message per error code
-// so that the logger's rate limit counts repeats of each code apart.
+// so that the logger's rate limit counts repeats of each code apart, with
+// the subject, the target and the reason.
 type failureLog struct{ log *slog.Logger }
 
 // Failed implements bridge.Observer.
-func (f failureLog) Failed(code int, text string) {
-	f.log.Warn(fmt.Sprintf("outbound failed with %d", code), "err", text)
+func (l failureLog) Failed(f bridge.Failure) {
+	attrs := []any{"subject", f.Subject, "reason", f.Text}
+	if f.Peer != "" {
+		attrs = append(attrs, "peer", f.Peer)
+	}
+	l.log.Warn(fmt.Sprintf("outbound failed with %d", f.Code), attrs...)
 }
 
 // Requested implements bridge.Observer.

@@ -156,7 +156,7 @@ func (b *Bridge) Event(e connector.Event) {
 
 // Failed implements bridge.Observer.
 // Codes other than the bridge's own count as "other".
-func (b *Bridge) Failed(code int, _ string) { b.errors.WithLabelValues(codeLabel(code)).Inc() }
+func (b *Bridge) Failed(f bridge.Failure) { b.errors.WithLabelValues(codeLabel(f.Code)).Inc() }
 
 // Requested implements bridge.Observer.
 func (b *Bridge) Requested(d time.Duration, _ int) { b.duration.Observe(d.Seconds()) }

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.uber.org/goleak"
 
+	"github.com/peerbridge/peerbridge/bridge"
 	"github.com/peerbridge/peerbridge/connector"
 	"github.com/peerbridge/peerbridge/connector/connectortest"
 	"github.com/peerbridge/peerbridge/connector/identity"
@@ -39,8 +40,8 @@ func TestBridgeMetricsAfterTraffic(t *testing.T) {
 		t.Fatal(err)
 	}
 	m.Requested(3*time.Millisecond, 0)
-	m.Failed(503, "unreachable")
-	m.Failed(503, "unreachable")
+	m.Failed(bridge.Failure{Code: 503, Text: "unreachable"})
+	m.Failed(bridge.Failure{Code: 503, Text: "unreachable"})
 
 	want := `
 # HELP peerbridge_connections_opened_total Peer connections established, by path.

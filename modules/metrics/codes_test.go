@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/peerbridge/peerbridge/bridge"
 )
 
 // TestErrorCodesAreBounded: 600 distinct codes, as a hostile peer may
@@ -12,9 +14,9 @@ import (
 func TestErrorCodesAreBounded(t *testing.T) {
 	m := NewBridge(startConnector(t))
 	for code := 400; code < 1000; code++ {
-		m.Failed(code, "hostile")
+		m.Failed(bridge.Failure{Code: code, Text: "hostile"})
 	}
-	m.Failed(-1, "")
+	m.Failed(bridge.Failure{Code: -1})
 	if n := testutil.CollectAndCount(m.errors); n != len(knownCodes)+1 {
 		t.Errorf("%d series of peerbridge_errors_total, want %d", n, len(knownCodes)+1)
 	}
