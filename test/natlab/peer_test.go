@@ -44,6 +44,13 @@ func testLog(name string) *slog.Logger {
 // addresses, UDP and TCP, until the test ends.
 func startGateway(t *testing.T, host *natlab.Host) *gateway.Gateway {
 	t.Helper()
+	return startGatewayWith(t, host, nil)
+}
+
+// startGatewayWith is startGateway with join, if not nil, called on the
+// gateway before it starts (to make it one of a fleet's).
+func startGatewayWith(t *testing.T, host *natlab.Host, join func(*gateway.Gateway)) *gateway.Gateway {
+	t.Helper()
 	id, err := identity.Generate()
 	if err != nil {
 		t.Fatal(err)
@@ -66,6 +73,9 @@ func startGateway(t *testing.T, host *natlab.Host) *gateway.Gateway {
 	g, err := gateway.New(gateway.Config{Listen: listen}, id, testLog("gateway"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if join != nil {
+		join(g)
 	}
 	if err := g.StartOn(udps, alts...); err != nil {
 		t.Fatal(err)
