@@ -13,11 +13,9 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go"
 
 	"github.com/peerbridge/peerbridge/connector"
 	"github.com/peerbridge/peerbridge/connector/ratelimit"
-	"github.com/peerbridge/peerbridge/natpunch/fleet"
 	"github.com/peerbridge/peerbridge/natpunch/gateway"
 	"github.com/peerbridge/peerbridge/natpunch/natpunchtest"
 	"github.com/peerbridge/peerbridge/natpunch/wire"
@@ -107,21 +105,7 @@ func TestFleetScale(t *testing.T) {
 // startScaleGateway runs a gateway for n keys in the fleet on ns's NATS.
 func startScaleGateway(t *testing.T, ns *server.Server, n int, l gateway.Limits) *gateway.Gateway {
 	t.Helper()
-	nc, err := nats.Connect(ns.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := fleet.New(nc, fleet.Config{}, nil)
-	g, err := gateway.New(gateway.Config{Listen: []string{"127.0.0.1:0"}, Limits: l, Conn: connector.Config{MaxConns: n + 100, MaxConnsPerIP: n}}, natpunchtest.Identity(t), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g.JoinFleet(f)
-	if err := g.Start(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { g.Close(); f.Close(); nc.Close() })
-	return g
+	return startFleetGatewayConfig(t, ns, gateway.Config{Listen: []string{"127.0.0.1:0"}, Limits: l, Conn: connector.Config{MaxConns: n + 100, MaxConnsPerIP: n}})
 }
 
 // connectorOn starts a bare key's connector on ip.

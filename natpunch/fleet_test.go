@@ -27,13 +27,19 @@ func startFleetGateway(t testing.TB, ns *server.Server) *gateway.Gateway {
 // startFleetGatewayWith runs a gateway with limits l in the fleet on ns's
 // NATS.
 func startFleetGatewayWith(t testing.TB, ns *server.Server, l gateway.Limits) *gateway.Gateway {
+	return startFleetGatewayConfig(t, ns, gateway.Config{Listen: []string{"127.0.0.1:0", "127.0.0.1:0"}, Limits: l})
+}
+
+// startFleetGatewayConfig runs a gateway configured by cfg in the fleet on
+// ns's NATS.
+func startFleetGatewayConfig(t testing.TB, ns *server.Server, cfg gateway.Config) *gateway.Gateway {
 	t.Helper()
 	nc, err := nats.Connect(ns.ClientURL(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
 	f := fleet.New(nc, fleet.Config{}, natpunchtest.Logger("fleet"))
-	g, err := gateway.New(gateway.Config{Listen: []string{"127.0.0.1:0", "127.0.0.1:0"}, Limits: l}, natpunchtest.Identity(t), natpunchtest.Logger("gateway"))
+	g, err := gateway.New(cfg, natpunchtest.Identity(t), natpunchtest.Logger("gateway"))
 	if err != nil {
 		t.Fatal(err)
 	}
