@@ -10,29 +10,18 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/peerbridge/peerbridge/connector"
-	"github.com/peerbridge/peerbridge/connector/identity"
 	"github.com/peerbridge/peerbridge/natpunch"
 	"github.com/peerbridge/peerbridge/natpunch/gateway"
+	"github.com/peerbridge/peerbridge/natpunch/natpunchtest"
 )
 
 // TestGatewayMetrics: a bridge registered with a real gateway shows in its
 // registrations gauge.
 func TestGatewayMetrics(t *testing.T) {
-	gid, err := identity.Generate()
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := gateway.New(gateway.Config{Listen: []string{"127.0.0.1:0"}}, gid, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := g.Start(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	defer g.Close()
+	g := natpunchtest.StartGateway(t, gateway.Config{})
 	c := startConnector(t)
 	cl, err := natpunch.NewClient(c, natpunch.ClientConfig{
-		Gateways: []connector.Target{{NodeID: g.NodeID(), Endpoint: g.Addrs()[0].String()}},
+		Gateways: []connector.Target{natpunchtest.Target(g)},
 	}, nil)
 	if err != nil {
 		t.Fatal(err)
