@@ -23,6 +23,11 @@ type Config struct {
 	// DefaultTimeout bounds a send or request without a Peer-Timeout header,
 	// and an inbound request whose context has no deadline. Zero means 10 s.
 	DefaultTimeout time.Duration
+	// ReplyTimeout bounds a request, or a send with a reply subject, that
+	// sets no Peer-Timeout: its requester waits on NATS, and the stock
+	// `nats request` gives up after 5 s, so the bridge answers (504) before
+	// that. Zero means 4 s; it is never above DefaultTimeout.
+	ReplyTimeout time.Duration
 	// MaxPayload is the largest payload forwarded to a peer. Zero means 1 MiB.
 	MaxPayload int
 	// Serve maps inbound request types to the NATS subjects that serve them.
@@ -65,13 +70,14 @@ type Access interface {
 
 // Defaults for the zero values of Config.
 const (
-	DefaultPrefix      = "peer"
-	DefaultQueueGroup  = "peerbridge"
-	DefaultTimeout     = 10 * time.Second
-	DefaultMaxPayload  = 1 << 20
-	DefaultMaxInFlight = 4096
-	DefaultMaxSends    = 1 << 20
-	DefaultMaxTargets  = 64
+	DefaultPrefix       = "peer"
+	DefaultQueueGroup   = "peerbridge"
+	DefaultTimeout      = 10 * time.Second
+	DefaultReplyTimeout = 4 * time.Second
+	DefaultMaxPayload   = 1 << 20
+	DefaultMaxInFlight  = 4096
+	DefaultMaxSends     = 1 << 20
+	DefaultMaxTargets   = 64
 )
 
 func (c *Config) populate() {
@@ -84,6 +90,10 @@ func (c *Config) populate() {
 	if c.DefaultTimeout == 0 {
 		c.DefaultTimeout = DefaultTimeout
 	}
+	if c.ReplyTimeout == 0 {
+		c.ReplyTimeout = DefaultReplyTimeout
+	}
+	c.ReplyTimeout = min(c.ReplyTimeout, c.DefaultTimeout)
 	if c.MaxPayload == 0 {
 		c.MaxPayload = DefaultMaxPayload
 	}

@@ -45,7 +45,11 @@ func (b *Bridge) parseCall(m *natsconn.Msg, verb string, c *call) error {
 	if err != nil {
 		return err
 	}
-	d, err := timeout(own, b.cfg.DefaultTimeout)
+	def := b.cfg.DefaultTimeout
+	if len(m.Reply) > 0 { // somebody waits on NATS for the answer
+		def = b.cfg.ReplyTimeout
+	}
+	d, err := timeout(own, def)
 	if err != nil {
 		return err
 	}

@@ -107,9 +107,9 @@ func (c *Connector) dialShared(ctx context.Context, want identity.NodeID, endpoi
 // dialBudget is how long a caller waits for a dial: Config.DialTimeout, but
 // at most a quarter of the time the caller has left (at least half of it,
 // up to a second), so that an unreachable peer is reported while the caller
-// still waits for an answer. With the default timeouts (10 s for the
-// message, 5 s for a dial) that is 2.5 s, well inside the 5 s a stock NATS
-// client waits.
+// still waits for an answer. With the bridge's default timeouts (4 s for a
+// request someone waits for, 5 s for a dial) that is 1 s, well inside the
+// 5 s a stock NATS client waits.
 func (c *Connector) dialBudget(ctx context.Context) time.Duration {
 	d, ok := ctx.Deadline()
 	if !ok {

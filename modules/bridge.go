@@ -28,6 +28,7 @@ func registerBridge(lc fx.Lifecycle, cfg Config, n *NATS, c *connector.Connector
 		Prefix:         cfg.Prefix,
 		QueueGroup:     cfg.QueueGroup,
 		DefaultTimeout: cfg.Timeout,
+		ReplyTimeout:   cfg.ReplyTimeout,
 		MaxPayload:     cfg.MaxPayload,
 		MaxTargets:     cfg.MaxTargets,
 		Serve:          cfg.Serve,

@@ -28,6 +28,9 @@ type Config struct {
 	QueueGroup string
 	// Timeout is the default send and request timeout. Default bridge.DefaultTimeout.
 	Timeout time.Duration
+	// ReplyTimeout bounds requests and sends with a reply subject that set
+	// no Peer-Timeout. Default bridge.DefaultReplyTimeout.
+	ReplyTimeout time.Duration
 	// Grace is how long in-flight requests may take at shutdown. Default DefaultGrace.
 	Grace time.Duration
 	// IdleTimeout closes idle peer connections. Default connector.DefaultIdleTimeout.

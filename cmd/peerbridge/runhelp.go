@@ -22,7 +22,7 @@ func runFlagGroups() []flagGroup {
 		{"NATS", "peerbridge run --nats-url nats://127.0.0.1:4222 --serve svc.echo=svc.echo",
 			[]string{"nats-url", "nats-listen", "nats-creds", "nats-ca", "nats-cert", "nats-key", "prefix", "queue", "serve"}},
 		{"Peers", "peerbridge run --key /var/lib/peerbridge/peerbridge.key --peer NODEID@203.0.113.7:9443 --timeout 4s",
-			[]string{"listen", "key", "peer", "timeout", "idle-timeout", "max-payload", "max-targets"}},
+			[]string{"listen", "key", "peer", "timeout", "reply-timeout", "idle-timeout", "max-payload", "max-targets"}},
 		{"NAT traversal", "peerbridge run --gateway NODEID@gateway.example.com:9443",
 			[]string{"gateway", "tcp-relay", "punch-packets", "punches-per-minute", "max-punches", "relay-idle-timeout", "relay-sessions-per-peer", "max-relay-sessions"}},
 		{"Who may connect", "peerbridge run --allow NODEID --allow NODEID2:orders,audit --trust ACCOUNT",

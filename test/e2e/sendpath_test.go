@@ -309,3 +309,24 @@ func stopWithRequestsInFlight(t *testing.T, run int) int {
 
 // stockTimeout is the timeout of the nats CLI's request command.
 const stockTimeout = 5 * time.Second
+
+// TestSlowServiceIs504BeforeClientTimeout (issue 23): a request with no
+// Peer-Timeout to a service that never answers gets the bridge's 504, with
+// a clear text, before the stock `nats request` gives up at 5 s.
+func TestSlowServiceIs504BeforeClientTimeout(t *testing.T) {
+	a, b := startNode(t, modules.Config{}), startNode(t, modules.Config{})
+	a.knows(b)
+	if _, err := b.nc.Subscribe("peer.recv.slow", func(*nats.Msg) {}); err != nil { // takes requests, answers none
+		t.Fatal(err)
+	}
+	if err := b.nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	m, err := a.nc.RequestMsg(&nats.Msg{Subject: "peer.request.slow", Header: to(b)}, stockTimeout)
+	if err != nil {
+		t.Fatalf("a request to a service that never answers: %v, want a 504 before the client's %v timeout", err, stockTimeout)
+	}
+	if errCode(m) != "504" || strings.Contains(m.Header.Get(bridge.HeaderError), "stream") {
+		t.Errorf("%q %q, want 504 with a clear text", errCode(m), m.Header.Get(bridge.HeaderError))
+	}
+}
