@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/peerbridge/peerbridge/connector"
+	"github.com/peerbridge/peerbridge/connector/ratelimit"
 )
 
 // Reasons a message nobody waits for (it has no reply subject) is dropped:
@@ -55,8 +56,7 @@ func (d Dropped) ByReason() []DropCount {
 type dropCounters struct {
 	queueFull, peerUnreachable, timeout, deliveryUnknown, stopped, refused atomic.Uint64
 
-	nextWarn atomic.Int64 // unix nanoseconds
-	held     atomic.Int64 // drops not logged since the last warning
+	warnings ratelimit.Warnings // at most one warning per dropWarnEvery
 }
 
 func (d *dropCounters) snapshot() Dropped {
@@ -92,12 +92,10 @@ const dropWarnEvery = 10 * time.Second
 func (b *Bridge) dropped(subject, peer string, err error) {
 	n, reason := b.stats.drops.counter(err)
 	n.Add(1)
-	now := time.Now().UnixNano()
-	next := b.stats.drops.nextWarn.Load()
-	if now < next || !b.stats.drops.nextWarn.CompareAndSwap(next, now+int64(dropWarnEvery)) {
-		b.stats.drops.held.Add(1)
+	held, ok := b.stats.drops.warnings.Allow(time.Now(), dropWarnEvery)
+	if !ok {
 		return
 	}
 	b.log.Warn("dropping message nobody waits for", "subject", subject, "peer", peer, "reason", reason, "err", err,
-		"dropped_since_last_warning", b.stats.drops.held.Swap(0))
+		"dropped_since_last_warning", held)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/quic-go/quic-go"
 
 	"github.com/peerbridge/peerbridge/connector/identity"
+	"github.com/peerbridge/peerbridge/connector/ratelimit"
 )
 
 // Connector sends to and receives from peers over pooled QUIC connections
@@ -41,7 +42,7 @@ type Connector struct {
 	reqBytes       *memBudget  // payload bytes of inbound requests being served
 	inboundReqs    atomic.Int64
 	inboundStreams atomic.Int64
-	refusals       rateLog // rate-limits the warnings about refusals
+	refusals       ratelimit.Warnings // rate-limits the warnings about refusals
 
 	// Set by Start, read-only afterwards.
 	udp  *net.UDPConn
@@ -75,7 +76,6 @@ func New(cfg Config, id *identity.Identity, log *slog.Logger) (*Connector, error
 		conns:    newConnLimits(cfg.MaxConns, cfg.MaxConnsPerIP),
 		frames:   &memBudget{limit: int64(cfg.FrameBudget)},
 		reqBytes: &memBudget{limit: int64(cfg.MaxInboundRequestBytes)},
-		refusals: rateLog{every: refusalLogEvery},
 		queues:   sendQueues{byKey: make(map[string]*sendQueue)},
 	}
 	c.quicConf = c.newQUICConfig()

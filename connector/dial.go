@@ -7,8 +7,9 @@ import (
 	"net"
 	"time"
 
-	"github.com/peerbridge/peerbridge/connector/identity"
 	"github.com/quic-go/quic-go"
+
+	"github.com/peerbridge/peerbridge/connector/identity"
 )
 
 // conn returns a live connection to t: the pooled one, or a new dial shared

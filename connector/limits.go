@@ -119,7 +119,7 @@ func (c *Connector) refuseConn(err error, remote string) {
 	case errTooManyConnsOfPeer:
 		c.stats.refusedConnsPerPeer.Add(1)
 	}
-	if n, ok := c.refusals.allow(time.Now()); ok {
+	if n, ok := c.refusals.Allow(time.Now(), refusalLogEvery); ok {
 		c.log.Warn("refusing inbound connection", "remote", remote, "reason", err, "refused_since_last_warning", n)
 	}
 }
@@ -216,30 +216,6 @@ func (c *Connector) admitStream() bool {
 type peerLoad struct {
 	conns    int          // its live connections; guarded by pool.mu
 	requests atomic.Int64 // its inbound requests being served
-}
-
-// rateLog lets one warning through per interval and counts the others, so
-// a flood of refusals cannot flood the log.
-type rateLog struct {
-	every time.Duration
-
-	mu      sync.Mutex // guards next and dropped
-	next    time.Time
-	dropped int
-}
-
-// allow reports whether to log now and how many were held back since the
-// last time.
-func (r *rateLog) allow(now time.Time) (dropped int, ok bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if now.Before(r.next) {
-		r.dropped++
-		return 0, false
-	}
-	dropped, r.dropped = r.dropped, 0
-	r.next = now.Add(r.every)
-	return dropped, true
 }
 
 // refusalLogEvery is how often refusals are logged at most.

@@ -134,29 +134,6 @@ func TestConfigFrameBudgets(t *testing.T) {
 	}
 }
 
-func TestRateLog(t *testing.T) {
-	r := rateLog{every: 10 * time.Second}
-	t0 := time.Unix(1000, 0)
-	steps := []struct {
-		at      time.Duration
-		ok      bool
-		dropped int
-	}{
-		{0, true, 0},
-		{time.Second, false, 0},
-		{9 * time.Second, false, 0},
-		{10 * time.Second, true, 2},
-		{11 * time.Second, false, 0},
-		{30 * time.Second, true, 1},
-	}
-	for i, s := range steps {
-		dropped, ok := r.allow(t0.Add(s.at))
-		if ok != s.ok || dropped != s.dropped {
-			t.Errorf("step %d at %v: allow = %d, %v; want %d, %v", i, s.at, dropped, ok, s.dropped, s.ok)
-		}
-	}
-}
-
 func TestIPKeyGroupsIPv6By64(t *testing.T) {
 	tests := []struct {
 		a, b string

@@ -40,12 +40,12 @@ type member struct {
 // Policy is a node's answer to who may connect and what each may cause.
 // It is safe for concurrent use.
 type Policy struct {
-	allow   map[identity.NodeID]Allow
-	trust   map[string]Anchor
-	max     int
-	now     func() time.Time
-	log     *slog.Logger
-	warnGap *ratelimitGate
+	allow    map[identity.NodeID]Allow
+	trust    map[string]Anchor
+	max      int
+	now      func() time.Time
+	log      *slog.Logger
+	warnings ratelimit.Warnings // at most one refusal logged a second
 
 	closed atomic.Bool     // anything configured: not every node is accepted
 	own    *jwt.Permission // this node's own credential's publish permissions; nil: none
@@ -65,7 +65,7 @@ func New(cfg Config, log *slog.Logger) (*Policy, error) {
 	p := &Policy{
 		allow: make(map[identity.NodeID]Allow), trust: make(map[string]Anchor),
 		max: cmp.Or(cfg.MaxMembers, DefaultMaxMembers), now: cfg.Now, log: log,
-		warnGap: newGate(), members: make(map[identity.NodeID]member),
+		members: make(map[identity.NodeID]member),
 	}
 	if p.now == nil {
 		p.now = time.Now
@@ -114,7 +114,7 @@ func (p *Policy) Check(peer identity.NodeID, credential []byte) error {
 	err := p.check(peer, credential)
 	if err != nil {
 		p.refused.Add(1)
-		if n, ok := p.warnGap.allow(); ok {
+		if n, ok := p.warnings.Allow(time.Now(), time.Second); ok {
 			p.log.Warn("refusing a node that is not allowed", "node", string(peer), "reason", err.(*identity.NotAllowedError).Reason, "refused_since_last_warning", n)
 		}
 		return err
@@ -254,25 +254,4 @@ func (p *Policy) Stats() Stats {
 		return Stats{}
 	}
 	return Stats{Accepted: p.accepted.Load(), Refused: p.refused.Load()}
-}
-
-// ratelimitGate lets a warning through at most once a second and counts
-// what it held back.
-type ratelimitGate struct {
-	rate *ratelimit.KeyLimiter[struct{}]
-	held atomic.Uint64
-}
-
-func newGate() *ratelimitGate {
-	return &ratelimitGate{rate: ratelimit.NewKeyLimiter[struct{}](ratelimit.Rate{PerSecond: 1, Burst: 1}, nil, 1)}
-}
-
-// allow reports whether a warning may go now, and how many were held back
-// since the last one.
-func (g *ratelimitGate) allow() (uint64, bool) {
-	if !g.rate.Allow(struct{}{}, time.Now()) {
-		g.held.Add(1)
-		return 0, false
-	}
-	return g.held.Swap(0), true
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/netip"
 	"testing"
+	"time"
 )
 
 func TestSlots(t *testing.T) {
@@ -31,6 +32,29 @@ func TestIPKey(t *testing.T) {
 	} {
 		if got := IPKey(netip.MustParseAddr(in)); got.String() != want {
 			t.Errorf("IPKey(%s) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+func TestWarnings(t *testing.T) {
+	var w Warnings
+	t0 := time.Unix(1000, 0)
+	steps := []struct {
+		at      time.Duration
+		ok      bool
+		dropped int
+	}{
+		{0, true, 0},
+		{time.Second, false, 0},
+		{9 * time.Second, false, 0},
+		{10 * time.Second, true, 2},
+		{11 * time.Second, false, 0},
+		{30 * time.Second, true, 1},
+	}
+	for i, s := range steps {
+		dropped, ok := w.Allow(t0.Add(s.at), 10*time.Second)
+		if ok != s.ok || dropped != s.dropped {
+			t.Errorf("step %d at %v: allow = %d, %v; want %d, %v", i, s.at, dropped, ok, s.dropped, s.ok)
 		}
 	}
 }
