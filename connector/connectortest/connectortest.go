@@ -21,6 +21,13 @@ func Start(tb testing.TB, cfg connector.Config, h connector.Handler) *connector.
 	if err != nil {
 		tb.Fatalf("connectortest: generating a key: %v", err)
 	}
+	return StartAs(tb, cfg, id, h)
+}
+
+// StartAs is Start with identity id: a key with a credential or a policy
+// (see identity.WithCredential, WithPolicy).
+func StartAs(tb testing.TB, cfg connector.Config, id *identity.Identity, h connector.Handler) *connector.Connector {
+	tb.Helper()
 	c, err := connector.New(cfg, id, nil)
 	if err != nil {
 		tb.Fatalf("connectortest: %v", err)

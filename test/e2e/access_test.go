@@ -16,7 +16,9 @@ import (
 
 	"github.com/peerbridge/peerbridge/bridge"
 	"github.com/peerbridge/peerbridge/connector"
+	"github.com/peerbridge/peerbridge/connector/connectortest"
 	"github.com/peerbridge/peerbridge/connector/identity"
+	"github.com/peerbridge/peerbridge/connector/membership"
 	"github.com/peerbridge/peerbridge/natpunch/wire"
 )
 
@@ -219,51 +221,33 @@ func TestBinaryGatewayServesMembersOnly(t *testing.T) {
 		_, err := c.Request(ctx, connector.Outbound{Target: gw, Type: wire.TypeLookup, Payload: payload})
 		return err
 	}
-	stranger := startConnectorWith(t, mustIdentity(t))
+	stranger := connectortest.Start(t, connector.Config{}, nil)
 	if err := register(stranger); !errors.Is(err, connector.ErrRefusedByPeer) {
 		t.Errorf("a stranger's registration: %v, want refused by the gateway", err)
 	}
 	if err := lookup(stranger); !errors.Is(err, connector.ErrRefusedByPeer) {
 		t.Errorf("a stranger's lookup: %v, want refused by the gateway", err)
 	}
-	id := mustIdentity(t)
-	pub, _ := id.NodeID().PublicKey()
-	nkey, _ := nkeys.Encode(nkeys.PrefixByteUser, pub)
-	cred, err := os.ReadFile(acct.issue(t, dir, "member", string(nkey), nil))
+	id, err := identity.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	nkey, err := membership.UserKey(id.NodeID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cred, err := os.ReadFile(acct.issue(t, dir, "member", nkey, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if id, err = id.WithCredential(cred); err != nil {
 		t.Fatal(err)
 	}
-	member := startConnectorWith(t, id)
+	member := connectortest.StartAs(t, connector.Config{}, id, nil)
 	if err := register(member); err != nil {
 		t.Errorf("a member's registration: %v", err)
 	}
 	if err := lookup(member); err != nil {
 		t.Errorf("a member's lookup of itself: %v", err)
 	}
-}
-
-func mustIdentity(t *testing.T) *identity.Identity {
-	t.Helper()
-	id, err := identity.Generate()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return id
-}
-
-// startConnectorWith starts a connector with identity id on loopback.
-func startConnectorWith(t *testing.T, id *identity.Identity) *connector.Connector {
-	t.Helper()
-	c, err := connector.New(connector.Config{}, id, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Start(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/peerbridge/peerbridge/connector"
+	"github.com/peerbridge/peerbridge/connector/connectortest"
 	"github.com/peerbridge/peerbridge/connector/identity"
 	"github.com/peerbridge/peerbridge/connector/membership"
 )
@@ -25,8 +26,8 @@ func TestStrangerFloodAgainstAClosedBridge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	closed := startWithIdentity(t, newIdentity(t).WithPolicy(policy.Check))
-	open := startWithIdentity(t, newIdentity(t))
+	closed := connectortest.StartAs(t, connector.Config{}, newIdentity(t).WithPolicy(policy.Check), connectortest.Accepting())
+	open := connectortest.Start(t, connector.Config{}, connectortest.Accepting())
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
 	baseG := runtime.NumGoroutine()
@@ -56,24 +57,6 @@ func TestStrangerFloodAgainstAClosedBridge(t *testing.T) {
 	if heap > baseHeap+16<<20 {
 		t.Errorf("heap %.1f MB after the flood, baseline %.1f MB", mb(heap), mb(baseHeap))
 	}
-}
-
-// startWithIdentity starts a connector on loopback as id that accepts every
-// message.
-func startWithIdentity(t *testing.T, id *identity.Identity) *connector.Connector {
-	t.Helper()
-	c, err := connector.New(connector.Config{}, id, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.SetHandler(connector.HandlerFunc(func(context.Context, *connector.Message) (*connector.Response, error) {
-		return &connector.Response{}, nil
-	}))
-	if err := c.Start(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
 }
 
 // flood has n fresh keys, eight at a time, each dial victim and make one
