@@ -64,8 +64,9 @@ type Access interface {
 	// published on subject.
 	MayDeliver(peer identity.NodeID, typ, subject string) bool
 	// MaySend reports whether this node's own credential allows it to
-	// cause subject at a peer.
-	MaySend(subject string) bool
+	// cause a message of type typ at a peer with subject prefix prefix
+	// (published there on <prefix>.recv.<type>).
+	MaySend(prefix, typ string) bool
 }
 
 // Defaults for the zero values of Config.

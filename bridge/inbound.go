@@ -118,16 +118,6 @@ func (b *Bridge) mayDeliver(m *connector.Message, subject string) error {
 	return fmt.Errorf("%w: node %s may not send type %q here", ErrForbidden, m.From.Short(), m.Type)
 }
 
-// maySend refuses a message of type typ that this node's own credential
-// does not allow it to cause at a peer: the peer would refuse it (403), so
-// it is refused here without a packet sent. The subject checked is the one
-// a peer with the same prefix publishes the type on.
-func (b *Bridge) maySend(typ string) error {
-	if b.cfg.Access == nil || b.cfg.Access.MaySend(b.cfg.Prefix+".recv."+typ) {
-		return nil
-	}
-	return fmt.Errorf("%w: this node's credential does not allow type %q", ErrForbidden, typ)
-}
 
 // request sends a peer's request to the NATS service for its type and
 // returns the service's reply as it is, error headers included. (A message

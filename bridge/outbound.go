@@ -106,3 +106,14 @@ func (b *Bridge) respond(subject, reply string, out answer) {
 		b.log.Warn("cannot answer on the reply subject", "subject", subject, "reply", reply, "err", err)
 	}
 }
+
+// maySend refuses a message of type typ that this node's own credential
+// does not allow it to cause at a peer: the peer would refuse it (403), so
+// it is refused here without a packet sent. The subject checked is the one
+// a peer with the same prefix publishes the type on.
+func (b *Bridge) maySend(typ string) error {
+	if b.cfg.Access == nil || b.cfg.Access.MaySend(b.cfg.Prefix, typ) {
+		return nil
+	}
+	return fmt.Errorf("%w: this node's credential does not allow type %q", ErrForbidden, typ)
+}

@@ -214,12 +214,15 @@ func (p *Policy) SetOwnCredential(credential []byte) error {
 }
 
 // MaySend reports whether this node's own credential allows it to cause
-// subject at a peer that checks it (true without a credential): a message
-// a peer would refuse (403) is refused before it is sent.
-func (p *Policy) MaySend(subject string) bool {
+// a message of type typ at a peer that checks it, which publishes it on
+// <prefix>.recv.<typ> (true without a credential): a message a peer would
+// refuse (403) is refused before it is sent. The subject is built only when
+// there is a credential to check: this runs for every outbound message.
+func (p *Policy) MaySend(prefix, typ string) bool {
 	if p == nil || p.own == nil {
 		return true
 	}
+	subject := prefix + ".recv." + typ
 	if len(p.own.Allow) > 0 && !matchAny(p.own.Allow, subject) {
 		return false
 	}
