@@ -118,7 +118,6 @@ func (b *Bridge) mayDeliver(m *connector.Message, subject string) error {
 	return fmt.Errorf("%w: node %s may not send type %q here", ErrForbidden, m.From.Short(), m.Type)
 }
 
-
 // request sends a peer's request to the NATS service for its type and
 // returns the service's reply as it is, error headers included. (A message
 // is published without waiting, so only a request needs the lifetime.)
