@@ -270,12 +270,16 @@ func (cl *Client) refreshReport() (*Report, int) {
 		i := slices.IndexFunc(cl.gateways, func(g gatewayRef) bool { return g.target == gw.target })
 		if last != nil && last.Public != "" && last.Gateway == gw.addr.String() {
 			r, _, err := cl.prober().ask(ctx, gw.addr, 0)
-			if err == nil && r.Observed.String() == last.Public {
+			if err != nil {
+				// No answer says nothing of the NAT: a full probe would
+				// only spoil the filtering test (see above).
+				errs = append(errs, err)
+				continue
+			}
+			if r.Observed.String() == last.Public {
 				return last, i
 			}
-			if err == nil {
-				cl.log.Info("public address changed", "from", last.Public, "to", r.Observed.String())
-			}
+			cl.log.Info("public address changed", "from", last.Public, "to", r.Observed.String())
 		}
 		report, err := cl.Probe(ctx, gw.addr)
 		if err != nil {
@@ -290,7 +294,7 @@ func (cl *Client) refreshReport() (*Report, int) {
 	}
 	cl.log.Warn("NAT probe failed", "err", errors.Join(errs...))
 	if last != nil {
-		return last, -1
+		return last, slices.IndexFunc(cl.gateways, func(g gatewayRef) bool { return g.addr.String() == last.Gateway })
 	}
 	report := &Report{Mapping: wire.Unknown, Filtering: wire.Unknown, NATType: wire.Unknown}
 	cl.mu.Lock()
