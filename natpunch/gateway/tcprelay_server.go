@@ -270,27 +270,25 @@ func (s *tcpServer) loopbackSocket(target netip.AddrPort) (*net.UDPConn, error) 
 // address is addr, for the connector's per-IP limits (connector.Config's
 // SourceIP).
 func (s *tcpServer) sourceIP(addr netip.AddrPort) (netip.Addr, bool) {
-	if s == nil || !addr.Addr().IsLoopback() {
-		return netip.Addr{}, false
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	cl, ok := s.clients[addr]
-	if !ok || !cl.from.IsValid() {
+	cl := s.client(addr)
+	if cl == nil || !cl.from.IsValid() {
 		return netip.Addr{}, false
 	}
 	return cl.from, true
 }
 
 // owns reports whether addr is a TCP relay client's loopback address.
-func (s *tcpServer) owns(addr netip.AddrPort) bool {
+func (s *tcpServer) owns(addr netip.AddrPort) bool { return s.client(addr) != nil }
+
+// client returns the TCP relay client whose loopback address is addr, or
+// nil.
+func (s *tcpServer) client(addr netip.AddrPort) *tcpSession {
 	if s == nil || !addr.Addr().IsLoopback() {
-		return false
+		return nil
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	_, ok := s.clients[addr]
-	return ok
+	return s.clients[addr]
 }
 
 // stats returns the clients connected, accepted in all, and the TCP
