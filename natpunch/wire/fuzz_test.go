@@ -131,6 +131,8 @@ var controlTypes = []func() any{
 	func() any { return new(PeerInfo) },
 	func() any { return new(PunchPlan) },
 	func() any { return new(RelayGrant) },
+	func() any { return new(FleetAsk) },
+	func() any { return new(FleetAnswer) },
 }
 
 // FuzzDecodeControl decodes any payload as every control message, as
@@ -144,6 +146,8 @@ func FuzzDecodeControl(f *testing.F) {
 		&PeerInfo{Node: "n", Observed: "198.18.0.13:41811", Local: []string{"198.19.2.10:1"}},
 		&PunchPlan{Node: "n", Observed: "198.18.0.13:41811", Addrs: []string{"198.18.0.13:41811"}, Dial: true, DelayMs: 12},
 		&RelayGrant{Node: "n", Session: []byte{1, 2, 3, 4, 5, 6, 7, 8}},
+		&FleetAsk{From: "n", Peer: &PeerInfo{Node: "m", Observed: "198.18.0.13:41811"}, StartMs: 40, Session: []byte{1, 2}, RelayFrom: "198.18.0.2:9444"},
+		&FleetAnswer{Peer: PeerInfo{Node: "n"}, Home: "h", HomeAddr: "198.18.0.3:9444", RTTMs: 3, AskerDials: true},
 	}
 	for _, v := range seeds {
 		b, err := Encode(v)
