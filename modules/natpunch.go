@@ -104,7 +104,7 @@ func GatewayModule(cfg GatewayConfig) fx.Option {
 			lc.Append(fx.Hook{
 				OnStart: func(ctx context.Context) error {
 					var err error
-					if nc, err = ConnectExternal(ctx, cfg.Fleet, log.With("component", "fleet")); err != nil {
+					if nc, err = ConnectExternal(ctx, cfg.Fleet, log.With("component", "fleet"), fleet.ConnOptions()...); err != nil {
 						return err
 					}
 					f = fleet.New(nc, fleet.Config{Prefix: cfg.FleetPrefix}, log.With("component", "fleet"))

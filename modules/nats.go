@@ -140,8 +140,8 @@ func StartEmbedded(listen string) (*server.Server, error) {
 // ConnectExternal connects to an external NATS, reconnecting for ever and
 // logging disconnects, reconnects and asynchronous errors to log; subscriptions survive reconnects. A
 // NATS that is down at start is retried in the background: the connection
-// returned is then not yet connected.
-func ConnectExternal(ctx context.Context, cfg NATSConfig, log *slog.Logger) (*nats.Conn, error) {
+// returned is then not yet connected. extra options come last.
+func ConnectExternal(ctx context.Context, cfg NATSConfig, log *slog.Logger, extra ...nats.Option) (*nats.Conn, error) {
 	opts := append([]nats.Option{
 		nats.Name("peerbridge"),
 		nats.MaxReconnects(-1),
@@ -160,7 +160,7 @@ func ConnectExternal(ctx context.Context, cfg NATSConfig, log *slog.Logger) (*na
 	if d, ok := ctx.Deadline(); ok {
 		opts = append(opts, nats.Timeout(time.Until(d)))
 	}
-	nc, err := nats.Connect(cfg.URL, opts...)
+	nc, err := nats.Connect(cfg.URL, append(opts, extra...)...)
 	if err == nil && !nc.IsConnected() {
 		log.Warn("nats not reachable yet; retrying", "url", cfg.URL)
 	}

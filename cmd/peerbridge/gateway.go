@@ -50,6 +50,7 @@ func runGateway(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.StringVar(&cfg.Fleet.CertFile, "nats-cert", "", "client certificate file for TLS to the fleet's NATS")
 	fs.StringVar(&cfg.Fleet.KeyFile, "nats-key", "", "client key file for TLS to the fleet's NATS")
 	fs.StringVar(&cfg.FleetPrefix, "fleet-prefix", fleet.DefaultPrefix, "subject prefix the fleet's gateways share")
+	fs.IntVar(&cfg.Gateway.Limits.MaxGatewaysPerKey, "max-gateways-per-key", gateway.DefaultMaxGatewaysPerKey, "most gateways of the fleet that hold one bridge's registration at once, so that a key's per-key limits add up to at most this many times theirs fleet-wide (a bridge configured with more is found through all)")
 	httpFlags(fs, &cfg.HTTP, &cfg.HTTPMaxConns, "127.0.0.1:9091")
 	accessFlags(fs, &cfg.Access, "gateway")
 	cfg.Limits = gatewayLimits()
@@ -84,6 +85,7 @@ func runGateway(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	c.positive("tcp-max-conns", cfg.Gateway.TCP.MaxConns, fmt.Sprint(gateway.DefaultTCPMaxConns))
 	c.positive("tcp-max-conns-per-ip", cfg.Gateway.TCP.MaxConnsPerIP, fmt.Sprint(gateway.DefaultTCPMaxConnsPerIP))
+	c.positive("max-gateways-per-key", cfg.Gateway.Limits.MaxGatewaysPerKey, fmt.Sprint(gateway.DefaultMaxGatewaysPerKey))
 	c.addr("http", cfg.HTTP, "127.0.0.1:9091", true)
 	c.positive("http-max-conns", cfg.HTTPMaxConns, fmt.Sprint(admin.DefaultMaxConns))
 	if err := c.err(); err != nil {

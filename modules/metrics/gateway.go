@@ -29,7 +29,7 @@ func NewGateway(src GatewayStats) *Gateway {
 		relayBytes:   prometheus.NewDesc("peerbridge_gateway_relay_bytes_total", "Bytes of the packets relayed.", nil, nil),
 		relayPackets: prometheus.NewDesc("peerbridge_gateway_relay_packets_total", "Relay packets by result: relayed, or dropped (no such session, over a relay limit, or the send failed).", []string{"result"}, nil),
 		refused: prometheus.NewDesc("peerbridge_gateway_refused_total",
-			"What a limit refused, by reason: registrations_full, registrations_per_ip (the bridges at one IP address hold their share), registration_invalid, register_rate, lookup_rate, punch_rate, relay_rate, notify_rate (requests toward one node), pair_notify_rate (one key's requests toward one node), relay_sessions, relay_packets_unknown (no session, or a stranger), relay_packets_limit (over a rate or byte budget), tcp_conns (TCP relay connections over the total or per-IP bound), not_allowed (nodes refused in the handshake: not on --allow, no credential from a --trust account).",
+			"What a limit refused, by reason: registrations_full, registrations_per_ip (the bridges at one IP address hold their share), registration_invalid, register_rate, lookup_rate, punch_rate, relay_rate, notify_rate (requests toward one node), pair_notify_rate (one key's requests toward one node), relay_sessions, relay_packets_unknown (no session, or a stranger), relay_packets_limit (over a rate or byte budget), tcp_conns (TCP relay connections over the total or per-IP bound), fleet_held_elsewhere (registrations refused or ended because --max-gateways-per-key other gateways of the fleet hold the node), fleet_unregistered (lookups in a fleet by a key not registered at this gateway), not_allowed (nodes refused in the handshake: not on --allow, no credential from a --trust account).",
 			[]string{"reason"}, nil),
 		tcpClients:  prometheus.NewDesc("peerbridge_gateway_tcp_clients", "Bridges connected over the TCP relay.", nil, nil),
 		tcpAccepted: prometheus.NewDesc("peerbridge_gateway_tcp_accepted_total", "Bridges accepted on the TCP relay.", nil, nil),
@@ -89,6 +89,7 @@ func (g *Gateway) Collect(ch chan<- prometheus.Metric) {
 		{"relay_rate", s.RelayLimited}, {"notify_rate", s.NotifyLimited}, {"pair_notify_rate", s.PairLimited}, {"relay_sessions", s.RelaySessionsRefused},
 		{"relay_packets_unknown", s.RelayDroppedUnknown}, {"relay_packets_limit", s.RelayDroppedLimit},
 		{"tcp_conns", s.TCPRefused},
+		{"fleet_held_elsewhere", s.RegistrationsHeldElsewhere}, {"fleet_unregistered", s.LookupsUnregistered},
 	} {
 		ch <- prometheus.MustNewConstMetric(g.refused, prometheus.CounterValue, float64(r.n), r.reason)
 	}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go"
 
@@ -34,6 +35,9 @@ type Config struct {
 	// Prefix is the subject prefix the fleet's gateways share. Default
 	// DefaultPrefix.
 	Prefix string
+	// GatherStall is how long AskAll waits for another answer after the
+	// last one. Default DefaultGatherStall.
+	GatherStall time.Duration
 }
 
 // ErrDisconnected reports a gateway that has lost the fleet's NATS.
@@ -44,6 +48,7 @@ var ErrDisconnected = errors.New("fleet: not connected to NATS")
 type Fleet struct {
 	nc     *nats.Conn
 	prefix string
+	stall  time.Duration
 	log    *slog.Logger
 	msgs   chan *nats.Msg // every announced node's asks
 
@@ -58,14 +63,21 @@ type Fleet struct {
 
 var _ gateway.Fleet = (*Fleet)(nil)
 
-// New returns a fleet member on nc. It does no I/O.
+// ConnOptions are the options a fleet's NATS connection is best made
+// with: nats.NoEcho, so that the server answers a count of a node's
+// holders 503 at once when no other gateway holds it, instead of handing
+// the ask to this gateway's own subscription (see AskAll).
+func ConnOptions() []nats.Option { return []nats.Option{nats.NoEcho()} }
+
+// New returns a fleet member on nc, best connected with ConnOptions. It
+// does no I/O.
 func New(nc *nats.Conn, cfg Config, log *slog.Logger) *Fleet {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Fleet{
-		nc: nc, prefix: cmp.Or(cfg.Prefix, DefaultPrefix), log: log,
+		nc: nc, prefix: cmp.Or(cfg.Prefix, DefaultPrefix), stall: cmp.Or(cfg.GatherStall, DefaultGatherStall), log: log,
 		msgs: make(chan *nats.Msg, queue), subs: make(map[identity.NodeID]*nats.Subscription),
 		ctx: ctx, cancel: cancel,
 	}

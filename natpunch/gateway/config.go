@@ -94,6 +94,15 @@ type Limits struct {
 	Requests ratelimit.Rate
 	// MaxKeys bounds the rows of each per-key rate table. Default 65,536.
 	MaxKeys int
+	// MaxGatewaysPerKey bounds, in a fleet, how many gateways hold one
+	// key's registration at once, so that the per-key bounds above hold at
+	// most this many times fleet-wide whatever the fleet's size: a gateway
+	// refuses a new registration when as many others rank before it (see
+	// natpunch/fleet), and serves lookups, punches and relays only to keys
+	// registered with it. A bridge configured with more gateways of one
+	// fleet than this is registered at this many and found through all.
+	// Default DefaultMaxGatewaysPerKey; unused outside a fleet.
+	MaxGatewaysPerKey int
 }
 
 // RelayLimits bound relay sessions and their traffic. A relay is the
@@ -177,6 +186,7 @@ func (l *Limits) populate() {
 	l.MaxLocalAddrs = cmp.Or(l.MaxLocalAddrs, DefaultMaxLocalAddrs)
 	l.MaxRecordBytes = cmp.Or(l.MaxRecordBytes, DefaultMaxRecordBytes)
 	l.MaxKeys = cmp.Or(l.MaxKeys, DefaultMaxKeys)
+	l.MaxGatewaysPerKey = cmp.Or(l.MaxGatewaysPerKey, DefaultMaxGatewaysPerKey)
 	l.Registrations = l.Registrations.OrDefault(DefaultRegistrations)
 	l.Lookups = l.Lookups.OrDefault(DefaultLookups)
 	l.Punches = l.Punches.OrDefault(DefaultPunches)
@@ -216,7 +226,7 @@ func (c *Config) validate() error {
 		}
 	}
 	l, r, t := c.Limits, c.Relay, c.TCP
-	for _, n := range []int{l.MaxRegistrations, l.MaxRegistrationsPerIP, l.MaxLocalAddrs, l.MaxRecordBytes, l.MaxKeys, r.MaxSessionsPerClient, r.MaxSessions, t.MaxConns, t.MaxConnsPerIP, c.Conn.MaxConns, c.Conn.MaxConnsPerIP} {
+	for _, n := range []int{l.MaxRegistrations, l.MaxRegistrationsPerIP, l.MaxLocalAddrs, l.MaxRecordBytes, l.MaxKeys, l.MaxGatewaysPerKey, r.MaxSessionsPerClient, r.MaxSessions, t.MaxConns, t.MaxConnsPerIP, c.Conn.MaxConns, c.Conn.MaxConnsPerIP} {
 		if n < 0 {
 			return fmt.Errorf("%w: limits must not be negative", ErrInvalidConfig)
 		}

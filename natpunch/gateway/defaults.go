@@ -33,6 +33,10 @@ const (
 	DefaultMaxLocalAddrs    = 8
 	DefaultMaxRecordBytes   = 1024
 	DefaultMaxKeys          = 65536
+	// DefaultMaxGatewaysPerKey lets a bridge register at three gateways
+	// of a fleet, as Tailscale runs at least three DERP servers per
+	// region: failover with one gateway down and one being restarted.
+	DefaultMaxGatewaysPerKey = 3
 
 	DefaultRelayMaxRate           = 8 << 20
 	DefaultRelaySessionsPerClient = 16

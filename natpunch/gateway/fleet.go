@@ -27,8 +27,15 @@ type Fleet interface {
 	// answer: ErrNotInFleet if no gateway is, a *connector.RemoteError if
 	// the home refused.
 	Ask(ctx context.Context, id identity.NodeID, op string, payload []byte) ([]byte, error)
+	// AskAll sends op about id to every other home of id and hands each
+	// answer to each until each returns false, no more answers come, or
+	// ctx ends; it returns nil at once if no other gateway is a home of id.
+	AskAll(ctx context.Context, id identity.NodeID, op string, payload []byte, each func([]byte) bool) error
 	// Err is nil while the gateway is connected to the fleet.
 	Err() error
+	// Epoch changes each time the gateway is connected to the fleet
+	// again after losing it.
+	Epoch() uint64
 }
 
 // FleetHandler answers another gateway's ask about node id, registered
@@ -54,6 +61,10 @@ type fleetHome struct {
 // fleetStats counts the gateway's asks of the fleet and the fleet's of it.
 type fleetStats struct {
 	found, missed, failed, served atomic.Uint64
+	// heldElsewhere counts registrations refused, or ended at a refresh,
+	// because Limits.MaxGatewaysPerKey other gateways rank before this
+	// one; unregistered lookups asked by keys not registered here.
+	heldElsewhere, unregistered atomic.Uint64
 }
 
 // JoinFleet makes the gateway one of f's: its registrations are announced

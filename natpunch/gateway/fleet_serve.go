@@ -34,6 +34,8 @@ func (g *Gateway) serveFleet(ctx context.Context, id identity.NodeID, op string,
 	var v *wire.FleetAnswer
 	r := &g.rates
 	switch {
+	case op == wire.FleetHolders: // the asker's registration was charged there
+		v = g.holderAnswer(b)
 	case op == wire.FleetLookup && allow(r.lookup, &r.lookupLimited, from):
 		v = g.answer(b)
 	case op == wire.FleetPunch && allow(r.punch, &r.punchLimited, from):

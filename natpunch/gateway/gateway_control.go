@@ -30,7 +30,7 @@ func (g *Gateway) handler(i int) connector.Handler {
 			if !allow(r.register, &r.registerLimited, m.From) {
 				return nil, rateLimited(m.Type)
 			}
-			v, err = g.register(i, m)
+			v, err = g.register(ctx, i, m)
 		case wire.TypeLookup:
 			if !allow(r.lookup, &r.lookupLimited, m.From) {
 				return nil, rateLimited(m.Type)
@@ -61,13 +61,17 @@ func rateLimited(typ string) error {
 	return &connector.RemoteError{Code: wire.CodeRateLimited, Text: "gateway: too many " + typ + " requests"}
 }
 
-func (g *Gateway) register(i int, m *connector.Message) (*wire.Registered, error) {
+// register stores the requester's record. In a fleet a node new here is
+// admitted only while fewer than Limits.MaxGatewaysPerKey other gateways
+// hold it, and a refreshed one is checked again as recheck says.
+func (g *Gateway) register(ctx context.Context, i int, m *connector.Message) (*wire.Registered, error) {
 	rec, err := g.record(i, m)
 	if err != nil {
 		g.reg.invalid.Add(1)
 		return nil, err
 	}
-	if old, ok := g.reg.get(m.From, time.Now()); !ok || old.Observed != m.Remote || old.via != i {
+	old, ok := g.reg.get(m.From, time.Now())
+	if !ok || old.Observed != m.Remote || old.via != i {
 		// A bridge back after its connection ended (a new TCP relay link, a
 		// restart) registers anew: its relay sessions follow it as they do
 		// a bridge that moved.
@@ -76,8 +80,23 @@ func (g *Gateway) register(i int, m *connector.Message) (*wire.Registered, error
 		}
 		g.relay.rebind(m.From, m.Remote, i)
 	}
+	switch {
+	case g.fleet != nil && ok:
+		if rec.rank, err = g.recheck(ctx, old); err != nil {
+			g.reg.dropIf(old)
+			return nil, err
+		}
+	case g.fleet != nil:
+		rec.rank = g.newHolding(time.Now())
+	}
 	if err := g.reg.put(rec); err != nil {
 		return nil, &connector.RemoteError{Code: connector.CodeUnavailable, Text: "gateway: " + err.Error()}
+	}
+	if g.fleet != nil && !ok {
+		if err := g.admitNew(ctx, rec); err != nil {
+			g.reg.dropIf(rec)
+			return nil, err
+		}
 	}
 	resp := &wire.Registered{Observed: m.Remote.String()}
 	for j, a := range g.addrs {
@@ -178,7 +197,16 @@ func (g *Gateway) peer(ctx context.Context, m *connector.Message) (record, error
 	return g.remotePeer(ctx, m.From, id)
 }
 
+// lookup answers the record of the node the requester names. In a fleet
+// it serves only keys registered here, so that a key's lookups are
+// charged at no more than Limits.MaxGatewaysPerKey gateways.
 func (g *Gateway) lookup(ctx context.Context, m *connector.Message) (*wire.PeerInfo, error) {
+	if g.fleet != nil {
+		if _, err := g.self(m); err != nil {
+			g.fs.unregistered.Add(1)
+			return nil, err
+		}
+	}
 	rec, err := g.peer(ctx, m)
 	if err != nil {
 		return nil, err

@@ -96,6 +96,11 @@ type Stats struct {
 	// time); FleetServed counts the fleet's asks of this gateway.
 	InFleet, FleetUp                                  bool
 	FleetFound, FleetMissed, FleetFailed, FleetServed uint64
+	// RegistrationsHeldElsewhere counts registrations refused, or ended
+	// at a refresh, because Limits.MaxGatewaysPerKey other gateways of the
+	// fleet hold the node and rank before this one; LookupsUnregistered
+	// lookups refused in a fleet because the asker is not registered here.
+	RegistrationsHeldElsewhere, LookupsUnregistered uint64
 }
 
 // Stats returns the gateway's counters.
@@ -130,5 +135,8 @@ func (g *Gateway) Stats() Stats {
 		FleetMissed:            g.fs.missed.Load(),
 		FleetFailed:            g.fs.failed.Load(),
 		FleetServed:            g.fs.served.Load(),
+
+		RegistrationsHeldElsewhere: g.fs.heldElsewhere.Load(),
+		LookupsUnregistered:        g.fs.unregistered.Load(),
 	}
 }

@@ -22,6 +22,8 @@ type record struct {
 	// not here: that gateway, the address of it the node is connected
 	// to, and whether the node is on its TCP relay.
 	home *fleetHome
+	// rank is the record's place among the fleet's holders of its node.
+	rank holding
 }
 
 // Refusals of a new node by the registry.
@@ -120,6 +122,19 @@ func (r *registry) drop(id identity.NodeID, via int, remote netip.AddrPort) bool
 	}
 	r.removeLocked(rec)
 	r.gone.Add(1)
+	return true
+}
+
+// dropIf deletes rec's node if its record is still rec (not one made
+// since), and reports whether it did.
+func (r *registry) dropIf(rec record) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	cur, ok := r.nodes[rec.ID]
+	if !ok || cur.via != rec.via || cur.Observed != rec.Observed || !cur.expires.Equal(rec.expires) {
+		return false
+	}
+	r.removeLocked(cur)
 	return true
 }
 

@@ -7,7 +7,20 @@ const (
 	FleetLookup = "lookup"
 	FleetPunch  = "punch"
 	FleetRelay  = "relay"
+	// FleetHolders is asked of every gateway holding a node's record, not
+	// one: each answers its FleetAnswer with Since, so that the asking
+	// gateway can count how many gateways of the fleet hold the node.
+	FleetHolders = "holders"
 )
+
+// CodeHeldElsewhere answers a registration that a gateway of a fleet
+// refused because as many gateways of the fleet as a key may register at
+// hold the bridge's record already (gateway.Limits.MaxGatewaysPerKey).
+// The bridge is found through every gateway of the fleet all the same.
+// The refusing gateway is up but serves the bridge no lookups, punches or
+// relays; the bridge tries again at its next refresh, and is admitted once
+// fewer gateways hold it.
+const CodeHeldElsewhere = 409
 
 // FleetAsk is one gateway's request to a node's home gateway. From is the
 // bridge that asked, so the home charges it to that bridge's own rates as
@@ -39,4 +52,8 @@ type FleetAnswer struct {
 	RTTMs    int64    `msgpack:"rtt_ms,omitempty"`
 	// AskerDials says the asker's side of the punch dials.
 	AskerDials bool `msgpack:"asker_dials,omitempty"`
+	// Since is when the home admitted the node's record, in Unix
+	// nanoseconds (holders): gateways holding one node rank their records
+	// by it, oldest first, then by gateway ID.
+	Since int64 `msgpack:"since,omitempty"`
 }

@@ -147,7 +147,7 @@ func FuzzDecodeControl(f *testing.F) {
 		&PunchPlan{Node: "n", Observed: "198.18.0.13:41811", Addrs: []string{"198.18.0.13:41811"}, Dial: true, DelayMs: 12},
 		&RelayGrant{Node: "n", Session: []byte{1, 2, 3, 4, 5, 6, 7, 8}},
 		&FleetAsk{From: "n", Peer: &PeerInfo{Node: "m", Observed: "198.18.0.13:41811"}, StartMs: 40, Session: []byte{1, 2}, RelayFrom: "198.18.0.2:9444"},
-		&FleetAnswer{Peer: PeerInfo{Node: "n"}, Home: "h", HomeAddr: "198.18.0.3:9444", RTTMs: 3, AskerDials: true},
+		&FleetAnswer{Peer: PeerInfo{Node: "n"}, Home: "h", HomeAddr: "198.18.0.3:9444", RTTMs: 3, AskerDials: true, Since: 1764990000123456789},
 	}
 	for _, v := range seeds {
 		b, err := Encode(v)
