@@ -244,7 +244,8 @@ func (cl *Client) registerLoop() {
 	t := time.NewTicker(cl.cfg.RegisterEvery)
 	defer t.Stop()
 	for {
-		if cl.registerAll(cl.refreshReport()) || cl.fallBackToTCP() { // tcprelay: fallBackToTCP
+		registered, answered := cl.registerAll(cl.refreshReport())
+		if registered || (!answered && cl.fallBackToTCP()) { // tcprelay: fallBackToTCP
 			once.Do(func() { close(cl.registered) })
 		}
 		select {

@@ -23,12 +23,19 @@ type gatewayRef struct {
 
 // gatewayHealth is whether a gateway answered last time. A gateway that
 // did not is down: routes skip it until a registration reaches it again,
-// so a dead gateway costs one dial budget, once.
+// so a dead gateway costs one dial budget, once. A gateway that answered
+// wire.CodeHeldElsewhere is up but holds no registration of this bridge
+// (its fleet holds it at enough other gateways): routes skip it too, as it
+// would refuse their lookups, until a refresh registers there again.
 type gatewayHealth struct {
-	down atomic.Bool
+	down, held atomic.Bool
 }
 
 func (gw gatewayRef) up() bool { return gw.health == nil || !gw.health.down.Load() }
+
+// usable reports a gateway that is up and holds this bridge's
+// registration (or has not said it does not).
+func (gw gatewayRef) usable() bool { return gw.up() && (gw.health == nil || !gw.health.held.Load()) }
 
 // markDown records that gw did not answer; markUp that it did. Each logs
 // the change.
@@ -46,12 +53,13 @@ func (cl *Client) markUp(gw gatewayRef) {
 	}
 }
 
-// liveGateways returns the gateways that answered last time, in the order
-// configured, or every gateway if none did.
+// liveGateways returns the gateways that answered last time and hold this
+// bridge's registration, in the order configured, or every gateway if
+// none does.
 func (cl *Client) liveGateways() []gatewayRef {
 	var live []gatewayRef
 	for _, gw := range cl.gateways {
-		if gw.up() {
+		if gw.usable() {
 			live = append(live, gw)
 		}
 	}
@@ -107,14 +115,16 @@ func (cl *Client) findPeer(ctx context.Context, id identity.NodeID, named string
 }
 
 // registerAll registers with every gateway at once and reports whether one
-// took it; each gateway is marked up or down by its answer. probed is the
-// index of the gateway the report's public address was probed on, or -1.
-func (cl *Client) registerAll(report *Report, probed int) bool {
+// took it, and whether one answered at all (a refusal is an answer: UDP
+// reaches it); each gateway is marked up or down by its answer. probed is
+// the index of the gateway the report's public address was probed on, or
+// -1.
+func (cl *Client) registerAll(report *Report, probed int) (registered, answered bool) {
 	payload, err := wire.Encode(&wire.Registration{Local: cl.localAddrs(), Mapping: report.Mapping, Filtering: report.Filtering})
 	if err != nil {
-		return false
+		return false, false
 	}
-	var ok atomic.Bool
+	var ok, heard atomic.Bool
 	var wg sync.WaitGroup
 	for i, gw := range cl.gateways {
 		want := ""
@@ -122,15 +132,54 @@ func (cl *Client) registerAll(report *Report, probed int) bool {
 			want = report.Public
 		}
 		wg.Go(func() {
-			if err := cl.register(gw, payload, want); err != nil {
+			err := cl.register(gw, payload, want)
+			switch {
+			case heldElsewhere(err):
+				cl.markHeld(gw, err)
+				heard.Store(true)
+				return
+			case err != nil:
 				cl.log.Warn("gateway registration failed", "gateway", gw.target.String(), "err", err)
 				cl.markDown(gw, err)
 				return
 			}
 			cl.markUp(gw)
+			cl.markHeld(gw, nil)
 			ok.Store(true)
+			heard.Store(true)
 		})
 	}
 	wg.Wait()
-	return ok.Load()
+	return ok.Load(), heard.Load()
+}
+
+// heldElsewhere reports a gateway's refusal of a registration its fleet
+// holds at enough other gateways.
+func heldElsewhere(err error) bool {
+	var re *connector.RemoteError
+	return errors.As(err, &re) && re.Code == wire.CodeHeldElsewhere
+}
+
+// markHeld records whether gw refused this bridge's registration because
+// its fleet holds it elsewhere (err set) or took it (nil). The gateway
+// answered, so it is up. Only a change is logged, at info: a bridge
+// configured with more gateways of one fleet than the fleet lets a key
+// use hears the refusal at every refresh.
+func (cl *Client) markHeld(gw gatewayRef, err error) {
+	if gw.health == nil {
+		return
+	}
+	if err != nil {
+		cl.markUp(gw)
+	}
+	if gw.health.held.Swap(err != nil) == (err != nil) {
+		return
+	}
+	if err != nil {
+		cl.log.Info("gateway's fleet holds this bridge's registration at enough other gateways; not using it until it takes the registration", "gateway", gw.target.String(), "err", err)
+		cl.trace(gw.target.NodeID, "gateway-held-elsewhere", err)
+		return
+	}
+	cl.log.Info("gateway took the registration its fleet held elsewhere", "gateway", gw.target.String())
+	cl.trace(gw.target.NodeID, "gateway-registered", nil)
 }
