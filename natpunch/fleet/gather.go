@@ -62,6 +62,15 @@ func (f *Fleet) AskAll(ctx context.Context, id identity.NodeID, op string, paylo
 	}
 }
 
+// Sync returns once the server has processed everything sent before,
+// Announce's subscriptions included. ctx must have a deadline.
+func (f *Fleet) Sync(ctx context.Context) error {
+	if err := f.nc.FlushWithContext(ctx); err != nil {
+		return fmt.Errorf("fleet: sync: %w", err)
+	}
+	return nil
+}
+
 // Epoch counts the times the gateway's NATS connection was re-established:
 // what this gateway announced was out of the fleet's sight in between.
 func (f *Fleet) Epoch() uint64 { return f.nc.Stats().Reconnects }

@@ -33,6 +33,8 @@ type Fleet interface {
 	AskAll(ctx context.Context, id identity.NodeID, op string, payload []byte, each func([]byte) bool) error
 	// Err is nil while the gateway is connected to the fleet.
 	Err() error
+	// Sync returns once the fleet has seen every Announce made before.
+	Sync(ctx context.Context) error
 	// Epoch changes each time the gateway is connected to the fleet
 	// again after losing it.
 	Epoch() uint64

@@ -29,12 +29,24 @@ type holding struct {
 	checked bool
 }
 
-// newHolding is the holding of a node registered here now.
-func (g *Gateway) newHolding(now time.Time) holding {
+// enter announces id, new here, to the fleet and returns its holding,
+// which begins once the fleet has seen the announcement. So of two
+// gateways admitting id at once, the later-ranked one sees the other: its
+// holding began later, and it counts after that, so after the fleet saw
+// the other's announcement (on one NATS server; in a cluster, or with
+// clocks apart, recheck makes good what a count missed).
+func (g *Gateway) enter(ctx context.Context, id identity.NodeID) holding {
 	if g.fleet.Err() != nil {
-		return holding{since: now}
+		return holding{since: time.Now()}
 	}
-	return holding{since: now, epoch: g.fleet.Epoch(), inSight: true}
+	ep := g.fleet.Epoch()
+	g.fleet.Announce(id)
+	ctx, cancel := context.WithTimeout(ctx, holdersTimeout)
+	defer cancel()
+	if err := g.fleet.Sync(ctx); err != nil {
+		return holding{since: time.Now()}
+	}
+	return holding{since: time.Now(), epoch: ep, inSight: true}
 }
 
 // heldElsewhere refuses a registration of id held at enough other
@@ -45,11 +57,9 @@ func (g *Gateway) heldElsewhere(id identity.NodeID) error {
 	return &connector.RemoteError{Code: wire.CodeHeldElsewhere, Text: fmt.Sprintf("gateway: node %s is registered at %d other gateways of the fleet", id.Short(), g.cfg.Limits.MaxGatewaysPerKey)}
 }
 
-// admitNew checks the record rec of a node new here, already stored (and
-// so announced to the fleet, before it counts: of two gateways admitting
-// one node at once, the later to count sees the other). It fails open: a
-// gateway out of its fleet, or a fleet that does not answer in time,
-// admits, and the refresh's check settles it.
+// admitNew checks the record rec of a node new here, stored since enter.
+// It fails open: a gateway out of its fleet, or a fleet that does not
+// answer in time, admits, and the refresh's check settles it.
 func (g *Gateway) admitNew(ctx context.Context, rec record) error {
 	if !rec.rank.inSight {
 		return nil

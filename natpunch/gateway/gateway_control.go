@@ -87,9 +87,12 @@ func (g *Gateway) register(ctx context.Context, i int, m *connector.Message) (*w
 			return nil, err
 		}
 	case g.fleet != nil:
-		rec.rank = g.newHolding(time.Now())
+		rec.rank = g.enter(ctx, m.From)
 	}
 	if err := g.reg.put(rec); err != nil {
+		if _, held := g.reg.get(m.From, time.Now()); g.fleet != nil && !held {
+			g.fleet.Withdraw(m.From) // enter announced it
+		}
 		return nil, &connector.RemoteError{Code: connector.CodeUnavailable, Text: "gateway: " + err.Error()}
 	}
 	if g.fleet != nil && !ok {
