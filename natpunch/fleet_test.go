@@ -34,7 +34,8 @@ func startFleetGatewayWith(t testing.TB, ns *server.Server, l gateway.Limits) *g
 // ns's NATS.
 func startFleetGatewayConfig(t testing.TB, ns *server.Server, cfg gateway.Config) *gateway.Gateway {
 	t.Helper()
-	nc, err := nats.Connect(ns.ClientURL(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
+	opts := append(fleet.ConnOptions(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
+	nc, err := nats.Connect(ns.ClientURL(), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,7 +27,7 @@ func (g *Gateway) serveFleet(ctx context.Context, id identity.NodeID, op string,
 		return nil, err
 	}
 	b, ok := g.reg.get(id, time.Now())
-	if !ok {
+	if !ok || g.ctx.Err() != nil { // a closed gateway holds nothing
 		if op != wire.FleetHolders { // a count may come between enter and the record
 			g.fleet.Withdraw(id)
 		}

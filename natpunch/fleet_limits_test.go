@@ -1,0 +1,207 @@
+package natpunch
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/peerbridge/peerbridge/connector"
+	"github.com/peerbridge/peerbridge/connector/connectortest"
+	"github.com/peerbridge/peerbridge/connector/ratelimit"
+	"github.com/peerbridge/peerbridge/natpunch/gateway"
+	"github.com/peerbridge/peerbridge/natpunch/natpunchtest"
+	"github.com/peerbridge/peerbridge/natpunch/wire"
+)
+
+// startFleet runs n gateways with limits l in one fleet on a new NATS.
+func startFleet(t *testing.T, n int, l gateway.Limits) (*server.Server, []*gateway.Gateway) {
+	t.Helper()
+	ns := natpunchtest.StartNATS(t)
+	gws := make([]*gateway.Gateway, n)
+	for i := range gws {
+		gws[i] = startFleetGatewayWith(t, ns, l)
+	}
+	return ns, gws
+}
+
+// registerEverywhere registers the bare key c at every gateway at once,
+// as a hostile key would, and returns each gateway's answer.
+func registerEverywhere(ctx context.Context, c *connector.Connector, gws []*gateway.Gateway) []error {
+	payload, _ := wire.Encode(&wire.Registration{Mapping: wire.MappingIndependent, Filtering: wire.FilteringIndependent})
+	errs := make([]error, len(gws))
+	var wg sync.WaitGroup
+	for i, g := range gws {
+		wg.Go(func() {
+			_, errs[i] = c.Request(ctx, connector.Outbound{Target: natpunchtest.Target(g), Type: wire.TypeRegister, Payload: payload})
+		})
+	}
+	wg.Wait()
+	return errs
+}
+
+// heldElsewhere counts the gateways that answered wire.CodeHeldElsewhere
+// and fails on any other error.
+func countHeldElsewhere(t *testing.T, errs []error) int {
+	t.Helper()
+	n := 0
+	for i, err := range errs {
+		var re *connector.RemoteError
+		switch {
+		case err == nil:
+		case errors.As(err, &re) && re.Code == wire.CodeHeldElsewhere:
+			n++
+		default:
+			t.Fatalf("registration at gateway %d: %v", i, err)
+		}
+	}
+	return n
+}
+
+// holding counts the gateways that hold a registration.
+func holding(gws []*gateway.Gateway) int {
+	n := 0
+	for _, g := range gws {
+		n += g.Stats().Registrations
+	}
+	return n
+}
+
+// TestFleetKeyHeldAtMostCap is issue 21, item 3's fleet-wide bound: a key
+// that registers at all 4 gateways of a fleet at once, again and again,
+// is held at no more than MaxGatewaysPerKey (2) of them, the others answer
+// held-elsewhere (counted), and its lookups are served only where it is
+// held: in all, at most 2 × its lookup burst, however many gateways it
+// asks.
+func TestFleetKeyHeldAtMostCap(t *testing.T) {
+	const most, burst = 2, 5
+	_, gws := startFleet(t, 4, gateway.Limits{MaxGatewaysPerKey: most, Lookups: ratelimit.Rate{PerSecond: 0.001, Burst: burst}})
+	key := connectortest.Start(t, connector.Config{}, nil)
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	for round := range 3 { // the first admits; the refreshes check again
+		errs := registerEverywhere(ctx, key, gws)
+		refused := countHeldElsewhere(t, errs)
+		if held := holding(gws); held != most || refused != len(gws)-most {
+			t.Fatalf("round %d: %d gateways hold the key and %d refused it, want %d and %d", round, held, refused, most, len(gws)-most)
+		}
+	}
+	var refusedAll uint64
+	for _, g := range gws {
+		refusedAll += g.Stats().RegistrationsHeldElsewhere
+	}
+	if refusedAll != 3*uint64(len(gws)-most) {
+		t.Errorf("registrations counted as held elsewhere: %d, want %d", refusedAll, 3*(len(gws)-most))
+	}
+
+	served := 0
+	cl := &Client{c: key}
+	for range 3 * burst {
+		for _, g := range gws {
+			if _, err := lookupAt(ctx, cl, g, key.NodeID()); err == nil {
+				served++
+			}
+		}
+	}
+	if served != most*burst {
+		t.Errorf("%d lookups served across the fleet, want %d (%d gateways × a burst of %d)", served, most*burst, most, burst)
+	}
+	var unregistered uint64
+	for _, g := range gws {
+		unregistered += g.Stats().LookupsUnregistered
+	}
+	if want := uint64(burst * (len(gws) - most)); unregistered != want { // then their lookup rate refuses
+		t.Errorf("lookups refused as unregistered: %d, want %d", unregistered, want)
+	}
+}
+
+// TestFleetBridgeAtThreeGateways: a legitimate bridge configured with
+// the 3 gateways of a fleet registers at all of them (the default lets a
+// key use 3), is found through every one, and is reached after one closes.
+func TestFleetBridgeAtThreeGateways(t *testing.T) {
+	_, gws := startFleet(t, 3, gateway.Limits{})
+	var all []connector.Target
+	for _, g := range gws {
+		all = append(all, natpunchtest.Target(g))
+	}
+	b, clb := startBridgeServing(t, ClientConfig{Gateways: all}, natpunchtest.Echo())
+	a, cla := startBridgeServing(t, ClientConfig{Gateways: all}, natpunchtest.Echo())
+	for i, gw := range clb.gateways {
+		if !gw.usable() {
+			t.Fatalf("gateway %d of 3 is not usable by the bridge", i)
+		}
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	for i, g := range gws {
+		if info, err := lookupAt(ctx, cla, g, b.NodeID()); err != nil || info.Home != "" {
+			t.Fatalf("lookup of b at gateway %d: %+v %v, want its own record", i, info, err)
+		}
+	}
+	if err := gws[0].Close(); err != nil {
+		t.Fatal(err)
+	}
+	r, err := a.Request(ctx, connector.Outbound{Target: connector.Target{NodeID: b.NodeID()}, Type: "echo", Payload: []byte("hi")})
+	if err != nil || string(r.Payload) != "hi" {
+		t.Fatalf("a to b after the first gateway closed: %v %+v", err, r)
+	}
+}
+
+// TestFleetBridgeOverCap: a bridge configured with 3 gateways of a fleet
+// that lets a key use 2 is held at 2; the third answers held-elsewhere,
+// which the bridge neither takes for a dead gateway nor uses for routes.
+// It is found through all 3, and once one of its 2 closes, the third
+// takes its registration at the next refresh.
+func TestFleetBridgeOverCap(t *testing.T) {
+	_, gws := startFleet(t, 3, gateway.Limits{MaxGatewaysPerKey: 2})
+	var all []connector.Target
+	for _, g := range gws {
+		all = append(all, natpunchtest.Target(g))
+	}
+	var mu sync.Mutex
+	steps := map[string]int{}
+	trace := func(e Event) {
+		mu.Lock()
+		steps[e.Step]++
+		mu.Unlock()
+	}
+	b, clb := startBridgeServing(t, ClientConfig{Gateways: all, RegisterEvery: 200 * time.Millisecond, Trace: trace}, natpunchtest.Echo())
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	if !natpunchtest.WaitUntil(ctx, func() bool { return holding(gws) == 2 }) {
+		t.Fatalf("%d gateways hold the bridge, want 2", holding(gws))
+	}
+	held := -1
+	for i, gw := range clb.gateways {
+		if gw.health.held.Load() {
+			held = i
+		}
+		if !gw.up() {
+			t.Errorf("gateway %d marked down", i)
+		}
+	}
+	if held < 0 || gws[held].Stats().Registrations != 0 {
+		t.Fatalf("no gateway refused the bridge as held elsewhere (held at %d)", held)
+	}
+	for i, g := range gws {
+		_, asker := startBridgeServing(t, at(g), natpunchtest.Echo())
+		if _, err := lookupAt(ctx, asker, g, b.NodeID()); err != nil {
+			t.Fatalf("lookup of b through gateway %d: %v", i, err)
+		}
+	}
+	holder := (held + 1) % len(gws)
+	if err := gws[holder].Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !natpunchtest.WaitUntil(ctx, clb.gateways[held].usable) {
+		t.Fatalf("the gateway that refused the bridge did not take it after a holder closed")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if steps["gateway-held-elsewhere"] != 1 || steps["gateway-registered"] != 1 {
+		t.Errorf("trace steps %v, want one held-elsewhere and one registered", steps)
+	}
+}
