@@ -46,6 +46,7 @@ type Client struct {
 	mu         sync.Mutex // guards the fields below
 	report     *Report
 	registered chan struct{} // closed at the first successful registration
+	firstRound chan struct{} // closed when the first round of registrations has been answered
 	upgrading  map[identity.NodeID]bool
 
 	// ctx is the client's lifetime, set by Start and cancelled by Close.
@@ -68,7 +69,7 @@ func NewClient(c Connector, cfg ClientConfig, log *slog.Logger) (*Client, error)
 		log = slog.New(slog.DiscardHandler)
 	}
 	cl := &Client{
-		c: c, cfg: cfg, log: log, registered: make(chan struct{}), upgrading: make(map[identity.NodeID]bool),
+		c: c, cfg: cfg, log: log, registered: make(chan struct{}), firstRound: make(chan struct{}), upgrading: make(map[identity.NodeID]bool),
 		punches: newPunchGate(cfg),
 		grants:  ratelimit.NewKeyLimiter[identity.NodeID](cfg.RelayGrants, cfg.AllRelayGrants.Limiter(), MaxRateKeys),
 	}
@@ -240,7 +241,7 @@ func (cl *Client) prober() *prober {
 // registrations, re-probing the NAT first each time, until the client
 // closes.
 func (cl *Client) registerLoop() {
-	var once sync.Once
+	var once, round sync.Once
 	t := time.NewTicker(cl.cfg.RegisterEvery)
 	defer t.Stop()
 	for {
@@ -248,6 +249,7 @@ func (cl *Client) registerLoop() {
 		if registered || (!answered && cl.fallBackToTCP()) { // tcprelay: fallBackToTCP
 			once.Do(func() { close(cl.registered) })
 		}
+		round.Do(func() { close(cl.firstRound) })
 		select {
 		case <-cl.ctx.Done():
 			return

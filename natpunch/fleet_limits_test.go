@@ -43,7 +43,7 @@ func registerEverywhere(ctx context.Context, c *connector.Connector, gws []*gate
 	return errs
 }
 
-// heldElsewhere counts the gateways that answered wire.CodeHeldElsewhere
+// heldElsewhere counts the gateways that answered wire.CodeNotHeld
 // and fails on any other error.
 func countHeldElsewhere(t *testing.T, errs []error) int {
 	t.Helper()
@@ -52,7 +52,7 @@ func countHeldElsewhere(t *testing.T, errs []error) int {
 		var re *connector.RemoteError
 		switch {
 		case err == nil:
-		case errors.As(err, &re) && re.Code == wire.CodeHeldElsewhere:
+		case errors.As(err, &re) && re.Code == wire.CodeNotHeld:
 			n++
 		default:
 			t.Fatalf("registration at gateway %d: %v", i, err)

@@ -24,7 +24,7 @@ type gatewayRef struct {
 // gatewayHealth is whether a gateway answered last time. A gateway that
 // did not is down: routes skip it until a registration reaches it again,
 // so a dead gateway costs one dial budget, once. A gateway that answered
-// wire.CodeHeldElsewhere is up but holds no registration of this bridge
+// wire.CodeNotHeld is up but holds no registration of this bridge
 // (its fleet holds it at enough other gateways): routes skip it too, as it
 // would refuse their lookups, until a refresh registers there again.
 type gatewayHealth struct {
@@ -90,7 +90,7 @@ func (cl *Client) findPeer(ctx context.Context, id identity.NodeID, named string
 		if err != nil {
 			return gatewayRef{}, wire.Record{}, err
 		}
-		info, err := cl.lookup(ctx, gw, id)
+		info, err := cl.lookupHeld(ctx, gw, id)
 		return gw, info, err
 	}
 	if len(cl.gateways) == 0 {
@@ -98,7 +98,7 @@ func (cl *Client) findPeer(ctx context.Context, id identity.NodeID, named string
 	}
 	var errs []error
 	for _, gw := range cl.liveGateways() {
-		info, err := cl.lookup(ctx, gw, id)
+		info, err := cl.lookupHeld(ctx, gw, id)
 		if err == nil {
 			cl.markUp(gw)
 			return gw, info, nil
@@ -112,6 +112,33 @@ func (cl *Client) findPeer(ctx context.Context, id identity.NodeID, named string
 		}
 	}
 	return gatewayRef{}, wire.Record{}, errors.Join(errs...)
+}
+
+// lookupHeld looks id up at gw. A gateway of a fleet serves lookups only
+// to bridges registered with it: one that answers wire.CodeNotHeld before
+// this bridge's first round of registrations has been answered is asked
+// again after it; one that answers it afterwards holds no registration of
+// this bridge, and routes skip it until a refresh registers there.
+func (cl *Client) lookupHeld(ctx context.Context, gw gatewayRef, id identity.NodeID) (wire.Record, error) {
+	info, err := cl.lookup(ctx, gw, id)
+	if !notHeld(err) {
+		return info, err
+	}
+	select {
+	case <-cl.firstRound:
+		cl.markHeld(gw, err)
+		return info, err
+	default:
+	}
+	select {
+	case <-cl.firstRound:
+	case <-ctx.Done():
+		return info, err
+	}
+	if !gw.usable() {
+		return info, err
+	}
+	return cl.lookup(ctx, gw, id)
 }
 
 // registerAll registers with every gateway at once and reports whether one
@@ -134,7 +161,7 @@ func (cl *Client) registerAll(report *Report, probed int) (registered, answered 
 		wg.Go(func() {
 			err := cl.register(gw, payload, want)
 			switch {
-			case heldElsewhere(err):
+			case notHeld(err):
 				cl.markHeld(gw, err)
 				heard.Store(true)
 				return
@@ -153,11 +180,11 @@ func (cl *Client) registerAll(report *Report, probed int) (registered, answered 
 	return ok.Load(), heard.Load()
 }
 
-// heldElsewhere reports a gateway's refusal of a registration its fleet
-// holds at enough other gateways.
-func heldElsewhere(err error) bool {
+// notHeld reports a gateway's refusal of a registration its fleet holds
+// at enough other gateways, or of a lookup by a bridge it does not hold.
+func notHeld(err error) bool {
 	var re *connector.RemoteError
-	return errors.As(err, &re) && re.Code == wire.CodeHeldElsewhere
+	return errors.As(err, &re) && re.Code == wire.CodeNotHeld
 }
 
 // markHeld records whether gw refused this bridge's registration because

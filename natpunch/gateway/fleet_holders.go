@@ -29,24 +29,26 @@ type holding struct {
 	checked bool
 }
 
-// enter announces id, new here, to the fleet and returns its holding,
-// which begins once the fleet has seen the announcement. So of two
-// gateways admitting id at once, the later-ranked one sees the other: its
-// holding began later, and it counts after that, so after the fleet saw
-// the other's announcement (on one NATS server; in a cluster, or with
-// clocks apart, recheck makes good what a count missed).
-func (g *Gateway) enter(ctx context.Context, id identity.NodeID) holding {
+// enter begins the holding of rec, a node new here, stored out of the
+// fleet's sight (and so answering counts as if it began at each answer),
+// once the fleet has seen the record's announcement, and returns it. So
+// of two gateways admitting one node at once, the later-ranked sees the
+// other: its holding began later, and it counts after that, so after the
+// fleet saw the other's announcement (on one NATS server; in a cluster,
+// or with clocks apart, recheck makes good what a count missed).
+func (g *Gateway) enter(ctx context.Context, rec record) holding {
 	if g.fleet.Err() != nil {
-		return holding{since: time.Now()}
+		return rec.rank
 	}
 	ep := g.fleet.Epoch()
-	g.fleet.Announce(id)
 	ctx, cancel := context.WithTimeout(ctx, holdersTimeout)
 	defer cancel()
 	if err := g.fleet.Sync(ctx); err != nil {
-		return holding{since: time.Now()}
+		return rec.rank
 	}
-	return holding{since: time.Now(), epoch: ep, inSight: true}
+	h := holding{since: time.Now(), epoch: ep, inSight: true}
+	g.reg.setRank(rec, h)
+	return h
 }
 
 // heldElsewhere refuses a registration of id held at enough other
@@ -54,10 +56,10 @@ func (g *Gateway) enter(ctx context.Context, id identity.NodeID) holding {
 func (g *Gateway) heldElsewhere(id identity.NodeID) error {
 	g.fs.heldElsewhere.Add(1)
 	g.log.Debug("registration held at enough other gateways of the fleet", "node", id.Short())
-	return &connector.RemoteError{Code: wire.CodeHeldElsewhere, Text: fmt.Sprintf("gateway: node %s is registered at %d other gateways of the fleet", id.Short(), g.cfg.Limits.MaxGatewaysPerKey)}
+	return &connector.RemoteError{Code: wire.CodeNotHeld, Text: fmt.Sprintf("gateway: node %s is registered at %d other gateways of the fleet", id.Short(), g.cfg.Limits.MaxGatewaysPerKey)}
 }
 
-// admitNew checks the record rec of a node new here, stored since enter.
+// admitNew checks the record rec of a node new here, as enter left it.
 // It fails open: a gateway out of its fleet, or a fleet that does not
 // answer in time, admits, and the refresh's check settles it.
 func (g *Gateway) admitNew(ctx context.Context, rec record) error {

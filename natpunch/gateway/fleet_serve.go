@@ -28,9 +28,7 @@ func (g *Gateway) serveFleet(ctx context.Context, id identity.NodeID, op string,
 	}
 	b, ok := g.reg.get(id, time.Now())
 	if !ok || g.ctx.Err() != nil { // a closed gateway holds nothing
-		if op != wire.FleetHolders { // a count may come between enter and the record
-			g.fleet.Withdraw(id)
-		}
+		g.fleet.Withdraw(id)
 		return nil, &connector.RemoteError{Code: connector.CodeNotFound, Text: "gateway: node " + id.Short() + " is not registered"}
 	}
 	var v *wire.FleetAnswer

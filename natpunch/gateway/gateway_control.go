@@ -87,15 +87,13 @@ func (g *Gateway) register(ctx context.Context, i int, m *connector.Message) (*w
 			return nil, err
 		}
 	case g.fleet != nil:
-		rec.rank = g.enter(ctx, m.From)
+		rec.rank = holding{since: time.Now()} // out of the fleet's sight until enter
 	}
 	if err := g.reg.put(rec); err != nil {
-		if _, held := g.reg.get(m.From, time.Now()); g.fleet != nil && !held {
-			g.fleet.Withdraw(m.From) // enter announced it
-		}
 		return nil, &connector.RemoteError{Code: connector.CodeUnavailable, Text: "gateway: " + err.Error()}
 	}
 	if g.fleet != nil && !ok {
+		rec.rank = g.enter(ctx, rec)
 		if err := g.admitNew(ctx, rec); err != nil {
 			g.reg.dropIf(rec)
 			return nil, err
@@ -207,7 +205,7 @@ func (g *Gateway) lookup(ctx context.Context, m *connector.Message) (*wire.PeerI
 	if g.fleet != nil {
 		if _, err := g.self(m); err != nil {
 			g.fs.unregistered.Add(1)
-			return nil, err
+			return nil, &connector.RemoteError{Code: wire.CodeNotHeld, Text: "gateway: register here first: a gateway of a fleet serves lookups only to keys registered with it"}
 		}
 	}
 	rec, err := g.peer(ctx, m)

@@ -138,6 +138,16 @@ func (r *registry) dropIf(rec record) bool {
 	return true
 }
 
+// setRank sets the rank of id's record if it is still rec.
+func (r *registry) setRank(rec record, h holding) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if cur, ok := r.nodes[rec.ID]; ok && cur.via == rec.via && cur.Observed == rec.Observed && cur.expires.Equal(rec.expires) {
+		cur.rank = h
+		r.nodes[rec.ID] = cur
+	}
+}
+
 // sweep deletes the records that expired by now and reports how many.
 func (r *registry) sweep(now time.Time) int {
 	r.mu.Lock()

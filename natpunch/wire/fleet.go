@@ -13,14 +13,15 @@ const (
 	FleetHolders = "holders"
 )
 
-// CodeHeldElsewhere answers a registration that a gateway of a fleet
-// refused because as many gateways of the fleet as a key may register at
-// hold the bridge's record already (gateway.Limits.MaxGatewaysPerKey).
-// The bridge is found through every gateway of the fleet all the same.
-// The refusing gateway is up but serves the bridge no lookups, punches or
-// relays; the bridge tries again at its next refresh, and is admitted once
-// fewer gateways hold it.
-const CodeHeldElsewhere = 409
+// CodeNotHeld is a fleet gateway's answer to a bridge whose registration
+// it does not hold: a registration it refused because as many gateways of
+// the fleet as one key may register at (gateway.Limits.MaxGatewaysPerKey)
+// hold the bridge's record already, or a lookup by a key not registered
+// with it. The bridge is found through every gateway of the fleet all the
+// same. The refusing gateway is up but serves the bridge no lookups,
+// punches or relays; the bridge tries again at its next refresh, and is
+// admitted once fewer gateways hold it.
+const CodeNotHeld = 409
 
 // FleetAsk is one gateway's request to a node's home gateway. From is the
 // bridge that asked, so the home charges it to that bridge's own rates as
