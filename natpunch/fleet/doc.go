@@ -58,8 +58,62 @@
 // notify rates, relay sessions and received packets), as if the bridge
 // had asked at the home: a key that spreads its asks over many gateways
 // still meets the home's per-key limits for everything aimed at nodes
-// there. What a key costs the gateway it asks at (its registration, its
-// rates there, its relay packets) stays per gateway.
+// there.
+//
+// What a key may do itself (register, look up, punch, relay) is bounded
+// per gateway, so a fleet bounds how many gateways hold one key: at most
+// gateway.Limits.MaxGatewaysPerKey (--max-gateways-per-key, default 3),
+// and a gateway of a fleet serves lookups, punches and relays only to keys
+// it holds (it answers the others wire.CodeNotHeld). A key's total is then
+// at most that many times each per-key limit, whatever the fleet's size:
+// a key that registers at all of 8 gateways is held, and served, at 3.
+//
+// The holders of a key count each other with one more ask,
+// <prefix>.<node>.holders, sent to every gateway announced for the node
+// at once and answered by each with when it began to hold the node
+// (wire.FleetAnswer.Since). A new registration is admitted unless
+// MaxGatewaysPerKey holders rank before it: older first, then the lower
+// gateway ID. The ask costs one NATS round trip, on a node's first
+// registration at a gateway only (a refresh costs nothing), and when no
+// other gateway holds the node the server answers it 503 at once (the
+// fleet's connection is made with nats.NoEcho, so the asking gateway's own
+// subscription does not answer); otherwise AskAll gathers answers until
+// enough rank before, or none has come for GatherStall (100 ms) after the
+// last.
+//
+// Races. A gateway stores a new record before it counts, and its holding
+// begins (Since) once the server has seen its subscription (a flush); until
+// then it answers a count as if it began at that moment. So of two
+// gateways admitting one key at once, the later-ranked counts after the
+// other's subscription, sees it, and refuses if it must: on one NATS
+// server, racing registrations never exceed the cap. Where a count can
+// miss a holder (interest still crossing a cluster, clocks apart, an
+// answer later than the stall, a holder that lost NATS) each new holding
+// is counted again at the bridge's first refresh (30 s), and a holding
+// made while the gateway had lost NATS ranks anew, as if just made, at the
+// first refresh after NATS is back: the later-ranked extras withdraw, so
+// an excess lasts one refresh, and never longer than the 90 s TTL.
+//
+// Failing open. A gateway that has lost its NATS admits every
+// registration, as a gateway on its own does (its records are out of the
+// fleet's sight meanwhile, so the fleet serves them nowhere else), and
+// counts them when NATS is back; a count that gets no answer in a second
+// admits too. Failing closed would refuse a gateway's own bridges for as
+// long as NATS is away, which the fleet's promise (a gateway keeps serving
+// its own registrations) rules out.
+//
+// Why not one owner per key (rendezvous hashing over the live members,
+// which hold each key's buckets): every lookup or punch would need a NATS
+// round trip to the owner, or token leases, and membership heartbeats on
+// top; the owner changes whenever a gateway joins or leaves, losing the
+// buckets. Bounding the holders needs no membership, keeps every request
+// served from local buckets, and costs one ask per new registration.
+//
+// A bridge configured with more gateways of one fleet than the cap is
+// held at that many; the others answer wire.CodeNotHeld, which the bridge
+// takes as an answer (the gateway is up; it is logged once, at info) and
+// skips in its routes until a refresh is admitted there, as happens at
+// the next refresh after one of its holders is gone.
 //
 // A gateway that loses its NATS keeps serving its own registrations:
 // lookups of other nodes answer "not registered", nothing waits for NATS,

@@ -28,6 +28,10 @@
 //     every relayed packet is charged to its sender's and its receiver's
 //     packet buckets, its session's byte bucket and a total, all or none
 //     ([RelayLimits]);
+//   - in a fleet, a key is held at no more than MaxGatewaysPerKey gateways
+//     at once, and a gateway serves lookups, punches and relays only to
+//     keys it holds, so the per-key bounds hold that many times fleet-wide
+//     whatever the fleet's size (see natpunch/fleet);
 //   - the TCP relay admits connections within a total and a per-IP bound
 //     before any TLS ([TCPLimits]), requires a client certificate, ends a
 //     client that sends a message over 2 KiB or nothing for 90 s, and
