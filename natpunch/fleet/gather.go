@@ -47,7 +47,7 @@ func (f *Fleet) AskAll(ctx context.Context, id identity.NodeID, op string, paylo
 		switch {
 		case errors.Is(err, nats.ErrNoResponders):
 			return nil
-		case err != nil && !first && ctx.Err() == nil:
+		case errors.Is(err, context.DeadlineExceeded) && !first && ctx.Err() == nil:
 			return nil // stalled: every holder that could answer did
 		case err != nil:
 			return fmt.Errorf("fleet: asking every holder %s of %s: %w", op, id.Short(), err)

@@ -27,9 +27,10 @@ type Fleet interface {
 	// answer: ErrNotInFleet if no gateway is, a *connector.RemoteError if
 	// the home refused.
 	Ask(ctx context.Context, id identity.NodeID, op string, payload []byte) ([]byte, error)
-	// AskAll sends op about id to every other home of id and hands each
-	// answer to each until each returns false, no more answers come, or
-	// ctx ends; it returns nil at once if no other gateway is a home of id.
+	// AskAll sends op about id to every home of id and hands each answer
+	// (this gateway's own among them, unless the fleet leaves it out) to
+	// each until each returns false, no more answers come, or ctx ends; it
+	// returns nil at once if no gateway is a home of id.
 	AskAll(ctx context.Context, id identity.NodeID, op string, payload []byte, each func([]byte) bool) error
 	// Err is nil while the gateway is connected to the fleet.
 	Err() error
