@@ -79,7 +79,8 @@
 // fleet's connection is made with nats.NoEcho, so the asking gateway's own
 // subscription does not answer); otherwise AskAll gathers answers until
 // enough rank before, or none has come for GatherStall (100 ms) after the
-// last.
+// last. A key refused at a gateway costs it that one ask per attempt, and
+// its attempts there are charged to its register rate as any are.
 //
 // Races. A gateway stores a new record before it counts, and its holding
 // begins (Since) once the server has seen its subscription (a flush); until
