@@ -41,8 +41,10 @@ func TestFleetScale(t *testing.T) {
 	ns := natpunchtest.StartNATS(t)
 	unlimited := gateway.Limits{MaxRegistrationsPerIP: n, Registrations: ratelimit.Unlimited, Lookups: ratelimit.Unlimited, Requests: ratelimit.Unlimited}
 	var gws []*gateway.Gateway
+	var kills []func()
 	for range 3 {
-		gws = append(gws, startScaleGateway(t, ns, n, unlimited))
+		g, kill := startScaleGateway(t, ns, n, unlimited)
+		gws, kills = append(gws, g), append(kills, kill)
 	}
 	keys := make([]*connector.Connector, n)
 	home := make([]int, n)
@@ -98,7 +100,7 @@ func TestFleetScale(t *testing.T) {
 	}
 	asker := keys[0]
 	died := time.Now()
-	gws[2].Close()
+	kills[2]() // the gateway and its NATS connection, as when its process dies
 	for _, b := range bridges {
 		for {
 			if _, err := lookupAt(ctx, &Client{c: asker}, gws[1], b.NodeID()); err == nil {
@@ -113,10 +115,11 @@ func TestFleetScale(t *testing.T) {
 	t.Logf("one gateway died: all 50 bridges registered at it and another were found through the third within %v", time.Since(died).Round(time.Millisecond))
 }
 
-// startScaleGateway runs a gateway for n keys in the fleet on ns's NATS.
-func startScaleGateway(t *testing.T, ns *server.Server, n int, l gateway.Limits) *gateway.Gateway {
+// startScaleGateway runs a gateway for n keys in the fleet on ns's NATS,
+// with its kill.
+func startScaleGateway(t *testing.T, ns *server.Server, n int, l gateway.Limits) (*gateway.Gateway, func()) {
 	t.Helper()
-	return startFleetGatewayConfig(t, ns, gateway.Config{Listen: []string{"127.0.0.1:0"}, Limits: l, Conn: connector.Config{MaxConns: n + 100, MaxConnsPerIP: n}})
+	return startFleetGatewayKill(t, ns, gateway.Config{Listen: []string{"127.0.0.1:0"}, Limits: l, Conn: connector.Config{MaxConns: n + 100, MaxConnsPerIP: n}})
 }
 
 // connectorOn starts a bare key's connector on ip.

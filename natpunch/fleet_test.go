@@ -34,6 +34,15 @@ func startFleetGatewayWith(t testing.TB, ns *server.Server, l gateway.Limits) *g
 // ns's NATS.
 func startFleetGatewayConfig(t testing.TB, ns *server.Server, cfg gateway.Config) *gateway.Gateway {
 	t.Helper()
+	g, _ := startFleetGatewayKill(t, ns, cfg)
+	return g
+}
+
+// startFleetGatewayKill runs a gateway configured by cfg in the fleet on
+// ns's NATS, and returns it with a kill that stops it as its process's
+// death would: its NATS connection goes with it.
+func startFleetGatewayKill(t testing.TB, ns *server.Server, cfg gateway.Config) (*gateway.Gateway, func()) {
+	t.Helper()
 	opts := append(fleet.ConnOptions(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
 	nc, err := nats.Connect(ns.ClientURL(), opts...)
 	if err != nil {
@@ -51,8 +60,9 @@ func startFleetGatewayConfig(t testing.TB, ns *server.Server, cfg gateway.Config
 	if err := g.Start(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { g.Close(); f.Close(); nc.Close() })
-	return g
+	kill := func() { g.Close(); f.Close(); nc.Close() }
+	t.Cleanup(kill)
+	return g, kill
 }
 
 // at is a bridge config registering at g alone.
