@@ -205,3 +205,27 @@ func TestFleetBridgeOverCap(t *testing.T) {
 		t.Errorf("trace steps %v, want one held-elsewhere and one registered", steps)
 	}
 }
+
+// TestFleetAdmitsWithoutNATS: a gateway that has lost its fleet's NATS
+// admits a new bridge without counting its holders (failing open, as a
+// gateway on its own would), and serves it.
+func TestFleetAdmitsWithoutNATS(t *testing.T) {
+	ns, gws := startFleet(t, 1, gateway.Limits{MaxGatewaysPerKey: 1})
+	g := gws[0]
+	ns.Shutdown()
+	ns.WaitForShutdown()
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	if !natpunchtest.WaitUntil(ctx, func() bool { return g.FleetErr() != nil }) {
+		t.Fatal("the gateway does not report the lost NATS")
+	}
+	a, _ := startBridgeServing(t, at(g), natpunchtest.Echo())
+	b, _ := startBridgeServing(t, at(g), natpunchtest.Echo())
+	r, err := a.Request(ctx, connector.Outbound{Target: connector.Target{NodeID: b.NodeID()}, Type: "echo", Payload: []byte("no nats")})
+	if err != nil || string(r.Payload) != "no nats" {
+		t.Fatalf("a to b at a gateway without NATS: %v %+v", err, r)
+	}
+	if s := g.Stats(); s.Registrations != 2 || s.RegistrationsHeldElsewhere != 0 {
+		t.Fatalf("stats %+v, want 2 registrations, none refused", s)
+	}
+}
