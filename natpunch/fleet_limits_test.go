@@ -3,6 +3,7 @@ package natpunch
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -227,5 +228,65 @@ func TestFleetAdmitsWithoutNATS(t *testing.T) {
 	}
 	if s := g.Stats(); s.Registrations != 2 || s.RegistrationsHeldElsewhere != 0 {
 		t.Fatalf("stats %+v, want 2 registrations, none refused", s)
+	}
+}
+
+// startCluster runs two nats-servers routed into one cluster and waits
+// until the route is up.
+func startCluster(t *testing.T) (a, b *server.Server) {
+	t.Helper()
+	run := func(routes string) *server.Server {
+		opts := &server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true,
+			Cluster: server.ClusterOpts{Name: "fleet", Host: "127.0.0.1", Port: -1}}
+		if routes != "" {
+			opts.Routes = server.RoutesFromStr(routes)
+		}
+		ns, err := server.NewServer(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ns.Start()
+		if !ns.ReadyForConnections(10 * time.Second) {
+			t.Fatal("nats-server not ready")
+		}
+		t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
+		return ns
+	}
+	a = run("")
+	b = run(fmt.Sprintf("nats://127.0.0.1:%d", a.ClusterAddr().Port))
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if !natpunchtest.WaitUntil(ctx, func() bool { return a.NumRoutes() > 0 && b.NumRoutes() > 0 }) {
+		t.Fatal("the cluster's route did not come up")
+	}
+	return a, b
+}
+
+// TestFleetClusterRaceSettles: on a NATS cluster, where interest crosses
+// the route after a count may have gone out, a key that registers at all
+// 4 gateways at once (2 on each server) may be held at more than
+// MaxGatewaysPerKey (2) of them for a moment (on loopback the route
+// carries interest before any count, so it is not); the refresh that
+// follows leaves it held at exactly 2.
+func TestFleetClusterRaceSettles(t *testing.T) {
+	const most = 2
+	a, b := startCluster(t)
+	l := gateway.Limits{MaxGatewaysPerKey: most}
+	gws := []*gateway.Gateway{startFleetGatewayWith(t, a, l), startFleetGatewayWith(t, b, l), startFleetGatewayWith(t, a, l), startFleetGatewayWith(t, b, l)}
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	for range 3 {
+		key := connectortest.Start(t, connector.Config{}, nil)
+		countHeldElsewhere(t, registerEverywhere(ctx, key, gws))
+		first := holding(gws)
+		refused := countHeldElsewhere(t, registerEverywhere(ctx, key, gws))
+		if held := holding(gws); held != most || refused != len(gws)-most {
+			t.Fatalf("after a refresh %d gateways hold the key and %d refused it, want %d and %d", held, refused, most, len(gws)-most)
+		}
+		t.Logf("held at %d gateways at first, at %d after a refresh", first, most)
+		key.Close()
+		if !natpunchtest.WaitUntil(ctx, func() bool { return holding(gws) == 0 }) {
+			t.Fatal("the key's registrations outlived its connections")
+		}
 	}
 }
