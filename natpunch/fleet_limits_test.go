@@ -4,15 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
 
 	"github.com/peerbridge/peerbridge/connector"
 	"github.com/peerbridge/peerbridge/connector/connectortest"
+	"github.com/peerbridge/peerbridge/connector/identity"
 	"github.com/peerbridge/peerbridge/connector/ratelimit"
+	"github.com/peerbridge/peerbridge/natpunch/fleet"
 	"github.com/peerbridge/peerbridge/natpunch/gateway"
 	"github.com/peerbridge/peerbridge/natpunch/natpunchtest"
 	"github.com/peerbridge/peerbridge/natpunch/wire"
@@ -232,12 +236,13 @@ func TestFleetAdmitsWithoutNATS(t *testing.T) {
 }
 
 // startCluster runs two nats-servers routed into one cluster and waits
-// until the route is up.
-func startCluster(t *testing.T) (a, b *server.Server) {
+// until the route is up. restartA shuts the first down and starts it
+// again on the same ports.
+func startCluster(t *testing.T) (a, b *server.Server, restartA func() *server.Server) {
 	t.Helper()
-	run := func(routes string) *server.Server {
-		opts := &server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true,
-			Cluster: server.ClusterOpts{Name: "fleet", Host: "127.0.0.1", Port: -1}}
+	run := func(port, clusterPort int, routes string) *server.Server {
+		opts := &server.Options{Host: "127.0.0.1", Port: port, NoLog: true, NoSigs: true,
+			Cluster: server.ClusterOpts{Name: "fleet", Host: "127.0.0.1", Port: clusterPort}}
 		if routes != "" {
 			opts.Routes = server.RoutesFromStr(routes)
 		}
@@ -252,14 +257,25 @@ func startCluster(t *testing.T) (a, b *server.Server) {
 		t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
 		return ns
 	}
-	a = run("")
-	b = run(fmt.Sprintf("nats://127.0.0.1:%d", a.ClusterAddr().Port))
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer cancel()
-	if !natpunchtest.WaitUntil(ctx, func() bool { return a.NumRoutes() > 0 && b.NumRoutes() > 0 }) {
-		t.Fatal("the cluster's route did not come up")
+	routed := func(a, b *server.Server) {
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		defer cancel()
+		if !natpunchtest.WaitUntil(ctx, func() bool { return a.NumRoutes() > 0 && b.NumRoutes() > 0 }) {
+			t.Fatal("the cluster's route did not come up")
+		}
 	}
-	return a, b
+	a = run(-1, -1, "")
+	b = run(-1, -1, fmt.Sprintf("nats://127.0.0.1:%d", a.ClusterAddr().Port))
+	routed(a, b)
+	port, clusterPort := a.Addr().(*net.TCPAddr).Port, a.ClusterAddr().Port
+	restartA = func() *server.Server {
+		a.Shutdown()
+		a.WaitForShutdown()
+		a = run(port, clusterPort, "")
+		routed(a, b)
+		return a
+	}
+	return a, b, restartA
 }
 
 // TestFleetClusterRaceSettles: on a NATS cluster, where interest crosses
@@ -270,7 +286,7 @@ func startCluster(t *testing.T) (a, b *server.Server) {
 // follows leaves it held at exactly 2.
 func TestFleetClusterRaceSettles(t *testing.T) {
 	const most = 2
-	a, b := startCluster(t)
+	a, b, _ := startCluster(t)
 	l := gateway.Limits{MaxGatewaysPerKey: most}
 	gws := []*gateway.Gateway{startFleetGatewayWith(t, a, l), startFleetGatewayWith(t, b, l), startFleetGatewayWith(t, a, l), startFleetGatewayWith(t, b, l)}
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
@@ -289,4 +305,64 @@ func TestFleetClusterRaceSettles(t *testing.T) {
 			t.Fatal("the key's registrations outlived its connections")
 		}
 	}
+}
+
+// TestFleetRejoinSettles: G1 loses its NATS (its server of a two-server
+// cluster goes down) and admits a key uncounted, while G2, on the other
+// server, admits it too: with one gateway per key allowed, two hold it.
+// Once G1 is back, the key's next refresh settles it: G1's holding, made
+// out of the fleet's sight, ranks as new, and G1 lets it go to G2.
+func TestFleetRejoinSettles(t *testing.T) {
+	a, b, restartA := startCluster(t)
+	l := gateway.Limits{MaxGatewaysPerKey: 1}
+	// G1 stays with its own server: it does not fail over to the other.
+	g1, _ := startFleetGatewayKill(t, a, gateway.Config{Listen: []string{"127.0.0.1:0", "127.0.0.1:0"}, Limits: l}, nats.IgnoreDiscoveredServers())
+	g2 := startFleetGatewayWith(t, b, l)
+	gws := []*gateway.Gateway{g1, g2}
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	a.Shutdown()
+	a.WaitForShutdown()
+	if !natpunchtest.WaitUntil(ctx, func() bool { return g1.FleetErr() != nil }) {
+		t.Fatal("G1 does not report its lost NATS")
+	}
+	key := connectortest.Start(t, connector.Config{}, nil)
+	if refused := countHeldElsewhere(t, registerEverywhere(ctx, key, gws)); refused != 0 || holding(gws) != 2 {
+		t.Fatalf("with G1 out of the fleet: %d refused, %d holding; want both to hold the key", refused, holding(gws))
+	}
+	a = restartA()
+	if !natpunchtest.WaitUntil(ctx, func() bool { return g1.FleetErr() == nil }) {
+		t.Fatal("G1 did not get its NATS back")
+	}
+	// The key's next refresh comes 30 s later, by when each server knows
+	// the other's interest again; here it comes once they do.
+	for _, ns := range []*server.Server{a, b} {
+		if !natpunchtest.WaitUntil(ctx, func() bool { return holdersSeenFrom(ctx, t, ns, key.NodeID()) == 2 }) {
+			t.Fatal("the cluster's servers do not see both holders")
+		}
+	}
+	errs := registerEverywhere(ctx, key, gws)
+	var re *connector.RemoteError
+	if errs[1] != nil || !errors.As(errs[0], &re) || re.Code != wire.CodeNotHeld || holding(gws) != 1 {
+		t.Fatalf("the refresh after G1 came back: %v, %d holding; want G1 to let the key go to G2", errs, holding(gws))
+	}
+	if n := g1.Stats().RegistrationsHeldElsewhere; n != 1 {
+		t.Errorf("G1 counted %d registrations held elsewhere, want 1", n)
+	}
+}
+
+// holdersSeenFrom counts the gateways that answer a count of id's holders
+// asked through ns.
+func holdersSeenFrom(ctx context.Context, t *testing.T, ns *server.Server, id identity.NodeID) int {
+	nc, err := nats.Connect(ns.ClientURL(), fleet.ConnOptions()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	f := fleet.New(nc, fleet.Config{GatherStall: 200 * time.Millisecond}, nil)
+	defer f.Close()
+	payload, _ := wire.Encode(&wire.FleetAsk{From: string(id)})
+	n := 0
+	f.AskAll(ctx, id, wire.FleetHolders, payload, func([]byte) bool { n++; return true })
+	return n
 }

@@ -39,12 +39,13 @@ func startFleetGatewayConfig(t testing.TB, ns *server.Server, cfg gateway.Config
 }
 
 // startFleetGatewayKill runs a gateway configured by cfg in the fleet on
-// ns's NATS, and returns it with a kill that stops it as its process's
-// death would: its NATS connection goes with it.
-func startFleetGatewayKill(t testing.TB, ns *server.Server, cfg gateway.Config) (*gateway.Gateway, func()) {
+// ns's NATS (with extra options for its connection), and returns it with
+// a kill that stops it as its process's death would: its NATS connection
+// goes with it.
+func startFleetGatewayKill(t testing.TB, ns *server.Server, cfg gateway.Config, extra ...nats.Option) (*gateway.Gateway, func()) {
 	t.Helper()
 	opts := append(fleet.ConnOptions(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
-	nc, err := nats.Connect(ns.ClientURL(), opts...)
+	nc, err := nats.Connect(ns.ClientURL(), append(opts, extra...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
