@@ -65,7 +65,7 @@ func TestRecheck(t *testing.T) {
 	at := func(d time.Duration, home string) wire.FleetAnswer {
 		return wire.FleetAnswer{Home: home, Since: t0.Add(d).UnixNano()}
 	}
-	lower, higher := string(identity.NodeID("a")), string(identity.NodeID("~"))
+	lower, higher := "!", "~" // below and above every node ID
 	mine := holding{since: t0, epoch: 1, inSight: true}
 	for _, tc := range []struct {
 		name        string
