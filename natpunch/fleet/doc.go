@@ -14,6 +14,8 @@
 //	                        home's address the node is connected to
 //	<prefix>.<node>.punch   notify the node of a punch the asker's gateway times
 //	<prefix>.<node>.relay   open the home half of a relay session
+//	<prefix>.<node>.holders asked of every home at once: since when it
+//	                        holds the node (see Limits)
 //
 // Asks are msgpack (natpunch/wire's FleetAsk and FleetAnswer); a refusal
 // comes back as the headers Nats-Service-Error and Nats-Service-Error-Code,
