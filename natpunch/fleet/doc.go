@@ -75,8 +75,8 @@
 // at once and answered by each with when it began to hold the node
 // (wire.FleetAnswer.Since). A new registration is admitted unless
 // MaxGatewaysPerKey holders rank before it: older first, then the lower
-// gateway ID. The ask costs one NATS round trip, on a node's first
-// registration at a gateway only (a refresh costs nothing), and when no
+// gateway ID. A node's first registration at a gateway costs a flush and
+// the ask, its first refresh one more ask, later refreshes nothing; when no
 // other gateway holds the node the server answers it 503 at once (the
 // fleet's connection is made with nats.NoEcho, so the asking gateway's own
 // subscription does not answer); otherwise AskAll gathers answers until
@@ -93,9 +93,10 @@
 // miss a holder (interest still crossing a cluster, clocks apart, an
 // answer later than the stall, a holder that lost NATS) each new holding
 // is counted again at the bridge's first refresh (30 s), and a holding
-// made while the gateway had lost NATS ranks anew, as if just made, at the
-// first refresh after NATS is back: the later-ranked extras withdraw, so
-// an excess lasts one refresh, and never longer than the 90 s TTL.
+// made while the gateway had lost NATS, or before its connection was
+// re-established (Epoch), ranks anew, as if just made, at the first
+// refresh after: the later-ranked extras withdraw, so an excess lasts
+// about one refresh once every holder is in the fleet's sight.
 //
 // Failing open. A gateway that has lost its NATS admits every
 // registration, as a gateway on its own does (its records are out of the
