@@ -168,9 +168,11 @@ func (qs *sendQueues) take(sq *sendQueue, done []queued) []queued {
 		qs.keepLocked(done)
 		return nil
 	}
-	if cap(done) <= maxSpareItems {
-		sq.items = done[:0]
-	}
+	// While the worker serves, the two slices take turns, whatever their
+	// size: a queue that fills while the worker writes a burst does not
+	// grow a new slice from nothing each time. Only keepLocked, once the
+	// worker ends, holds on to none but small ones.
+	sq.items = done[:0]
 	return items
 }
 
