@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"slices"
 	"time"
 )
 
@@ -39,6 +40,9 @@ type Config struct {
 	// Dial opens the connections to the router. Nil means net.Dialer's;
 	// set it where the bridge's socket lives in another network namespace.
 	Dial DialFunc
+	// Protocols are the protocols tried, in order. Nil means Protocols
+	// (PCP, NAT-PMP, UPnP).
+	Protocols []Protocol
 	// Lifetime is the lifetime asked for. Default DefaultLifetime.
 	Lifetime time.Duration
 	// RenewEvery, RetryMin, RetryMax and Timeout: see the defaults.
@@ -61,6 +65,9 @@ func (c *Config) populate() {
 	if c.Dial == nil {
 		c.Dial = (&net.Dialer{}).DialContext
 	}
+	if c.Protocols == nil {
+		c.Protocols = Protocols[:]
+	}
 	c.Lifetime = cmp.Or(c.Lifetime, DefaultLifetime)
 	c.RenewEvery = cmp.Or(c.RenewEvery, DefaultRenewEvery)
 	c.RetryMin = cmp.Or(c.RetryMin, DefaultRetryMin)
@@ -77,6 +84,10 @@ func (c *Config) validate() error {
 		return fmt.Errorf("%w: no port to map", ErrInvalidConfig)
 	case c.Lifetime < time.Second || c.Lifetime > 24*time.Hour:
 		return fmt.Errorf("%w: lifetime %v, want 1 s to 24 h", ErrInvalidConfig, c.Lifetime)
+	case len(c.Protocols) == 0:
+		return fmt.Errorf("%w: no protocol to try", ErrInvalidConfig)
+	case slices.ContainsFunc(c.Protocols, func(p Protocol) bool { return !slices.Contains(Protocols[:], p) }):
+		return fmt.Errorf("%w: protocols %v, want some of %v", ErrInvalidConfig, c.Protocols, Protocols)
 	case c.RenewEvery < 0 || c.RetryMin < 0 || c.Timeout < 0 || c.RetryMin > c.RetryMax:
 		return fmt.Errorf("%w: negative interval, or retry minimum above maximum", ErrInvalidConfig)
 	}

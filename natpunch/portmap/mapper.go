@@ -121,15 +121,15 @@ func (m *Mapper) notify(got Mapping, held bool) {
 }
 
 // acquire maps the port (or renews the mapping held) with the first
-// protocol the router grants it with: the held one first, then PCP,
-// NAT-PMP and UPnP.
+// protocol the router grants it with: the held one first, then those of
+// the Config in order.
 func (m *Mapper) acquire(ctx context.Context) (Mapping, error) {
 	gw, err := m.cfg.Gateway()
 	if err != nil {
 		return Mapping{}, err
 	}
 	held, _ := m.Mapping()
-	order := Protocols[:]
+	order := m.cfg.Protocols
 	if held.Protocol != "" {
 		order = append([]Protocol{held.Protocol}, order...)
 	}
