@@ -236,4 +236,3 @@ func upnpUnmap(ctx context.Context, r *upnpRouter, ext uint16) error {
 	}
 	return nil
 }
-
