@@ -1,10 +1,17 @@
 package natpunch
 
 import (
+	"context"
 	"fmt"
+	"net"
 	"net/netip"
 	"testing"
+	"time"
 
+	"github.com/peerbridge/peerbridge/connector"
+	"github.com/peerbridge/peerbridge/natpunch/gateway"
+	"github.com/peerbridge/peerbridge/natpunch/natpunchtest"
+	"github.com/peerbridge/peerbridge/natpunch/portmap"
 	"github.com/peerbridge/peerbridge/natpunch/wire"
 )
 
@@ -35,5 +42,42 @@ func TestMappedDialledFirst(t *testing.T) {
 	}
 	if !wire.ADials(sym, mapped) || wire.ADials(mapped, sym) {
 		t.Error("the side without a mapping does not dial the mapped side")
+	}
+}
+
+// silentRouter is a loopback UDP socket that never answers, and a
+// portmap config whose every router connection goes to it.
+func silentRouter(t *testing.T) *portmap.Config {
+	s, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return &portmap.Config{
+		Gateway: func() (netip.Addr, error) { return netip.MustParseAddr("127.0.0.1"), nil },
+		Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, s.LocalAddr().String())
+		},
+	}
+}
+
+// TestStartupNotSlowedByPortMapping: with port mapping on and no router
+// answering, the bridge starts and registers as fast as without, well
+// before the mapper has given up on even its first protocol.
+func TestStartupNotSlowedByPortMapping(t *testing.T) {
+	g := natpunchtest.StartGateway(t, gateway.Config{})
+	gws := []connector.Target{natpunchtest.Target(g)}
+	start := time.Now()
+	startBridgeServing(t, ClientConfig{Gateways: gws}, natpunchtest.Echo())
+	without := time.Since(start)
+	start = time.Now()
+	_, cl := startBridgeServing(t, ClientConfig{Gateways: gws, PortMap: silentRouter(t)}, natpunchtest.Echo())
+	with := time.Since(start)
+	t.Logf("start and registration: %v without port mapping, %v with no router answering", without, with)
+	if with > without+portmap.DefaultTimeout/2 || with >= portmap.DefaultTimeout {
+		t.Errorf("start and registration took %v with port mapping, %v without", with, without)
+	}
+	if _, ok := cl.PortMapping(); ok {
+		t.Error("a mapping held with no router")
 	}
 }
