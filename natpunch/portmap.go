@@ -19,9 +19,10 @@ type portMap struct {
 
 // startPortMap starts the mapper for the connector's port. It returns at
 // once: the router is asked in the background, so no router answering
-// costs start-up nothing.
+// costs start-up nothing. A socket bound to loopback is not mapped: the
+// router could not reach it.
 func (cl *Client) startPortMap() error {
-	if cl.cfg.PortMap == nil {
+	if cl.cfg.PortMap == nil || cl.c.Addr().Addr().IsLoopback() {
 		return nil
 	}
 	cfg := *cl.cfg.PortMap

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/peerbridge/peerbridge/connector"
+	"github.com/peerbridge/peerbridge/connector/connectortest"
 	"github.com/peerbridge/peerbridge/natpunch/gateway"
 	"github.com/peerbridge/peerbridge/natpunch/natpunchtest"
 	"github.com/peerbridge/peerbridge/natpunch/portmap"
@@ -63,21 +64,45 @@ func silentRouter(t *testing.T) *portmap.Config {
 
 // TestStartupNotSlowedByPortMapping: with port mapping on and no router
 // answering, the bridge starts and registers as fast as without, well
-// before the mapper has given up on even its first protocol.
+// before the mapper has given up on even its first protocol. The bridges
+// listen on 0.0.0.0, as a daemon does: one bound to loopback maps nothing.
 func TestStartupNotSlowedByPortMapping(t *testing.T) {
 	g := natpunchtest.StartGateway(t, gateway.Config{})
 	gws := []connector.Target{natpunchtest.Target(g)}
 	start := time.Now()
-	startBridgeServing(t, ClientConfig{Gateways: gws}, natpunchtest.Echo())
+	startOnAll(t, ClientConfig{Gateways: gws})
 	without := time.Since(start)
 	start = time.Now()
-	_, cl := startBridgeServing(t, ClientConfig{Gateways: gws, PortMap: silentRouter(t)}, natpunchtest.Echo())
+	cl := startOnAll(t, ClientConfig{Gateways: gws, PortMap: silentRouter(t)})
 	with := time.Since(start)
 	t.Logf("start and registration: %v without port mapping, %v with no router answering", without, with)
+	if cl.pm.m == nil {
+		t.Fatal("no mapper running")
+	}
 	if with > without+portmap.DefaultTimeout/2 || with >= portmap.DefaultTimeout {
 		t.Errorf("start and registration took %v with port mapping, %v without", with, without)
 	}
 	if _, ok := cl.PortMapping(); ok {
 		t.Error("a mapping held with no router")
 	}
+}
+
+// startOnAll starts a bridge listening on 0.0.0.0 and waits until it has
+// registered.
+func startOnAll(t *testing.T, cfg ClientConfig) *Client {
+	c := connectortest.Start(t, connector.Config{ListenAddr: "0.0.0.0:0"}, nil)
+	cl, err := NewClient(c, cfg, natpunchtest.Logger("bridge"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cl.Close() })
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	if err := cl.Registered(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return cl
 }
