@@ -1,8 +1,10 @@
 package natpunch
 
 import (
+	"context"
 	"fmt"
 	"net/netip"
+	"sync"
 
 	"github.com/peerbridge/peerbridge/natpunch/portmap"
 )
@@ -15,6 +17,28 @@ type portMap struct {
 	// mapping is held, moves or is lost, so the registration loop tells
 	// the gateways without waiting for its next round.
 	changed chan struct{}
+	// registered is closed once a registration carrying a mapping was
+	// taken by a gateway.
+	registered     chan struct{}
+	registeredOnce func()
+}
+
+func newPortMap() portMap {
+	pm := portMap{changed: make(chan struct{}, 1), registered: make(chan struct{})}
+	pm.registeredOnce = sync.OnceFunc(func() { close(pm.registered) })
+	return pm
+}
+
+// PortMapRegistered waits until a gateway has taken a registration that
+// carries a port mapping: from then on peers that look this bridge up can
+// dial it there.
+func (cl *Client) PortMapRegistered(ctx context.Context) error {
+	select {
+	case <-cl.pm.registered:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("natpunch: no port mapping registered: %w", ctx.Err())
+	}
 }
 
 // startPortMap starts the mapper for the connector's port. It returns at
