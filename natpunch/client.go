@@ -70,10 +70,11 @@ func NewClient(c Connector, cfg ClientConfig, log *slog.Logger) (*Client, error)
 	}
 	cl := &Client{
 		c: c, cfg: cfg, log: log, registered: make(chan struct{}), upgrading: make(map[identity.NodeID]bool),
-		punches: newPunchGate(cfg), pm: newPortMap(),
-		grants: ratelimit.NewKeyLimiter[identity.NodeID](cfg.RelayGrants, cfg.AllRelayGrants.Limiter(), MaxRateKeys),
+		punches: newPunchGate(cfg),
+		grants:  ratelimit.NewKeyLimiter[identity.NodeID](cfg.RelayGrants, cfg.AllRelayGrants.Limiter(), MaxRateKeys),
 	}
 	cl.relay = newRelayConn(cl.writeTo, cfg.MaxRelaySessionsPerPeer, cfg.MaxRelaySessions)
+	cl.pm.init()
 	if err := checkPortMap(cfg.PortMap); err != nil { // portmap
 		return nil, err
 	}

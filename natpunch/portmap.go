@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 
 	"github.com/peerbridge/peerbridge/natpunch/portmap"
 )
@@ -12,7 +13,7 @@ import (
 // portMap is the client's port mapping on its router: a portmap.Mapper
 // running in the background when ClientConfig.PortMap is set.
 type portMap struct {
-	m *portmap.Mapper // nil without PortMap
+	m atomic.Pointer[portmap.Mapper] // nil without PortMap; set by Start, read by metrics too
 	// changed is signalled (size 1: a pending signal is enough) when a
 	// mapping is held, moves or is lost, so the registration loop tells
 	// the gateways without waiting for its next round.
@@ -23,10 +24,11 @@ type portMap struct {
 	registeredOnce func()
 }
 
-func newPortMap() portMap {
-	pm := portMap{changed: make(chan struct{}, 1), registered: make(chan struct{})}
-	pm.registeredOnce = sync.OnceFunc(func() { close(pm.registered) })
-	return pm
+// init makes pm's channels; NewClient calls it.
+func (pm *portMap) init() {
+	pm.changed, pm.registered = make(chan struct{}, 1), make(chan struct{})
+	registered := pm.registered
+	pm.registeredOnce = sync.OnceFunc(func() { close(registered) })
 }
 
 // PortMapRegistered waits until a gateway has taken a registration that
@@ -63,25 +65,27 @@ func (cl *Client) startPortMap() error {
 		return err
 	}
 	m.Start()
-	cl.pm.m = m
+	cl.pm.m.Store(m)
 	return nil
 }
 
 // closePortMap stops the mapper, which deletes the mapping.
 func (cl *Client) closePortMap() error {
-	if cl.pm.m == nil {
+	m := cl.pm.m.Load()
+	if m == nil {
 		return nil
 	}
-	return cl.pm.m.Close()
+	return m.Close()
 }
 
 // PortMapping returns the port mapping the bridge holds on its router, if
 // any.
 func (cl *Client) PortMapping() (portmap.Mapping, bool) {
-	if cl.pm.m == nil {
+	m := cl.pm.m.Load()
+	if m == nil {
 		return portmap.Mapping{}, false
 	}
-	return cl.pm.m.Mapping()
+	return m.Mapping()
 }
 
 // mappedAddr is the mapped address to register: empty for none.

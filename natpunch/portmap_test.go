@@ -76,7 +76,7 @@ func TestStartupNotSlowedByPortMapping(t *testing.T) {
 	cl := startOnAll(t, ClientConfig{Gateways: gws, PortMap: silentRouter(t)})
 	with := time.Since(start)
 	t.Logf("start and registration: %v without port mapping, %v with no router answering", without, with)
-	if cl.pm.m == nil {
+	if cl.pm.m.Load() == nil {
 		t.Fatal("no mapper running")
 	}
 	if with > without+portmap.DefaultTimeout/2 || with >= portmap.DefaultTimeout {

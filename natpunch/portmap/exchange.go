@@ -53,8 +53,8 @@ func exchange(ctx context.Context, conn net.Conn, req []byte, decode func([]byte
 			if errors.Is(err, os.ErrDeadlineExceeded) {
 				break
 			}
-			if err != nil {
-				return fmt.Errorf("portmap: receive: %w", err)
+			if err != nil { // an ICMP port unreachable, most often
+				return fmt.Errorf("%w: receive: %w", ErrNoRouter, err)
 			}
 			ok, err := decode(buf[:n])
 			if ok || (err != nil && !errors.Is(err, ErrTruncated) && !errors.Is(err, ErrMalformed)) {
