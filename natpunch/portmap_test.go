@@ -106,3 +106,36 @@ func startOnAll(t *testing.T, cfg ClientConfig) *Client {
 	}
 	return cl
 }
+
+// A gateway keeps the mapped address a bridge registers and answers it to
+// lookups; a malformed one is dropped, not refused.
+func TestGatewayPassesMapped(t *testing.T) {
+	g := natpunchtest.StartGateway(t, gateway.Config{})
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	asker := connectortest.Start(t, connector.Config{}, nil)
+	for _, tc := range []struct{ sent, want string }{
+		{"198.51.100.7:6000", "198.51.100.7:6000"},
+		{"not an address", ""},
+		{"198.51.100.7:0", ""},
+		{"", ""},
+	} {
+		c := connectortest.Start(t, connector.Config{}, nil)
+		payload, err := wire.Encode(&wire.Registration{Mapped: tc.sent, Mapping: wire.MappingIndependent, Filtering: wire.FilteringIndependent})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Request(ctx, connector.Outbound{Target: natpunchtest.Target(g), Type: wire.TypeRegister, Payload: payload}); err != nil {
+			t.Fatalf("registering with mapped %q: %v", tc.sent, err)
+		}
+		req, _ := wire.Encode(&wire.NodeRequest{Node: string(c.NodeID())})
+		r, err := asker.Request(ctx, connector.Outbound{Target: natpunchtest.Target(g), Type: wire.TypeLookup, Payload: req})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var info wire.PeerInfo
+		if err := wire.Decode(r.Payload, &info); err != nil || info.Mapped != tc.want {
+			t.Errorf("registered mapped %q: lookup answered %q, %v; want %q", tc.sent, info.Mapped, err, tc.want)
+		}
+	}
+}
