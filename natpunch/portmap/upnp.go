@@ -4,7 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/binary"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,6 +18,7 @@ import (
 
 	"github.com/huin/goupnp"
 	"github.com/huin/goupnp/dcps/internetgateway2"
+	"github.com/huin/goupnp/soap"
 )
 
 const (
@@ -223,10 +227,48 @@ func upnpMap(ctx context.Context, r *upnpRouter, internal, suggested uint16, lif
 	if err != nil || !usable(ext.Unmap()) {
 		return Mapping{}, fmt.Errorf("%w: UPnP external address %q", ErrMalformed, s)
 	}
-	if err := r.svc.AddPortMappingCtx(ctx, "", suggested, "UDP", internal, r.self.String(), true, upnpDescription, lifetime); err != nil {
+	port, err := upnpAdd(ctx, r, internal, suggested, lifetime)
+	if err != nil {
 		return Mapping{}, fmt.Errorf("%w: UPnP AddPortMapping: %w", ErrRefused, err)
 	}
-	return Mapping{Protocol: UPnP, External: netip.AddrPortFrom(ext.Unmap(), suggested), Internal: internal, Lifetime: time.Duration(lifetime) * time.Second}, nil
+	// A permanent lease (see upnpAdd) is renewed and deleted all the same.
+	return Mapping{Protocol: UPnP, External: netip.AddrPortFrom(ext.Unmap(), port), Internal: internal, Lifetime: time.Duration(lifetime) * time.Second}, nil
+}
+
+// UPnP errors AddPortMapping is retried after, once each.
+const (
+	upnpConflict       = 718 // ConflictInMappingEntry: the external port is taken
+	upnpPermanentLease = 725 // OnlyPermanentLeasesSupported
+)
+
+// upnpAdd adds the mapping and returns its external port. An IGD that
+// takes only permanent leases is asked again for one; an external port
+// another host holds is replaced by a random one. At most three requests.
+func upnpAdd(ctx context.Context, r *upnpRouter, internal, port uint16, lifetime uint32) (uint16, error) {
+	var err error
+	for range 3 {
+		err = r.svc.AddPortMappingCtx(ctx, "", port, "UDP", internal, r.self.String(), true, upnpDescription, lifetime)
+		var fault *soap.SOAPFaultError
+		if err == nil || !errors.As(err, &fault) {
+			return port, err
+		}
+		switch fault.Detail.UPnPError.Errorcode {
+		case upnpPermanentLease:
+			lifetime = 0
+		case upnpConflict:
+			port = randomPort()
+		default:
+			return 0, err
+		}
+	}
+	return 0, err
+}
+
+// randomPort picks an external port from 1024 up.
+func randomPort() uint16 {
+	var b [2]byte
+	rand.Read(b[:])
+	return 1024 + binary.BigEndian.Uint16(b[:])%(65535-1024)
 }
 
 // upnpUnmap deletes r's mapping of external port ext.
