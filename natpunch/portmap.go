@@ -53,7 +53,7 @@ func (cl *Client) startPortMap() error {
 	}
 	cfg := *cl.cfg.PortMap
 	cfg.Port = cl.c.Addr().Port()
-	cfg.Log = cl.log.With("component", "portmap")
+	cfg.Log = cl.log
 	cfg.OnChange = func(portmap.Mapping, bool) {
 		select {
 		case cl.pm.changed <- struct{}{}:

@@ -202,8 +202,13 @@ func (m *Mapper) release() {
 	case m.upnp != nil:
 		err = upnpUnmap(ctx, m.upnp, held.External.Port())
 	}
-	m.update(Mapping{}, errors.Join(errMapperStopped, err))
+	m.mu.Lock()
+	m.held = Mapping{}
+	m.mu.Unlock()
+	if err != nil {
+		m.cfg.Log.Info("port mapping given up; the router did not confirm its removal", "protocol", held.Protocol, "external", held.External, "err", err)
+	} else {
+		m.cfg.Log.Info("port mapping removed", "protocol", held.Protocol, "external", held.External)
+	}
+	m.notify(held, false)
 }
-
-// errMapperStopped is why a closed mapper holds no mapping.
-var errMapperStopped = errors.New("portmap: mapper stopped")
