@@ -136,7 +136,7 @@ func runLossyMatrix(t *testing.T, together bool, loss int, opts ...natlab.Option
 			}
 		}
 	}
-	pairs = append(pairs, mappedPairs(lab)...) // portmap
+	pairs = append(pairs, mappedPairs(t, lab)...) // portmap
 	var mu sync.Mutex
 	var results []pairResult
 	t.Run("pairs", func(t *testing.T) {

@@ -43,6 +43,10 @@ const (
 	upnpTable = "natlab_upnp"
 )
 
+// PortMappingSupported reports whether this machine can host [Mapped]
+// NATs: its error, wrapping [ErrUnsupported], says what is missing.
+func PortMappingSupported() error { return miniupnpdInstalled() }
+
 // miniupnpdInstalled reports, wrapping ErrUnsupported, a missing daemon.
 func miniupnpdInstalled() error {
 	if _, err := exec.LookPath(miniupnpdBin); err != nil {
