@@ -37,7 +37,7 @@ func (p *PortMap) Describe(ch chan<- *prometheus.Desc) { ch <- p.up }
 // Collect implements prometheus.Collector.
 func (p *PortMap) Collect(ch chan<- prometheus.Metric) {
 	m, held := p.src.PortMapping()
-	for _, proto := range portmap.Protocols {
+	for _, proto := range portmap.AllProtocols() {
 		v := 0.0
 		if held && m.Protocol == proto {
 			v = 1

@@ -40,7 +40,7 @@ type Config struct {
 	// Dial opens the connections to the router. Nil means net.Dialer's;
 	// set it where the bridge's socket lives in another network namespace.
 	Dial DialFunc
-	// Protocols are the protocols tried, in order. Nil means Protocols
+	// Protocols are the protocols tried, in order. Nil means AllProtocols
 	// (PCP, NAT-PMP, UPnP).
 	Protocols []Protocol
 	// Lifetime is the lifetime asked for. Default DefaultLifetime.
@@ -66,7 +66,7 @@ func (c *Config) populate() {
 		c.Dial = (&net.Dialer{}).DialContext
 	}
 	if c.Protocols == nil {
-		c.Protocols = Protocols[:]
+		c.Protocols = AllProtocols()
 	}
 	c.Lifetime = cmp.Or(c.Lifetime, DefaultLifetime)
 	c.RenewEvery = cmp.Or(c.RenewEvery, DefaultRenewEvery)
@@ -86,8 +86,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf("%w: lifetime %v, want 1 s to 24 h", ErrInvalidConfig, c.Lifetime)
 	case len(c.Protocols) == 0:
 		return fmt.Errorf("%w: no protocol to try", ErrInvalidConfig)
-	case slices.ContainsFunc(c.Protocols, func(p Protocol) bool { return !slices.Contains(Protocols[:], p) }):
-		return fmt.Errorf("%w: protocols %v, want some of %v", ErrInvalidConfig, c.Protocols, Protocols)
+	case slices.ContainsFunc(c.Protocols, func(p Protocol) bool { return !slices.Contains(AllProtocols(), p) }):
+		return fmt.Errorf("%w: protocols %v, want some of %v", ErrInvalidConfig, c.Protocols, AllProtocols())
 	case c.RenewEvery < 0 || c.RetryMin < 0 || c.Timeout < 0 || c.RetryMin > c.RetryMax:
 		return fmt.Errorf("%w: negative interval, or retry minimum above maximum", ErrInvalidConfig)
 	}

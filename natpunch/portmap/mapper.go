@@ -38,8 +38,8 @@ func New(cfg Config) (*Mapper, error) {
 	return m, nil
 }
 
-// Start starts the mapper's goroutine and returns at once. Call Close to
-// stop it.
+// Start starts the mapper's goroutine and returns at once. Call it once,
+// and Close to stop it.
 func (m *Mapper) Start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	m.cancel, m.done = cancel, make(chan struct{})

@@ -16,8 +16,8 @@ const (
 	UPnP   Protocol = "UPnP"
 )
 
-// Protocols lists every protocol, in the order a Mapper tries them.
-var Protocols = [...]Protocol{PCP, NATPMP, UPnP}
+// AllProtocols lists every protocol, in the order a Mapper tries them.
+func AllProtocols() []Protocol { return []Protocol{PCP, NATPMP, UPnP} }
 
 // Mapping is a port mapping a router granted.
 type Mapping struct {

@@ -16,7 +16,9 @@ type fakeIGD struct {
 	ports  []uint16
 }
 
-func (f *fakeIGD) GetExternalIPAddressCtx(context.Context) (string, error) { return "198.51.100.7", nil }
+func (f *fakeIGD) GetExternalIPAddressCtx(context.Context) (string, error) {
+	return "198.51.100.7", nil
+}
 
 func (f *fakeIGD) AddPortMappingCtx(_ context.Context, _ string, ext uint16, _ string, _ uint16, _ string, _ bool, _ string, lease uint32) error {
 	f.adds, f.ports = append(f.adds, lease), append(f.ports, ext)

@@ -44,7 +44,7 @@ func TestPortMapMiniupnpd(t *testing.T) {
 	if err != nil || offers != (portmap.Offers{UPnP: true, NATPMP: true, PCP: true}) {
 		t.Errorf("Probe: %v, %v; want all three", offers, err)
 	}
-	for _, p := range portmap.Protocols {
+	for _, p := range portmap.AllProtocols() {
 		t.Run(string(p), func(t *testing.T) {
 			conn, err := h.ListenUDP(netip.AddrPort{})
 			if err != nil {
