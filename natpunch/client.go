@@ -42,6 +42,7 @@ type Client struct {
 	grants   *ratelimit.KeyLimiter[identity.NodeID] // relay sessions peers ask for, per peer and in all
 	sent     punchCounters
 	tcp      tcpState // the TCP relay, when UDP gets no answer
+	pm       portMap  // the router's port mapping, with PortMap set
 
 	mu         sync.Mutex // guards the fields below
 	report     *Report
@@ -73,6 +74,10 @@ func NewClient(c Connector, cfg ClientConfig, log *slog.Logger) (*Client, error)
 		grants:  ratelimit.NewKeyLimiter[identity.NodeID](cfg.RelayGrants, cfg.AllRelayGrants.Limiter(), MaxRateKeys),
 	}
 	cl.relay = newRelayConn(cl.writeTo, cfg.MaxRelaySessionsPerPeer, cfg.MaxRelaySessions)
+	cl.pm.init()
+	if err := checkPortMap(cfg.PortMap); err != nil { // portmap
+		return nil, err
+	}
 	for _, t := range cfg.Gateways {
 		if t.NodeID == "" || t.Endpoint == "" {
 			return nil, fmt.Errorf("natpunch: gateway %q needs NODEID@host:port", t)
@@ -104,6 +109,9 @@ func (cl *Client) Start(ctx context.Context) error {
 	cl.goMu.Lock()
 	cl.ctx, cl.cancel = ctx, cancel
 	cl.goMu.Unlock()
+	if err := cl.startPortMap(); err != nil { // portmap: before registerLoop reads it
+		return err
+	}
 	cl.d = wire.NewDemux(cl.log)
 	cl.d.OnRelay = func(from netip.AddrPort, s wire.SessionID, pkt []byte) {
 		if !cl.relay.deliver(from, s, pkt[wire.RelayOverhead:]) {
@@ -113,7 +121,7 @@ func (cl *Client) Start(ctx context.Context) error {
 	cl.relayTr = &quic.Transport{Conn: cl.relay}
 	ln, err := cl.relayTr.Listen(cl.c.Identity().ServerTLS(), cl.c.QUICConfig())
 	if err != nil {
-		return fmt.Errorf("natpunch: relay listener: %w", err)
+		return errors.Join(fmt.Errorf("natpunch: relay listener: %w", err), cl.closePortMap())
 	}
 	cl.wg.Go(func() { cl.acceptRelayed(ln) })
 	cl.wg.Go(cl.expireRelays)
@@ -147,7 +155,7 @@ func (cl *Client) close() error {
 	cl.relay.Close()
 	cl.wg.Wait()
 	cl.closeTCP()
-	return err
+	return errors.Join(err, cl.closePortMap()) // portmap
 }
 
 // goOwned runs f on a goroutine that Close waits for, and reports false,
@@ -251,6 +259,7 @@ func (cl *Client) registerLoop() {
 		case <-cl.ctx.Done():
 			return
 		case <-t.C:
+		case <-cl.pm.changed: // portmap: tell the gateways at once
 		}
 	}
 }

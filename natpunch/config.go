@@ -10,6 +10,7 @@ import (
 	"github.com/peerbridge/peerbridge/connector"
 	"github.com/peerbridge/peerbridge/connector/identity"
 	"github.com/peerbridge/peerbridge/connector/ratelimit"
+	"github.com/peerbridge/peerbridge/natpunch/portmap"
 )
 
 // ClientConfig configures a bridge's NAT traversal. Every zero field means
@@ -75,6 +76,11 @@ type ClientConfig struct {
 	// UDPRetryMin and UDPRetryMax bound the backoff between UDP probes of
 	// the gateway while on the TCP relay. Defaults 1 s and 4 s.
 	UDPRetryMin, UDPRetryMax time.Duration
+	// PortMap, if set, has the bridge ask its router for a mapping of its
+	// UDP port (UPnP, NAT-PMP or PCP) in the background and register the
+	// mapped address as a candidate; its Port is the connector's, set by
+	// Start. Nil means no port mapping (tests, and --port-mapping=false).
+	PortMap *portmap.Config
 	// LocalSubnets returns the subnets this node is on: a peer's claimed
 	// local addresses are dialled and punched only there (a LAN both
 	// share). Nil means the host's interfaces' subnets, loopback excluded;

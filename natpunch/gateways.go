@@ -110,7 +110,8 @@ func (cl *Client) findPeer(ctx context.Context, id identity.NodeID, named string
 // took it; each gateway is marked up or down by its answer. probed is the
 // index of the gateway the report's public address was probed on, or -1.
 func (cl *Client) registerAll(report *Report, probed int) bool {
-	payload, err := wire.Encode(&wire.Registration{Local: cl.localAddrs(), Mapping: report.Mapping, Filtering: report.Filtering})
+	mapped := cl.mappedAddr() // portmap
+	payload, err := wire.Encode(&wire.Registration{Local: cl.localAddrs(), Mapped: mapped, Mapping: report.Mapping, Filtering: report.Filtering})
 	if err != nil {
 		return false
 	}
@@ -132,5 +133,8 @@ func (cl *Client) registerAll(report *Report, probed int) bool {
 		})
 	}
 	wg.Wait()
+	if ok.Load() && mapped != "" { // portmap
+		cl.pm.registeredOnce()
+	}
 	return ok.Load()
 }

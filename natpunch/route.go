@@ -40,13 +40,14 @@ func (cl *Client) Route(ctx context.Context, id identity.NodeID, opts connector.
 
 // directFirst reports whether a direct dial to rec is worth its timeout
 // before a hole punch: rec's NAT admits strangers (or its filtering is
-// unknown), or rec is behind this node's own public address, so on a LAN
+// unknown), rec holds a port mapping on its router (which admits anyone at
+// the mapped port), or rec is behind this node's own public address, so on a LAN
 // with it. Otherwise the dial cannot be answered before a punch opens
 // rec's NAT, and the punch tries rec's local addresses as well. The dial
 // would also do harm: a NAT that keeps state for the unsolicited packets
 // may map this node's next flow to another port, spoiling the punch.
 func (cl *Client) directFirst(rec wire.Record) bool {
-	if rec.Filtering != wire.FilteringDependent {
+	if rec.Filtering != wire.FilteringDependent || rec.Mapped.IsValid() { // portmap: a mapped port admits anyone
 		return true
 	}
 	me := cl.Report()
@@ -69,6 +70,9 @@ func (cl *Client) punchMayWork(rec wire.Record) bool {
 		return true
 	}
 	if rec.Open() || me.Filtering == wire.FilteringIndependent {
+		return true
+	}
+	if _, mapped := cl.PortMapping(); mapped || rec.Mapped.IsValid() { // portmap: the other side dials the mapped port
 		return true
 	}
 	return !rec.Symmetric() && me.Mapping != wire.MappingDependent
@@ -127,7 +131,7 @@ func (cl *Client) lookup(ctx context.Context, gw gatewayRef, id identity.NodeID)
 		return wire.Record{}, err
 	}
 	observed, _ := netip.ParseAddrPort(info.Observed)
-	return wire.Record{ID: id, Observed: observed, Local: info.Local, Mapping: info.Mapping, Filtering: info.Filtering}, nil
+	return wire.Record{ID: id, Observed: observed, Local: info.Local, Mapped: wire.ParseMapped(info.Mapped), Mapping: info.Mapping, Filtering: info.Filtering}, nil
 }
 
 // direct races dials to every address and keeps the first that answers as

@@ -129,7 +129,7 @@ func (g *Gateway) record(i int, m *connector.Message) (record, error) {
 		mapping, filtering = wire.MappingDependent, wire.FilteringDependent
 	}
 	return record{
-		Record: wire.Record{ID: m.From, Observed: m.Remote, Local: local, Mapping: mapping, Filtering: filtering},
+		Record: wire.Record{ID: m.From, Observed: m.Remote, Local: local, Mapped: wire.ParseMapped(req.Mapped), Mapping: mapping, Filtering: filtering},
 		via:    i, ip: g.ipKey(m.Remote), expires: time.Now().Add(g.cfg.RegistrationTTL),
 	}, nil
 }

@@ -25,9 +25,12 @@ const (
 	TypeRelayNotify = "$pb.relay"
 )
 
-// Registration is what a bridge tells its gateway about itself.
+// Registration is what a bridge tells its gateway about itself. Mapped,
+// the port mapping it holds on its router, is left out when there is none;
+// gateways that predate it ignore it.
 type Registration struct {
 	Local     []string `msgpack:"local"`
+	Mapped    string   `msgpack:"mapped,omitempty"`
 	Mapping   string   `msgpack:"mapping"`
 	Filtering string   `msgpack:"filtering"`
 }
@@ -44,13 +47,16 @@ type NodeRequest struct {
 	Node string `msgpack:"node"`
 }
 
-// PeerInfo is what a gateway knows of a node. Home and HomeAddr name the
+// PeerInfo is what a gateway knows of a node; Mapped is left out when the
+// node holds no port mapping, and bridges that predate it ignore it. Home
+// and HomeAddr name the
 // gateway of the fleet the node is registered at, when that is not the
 // gateway that answered.
 type PeerInfo struct {
 	Node      string   `msgpack:"node"`
 	Observed  string   `msgpack:"observed"`
 	Local     []string `msgpack:"local"`
+	Mapped    string   `msgpack:"mapped,omitempty"`
 	Mapping   string   `msgpack:"mapping"`
 	Filtering string   `msgpack:"filtering"`
 	Home      string   `msgpack:"home,omitempty"`

@@ -68,6 +68,11 @@
 //     packets addressed to itself, as a Linux host masquerading for Docker
 //     containers does by default: such a packet leaves a conntrack entry,
 //     and the next outbound flow to its sender gets another public port.
+//   - [Mapped]: symmetric, but the router runs the real miniupnpd (UPnP
+//     IGD, NAT-PMP, PCP), so a host that asks for a port mapping is
+//     reachable there by anyone. The lab owns the miniupnpd process and a
+//     STUN server it needs on the public segment, and stops both at
+//     teardown; [New] skips the test when miniupnpd is not installed.
 //
 // Routers raise conntrack's UDP timeouts to ten minutes so mappings do not
 // expire during a test, and (all but [DockerHost]) drop unsolicited packets

@@ -136,6 +136,7 @@ func runLossyMatrix(t *testing.T, together bool, loss int, opts ...natlab.Option
 			}
 		}
 	}
+	pairs = append(pairs, mappedPairs(t, lab)...) // portmap
 	var mu sync.Mutex
 	var results []pairResult
 	t.Run("pairs", func(t *testing.T) {
@@ -165,8 +166,9 @@ func runPair(t *testing.T, pr matrixPair, cfg natpunch.ClientConfig, together bo
 	if mustRelay(pr.a, pr.b) {
 		res.want = "relayed"
 	}
-	a := startPeer(t, "a-"+string(pr.a), pr.ha, cfg)
-	b := startPeer(t, "b-"+string(pr.b), pr.hb, cfg)
+	a := startPeer(t, "a-"+string(pr.a), pr.ha, withPortMap(cfg, pr.a, pr.ha))
+	b := startPeer(t, "b-"+string(pr.b), pr.hb, withPortMap(cfg, pr.b, pr.hb))
+	awaitPortMaps(t, pr, a, b)
 	ctx, cancel := context.WithTimeout(context.Background(), firstReplyWait)
 	defer cancel()
 	var ab, ba answer

@@ -268,7 +268,7 @@ func (l *Lab) addNAT(name string, kind Kind) (*NAT, error) {
 			return nil, err
 		}
 		return &NAT{lab: l, name: name, kind: kind}, nil
-	case FullCone, PortRestricted, Symmetric, DockerHost, Corporate:
+	case FullCone, PortRestricted, Symmetric, DockerHost, Corporate, Mapped:
 	default:
 		return nil, fmt.Errorf("natlab: unknown NAT kind %q", kind)
 	}
@@ -356,6 +356,9 @@ func (n *NAT) SetKind(kind Kind) error {
 // that sends (a dynamic set) and sends any public UDP arriving on such a
 // port to the LAN host.
 func ruleset(kind Kind, fullConeHost netip.Addr) string {
+	if kind == Mapped {
+		return mappedRuleset()
+	}
 	var b strings.Builder
 	b.WriteString(udpBlockRules(kind == Corporate))
 	fmt.Fprintf(&b, "table ip %s\ndelete table ip %s\ntable ip %s {\n", natTable, natTable, natTable)

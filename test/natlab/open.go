@@ -74,7 +74,7 @@ func (l *Lab) CreatePublicHost(name string, nAddrs int) (*Host, error) {
 
 // CreateNAT is [Lab.AddNAT] returning its error, for a lab made by [Open].
 func (l *Lab) CreateNAT(name string, kind Kind) (*NAT, error) {
-	return l.addNAT(name, kind)
+	return l.createNAT(name, kind)
 }
 
 // CreateHost is [NAT.AddHost] returning its error, for a lab made by
