@@ -85,7 +85,7 @@ func NewClient(c Connector, cfg ClientConfig, log *slog.Logger) (*Client, error)
 			}
 			ap = ua.AddrPort()
 		}
-		cl.gateways = append(cl.gateways, gatewayRef{target: t, addr: netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), health: new(gatewayHealth)})
+		cl.gateways = append(cl.gateways, gatewayRef{target: t, addr: netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), health: new(gatewayHealth), reach: new(gatewayReach)})
 	}
 	return cl, nil
 }
@@ -244,7 +244,11 @@ func (cl *Client) registerLoop() {
 	t := time.NewTicker(cl.cfg.RegisterEvery)
 	defer t.Stop()
 	for {
-		if cl.registerAll(cl.refreshReport()) || cl.fallBackToTCP() { // tcprelay: fallBackToTCP
+		ok := cl.registerAll(cl.refreshReport())
+		if ok && cl.followAll() { // ipv6: probed at another address than the control connection runs to
+			ok = cl.registerAll(cl.refreshReport())
+		}
+		if ok || cl.fallBackToTCP() { // tcprelay: fallBackToTCP
 			once.Do(func() { close(cl.registered) })
 		}
 		select {
@@ -268,8 +272,8 @@ func (cl *Client) refreshReport() (*Report, int) {
 	var errs []error
 	for _, gw := range cl.liveGateways() {
 		i := slices.IndexFunc(cl.gateways, func(g gatewayRef) bool { return g.target == gw.target })
-		if last != nil && last.Public != "" && last.Gateway == gw.addr.String() {
-			r, _, err := cl.prober().ask(ctx, gw.addr, 0)
+		if last != nil && last.Public != "" && last.Gateway == gw.at().String() {
+			r, _, err := cl.prober().ask(ctx, gw.at(), 0)
 			if err != nil {
 				// No answer says nothing of the NAT: a full probe would
 				// only spoil the filtering test (see above).
@@ -281,7 +285,7 @@ func (cl *Client) refreshReport() (*Report, int) {
 			}
 			cl.log.Info("public address changed", "from", last.Public, "to", r.Observed.String())
 		}
-		report, err := cl.Probe(ctx, gw.addr)
+		report, err := cl.Probe(ctx, gw.at())
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -294,7 +298,7 @@ func (cl *Client) refreshReport() (*Report, int) {
 	}
 	cl.log.Warn("NAT probe failed", "err", errors.Join(errs...))
 	if last != nil {
-		return last, slices.IndexFunc(cl.gateways, func(g gatewayRef) bool { return g.addr.String() == last.Gateway })
+		return last, slices.IndexFunc(cl.gateways, func(g gatewayRef) bool { return g.at().String() == last.Gateway })
 	}
 	report := &Report{Mapping: wire.Unknown, Filtering: wire.Unknown, NATType: wire.Unknown}
 	cl.mu.Lock()
@@ -317,7 +321,7 @@ func (cl *Client) register(gw gatewayRef, payload []byte, want string) error {
 	backoff := 50 * time.Millisecond
 	for try := range registerTries {
 		ctx, cancel := context.WithTimeout(cl.ctx, 5*time.Second)
-		r, err := cl.c.Request(ctx, connector.Outbound{Target: gw.target, Type: wire.TypeRegister, Payload: payload})
+		r, err := cl.c.Request(ctx, connector.Outbound{Target: gw.control(), Type: wire.TypeRegister, Payload: payload})
 		cancel()
 		if err != nil {
 			return err
@@ -326,7 +330,7 @@ func (cl *Client) register(gw gatewayRef, payload []byte, want string) error {
 		if err := wire.Decode(r.Payload, &got); err != nil {
 			return err
 		}
-		if want == "" || got.Observed == want || try == registerTries-1 {
+		if want == "" || got.Observed == want || try == registerTries-1 || !sameFamily(want, got.Observed) {
 			return nil
 		}
 		cl.log.Debug("gateway saw another address; registering again", "saw", got.Observed, "probed", want)

@@ -19,6 +19,7 @@ type gatewayRef struct {
 	target connector.Target
 	addr   netip.AddrPort
 	health *gatewayHealth
+	reach  *gatewayReach // where it is reached now (see at); may be nil
 }
 
 // gatewayHealth is whether a gateway answered last time. A gateway that

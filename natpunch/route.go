@@ -77,7 +77,7 @@ func (cl *Client) punchMayWork(rec wire.Record) bool {
 // gatewayAt returns the configured gateway at addr (the first if none is).
 func (cl *Client) gatewayAt(addr netip.AddrPort) gatewayRef {
 	for _, gw := range cl.gateways {
-		if gw.addr == addr {
+		if gw.addr == addr || gw.at() == addr {
 			return gw
 		}
 	}
@@ -110,7 +110,7 @@ func (cl *Client) ask(ctx context.Context, gw gatewayRef, typ string, in, out an
 	if err != nil {
 		return err
 	}
-	r, err := cl.c.Request(ctx, connector.Outbound{Target: gw.target, Type: typ, Payload: payload})
+	r, err := cl.c.Request(ctx, connector.Outbound{Target: gw.control(), Type: typ, Payload: payload})
 	if err != nil {
 		var re *connector.RemoteError
 		if errors.As(err, &re) && re.Code == connector.CodeNotFound {
@@ -240,7 +240,7 @@ func (cl *Client) relayTo(ctx context.Context, gw gatewayRef, id identity.NodeID
 		return connector.Conn{}, fmt.Errorf("natpunch: gateway granted a session of %d bytes", len(grant.Session))
 	}
 	s := wire.SessionID(grant.Session)
-	if err := cl.relay.addSession(s, gw.addr, id, time.Now(), false); err != nil {
+	if err := cl.relay.addSession(s, gw.at(), id, time.Now(), false); err != nil {
 		return connector.Conn{}, err
 	}
 	return cl.c.DialPath(ctx, cl.relayTr, relayAddr{s}, id, connector.PathRelayed)

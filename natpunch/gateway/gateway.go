@@ -239,7 +239,7 @@ func (g *Gateway) other(i int) int {
 // answered from the other address's alt socket, or not at all without one.
 func (g *Gateway) probeServer(i int) func(netip.AddrPort, wire.Probe) {
 	return func(from netip.AddrPort, p wire.Probe) {
-		o := g.other(i)
+		o := g.otherFor(i, from)
 		resp := wire.ProbeResponse{Txn: p.Txn, Observed: from}
 		if o >= 0 {
 			resp.Other = g.addrs[o]
