@@ -77,15 +77,13 @@ func NewClient(c Connector, cfg ClientConfig, log *slog.Logger) (*Client, error)
 		if t.NodeID == "" || t.Endpoint == "" {
 			return nil, fmt.Errorf("natpunch: gateway %q needs NODEID@host:port", t)
 		}
-		ap, err := netip.ParseAddrPort(t.Endpoint)
+		addrs, name, err := cl.resolveEndpoint(context.Background(), t.Endpoint)
 		if err != nil {
-			ua, rerr := net.ResolveUDPAddr("udp", t.Endpoint)
-			if rerr != nil {
-				return nil, fmt.Errorf("natpunch: gateway %s: %w", t.Endpoint, rerr)
-			}
-			ap = ua.AddrPort()
+			return nil, err
 		}
-		cl.gateways = append(cl.gateways, gatewayRef{target: t, addr: netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), health: new(gatewayHealth), reach: new(gatewayReach)})
+		reach := &gatewayReach{name: name}
+		reach.addrs.Store(&addrs)
+		cl.gateways = append(cl.gateways, gatewayRef{target: t, addr: addrs[0], health: new(gatewayHealth), reach: reach})
 	}
 	return cl, nil
 }
@@ -244,6 +242,7 @@ func (cl *Client) registerLoop() {
 	t := time.NewTicker(cl.cfg.RegisterEvery)
 	defer t.Stop()
 	for {
+		cl.reresolve(cl.ctx) // ipv6: every address of the gateways' names
 		ok := cl.registerAll(cl.refreshReport())
 		if ok && cl.followAll() { // ipv6: probed at another address than the control connection runs to
 			ok = cl.registerAll(cl.refreshReport())
@@ -360,7 +359,7 @@ func (cl *Client) localAddrs() []string {
 			continue
 		}
 		ip, ok := netip.AddrFromSlice(n.IP)
-		if !ok || ip.IsLoopback() || ip.IsLinkLocalUnicast() || !ip.Unmap().Is4() {
+		if !ok || ip.IsLoopback() || ip.IsLinkLocalUnicast() || !(ip.Unmap().Is4() || ip.IsGlobalUnicast()) {
 			continue
 		}
 		out = append(out, netip.AddrPortFrom(ip.Unmap(), self.Port()).String())

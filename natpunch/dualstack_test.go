@@ -3,12 +3,14 @@ package natpunch
 import (
 	"context"
 	"net/netip"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/peerbridge/peerbridge/connector"
 	"github.com/peerbridge/peerbridge/connector/connectortest"
+	"github.com/peerbridge/peerbridge/connector/identity"
 	"github.com/peerbridge/peerbridge/natpunch/gateway"
 	"github.com/peerbridge/peerbridge/natpunch/natpunchtest"
 	"github.com/peerbridge/peerbridge/natpunch/wire"
@@ -86,5 +88,84 @@ func TestRelayWhenGatewayReachedOverOtherFamily(t *testing.T) {
 	}
 	if _, forwarded, _ := g.RelayStats(); forwarded == 0 {
 		t.Fatal("the gateway forwarded nothing")
+	}
+}
+
+// resolveTo returns a resolver that answers every name with addrs.
+func resolveTo(addrs ...string) ResolveFunc {
+	return func(context.Context, string) ([]netip.Addr, error) {
+		var out []netip.Addr
+		for _, a := range addrs {
+			out = append(out, netip.MustParseAddr(a))
+		}
+		return out, nil
+	}
+}
+
+// remoteOf returns the remote address of c's pooled connection to id.
+func remoteOf(c *connector.Connector, id identity.NodeID) netip.AddrPort {
+	for _, p := range c.Peers() {
+		if p.Node == id && p.Pooled {
+			return p.Remote
+		}
+	}
+	return netip.AddrPort{}
+}
+
+// TestGatewayNameResolvesToBothFamilies runs a dual-stack gateway known by
+// a name with an AAAA and an A record. The bridges register over IPv6
+// (the resolver's first), the gateway learns their IPv4 addresses from
+// token-answered probes, a lookup carries both, a direct dial takes IPv6
+// first, and the relay works over the family the bridges registered on.
+func TestGatewayNameResolvesToBothFamilies(t *testing.T) {
+	g, port := startDualStackGateway(t)
+	cfg := ClientConfig{
+		Gateways: []connector.Target{{NodeID: g.NodeID(), Endpoint: "gateway.test:" + strconv.Itoa(int(port))}},
+		Resolve:  resolveTo("::1", "127.0.0.1"),
+	}
+	a, cla := startDualStackBridge(t, g, "", cfg)
+	b, _ := startDualStackBridge(t, g, "", cfg)
+	gw := cla.gateways[0]
+	if got, want := gw.candidates(), []netip.AddrPort{netip.AddrPortFrom(netip.IPv6Loopback(), port), netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), port)}; !slices.Equal(got, want) {
+		t.Fatalf("gateway addresses %v, want %v", got, want)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	rec, err := cla.lookup(ctx, gw, b.NodeID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rec.Observed.Addr().Is6() || len(rec.Reflexive) != 1 || !rec.Reflexive[0].Addr().Is4() || rec.Reflexive[0].Port() != b.Addr().Port() {
+		t.Fatalf("b's record: observed %v, reflexive %v; want IPv6 and b's IPv4 address", rec.Observed, rec.Reflexive)
+	}
+	r, err := a.Request(ctx, connector.Outbound{Target: connector.Target{NodeID: b.NodeID()}, Type: "echo", Payload: []byte("hi")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Path != connector.PathDirect || !remoteOf(a, b.NodeID()).Addr().Is6() {
+		t.Fatalf("reply on %s from %v, want direct over IPv6", r.Path, remoteOf(a, b.NodeID()))
+	}
+	if _, err := cla.relayTo(ctx, gw, b.NodeID()); err != nil {
+		t.Fatalf("relayed dial: %v", err)
+	}
+}
+
+// TestGatewayFailsOverToOtherFamily resolves the gateway's name to an IPv6
+// address nothing answers at, then its IPv4 address: the bridge registers
+// over IPv4, once the IPv6 attempt has failed.
+func TestGatewayFailsOverToOtherFamily(t *testing.T) {
+	g := natpunchtest.StartGateway(t, gateway.Config{Listen: []string{"127.0.0.1:0"}, ListenTCP: []string{"off"}})
+	port := g.Addrs()[0].Port()
+	cfg := ClientConfig{
+		Gateways: []connector.Target{{NodeID: g.NodeID(), Endpoint: "gateway.test:" + strconv.Itoa(int(port))}},
+		Resolve:  resolveTo("::1", "127.0.0.1"),
+		TCPRelay: wire.TCPOff,
+	}
+	c, cl := startDualStackBridge(t, g, "", cfg)
+	if at := cl.gateways[0].at(); !at.Addr().Is4() {
+		t.Fatalf("registered at %v, want the gateway's IPv4 address", at)
+	}
+	if remote := remoteOf(c, g.NodeID()); !remote.Addr().Unmap().Is4() {
+		t.Fatalf("control connection to %v, want IPv4", remote)
 	}
 }

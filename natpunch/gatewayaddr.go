@@ -16,7 +16,19 @@ import (
 // arrives does its answer come back (a dual-stack gateway known by an A and
 // an AAAA record sees IPv6 where IPv4 was probed).
 type gatewayReach struct {
-	addr atomic.Pointer[netip.AddrPort] // nil: the configured address
+	addr  atomic.Pointer[netip.AddrPort]   // nil: the configured address
+	addrs atomic.Pointer[[]netip.AddrPort] // every address it is known at, best first; nil: the configured one
+	name  bool                             // known by name: looked up again at every registration round
+}
+
+// candidates returns every address gw is known at, best first.
+func (gw gatewayRef) candidates() []netip.AddrPort {
+	if gw.reach != nil {
+		if p := gw.reach.addrs.Load(); p != nil {
+			return *p
+		}
+	}
+	return []netip.AddrPort{gw.addr}
 }
 
 // at returns the gateway address to probe and relay through: the address

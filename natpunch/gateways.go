@@ -111,10 +111,7 @@ func (cl *Client) findPeer(ctx context.Context, id identity.NodeID, named string
 // took it; each gateway is marked up or down by its answer. probed is the
 // index of the gateway the report's public address was probed on, or -1.
 func (cl *Client) registerAll(report *Report, probed int) bool {
-	payload, err := wire.Encode(&wire.Registration{Local: cl.localAddrs(), Mapping: report.Mapping, Filtering: report.Filtering})
-	if err != nil {
-		return false
-	}
+	reg := wire.Registration{Local: cl.localAddrs(), Mapping: report.Mapping, Filtering: report.Filtering}
 	var ok atomic.Bool
 	var wg sync.WaitGroup
 	for i, gw := range cl.gateways {
@@ -123,7 +120,7 @@ func (cl *Client) registerAll(report *Report, probed int) bool {
 			want = report.Public
 		}
 		wg.Go(func() {
-			if err := cl.register(gw, payload, want); err != nil {
+			if err := cl.registerAt(gw, reg, want); err != nil {
 				cl.log.Warn("gateway registration failed", "gateway", gw.target.String(), "err", err)
 				cl.markDown(gw, err)
 				return

@@ -126,8 +126,7 @@ func (cl *Client) lookup(ctx context.Context, gw gatewayRef, id identity.NodeID)
 	if err := cl.ask(ctx, gw, wire.TypeLookup, &wire.NodeRequest{Node: string(id)}, &info); err != nil {
 		return wire.Record{}, err
 	}
-	observed, _ := netip.ParseAddrPort(info.Observed)
-	return wire.Record{ID: id, Observed: observed, Local: info.Local, Mapping: info.Mapping, Filtering: info.Filtering}, nil
+	return lookupRecord(id, info), nil
 }
 
 // direct races dials to every address and keeps the first that answers as
@@ -157,9 +156,14 @@ func (cl *Client) race(ctx context.Context, id identity.NodeID, addrs []string, 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	dials := make(chan dialResult, len(addrs))
-	for _, a := range addrs {
+	delays := dialDelays(addrs) // ipv6: happy eyeballs
+	for i, a := range addrs {
 		go func() {
-			ua, err := net.ResolveUDPAddr("udp", a)
+			err := wait(ctx, delays[i])
+			var ua *net.UDPAddr
+			if err == nil {
+				ua, err = net.ResolveUDPAddr("udp", a)
+			}
 			var conn connector.Conn
 			if err == nil {
 				conn, err = cl.c.DialPath(ctx, nil, ua, id, path)

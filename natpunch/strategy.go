@@ -99,7 +99,7 @@ func (cl *Client) directAddrs(a *attempt, subnets []netip.Prefix) []string {
 	if a.opts.Endpoint != "" {
 		addrs = append(addrs, a.opts.Endpoint)
 	}
-	for _, ap := range cl.reachable(a.info.Observed, a.info.Local, subnets) {
+	for _, ap := range cl.targets(a.info.Observed, a.info.Reflexive, a.info.Local, subnets) {
 		addrs = append(addrs, ap.String())
 	}
 	return addrs
