@@ -76,7 +76,11 @@ func (cl *Client) resolveEndpoint(ctx context.Context, endpoint string) (addrs [
 // was known.
 func (cl *Client) reresolve(ctx context.Context) {
 	for _, gw := range cl.gateways {
-		if gw.reach == nil || !gw.reach.name {
+		if gw.reach == nil {
+			continue
+		}
+		if !gw.reach.name {
+			cl.reachable1st(gw)
 			continue
 		}
 		addrs, _, err := cl.resolveEndpoint(ctx, gw.target.Endpoint)
@@ -89,5 +93,15 @@ func (cl *Client) reresolve(ctx context.Context) {
 			cl.log.Info("gateway's name no longer resolves to its address", "gateway", gw.target.String(), "from", cur.String(), "to", addrs[0].String())
 			gw.reach.addr.Store(&addrs[0])
 		}
+		cl.reachable1st(gw)
+	}
+}
+
+// reachable1st moves gw to its first address this bridge's socket can send
+// to, if its current one is not (an IPv6 address for a socket bound to an
+// IPv4 one), so the round's probe goes where the registration will.
+func (cl *Client) reachable1st(gw gatewayRef) {
+	if first := cl.gatewayOrder(gw)[0]; first != gw.at() {
+		gw.reach.addr.Store(&first)
 	}
 }

@@ -27,6 +27,17 @@ func (p *peer) listenUDP() (*net.UDPConn, error) {
 	return p.host.ListenUDP(netip.AddrPortFrom(p.host.Addrs()[0], 0))
 }
 
+// remoteTo returns where p's pooled connection to peer `to` ends; invalid
+// for a relayed one.
+func remoteTo(p, to *peer) netip.AddrPort {
+	for _, pi := range p.conn.Peers() {
+		if pi.Node == to.conn.NodeID() && pi.Pooled && pi.Path != connector.PathRelayed {
+			return pi.Remote
+		}
+	}
+	return netip.AddrPort{}
+}
+
 // startDualGateway runs a gateway on host on gatewayPort of each of its
 // IPv4 and IPv6 addresses (UDP only), until the test ends.
 func startDualGateway(t *testing.T, host *natlab.Host) *gateway.Gateway {
@@ -201,6 +212,9 @@ func TestMatrixIPv6(t *testing.T) {
 			t.Run(string(r.pair.a)+"-"+string(r.pair.b), func(t *testing.T) {
 				t.Parallel()
 				results[i] = runPair(t, r.pair, r.cfg, false)
+				if got := results[i].remote; r.pair.want != "relayed" && !(got.Addr().Is6() && !got.Addr().Is4In6()) {
+					t.Errorf("%s / %s: path to %v, want one over IPv6", r.pair.a, r.pair.b, got)
+				}
 			})
 		}
 	})

@@ -3,6 +3,7 @@ package natlab_test
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"os"
 	"strings"
 	"sync"
@@ -59,6 +60,7 @@ type pairResult struct {
 	firstBA time.Duration
 	want    string
 	err     error
+	remote  netip.AddrPort // where a's connection to b ends, once settled (invalid if relayed)
 }
 
 // matrixPair is one pair's lab hosts, made on the test's goroutine.
@@ -204,6 +206,7 @@ func runPair(t *testing.T, pr matrixPair, cfg natpunch.ClientConfig, together bo
 			*dir.path = got.path
 		}
 	}
+	res.remote = remoteTo(a, b) // ipv6: which family a direct path runs over
 	for _, p := range []string{res.pathAB, res.pathBA} {
 		if !strings.Contains(res.want, p) || p == "" {
 			t.Errorf("%s/%s: path %q, want %s", pr.a, pr.b, p, res.want)
