@@ -65,7 +65,7 @@ func (cl *Client) registerAt(gw gatewayRef, reg wire.Registration, want string) 
 	for i, next := range cl.gatewayOrder(gw) {
 		if next != gw.at() {
 			cl.log.Info("trying the gateway's next address", "gateway", gw.target.String(), "from", gw.at().String(), "to", next.String(), "try", i+1, "err", err)
-			gw.reach.addr.Store(&next)
+			cl.moveGateway(gw, next)
 		}
 		ctx, cancel := context.WithTimeout(cl.ctx, 2*reflexiveTries*reflexiveWait)
 		reg.Reflexive = cl.reflexiveFor(ctx, gw)

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/peerbridge/peerbridge/natpunch/wire"
 )
 
 func TestTargetsAddReflexiveAfterObserved(t *testing.T) {
@@ -58,5 +60,25 @@ func TestDialDelaysHappyEyeballs(t *testing.T) {
 				t.Fatalf("got %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestRelaySessionsFollowGateway(t *testing.T) {
+	c := newRelayConn(func([]byte, netip.AddrPort) error { return nil }, 4, 8)
+	v4, v6 := netip.MustParseAddrPort("198.18.0.2:9444"), netip.MustParseAddrPort("[2001:db8::2]:9444")
+	other := netip.MustParseAddrPort("198.18.0.3:9444")
+	now := time.Now()
+	for i, gw := range []netip.AddrPort{v4, v4, other} {
+		if err := c.addSession(wire.SessionID{byte(i)}, gw, "peer", now, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := c.moveGateway(v4, v6); n != 2 {
+		t.Fatalf("moved %d sessions, want 2", n)
+	}
+	for i, want := range []netip.AddrPort{v6, v6, other} {
+		if got, _ := c.gateway(wire.SessionID{byte(i)}); got != want {
+			t.Fatalf("session %d through %v, want %v", i, got, want)
+		}
 	}
 }

@@ -68,7 +68,7 @@ func (cl *Client) followControl(gw gatewayRef) bool {
 		return false
 	}
 	cl.log.Info("gateway reached at another address than probed; probing and relaying there", "gateway", gw.target.String(), "from", gw.at().String(), "to", remote.String())
-	gw.reach.addr.Store(&remote)
+	cl.moveGateway(gw, remote)
 	return true
 }
 
@@ -100,4 +100,16 @@ func sameFamily(a, b string) bool {
 	x, errX := netip.ParseAddrPort(a)
 	y, errY := netip.ParseAddrPort(b)
 	return errX == nil && errY == nil && x.Addr().Unmap().Is4() == y.Addr().Unmap().Is4()
+}
+
+// moveGateway makes to the address gw is reached at, and moves the relay
+// sessions through gw's old address there: the gateway moves its side of
+// them to where the bridge's next registration comes from, and sends their
+// packets from its address there.
+func (cl *Client) moveGateway(gw gatewayRef, to netip.AddrPort) {
+	from := gw.at()
+	gw.reach.addr.Store(&to)
+	if n := cl.relay.moveGateway(from, to); n > 0 {
+		cl.log.Debug("relay sessions follow the gateway", "gateway", gw.target.String(), "to", to.String(), "sessions", n)
+	}
 }

@@ -91,7 +91,7 @@ func (cl *Client) reresolve(ctx context.Context) {
 		gw.reach.addrs.Store(&addrs)
 		if cur := gw.at(); !slices.Contains(addrs, cur) {
 			cl.log.Info("gateway's name no longer resolves to its address", "gateway", gw.target.String(), "from", cur.String(), "to", addrs[0].String())
-			gw.reach.addr.Store(&addrs[0])
+			cl.moveGateway(gw, addrs[0])
 		}
 		cl.reachable1st(gw)
 	}
@@ -102,6 +102,6 @@ func (cl *Client) reresolve(ctx context.Context) {
 // IPv4 one), so the round's probe goes where the registration will.
 func (cl *Client) reachable1st(gw gatewayRef) {
 	if first := cl.gatewayOrder(gw)[0]; first != gw.at() {
-		gw.reach.addr.Store(&first)
+		cl.moveGateway(gw, first)
 	}
 }
