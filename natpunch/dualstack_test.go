@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"slices"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -167,5 +168,43 @@ func TestGatewayFailsOverToOtherFamily(t *testing.T) {
 	}
 	if remote := remoteOf(c, g.NodeID()); !remote.Addr().Unmap().Is4() {
 		t.Fatalf("control connection to %v, want IPv4", remote)
+	}
+}
+
+// TestGatewayNameLookedUpAgain changes what the gateway's name resolves
+// to: at the next round the bridge knows the new addresses, keeps its
+// address while the name still has it, and moves when it no longer does.
+func TestGatewayNameLookedUpAgain(t *testing.T) {
+	g, port := startDualStackGateway(t)
+	var answer atomic.Pointer[[]netip.Addr]
+	set := func(addrs ...string) {
+		var out []netip.Addr
+		for _, a := range addrs {
+			out = append(out, netip.MustParseAddr(a))
+		}
+		answer.Store(&out)
+	}
+	set("127.0.0.1")
+	cfg := ClientConfig{
+		Gateways: []connector.Target{{NodeID: g.NodeID(), Endpoint: "gateway.test:" + strconv.Itoa(int(port))}},
+		Resolve:  func(context.Context, string) ([]netip.Addr, error) { return *answer.Load(), nil },
+	}
+	_, cl := startDualStackBridge(t, g, "", cfg)
+	gw := cl.gateways[0]
+	v4, v6 := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), port), netip.AddrPortFrom(netip.IPv6Loopback(), port)
+	steps := []struct {
+		resolves []string
+		wantAt   netip.AddrPort
+		wantAll  []netip.AddrPort
+	}{
+		{[]string{"::1", "127.0.0.1"}, v4, []netip.AddrPort{v6, v4}},
+		{[]string{"::1"}, v6, []netip.AddrPort{v6}},
+	}
+	for _, s := range steps {
+		set(s.resolves...)
+		cl.reresolve(t.Context())
+		if gw.at() != s.wantAt || !slices.Equal(gw.candidates(), s.wantAll) {
+			t.Fatalf("resolving to %v: at %v of %v, want %v of %v", s.resolves, gw.at(), gw.candidates(), s.wantAt, s.wantAll)
+		}
 	}
 }
