@@ -82,15 +82,13 @@ func NewClient(c Connector, cfg ClientConfig, log *slog.Logger) (*Client, error)
 		if t.NodeID == "" || t.Endpoint == "" {
 			return nil, fmt.Errorf("natpunch: gateway %q needs NODEID@host:port", t)
 		}
-		ap, err := netip.ParseAddrPort(t.Endpoint)
+		addrs, name, err := cl.resolveEndpoint(context.Background(), t.Endpoint)
 		if err != nil {
-			ua, rerr := net.ResolveUDPAddr("udp", t.Endpoint)
-			if rerr != nil {
-				return nil, fmt.Errorf("natpunch: gateway %s: %w", t.Endpoint, rerr)
-			}
-			ap = ua.AddrPort()
+			return nil, err
 		}
-		cl.gateways = append(cl.gateways, gatewayRef{target: t, addr: netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), health: new(gatewayHealth)})
+		reach := &gatewayReach{name: name}
+		reach.addrs.Store(&addrs)
+		cl.gateways = append(cl.gateways, gatewayRef{target: t, addr: addrs[0], health: new(gatewayHealth), reach: reach})
 	}
 	return cl, nil
 }
@@ -252,7 +250,12 @@ func (cl *Client) registerLoop() {
 	t := time.NewTicker(cl.cfg.RegisterEvery)
 	defer t.Stop()
 	for {
-		if cl.registerAll(cl.refreshReport()) || cl.fallBackToTCP() { // tcprelay: fallBackToTCP
+		cl.reresolve(cl.ctx) // ipv6: every address of the gateways' names
+		ok := cl.registerAll(cl.refreshReport())
+		if ok && cl.followAll() { // ipv6: probed at another address than the control connection runs to
+			ok = cl.registerAll(cl.refreshReport())
+		}
+		if ok || cl.fallBackToTCP() { // tcprelay: fallBackToTCP
 			once.Do(func() { close(cl.registered) })
 		}
 		select {
@@ -277,8 +280,8 @@ func (cl *Client) refreshReport() (*Report, int) {
 	var errs []error
 	for _, gw := range cl.liveGateways() {
 		i := slices.IndexFunc(cl.gateways, func(g gatewayRef) bool { return g.target == gw.target })
-		if last != nil && last.Public != "" && last.Gateway == gw.addr.String() {
-			r, _, err := cl.prober().ask(ctx, gw.addr, 0)
+		if last != nil && last.Public != "" && last.Gateway == gw.at().String() {
+			r, _, err := cl.prober().ask(ctx, gw.at(), 0)
 			if err != nil {
 				// No answer says nothing of the NAT: a full probe would
 				// only spoil the filtering test (see above).
@@ -290,7 +293,7 @@ func (cl *Client) refreshReport() (*Report, int) {
 			}
 			cl.log.Info("public address changed", "from", last.Public, "to", r.Observed.String())
 		}
-		report, err := cl.Probe(ctx, gw.addr)
+		report, err := cl.Probe(ctx, gw.at())
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -303,7 +306,7 @@ func (cl *Client) refreshReport() (*Report, int) {
 	}
 	cl.log.Warn("NAT probe failed", "err", errors.Join(errs...))
 	if last != nil {
-		return last, slices.IndexFunc(cl.gateways, func(g gatewayRef) bool { return g.addr.String() == last.Gateway })
+		return last, slices.IndexFunc(cl.gateways, func(g gatewayRef) bool { return g.at().String() == last.Gateway })
 	}
 	report := &Report{Mapping: wire.Unknown, Filtering: wire.Unknown, NATType: wire.Unknown}
 	cl.mu.Lock()
@@ -326,7 +329,7 @@ func (cl *Client) register(gw gatewayRef, payload []byte, want string) error {
 	backoff := 50 * time.Millisecond
 	for try := range registerTries {
 		ctx, cancel := context.WithTimeout(cl.ctx, 5*time.Second)
-		r, err := cl.c.Request(ctx, connector.Outbound{Target: gw.target, Type: wire.TypeRegister, Payload: payload})
+		r, err := cl.c.Request(ctx, connector.Outbound{Target: gw.control(), Type: wire.TypeRegister, Payload: payload})
 		cancel()
 		if err != nil {
 			return err
@@ -335,7 +338,7 @@ func (cl *Client) register(gw gatewayRef, payload []byte, want string) error {
 		if err := wire.Decode(r.Payload, &got); err != nil {
 			return err
 		}
-		if want == "" || got.Observed == want || try == registerTries-1 {
+		if want == "" || got.Observed == want || try == registerTries-1 || !sameFamily(want, got.Observed) {
 			return nil
 		}
 		cl.log.Debug("gateway saw another address; registering again", "saw", got.Observed, "probed", want)
@@ -365,7 +368,7 @@ func (cl *Client) localAddrs() []string {
 			continue
 		}
 		ip, ok := netip.AddrFromSlice(n.IP)
-		if !ok || ip.IsLoopback() || ip.IsLinkLocalUnicast() || !ip.Unmap().Is4() {
+		if !ok || ip.IsLoopback() || ip.IsLinkLocalUnicast() || !(ip.Unmap().Is4() || ip.IsGlobalUnicast()) {
 			continue
 		}
 		out = append(out, netip.AddrPortFrom(ip.Unmap(), self.Port()).String())

@@ -87,6 +87,10 @@ type ClientConfig struct {
 	// set it where the connector's socket lives in another network
 	// namespace than the process.
 	LocalSubnets func() []netip.Prefix
+	// Resolve looks gateways' names up; every address a name resolves to
+	// is used (at most MaxGatewayAddrsPerFamily of each family), at start
+	// and at each registration round. Nil means net.DefaultResolver.
+	Resolve ResolveFunc
 }
 
 func (c *ClientConfig) populate() {
@@ -108,6 +112,9 @@ func (c *ClientConfig) populate() {
 	c.AllRelayGrants = c.AllRelayGrants.OrDefault(DefaultAllRelayGrants)
 	if c.LocalSubnets == nil {
 		c.LocalSubnets = ownSubnets
+	}
+	if c.Resolve == nil {
+		c.Resolve = defaultResolve
 	}
 }
 

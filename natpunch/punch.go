@@ -103,7 +103,7 @@ func (cl *Client) awaitPath(ctx context.Context, id identity.NodeID) (connector.
 // counted, so a punch cannot be aimed at a third party.
 func (cl *Client) punchTargets(plan wire.PunchPlan, subnets []netip.Prefix) []netip.AddrPort {
 	observed, _ := netip.ParseAddrPort(plan.Observed)
-	return cl.reachable(observed, plan.Addrs, subnets)
+	return cl.targets(observed, wire.ParseReflexive(plan.Reflexive), plan.Addrs, subnets) // ipv6: targets adds the checked reflexive addresses
 }
 
 // reachable is where this node may send to reach a peer: the address a

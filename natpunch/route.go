@@ -81,7 +81,7 @@ func (cl *Client) punchMayWork(rec wire.Record) bool {
 // gatewayAt returns the configured gateway at addr (the first if none is).
 func (cl *Client) gatewayAt(addr netip.AddrPort) gatewayRef {
 	for _, gw := range cl.gateways {
-		if gw.addr == addr {
+		if gw.addr == addr || gw.at() == addr {
 			return gw
 		}
 	}
@@ -114,7 +114,7 @@ func (cl *Client) ask(ctx context.Context, gw gatewayRef, typ string, in, out an
 	if err != nil {
 		return err
 	}
-	r, err := cl.c.Request(ctx, connector.Outbound{Target: gw.target, Type: typ, Payload: payload})
+	r, err := cl.c.Request(ctx, connector.Outbound{Target: gw.control(), Type: typ, Payload: payload})
 	if err != nil {
 		var re *connector.RemoteError
 		if errors.As(err, &re) && re.Code == connector.CodeNotFound {
@@ -130,8 +130,7 @@ func (cl *Client) lookup(ctx context.Context, gw gatewayRef, id identity.NodeID)
 	if err := cl.ask(ctx, gw, wire.TypeLookup, &wire.NodeRequest{Node: string(id)}, &info); err != nil {
 		return wire.Record{}, err
 	}
-	observed, _ := netip.ParseAddrPort(info.Observed)
-	return wire.Record{ID: id, Observed: observed, Local: info.Local, Mapped: wire.ParseMapped(info.Mapped), Mapping: info.Mapping, Filtering: info.Filtering}, nil
+	return lookupRecord(id, info), nil
 }
 
 // direct races dials to every address and keeps the first that answers as
@@ -161,9 +160,14 @@ func (cl *Client) race(ctx context.Context, id identity.NodeID, addrs []string, 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	dials := make(chan dialResult, len(addrs))
-	for _, a := range addrs {
+	delays := dialDelays(addrs) // ipv6: happy eyeballs
+	for i, a := range addrs {
 		go func() {
-			ua, err := net.ResolveUDPAddr("udp", a)
+			err := wait(ctx, delays[i])
+			var ua *net.UDPAddr
+			if err == nil {
+				ua, err = net.ResolveUDPAddr("udp", a)
+			}
 			var conn connector.Conn
 			if err == nil {
 				conn, err = cl.c.DialPath(ctx, nil, ua, id, path)
@@ -244,7 +248,7 @@ func (cl *Client) relayTo(ctx context.Context, gw gatewayRef, id identity.NodeID
 		return connector.Conn{}, fmt.Errorf("natpunch: gateway granted a session of %d bytes", len(grant.Session))
 	}
 	s := wire.SessionID(grant.Session)
-	if err := cl.relay.addSession(s, gw.addr, id, time.Now(), false); err != nil {
+	if err := cl.relay.addSession(s, gw.at(), id, time.Now(), false); err != nil {
 		return connector.Conn{}, err
 	}
 	return cl.c.DialPath(ctx, cl.relayTr, relayAddr{s}, id, connector.PathRelayed)

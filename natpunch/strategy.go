@@ -100,7 +100,7 @@ func (cl *Client) directAddrs(a *attempt, subnets []netip.Prefix) []string {
 	if a.opts.Endpoint != "" {
 		addrs = append(addrs, a.opts.Endpoint)
 	}
-	for _, ap := range cl.reachable(a.info.Observed, a.info.Candidates(), subnets) { // portmap: Candidates adds the mapped port
+	for _, ap := range cl.targets(a.info.Observed, a.info.Reflexive, a.info.Candidates(), subnets) { // portmap: Candidates adds the mapped port; ipv6: targets the checked reflexive ones
 		addrs = append(addrs, ap.String())
 	}
 	return addrs

@@ -33,6 +33,9 @@ type Registration struct {
 	Mapped    string   `msgpack:"mapped,omitempty"`
 	Mapping   string   `msgpack:"mapping"`
 	Filtering string   `msgpack:"filtering"`
+	// Reflexive are the bridge's addresses in the other address family, as
+	// the gateway's probes saw them, each with the probe answer's token.
+	Reflexive []Reflexive `msgpack:"reflexive,omitempty"`
 }
 
 // Registered is the gateway's answer: the bridge's address as the gateway
@@ -61,6 +64,9 @@ type PeerInfo struct {
 	Filtering string   `msgpack:"filtering"`
 	Home      string   `msgpack:"home,omitempty"`
 	HomeAddr  string   `msgpack:"home_addr,omitempty"`
+	// Reflexive are the node's addresses in the other address family that
+	// the gateway checked (see Reflexive); as trusted as Observed.
+	Reflexive []string `msgpack:"reflexive,omitempty"`
 }
 
 // PunchPlan tells one side of a hole punch what to do: punch toward Addrs
@@ -73,6 +79,9 @@ type PunchPlan struct {
 	Addrs    []string `msgpack:"addrs"`
 	Dial     bool     `msgpack:"dial"`
 	DelayMs  int64    `msgpack:"delay_ms"`
+	// Reflexive are the peer's gateway-checked addresses in the other
+	// address family (see PeerInfo.Reflexive).
+	Reflexive []string `msgpack:"reflexive,omitempty"`
 }
 
 // RelayGrant gives both sides of a relay its session.

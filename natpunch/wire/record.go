@@ -21,6 +21,10 @@ type Record struct {
 	Mapped    netip.AddrPort
 	Mapping   string
 	Filtering string
+	// Reflexive are the bridge's addresses in the other address family,
+	// each checked by the gateway (see wire.Reflexive): as trusted as
+	// Observed.
+	Reflexive []netip.AddrPort
 }
 
 // Open reports whether a NAT with this filtering admits packets from

@@ -34,7 +34,8 @@
 //
 // # Address plan
 //
-// Only the benchmarking range 198.18.0.0/15 is used:
+// Only the benchmarking range 198.18.0.0/15 is used (and, in a lab made
+// [WithIPv6], the documentation prefix 2001:db8::/32; see lab6.go):
 //
 //   - public segment 198.18.0.0/24; routers and public hosts get addresses
 //     from 198.18.0.10 upwards, in the order they are added;

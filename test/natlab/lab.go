@@ -61,6 +61,8 @@ type Lab struct {
 	wire       *Wire           // applied to every public link; nil: plain veth pairs
 	links      []*wiredLink    // the forwarders of wired links, closed at teardown
 	daemons    []io.Closer     // Mapped NATs' miniupnpd and STUN servers, closed at teardown
+	ipv6       bool            // routes IPv6 too (see WithIPv6)
+	v4only     map[string]bool // names of sites without IPv6 (see AddNAT4)
 }
 
 // Option changes how [New] builds a lab.
@@ -158,7 +160,10 @@ func (l *Lab) setupInternet() error {
 	if err := disableBridgeNetfilter(ns); err != nil {
 		return err
 	}
-	return nft(ns, oneHop)
+	if err := nft(ns, oneHop); err != nil {
+		return err
+	}
+	return l.setupInternet6() // ipv6: nothing without it
 }
 
 func (l *Lab) addPublicHost(name string, nAddrs int) (*Host, error) {
@@ -178,7 +183,11 @@ func (l *Lab) addPublicHost(name string, nAddrs int) (*Host, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Host{ns: ns, addrs: addrs, wireNS: l.internet, wireDev: port}, nil
+	addrs6, err := l.public6Up(name, ns, addrs) // ipv6: nothing without it
+	if err != nil {
+		return nil, err
+	}
+	return &Host{ns: ns, addrs: addrs, addrs6: addrs6, wireNS: l.internet, wireDev: port}, nil
 }
 
 // attachPublic creates namespace name, plugs it into the public bridge and
@@ -235,7 +244,10 @@ func (l *Lab) addNamespace(label string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return ns, prepareNamespace(ns)
+	if err := prepareNamespace(ns); err != nil || !l.ipv6 {
+		return ns, err
+	}
+	return ns, enableIPv6(ns)
 }
 
 // createNamespace creates the namespace for label and records it for

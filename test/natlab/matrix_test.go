@@ -3,6 +3,7 @@ package natlab_test
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"os"
 	"strings"
 	"sync"
@@ -59,12 +60,14 @@ type pairResult struct {
 	firstBA time.Duration
 	want    string
 	err     error
+	remote  netip.AddrPort // where a's connection to b ends, once settled (invalid if relayed)
 }
 
 // matrixPair is one pair's lab hosts, made on the test's goroutine.
 type matrixPair struct {
 	a, b   natlab.Kind
 	ha, hb *natlab.Host
+	want   string // the paths expected; "" means as mustRelay says
 }
 
 // TestMatrix connects a bridge behind every kind of NAT with one behind
@@ -166,6 +169,9 @@ func runPair(t *testing.T, pr matrixPair, cfg natpunch.ClientConfig, together bo
 	if mustRelay(pr.a, pr.b) {
 		res.want = "relayed"
 	}
+	if pr.want != "" { // ipv6: pairs that IPv6 lets meet without the relay
+		res.want = pr.want
+	}
 	a := startPeer(t, "a-"+string(pr.a), pr.ha, withPortMap(cfg, pr.a, pr.ha))
 	b := startPeer(t, "b-"+string(pr.b), pr.hb, withPortMap(cfg, pr.b, pr.hb))
 	awaitPortMaps(t, pr, a, b)
@@ -202,6 +208,7 @@ func runPair(t *testing.T, pr matrixPair, cfg natpunch.ClientConfig, together bo
 			*dir.path = got.path
 		}
 	}
+	res.remote = remoteTo(a, b) // ipv6: which family a direct path runs over
 	for _, p := range []string{res.pathAB, res.pathBA} {
 		if !strings.Contains(res.want, p) || p == "" {
 			t.Errorf("%s/%s: path %q, want %s", pr.a, pr.b, p, res.want)

@@ -48,6 +48,8 @@ func open(opts []Option) (*Lab, error) {
 		nextPublic: firstHostOctet,
 		nextLAN:    1,
 		wire:       cfg.wire,
+		ipv6:       cfg.ipv6,
+		v4only:     make(map[string]bool),
 	}
 	ns, err := l.createNamespace(internetName)
 	if err != nil {
