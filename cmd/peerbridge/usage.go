@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"regexp"
 	"slices"
 	"strings"
@@ -61,7 +62,7 @@ func printFlag(w io.Writer, f *flag.Flag) {
 	if arg != "" && !isBool(f.Value) {
 		line += " " + argName(arg)
 	}
-	if !slices.Contains([]string{"", "0", "false", "[]"}, f.DefValue) {
+	if !slices.Contains([]string{"", "0", "0s", "false", "[]"}, f.DefValue) {
 		usage += " (default " + f.DefValue + ")"
 	}
 	fmt.Fprintf(w, "%s\n      %s\n", line, usage)
@@ -128,6 +129,8 @@ func formatHint(v flag.Value) string {
 		return "a number such as 2.5"
 	case bool:
 		return "true or false"
+	case *slog.Level:
+		return "debug, info, warn or error"
 	}
 	return ""
 }
