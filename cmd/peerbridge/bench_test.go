@@ -27,7 +27,7 @@ func TestBenchWithoutHelper(t *testing.T) {
 		wantCode int
 		wantErr  []string // in stderr
 	}{
-		{"help", []string{"--help"}, 0, []string{"--quick", "--json", "--wan", benchGoInstall, "go build -o peerbridge-bench"}},
+		{"help", []string{"--help"}, 0, []string{"\nWhat to measure:\n  --quick\n", "\nOutput:\n  --json\n", "--wan", benchGoInstall, "go build -o peerbridge-bench"}},
 		{"run", []string{"--quick"}, 2, []string{"peerbridge-bench, and it was not found", benchGoInstall, "go build -o peerbridge-bench ./cmd/peerbridge-bench"}},
 		{"help after --", []string{"--", "--help"}, 2, []string{benchGoInstall}},
 	}
