@@ -43,6 +43,17 @@ func TestHelpExitsZero(t *testing.T) {
 	}
 }
 
+// TestHelpCommand: 'peerbridge help CMD' is 'peerbridge CMD --help'.
+func TestHelpCommand(t *testing.T) {
+	for _, c := range commands() {
+		var stdout, stderr bytes.Buffer
+		code := mainCode(context.Background(), []string{"help", c.name}, &stdout, &stderr)
+		if code != 0 || !strings.Contains(stderr.String(), "Usage: peerbridge "+c.name) {
+			t.Errorf("peerbridge help %s: exit %d, help:\n%s", c.name, code, &stderr)
+		}
+	}
+}
+
 // helpGroups are the commands whose --help groups their flags.
 var helpGroups = []struct {
 	command string
