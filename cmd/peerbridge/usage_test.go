@@ -195,3 +195,15 @@ func TestRefusedConfigExitsTwo(t *testing.T) {
 		t.Errorf("exit %d, stderr %q; want exit 2 and the refusal", code, &stderr)
 	}
 }
+
+// TestHelpDefaultsAsTyped: help shows defaults as one would type them: a
+// log level in lower case, no zero duration.
+func TestHelpDefaultsAsTyped(t *testing.T) {
+	for _, command := range []string{"run", "gateway"} {
+		var help bytes.Buffer
+		mainCode(context.Background(), []string{command, "--help"}, &help, &help)
+		if out := help.String(); !strings.Contains(out, "warn, error (default info)\n") || strings.Contains(out, "(default 0s)") {
+			t.Errorf("%s --help writes a default as it is not typed:\n%s", command, out)
+		}
+	}
+}
