@@ -38,17 +38,17 @@ func runProbe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Var(&gateways, "gateway", "gateway `NODEID@host:port` to probe, the host a name or an IP address (repeatable)")
 	listen := fs.String("listen", "0.0.0.0:0", "UDP `ADDR` to probe from")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
-	timeout := fs.Duration("timeout", 10*time.Second, "give up after this long")
+	timeout := fs.Duration("timeout", 10*time.Second, "give up after this long, e.g. 5s")
 	askRouter := fs.Bool("port-mapping", true, "ask the LAN's router which port mapping protocols it offers")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: peerbridge probe --gateway NODEID@host:port [--json]\n\nReports this host's public address and NAT behaviour (RFC 4787 mapping and\nfiltering) as seen by a gateway, and \"udp: blocked\" when only the gateway's\nTCP relay answers. It checks that the gateway holds the key of NODEID, and\nfails if it does not. It also asks the LAN's router which port mapping\nprotocols it offers (UPnP, NAT-PMP, PCP).")
-		printFlags(stderr, fs)
+		printFlags(stderr, fs, probeFlagGroups()...)
 	}
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
 	if len(gateways.targets) == 0 {
-		return &usageError{errors.New("--gateway is required")}
+		return &usageError{errors.New("--gateway NODEID@host:port is required (see 'peerbridge probe --help')")}
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
@@ -90,6 +90,14 @@ func probePortMapping(ctx context.Context, ask bool, listen string) string {
 		return "none (" + err.Error() + ")"
 	}
 	return o.String()
+}
+
+// probeFlagGroups are the groups of 'peerbridge probe --help'.
+func probeFlagGroups() []flagGroup {
+	return []flagGroup{
+		{"Probe", "peerbridge probe --gateway NODEID@gateway.example.com:9444 --gateway NODEID2@198.51.100.2:9444 --json",
+			[]string{"gateway", "listen", "timeout", "port-mapping", "json"}},
+	}
 }
 
 // probeAll probes the NAT against each gateway from a fresh key and a
