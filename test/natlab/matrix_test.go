@@ -253,18 +253,45 @@ func matrixTable(results []pairResult) string {
 }
 
 // directRate renders the share of pairs that found a path without the
-// relay, both ways, as iroh and Tailscale count it.
+// relay, both ways, as iroh and Tailscale count it: of all pairs, and, when
+// some pairs have a side with port mapping or IPv6, of those pairs and of
+// the others apart (issue 22: the rate with and without them).
 func directRate(results []pairResult) string {
 	if len(results) == 0 {
 		return ""
 	}
+	var with, without []pairResult
+	for _, r := range results {
+		if helped(r.a) || helped(r.b) {
+			with = append(with, r)
+		} else {
+			without = append(without, r)
+		}
+	}
+	out := "\ndirect rate: " + rateOf(results) + " pairs direct or punched"
+	if len(with) > 0 {
+		out += "; with port mapping or IPv6 on a side: " + rateOf(with) + "; without: " + rateOf(without)
+	}
+	return out + "\n"
+}
+
+// helped reports whether a side of kind k has port mapping or IPv6.
+func helped(k natlab.Kind) bool {
+	return k == natlab.Mapped || strings.HasSuffix(string(k), "/v6")
+}
+
+// rateOf renders how many of results went without the relay both ways.
+func rateOf(results []pairResult) string {
 	direct := 0
 	for _, r := range results {
 		if r.err == nil && r.pathAB != "relayed" && r.pathBA != "relayed" {
 			direct++
 		}
 	}
-	return fmt.Sprintf("\ndirect rate: %d of %d pairs direct or punched (%.0f%%)\n", direct, len(results), 100*float64(direct)/float64(len(results)))
+	if len(results) == 0 {
+		return "0 of 0"
+	}
+	return fmt.Sprintf("%d of %d (%.0f%%)", direct, len(results), 100*float64(direct)/float64(len(results)))
 }
 
 // roundMs renders d to the millisecond, or as "<1ms".
