@@ -19,6 +19,7 @@ type gatewayRef struct {
 	target connector.Target
 	addr   netip.AddrPort
 	health *gatewayHealth
+	reach  *gatewayReach // where it is reached now (see at); may be nil
 }
 
 // gatewayHealth is whether a gateway answered last time. A gateway that
@@ -147,10 +148,7 @@ func (cl *Client) lookupHeld(ctx context.Context, gw gatewayRef, id identity.Nod
 // the index of the gateway the report's public address was probed on, or
 // -1.
 func (cl *Client) registerAll(report *Report, probed int) (registered, answered bool) {
-	payload, err := wire.Encode(&wire.Registration{Local: cl.localAddrs(), Mapping: report.Mapping, Filtering: report.Filtering})
-	if err != nil {
-		return false, false
-	}
+	reg := wire.Registration{Local: cl.localAddrs(), Mapped: cl.mappedAddr(), Mapping: report.Mapping, Filtering: report.Filtering}
 	var ok, heard atomic.Bool
 	var wg sync.WaitGroup
 	for i, gw := range cl.gateways {
@@ -159,7 +157,7 @@ func (cl *Client) registerAll(report *Report, probed int) (registered, answered 
 			want = report.Public
 		}
 		wg.Go(func() {
-			err := cl.register(gw, payload, want)
+			err := cl.registerAt(gw, reg, want)
 			switch {
 			case notHeld(err):
 				cl.markHeld(gw, err)
@@ -177,6 +175,9 @@ func (cl *Client) registerAll(report *Report, probed int) (registered, answered 
 		})
 	}
 	wg.Wait()
+	if ok.Load() && reg.Mapped != "" { // portmap
+		cl.pm.registeredOnce()
+	}
 	return ok.Load(), heard.Load()
 }
 
