@@ -22,7 +22,7 @@ func TestFleetAcrossNATs(t *testing.T) {
 	lab := natlab.New(t)
 	ns := natpunchtest.StartNATS(t) // the fleet's NATS, in this process's namespace
 	join := func(g *gateway.Gateway) {
-		nc, err := nats.Connect(ns.ClientURL(), nats.MaxReconnects(-1))
+		nc, err := nats.Connect(ns.ClientURL(), append(fleet.ConnOptions(), nats.MaxReconnects(-1))...)
 		if err != nil {
 			t.Fatal(err)
 		}
