@@ -196,7 +196,17 @@ func freePort(t *testing.T) int {
 // runNATS runs a plain nats-server on port, as an external NATS.
 func runNATS(t *testing.T, port int) *server.Server {
 	t.Helper()
-	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: port, NoLog: true, NoSigs: true})
+	return runNATSWith(t, func(o *server.Options) { o.Port = port })
+}
+
+// runNATSWith runs a nats-server on a free loopback port, as an external
+// NATS, with its options changed by configure.
+func runNATSWith(t *testing.T, configure func(*server.Options)) *server.Server {
+	t.Helper()
+	o := &server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, NoLog: true, NoSigs: true}
+	configure(o)
+	port := o.Port
+	s, err := server.NewServer(o)
 	if err != nil {
 		t.Fatal(err)
 	}
