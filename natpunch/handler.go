@@ -45,14 +45,22 @@ func (cl *Client) punchFor(peer identity.NodeID, plan wire.PunchPlan) error {
 	if err != nil {
 		return &connector.RemoteError{Code: wire.CodeRateLimited, Text: err.Error()}
 	}
+	// The low-TTL packets go out before this request is answered: the
+	// gateway answers the asker only after that, so this side's mapping
+	// exists before the asker's first packet (see followPlan).
+	targets := cl.punchTargets(plan, cl.cfg.LocalSubnets())
+	heard, stopHeard := cl.heard.listen(targets)
+	opened := cl.openOwnNAT(targets)
 	started := cl.goOwned(func() {
 		defer release()
-		ctx, cancel := context.WithTimeout(cl.ctx, maxPunchDelay+cl.cfg.PunchTimeout+5*time.Second)
+		defer stopHeard()
+		ctx, cancel := context.WithTimeout(cl.ctx, maxPunchDelay+lowTTLLead+heardWait+cl.cfg.PunchTimeout+5*time.Second)
 		defer cancel()
-		_, err := cl.followPlan(ctx, peer, plan)
+		_, err := cl.followNotified(ctx, peer, plan, targets, opened, heard)
 		cl.trace(peer, "punch-notified", err)
 	})
 	if !started {
+		stopHeard()
 		release()
 		return &connector.RemoteError{Code: connector.CodeUnavailable, Text: "natpunch: client is not running"}
 	}
