@@ -37,15 +37,19 @@ const (
 	// lowTTLLead behind its own low-TTL packets.
 	lowTTLLead = 150 * time.Millisecond
 	// heardWait bounds how much longer the notified side waits for the
-	// asker's first punch packet. Under load the asker's start lags the
-	// notified side's by hundreds of milliseconds (its answer comes only
-	// after the notified side's acknowledgement, on lossy links after
-	// retransmissions); the notified side's full packets must not reach
-	// the asker's NAT before the asker's own packets left it. The wait
-	// ends early whenever the asker's packets can arrive; it runs out only
-	// where they cannot before this side sends (a second NAT outside this
-	// side's own, which the low-TTL packets do not reach).
-	heardWait = time.Second
+	// asker's first punch packet. The asker starts after the notified
+	// side: its answer comes only after the notified side's
+	// acknowledgement, later still on a loaded host or after a lost
+	// packet's retransmission (in the NAT lab under a load of 12 on 2
+	// cores its first packet came up to 210 ms after the notified side's
+	// planned start, past the 150 ms the order once relied on). The
+	// notified side's full packets must not reach the asker's NAT before
+	// the asker's own packets left it. The wait ends early whenever the
+	// asker's packets can arrive; it runs out only where they cannot
+	// before this side sends: behind a second NAT outside this side's own,
+	// which the low-TTL packets do not reach (a carrier-grade NAT), whose
+	// first contact it delays by as much.
+	heardWait = 500 * time.Millisecond
 )
 
 // openOwnNAT sends the low-TTL packets toward every address, without
