@@ -64,13 +64,11 @@ func (cl *Client) followPlan(ctx context.Context, id identity.NodeID, plan wire.
 // followNotified carries out the notified side's part of plan, whose NAT
 // openOwnNAT opened before the gateway was answered (opened reports
 // whether it could): at the planned moment it waits for the asker's first
-// punch packet (heard closes then), or lowTTLLead+heardWait at most, then
-// punches. Where this node's own NAT maps each destination to a new port,
-// the asker's packets cannot arrive before this side sends, so it waits
-// only lowTTLLead.
-func (cl *Client) followNotified(ctx context.Context, id identity.NodeID, plan wire.PunchPlan, targets []netip.AddrPort, opened bool, heard <-chan struct{}) (connector.Conn, error) {
+// punch packet (heard closes then), or for maxWait (see notifiedWait) at
+// most, then punches.
+func (cl *Client) followNotified(ctx context.Context, id identity.NodeID, plan wire.PunchPlan, targets []netip.AddrPort, opened bool, heard <-chan struct{}, maxWait time.Duration) (connector.Conn, error) {
 	delay := planDelay(plan)
-	ctx, cancel := context.WithTimeout(ctx, delay+lowTTLLead+heardWait+cl.cfg.PunchTimeout)
+	ctx, cancel := context.WithTimeout(ctx, delay+maxWait+cl.cfg.PunchTimeout)
 	defer cancel()
 	if len(targets) == 0 {
 		return connector.Conn{}, fmt.Errorf("%w: no address to punch toward %s", connector.ErrUnreachable, id.Short())
@@ -82,21 +80,35 @@ func (cl *Client) followNotified(ctx context.Context, id identity.NodeID, plan w
 		return connector.Conn{}, err
 	}
 	if opened {
-		if err := waitHeard(ctx, heard, cl.notifiedWait()); err != nil {
+		if err := waitHeard(ctx, heard, maxWait); err != nil {
 			return connector.Conn{}, err
 		}
 	}
 	return cl.punchTargetsNow(ctx, id, plan.Dial, targets)
 }
 
-// notifiedWait is how long the notified side waits for the asker's first
-// packet at most: lowTTLLead, plus heardWait unless this node's NAT maps
-// endpoint-dependently.
-func (cl *Client) notifiedWait() time.Duration {
+// notifiedWait is how long the notified side, told of a punch by gw, waits
+// after its planned moment for the asker's first packet at most:
+// lowTTLLead plus heardWait plus two of its round trips to gw (the asker's
+// answer waits for this side's acknowledgement, and the asker is as far
+// from gw again). Where this node's own NAT maps each destination to a
+// new port, the asker's packets cannot arrive before this side sends, so
+// it waits only lowTTLLead.
+func (cl *Client) notifiedWait(gw gatewayRef) time.Duration {
 	if r := cl.Report(); r != nil && r.Mapping == wire.MappingDependent {
 		return lowTTLLead
 	}
-	return lowTTLLead + heardWait
+	var rtt time.Duration
+	if r, ok := cl.c.(rtter); ok {
+		rtt, _ = r.RTT(gw.target.NodeID)
+	}
+	return lowTTLLead + heardWait + 2*min(rtt, maxPunchDelay)
+}
+
+// rtter is what *connector.Connector has beyond Connector that
+// notifiedWait uses: a pooled peer's smoothed round-trip time.
+type rtter interface {
+	RTT(id identity.NodeID) (time.Duration, bool)
 }
 
 // waitHeard waits until heard closes or d passed.
