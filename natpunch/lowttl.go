@@ -31,10 +31,9 @@ const (
 	// lowTTLPackets is how many low-TTL packets go to each address; more
 	// than one in case the first is lost before the NAT.
 	lowTTLPackets = 3
-	// lowTTLLead is the notified side's least wait after its planned
-	// moment, as before the order was kept by the protocol: an asker that
-	// does not yet open its NAT at once (an older bridge) starts then,
-	// lowTTLLead behind its own low-TTL packets.
+	// lowTTLLead is part of the notified side's longest wait for the
+	// asker's first packet: an asker that does not yet punch at once (an
+	// older bridge) sends it lowTTLLead after its low-TTL packets.
 	lowTTLLead = 150 * time.Millisecond
 	// heardWait bounds how much longer the notified side waits for the
 	// asker's first punch packet. The asker starts after the notified

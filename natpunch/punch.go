@@ -29,10 +29,10 @@ const (
 // once the notified side has acknowledged. The notified side opens its
 // own NAT with low-TTL packets before it acknowledges (see punchFor), so
 // by the time the asker has its plan the notified side's mapping toward
-// it exists, whatever the clocks say: the asker opens its own NAT and
-// punches at once. The notified side sends nothing that reaches the
-// asker's NAT until a punch packet from the asker arrived (so the asker's
-// mapping exists too) or heardWait passed. Neither side's NAT therefore
+// it exists, whatever the clocks say: at its planned moment the asker
+// opens its own NAT and punches at once. The notified side sends nothing
+// that reaches the asker's NAT until a punch packet from the asker arrived
+// (so the asker's mapping exists too), or at most notifiedWait. Neither side's NAT therefore
 // meets a packet from the other before its own mapping exists, which on a
 // NAT that takes unsolicited packets into its own stack (a Docker host)
 // would move the mapping the gateway told the peer about. The planned
@@ -58,7 +58,7 @@ func (cl *Client) followPlan(ctx context.Context, id identity.NodeID, plan wire.
 		return connector.Conn{}, err
 	}
 	cl.openOwnNAT(targets)
-	return cl.punchTargetsNow(ctx, id, plan.Dial, targets)
+	return cl.punchNow(ctx, id, plan.Dial, targets)
 }
 
 // followNotified carries out the notified side's part of plan, whose NAT
@@ -84,7 +84,7 @@ func (cl *Client) followNotified(ctx context.Context, id identity.NodeID, plan w
 			return connector.Conn{}, err
 		}
 	}
-	return cl.punchTargetsNow(ctx, id, plan.Dial, targets)
+	return cl.punchNow(ctx, id, plan.Dial, targets)
 }
 
 // notifiedWait is how long the notified side, told of a punch by gw, waits
@@ -129,10 +129,10 @@ func planDelay(plan wire.PunchPlan) time.Duration {
 	return min(max(time.Duration(plan.DelayMs)*time.Millisecond, 0), maxPunchDelay)
 }
 
-// punchTargetsNow sprays punch packets toward targets until ctx ends and,
+// punchNow sprays punch packets toward targets until ctx ends and,
 // if dial, races QUIC dials to them; otherwise it waits for the peer's
 // connection to arrive.
-func (cl *Client) punchTargetsNow(ctx context.Context, id identity.NodeID, dial bool, targets []netip.AddrPort) (connector.Conn, error) {
+func (cl *Client) punchNow(ctx context.Context, id identity.NodeID, dial bool, targets []netip.AddrPort) (connector.Conn, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	sprayed := make(chan struct{})
 	go func() {
