@@ -99,7 +99,7 @@ func (c *Connector) dialShared(ctx context.Context, want identity.NodeID, endpoi
 	case <-call.done:
 		return call.pc, call.err
 	case <-expired:
-		return nil, fmt.Errorf("%w: no handshake with %s within %v", ErrUnreachable, endpoint, budget)
+		return nil, fmt.Errorf("%w: no handshake with %s within %v", ErrUnreachable, endpoint, budget.Round(time.Millisecond))
 	case <-ctx.Done():
 		return nil, timeoutOr(ctx, ctx.Err())
 	}

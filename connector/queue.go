@@ -108,6 +108,11 @@ func (c *Connector) enqueue(q queued) error {
 			sq.items = qs.spareLocked()
 		}
 	}
+	if len(sq.items) == cap(sq.items) {
+		// Double, where append grows a large slice by a quarter: a queue
+		// filling during a burst is copied about twice, not five times.
+		sq.items = append(make([]queued, 0, 2*cap(sq.items)+16), sq.items...)
+	}
 	sq.items = append(sq.items, q)
 	sq.count++
 	sq.bytes += q.size
@@ -168,9 +173,11 @@ func (qs *sendQueues) take(sq *sendQueue, done []queued) []queued {
 		qs.keepLocked(done)
 		return nil
 	}
-	if cap(done) <= maxSpareItems {
-		sq.items = done[:0]
-	}
+	// While the worker serves, the two slices take turns, whatever their
+	// size: a queue that fills while the worker writes a burst does not
+	// grow a new slice from nothing each time. Only keepLocked, once the
+	// worker ends, holds on to none but small ones.
+	sq.items = done[:0]
 	return items
 }
 

@@ -289,16 +289,7 @@ func (s *sender) ack(st *quic.Stream, upTo uint64) {
 	s.mu.Lock()
 	acked := s.spare[:0]
 	s.spare = nil
-	kept := s.pending[:0]
-	for _, p := range s.pending {
-		if p.st == st && p.seq <= upTo {
-			acked = append(acked, p)
-		} else {
-			kept = append(kept, p)
-		}
-	}
-	clear(s.pending[len(kept):])
-	s.pending = kept
+	acked, s.pending = takeAcked(s.pending, st, upTo, acked)
 	if len(s.pending) == 0 && s.st == st && s.reader == st {
 		st.SetReadDeadline(time.Now().Add(s.pc.c.ackIdle))
 		s.armed = true
@@ -311,6 +302,33 @@ func (s *sender) ack(st *quic.Stream, upTo uint64) {
 	s.mu.Lock()
 	s.spare = acked[:0]
 	s.mu.Unlock()
+}
+
+// takeAcked moves the frames of pending that an acknowledgement of frames
+// up to upTo on st completes to acked, and returns both. pending is in
+// write order, and a stream's frames follow each other (the sender moves to
+// a new stream only once the old one is done with), in the order of their
+// numbers: what upTo acknowledges is one run, after the frames older
+// streams still wait for, usually none. Cutting the run out costs what it
+// holds, not what waits behind it, so a long backlog is not walked on
+// every acknowledgement.
+func takeAcked(pending []pending, st *quic.Stream, upTo uint64, acked []pending) ([]pending, []pending) {
+	i := 0
+	for i < len(pending) && pending[i].st != st {
+		i++
+	}
+	j := i
+	for j < len(pending) && pending[j].st == st && pending[j].seq <= upTo {
+		j++
+	}
+	acked = append(acked, pending[i:j]...)
+	if i == 0 && j < len(pending) {
+		clear(pending[:j]) // the array keeps no done functions
+		return acked, pending[j:]
+	}
+	n := copy(pending[i:], pending[j:])
+	clear(pending[i+n:])
+	return acked, pending[:i+n]
 }
 
 func (s *sender) reject(st *quic.Stream, seq uint64, err error) {

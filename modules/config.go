@@ -46,6 +46,11 @@ type Config struct {
 	// the gateways gets no answer: empty means the gateway's endpoint,
 	// wire.TCPOff none (natpunch.ClientConfig.TCPRelay).
 	TCPRelay string
+	// PortMapping has the bridge, when it has gateways, ask its router for
+	// a mapping of its UDP port (UPnP, NAT-PMP or PCP) in the background
+	// and register the mapped address as a candidate. False means none;
+	// 'peerbridge run' sets it unless --port-mapping=false.
+	PortMapping bool
 	// HTTP is the TCP address of /metrics and /healthz; without a host it
 	// is loopback's. Empty means none.
 	HTTP string

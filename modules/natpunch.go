@@ -17,6 +17,7 @@ import (
 	"github.com/peerbridge/peerbridge/natpunch"
 	"github.com/peerbridge/peerbridge/natpunch/fleet"
 	"github.com/peerbridge/peerbridge/natpunch/gateway"
+	"github.com/peerbridge/peerbridge/natpunch/portmap"
 )
 
 // TraversalModule provides the bridge's NAT traversal: registration with
@@ -28,10 +29,15 @@ var TraversalModule = fx.Module("traversal",
 
 func newTraversal(lc fx.Lifecycle, cfg Config, c *connector.Connector, p *membership.Policy, log *slog.Logger) (*natpunch.Client, error) {
 	l := cfg.NATLimits
+	var pm *portmap.Config
+	if cfg.PortMapping && len(cfg.Gateways) > 0 {
+		pm = &portmap.Config{}
+	}
 	cl, err := natpunch.NewClient(c, natpunch.ClientConfig{
 		Gateways:     cfg.Gateways,
 		Accept:       p.Accepts,
 		TCPRelay:     cfg.TCPRelay,
+		PortMap:      pm,
 		PunchPackets: l.PunchPackets, PunchesPerMinute: l.PunchesPerMinute, MaxPunches: l.MaxPunches,
 		RelayIdleTimeout: l.RelayIdleTimeout, MaxRelaySessionsPerPeer: l.MaxRelaySessionsPerPeer, MaxRelaySessions: l.MaxRelaySessions,
 	}, log.With("component", "natpunch"))

@@ -16,13 +16,23 @@ func natsLogOptions(log *slog.Logger) []nats.Option {
 	return []nats.Option{
 		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) { logAsyncError(log, sub, err) }),
 		nats.ConnectHandler(func(nc *nats.Conn) { log.Info("nats connected", "url", nc.ConnectedUrl()) }),
-		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { log.Warn("nats disconnected", "err", err) }),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { logDisconnect(log, err) }),
 		nats.ReconnectHandler(func(nc *nats.Conn) { log.Info("nats reconnected", "url", nc.ConnectedUrl()) }),
 		nats.ReconnectErrHandler(func(_ *nats.Conn, err error) { log.Warn("nats reconnect failed", "err", err) }),
 		nats.ClosedHandler(func(*nats.Conn) { log.Info("nats connection closed") }),
 		nats.DiscoveredServersHandler(func(nc *nats.Conn) { log.Debug("nats servers discovered", "servers", nc.DiscoveredServers()) }),
 		nats.LameDuckModeHandler(func(nc *nats.Conn) { log.Warn("nats server entering lame duck mode", "url", nc.ConnectedUrl()) }),
 	}
+}
+
+// logDisconnect logs a lost NATS connection as a warning; without an
+// error the connection was closed on purpose (a stop), which is no news.
+func logDisconnect(log *slog.Logger, err error) {
+	if err == nil {
+		log.Debug("nats disconnected: connection closed")
+		return
+	}
+	log.Warn("nats disconnected", "err", err)
 }
 
 // logAsyncError logs an error nats.go reports outside any call: a slow

@@ -135,3 +135,64 @@ func flood(ctx context.Context, t *testing.T, pub *nats.Conn, reached <-chan str
 		pub.Flush()
 	}
 }
+
+// awaitedBuffer is a lockedBuffer that closes seen once a write contains
+// want.
+type awaitedBuffer struct {
+	lockedBuffer
+	want string
+	once sync.Once
+	seen chan struct{}
+}
+
+func (a *awaitedBuffer) Write(p []byte) (int, error) {
+	if bytes.Contains(p, []byte(a.want)) {
+		a.once.Do(func() { close(a.seen) })
+	}
+	return a.lockedBuffer.Write(p)
+}
+
+// TestDisconnectWarnsOnlyWhenLost: closing the bridge's connection to an
+// external NATS at a stop writes no warning; losing the server does.
+func TestDisconnectWarnsOnlyWhenLost(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		lose     bool
+		waitFor  string // the last line the case writes
+		wantWarn bool
+	}{
+		{"stopped", false, "nats connection closed", false},
+		{"server lost", true, "nats disconnected", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			server, err := modules.StartEmbedded("127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer server.Shutdown()
+			out := &awaitedBuffer{want: tc.waitFor, seen: make(chan struct{})}
+			var n *modules.NATS
+			app := fx.New(fx.NopLogger, fx.Supply(slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: slog.LevelDebug}))),
+				modules.ConfigModule(modules.Config{NATS: modules.NATSConfig{URL: server.ClientURL()}}), modules.NATSModule, fx.Populate(&n))
+			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+			defer cancel()
+			if err := app.Start(ctx); err != nil {
+				t.Fatal(err)
+			}
+			defer app.Stop(context.Background())
+			if tc.lose {
+				server.Shutdown()
+			} else if err := app.Stop(ctx); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case <-out.seen:
+			case <-ctx.Done():
+				t.Fatalf("no %q line before the deadline; log:\n%s", tc.waitFor, out.String())
+			}
+			if got := strings.Contains(out.String(), "level=WARN msg=\"nats disconnected\""); got != tc.wantWarn {
+				t.Errorf("warned of the disconnect: %v, want %v; log:\n%s", got, tc.wantWarn, out.String())
+			}
+		})
+	}
+}

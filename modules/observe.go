@@ -31,8 +31,12 @@ var ObserveModule = fx.Module("observe",
 	fx.Invoke(registerService, registerTCPRelayMetrics, func(*admin.Server) {}),
 )
 
-// registerTCPRelayMetrics exports the bridge's TCP relay state.
+// registerTCPRelayMetrics exports the bridge's TCP relay state, and its
+// port mapping.
 func registerTCPRelayMetrics(reg *prometheus.Registry, cl *natpunch.Client) error {
+	if err := metrics.NewPortMap(cl).Register(reg); err != nil {
+		return err
+	}
 	return metrics.NewTCPRelay(cl).Register(reg)
 }
 

@@ -43,6 +43,7 @@ type Client struct {
 	sent     punchCounters
 	heard    heard    // punches waiting for their peer's first packet
 	tcp      tcpState // the TCP relay, when UDP gets no answer
+	pm       portMap  // the router's port mapping, with PortMap set
 
 	mu         sync.Mutex // guards the fields below
 	report     *Report
@@ -74,19 +75,21 @@ func NewClient(c Connector, cfg ClientConfig, log *slog.Logger) (*Client, error)
 		grants:  ratelimit.NewKeyLimiter[identity.NodeID](cfg.RelayGrants, cfg.AllRelayGrants.Limiter(), MaxRateKeys),
 	}
 	cl.relay = newRelayConn(cl.writeTo, cfg.MaxRelaySessionsPerPeer, cfg.MaxRelaySessions)
+	cl.pm.init()
+	if err := checkPortMap(cfg.PortMap); err != nil { // portmap
+		return nil, err
+	}
 	for _, t := range cfg.Gateways {
 		if t.NodeID == "" || t.Endpoint == "" {
 			return nil, fmt.Errorf("natpunch: gateway %q needs NODEID@host:port", t)
 		}
-		ap, err := netip.ParseAddrPort(t.Endpoint)
+		addrs, name, err := cl.resolveEndpoint(context.Background(), t.Endpoint)
 		if err != nil {
-			ua, rerr := net.ResolveUDPAddr("udp", t.Endpoint)
-			if rerr != nil {
-				return nil, fmt.Errorf("natpunch: gateway %s: %w", t.Endpoint, rerr)
-			}
-			ap = ua.AddrPort()
+			return nil, err
 		}
-		cl.gateways = append(cl.gateways, gatewayRef{target: t, addr: netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), health: new(gatewayHealth)})
+		reach := &gatewayReach{name: name}
+		reach.addrs.Store(&addrs)
+		cl.gateways = append(cl.gateways, gatewayRef{target: t, addr: addrs[0], health: new(gatewayHealth), reach: reach})
 	}
 	return cl, nil
 }
@@ -105,6 +108,9 @@ func (cl *Client) Start(ctx context.Context) error {
 	cl.goMu.Lock()
 	cl.ctx, cl.cancel = ctx, cancel
 	cl.goMu.Unlock()
+	if err := cl.startPortMap(); err != nil { // portmap: before registerLoop reads it
+		return err
+	}
 	cl.d = wire.NewDemux(cl.log)
 	cl.d.OnPunch = cl.heard.punchFrom
 	cl.d.OnRelay = func(from netip.AddrPort, s wire.SessionID, pkt []byte) {
@@ -115,7 +121,7 @@ func (cl *Client) Start(ctx context.Context) error {
 	cl.relayTr = &quic.Transport{Conn: cl.relay}
 	ln, err := cl.relayTr.Listen(cl.c.Identity().ServerTLS(), cl.c.QUICConfig())
 	if err != nil {
-		return fmt.Errorf("natpunch: relay listener: %w", err)
+		return errors.Join(fmt.Errorf("natpunch: relay listener: %w", err), cl.closePortMap())
 	}
 	cl.wg.Go(func() { cl.acceptRelayed(ln) })
 	cl.wg.Go(cl.expireRelays)
@@ -149,7 +155,7 @@ func (cl *Client) close() error {
 	cl.relay.Close()
 	cl.wg.Wait()
 	cl.closeTCP()
-	return err
+	return errors.Join(err, cl.closePortMap()) // portmap
 }
 
 // goOwned runs f on a goroutine that Close waits for, and reports false,
@@ -246,13 +252,19 @@ func (cl *Client) registerLoop() {
 	t := time.NewTicker(cl.cfg.RegisterEvery)
 	defer t.Stop()
 	for {
-		if cl.registerAll(cl.refreshReport()) || cl.fallBackToTCP() { // tcprelay: fallBackToTCP
+		cl.reresolve(cl.ctx) // ipv6: every address of the gateways' names
+		ok := cl.registerAll(cl.refreshReport())
+		if ok && cl.followAll() { // ipv6: probed at another address than the control connection runs to
+			ok = cl.registerAll(cl.refreshReport())
+		}
+		if ok || cl.fallBackToTCP() { // tcprelay: fallBackToTCP
 			once.Do(func() { close(cl.registered) })
 		}
 		select {
 		case <-cl.ctx.Done():
 			return
 		case <-t.C:
+		case <-cl.pm.changed: // portmap: tell the gateways at once
 		}
 	}
 }
@@ -270,8 +282,8 @@ func (cl *Client) refreshReport() (*Report, int) {
 	var errs []error
 	for _, gw := range cl.liveGateways() {
 		i := slices.IndexFunc(cl.gateways, func(g gatewayRef) bool { return g.target == gw.target })
-		if last != nil && last.Public != "" && last.Gateway == gw.addr.String() {
-			r, _, err := cl.prober().ask(ctx, gw.addr, 0)
+		if last != nil && last.Public != "" && last.Gateway == gw.at().String() {
+			r, _, err := cl.prober().ask(ctx, gw.at(), 0)
 			if err != nil {
 				// No answer says nothing of the NAT: a full probe would
 				// only spoil the filtering test (see above).
@@ -283,7 +295,7 @@ func (cl *Client) refreshReport() (*Report, int) {
 			}
 			cl.log.Info("public address changed", "from", last.Public, "to", r.Observed.String())
 		}
-		report, err := cl.Probe(ctx, gw.addr)
+		report, err := cl.Probe(ctx, gw.at())
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -296,7 +308,7 @@ func (cl *Client) refreshReport() (*Report, int) {
 	}
 	cl.log.Warn("NAT probe failed", "err", errors.Join(errs...))
 	if last != nil {
-		return last, slices.IndexFunc(cl.gateways, func(g gatewayRef) bool { return g.addr.String() == last.Gateway })
+		return last, slices.IndexFunc(cl.gateways, func(g gatewayRef) bool { return g.at().String() == last.Gateway })
 	}
 	report := &Report{Mapping: wire.Unknown, Filtering: wire.Unknown, NATType: wire.Unknown}
 	cl.mu.Lock()
@@ -319,7 +331,7 @@ func (cl *Client) register(gw gatewayRef, payload []byte, want string) error {
 	backoff := 50 * time.Millisecond
 	for try := range registerTries {
 		ctx, cancel := context.WithTimeout(cl.ctx, 5*time.Second)
-		r, err := cl.c.Request(ctx, connector.Outbound{Target: gw.target, Type: wire.TypeRegister, Payload: payload})
+		r, err := cl.c.Request(ctx, connector.Outbound{Target: gw.control(), Type: wire.TypeRegister, Payload: payload})
 		cancel()
 		if err != nil {
 			return err
@@ -328,7 +340,7 @@ func (cl *Client) register(gw gatewayRef, payload []byte, want string) error {
 		if err := wire.Decode(r.Payload, &got); err != nil {
 			return err
 		}
-		if want == "" || got.Observed == want || try == registerTries-1 {
+		if want == "" || got.Observed == want || try == registerTries-1 || !sameFamily(want, got.Observed) {
 			return nil
 		}
 		cl.log.Debug("gateway saw another address; registering again", "saw", got.Observed, "probed", want)
@@ -358,7 +370,7 @@ func (cl *Client) localAddrs() []string {
 			continue
 		}
 		ip, ok := netip.AddrFromSlice(n.IP)
-		if !ok || ip.IsLoopback() || ip.IsLinkLocalUnicast() || !ip.Unmap().Is4() {
+		if !ok || ip.IsLoopback() || ip.IsLinkLocalUnicast() || !(ip.Unmap().Is4() || ip.IsGlobalUnicast()) {
 			continue
 		}
 		out = append(out, netip.AddrPortFrom(ip.Unmap(), self.Port()).String())

@@ -10,6 +10,7 @@ import (
 	"github.com/peerbridge/peerbridge/connector"
 	"github.com/peerbridge/peerbridge/connector/identity"
 	"github.com/peerbridge/peerbridge/connector/ratelimit"
+	"github.com/peerbridge/peerbridge/natpunch/portmap"
 )
 
 // ClientConfig configures a bridge's NAT traversal. Every zero field means
@@ -75,12 +76,21 @@ type ClientConfig struct {
 	// UDPRetryMin and UDPRetryMax bound the backoff between UDP probes of
 	// the gateway while on the TCP relay. Defaults 1 s and 4 s.
 	UDPRetryMin, UDPRetryMax time.Duration
+	// PortMap, if set, has the bridge ask its router for a mapping of its
+	// UDP port (UPnP, NAT-PMP or PCP) in the background and register the
+	// mapped address as a candidate; its Port is the connector's, set by
+	// Start. Nil means no port mapping (tests, and --port-mapping=false).
+	PortMap *portmap.Config
 	// LocalSubnets returns the subnets this node is on: a peer's claimed
 	// local addresses are dialled and punched only there (a LAN both
 	// share). Nil means the host's interfaces' subnets, loopback excluded;
 	// set it where the connector's socket lives in another network
 	// namespace than the process.
 	LocalSubnets func() []netip.Prefix
+	// Resolve looks gateways' names up; every address a name resolves to
+	// is used (at most MaxGatewayAddrsPerFamily of each family), at start
+	// and at each registration round. Nil means net.DefaultResolver.
+	Resolve ResolveFunc
 }
 
 func (c *ClientConfig) populate() {
@@ -102,6 +112,9 @@ func (c *ClientConfig) populate() {
 	c.AllRelayGrants = c.AllRelayGrants.OrDefault(DefaultAllRelayGrants)
 	if c.LocalSubnets == nil {
 		c.LocalSubnets = ownSubnets
+	}
+	if c.Resolve == nil {
+		c.Resolve = defaultResolve
 	}
 }
 

@@ -26,6 +26,9 @@ type Connector interface {
 	WaitPath(ctx context.Context, id identity.NodeID, ok func(connector.Path) bool) (connector.Conn, error)
 	// PathTo reports the path of the peer's pooled connection, if any.
 	PathTo(id identity.NodeID) (connector.Path, bool)
+	// Peers lists the live connections, with their remote addresses: where
+	// the control connection to a gateway runs.
+	Peers() []connector.PeerInfo
 	// Adopt pools a connection accepted on the relay transport.
 	Adopt(qc *quic.Conn, path connector.Path) error
 	// Request asks a gateway.

@@ -48,6 +48,18 @@
 // moves the node's relay sessions to the new address, so relayed
 // connections survive the change.
 //
+// # Dual stack
+//
+// A gateway named by host name is known at every address the name
+// resolves to (resolve.go), looked up again each round. Its control
+// connection, probes and relay packets go to one of them, the one the
+// control connection runs to (gatewayaddr.go): the gateway records the
+// address it sees that connection come from and relays only packets from
+// there. The bridge's address in the gateway's other family comes from a
+// probe answered with a token, quoted in the registration (dualstack.go);
+// peers trust it as they trust the observed address, and race candidates
+// of both families IPv6 first, IPv4 after a head start.
+//
 // # Fleets
 //
 // Gateways that share a NATS form a fleet (natpunch/fleet): a gateway that

@@ -19,6 +19,7 @@ type gatewayRef struct {
 	target connector.Target
 	addr   netip.AddrPort
 	health *gatewayHealth
+	reach  *gatewayReach // where it is reached now (see at); may be nil
 }
 
 // gatewayHealth is whether a gateway answered last time. A gateway that
@@ -110,10 +111,7 @@ func (cl *Client) findPeer(ctx context.Context, id identity.NodeID, named string
 // took it; each gateway is marked up or down by its answer. probed is the
 // index of the gateway the report's public address was probed on, or -1.
 func (cl *Client) registerAll(report *Report, probed int) bool {
-	payload, err := wire.Encode(&wire.Registration{Local: cl.localAddrs(), Mapping: report.Mapping, Filtering: report.Filtering})
-	if err != nil {
-		return false
-	}
+	reg := wire.Registration{Local: cl.localAddrs(), Mapped: cl.mappedAddr(), Mapping: report.Mapping, Filtering: report.Filtering}
 	var ok atomic.Bool
 	var wg sync.WaitGroup
 	for i, gw := range cl.gateways {
@@ -122,7 +120,7 @@ func (cl *Client) registerAll(report *Report, probed int) bool {
 			want = report.Public
 		}
 		wg.Go(func() {
-			if err := cl.register(gw, payload, want); err != nil {
+			if err := cl.registerAt(gw, reg, want); err != nil {
 				cl.log.Warn("gateway registration failed", "gateway", gw.target.String(), "err", err)
 				cl.markDown(gw, err)
 				return
@@ -132,5 +130,8 @@ func (cl *Client) registerAll(report *Report, probed int) bool {
 		})
 	}
 	wg.Wait()
+	if ok.Load() && reg.Mapped != "" { // portmap
+		cl.pm.registeredOnce()
+	}
 	return ok.Load()
 }

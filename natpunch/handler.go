@@ -81,7 +81,7 @@ func (cl *Client) agreeRelay(gw gatewayRef, peer identity.NodeID, s wire.Session
 		cl.relay.refused.Add(1)
 		return &connector.RemoteError{Code: wire.CodeRateLimited, Text: "natpunch: too many relay sessions asked for by " + peer.Short()}
 	}
-	if err := cl.relay.addSession(s, gw.addr, peer, now, true); err != nil {
+	if err := cl.relay.addSession(s, gw.at(), peer, now, true); err != nil {
 		return &connector.RemoteError{Code: wire.CodeRateLimited, Text: err.Error()}
 	}
 	return nil

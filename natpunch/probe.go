@@ -105,7 +105,7 @@ func (p *prober) run(ctx context.Context, gateway netip.AddrPort, local netip.Ad
 	r.Public = first.Observed.String()
 	r.UDP = UDPOK
 	r.RTTMillis[gateway.String()] = ms(rtt)
-	if first.Other.IsValid() {
+	if first.Other.IsValid() && sameFamily(first.Other.String(), gateway.String()) { // ipv6: an address of the other family maps apart
 		second, rtt, err := p.ask(ctx, first.Other, 0)
 		if err != nil {
 			return nil, err

@@ -192,13 +192,15 @@ func (cl *Client) awaitPath(ctx context.Context, id identity.NodeID) (connector.
 // counted, so a punch cannot be aimed at a third party.
 func (cl *Client) punchTargets(plan wire.PunchPlan, subnets []netip.Prefix) []netip.AddrPort {
 	observed, _ := netip.ParseAddrPort(plan.Observed)
-	return cl.reachable(observed, plan.Addrs, subnets)
+	return cl.targets(observed, wire.ParseReflexive(plan.Reflexive), plan.Addrs, subnets) // ipv6: targets adds the checked reflexive addresses
 }
 
 // reachable is where this node may send to reach a peer: the address a
 // gateway saw the peer's authenticated connection come from, and the
 // addresses the peer merely claims only where they are on one of this
-// node's own subnets (a LAN they share), at most maxPunchAddrs in all.
+// node's own subnets (a LAN they share) or on the very IP the gateway saw
+// (another port of the peer's own router, as a port mapping it holds
+// there is), at most maxPunchAddrs in all.
 // Every other claim is left out and counted: a key cannot have this node
 // send at addresses of its choosing.
 func (cl *Client) reachable(observed netip.AddrPort, claimed []string, subnets []netip.Prefix) []netip.AddrPort {
@@ -212,7 +214,7 @@ func (cl *Client) reachable(observed netip.AddrPort, claimed []string, subnets [
 		ap = unmapped(ap)
 		switch {
 		case err == nil && ap == observed:
-		case err == nil && len(out) < maxPunchAddrs && onSubnet(ap.Addr(), subnets):
+		case err == nil && len(out) < maxPunchAddrs && (onSubnet(ap.Addr(), subnets) || behindObserved(ap, observed)):
 			out = append(out, ap)
 		default:
 			cl.sent.addrsRefused.Add(1)

@@ -39,18 +39,19 @@ func (cl *Client) Route(ctx context.Context, id identity.NodeID, opts connector.
 }
 
 // directFirst reports whether a direct dial to rec is worth its timeout
-// before a hole punch: rec's NAT is known to admit strangers, or rec is
-// behind this node's own public address, so on a LAN with it. Otherwise the
-// dial cannot be answered before a punch opens rec's NAT, and the punch
-// tries rec's local addresses as well. The dial would also do harm: a NAT
-// that takes the unsolicited packets into its own stack (a Docker host)
-// records a connection for them and maps rec's next flow toward this node
-// to another port, so the punch that follows cannot succeed. A peer whose
-// filtering is unknown (its probe went unanswered, as on a loaded host or
-// a lossy link, or its gateway has one address) is therefore punched, not
-// dialled: the punch reaches an open peer too.
+// before a hole punch: rec's NAT is known to admit strangers, rec holds a
+// port mapping on its router (which admits anyone at the mapped port), or
+// rec is behind this node's own public address, so on a LAN with it.
+// Otherwise the dial cannot be answered before a punch opens rec's NAT,
+// and the punch tries rec's local addresses as well. The dial would also
+// do harm: a NAT that takes the unsolicited packets into its own stack (a
+// Docker host) records a connection for them and maps rec's next flow
+// toward this node to another port, so the punch that follows cannot
+// succeed. A peer whose filtering is unknown (its probe went unanswered,
+// as on a loaded host or a lossy link, or its gateway has one address) is
+// therefore punched, not dialled: the punch reaches an open peer too.
 func (cl *Client) directFirst(rec wire.Record) bool {
-	if rec.Open() {
+	if rec.Open() || rec.Mapped.IsValid() { // portmap: a mapped port admits anyone
 		return true
 	}
 	me := cl.Report()
@@ -75,13 +76,16 @@ func (cl *Client) punchMayWork(rec wire.Record) bool {
 	if rec.Open() || me.Filtering == wire.FilteringIndependent {
 		return true
 	}
+	if _, mapped := cl.PortMapping(); mapped || rec.Mapped.IsValid() { // portmap: the other side dials the mapped port
+		return true
+	}
 	return !rec.Symmetric() && me.Mapping != wire.MappingDependent
 }
 
 // gatewayAt returns the configured gateway at addr (the first if none is).
 func (cl *Client) gatewayAt(addr netip.AddrPort) gatewayRef {
 	for _, gw := range cl.gateways {
-		if gw.addr == addr {
+		if gw.addr == addr || gw.at() == addr {
 			return gw
 		}
 	}
@@ -114,7 +118,7 @@ func (cl *Client) ask(ctx context.Context, gw gatewayRef, typ string, in, out an
 	if err != nil {
 		return err
 	}
-	r, err := cl.c.Request(ctx, connector.Outbound{Target: gw.target, Type: typ, Payload: payload})
+	r, err := cl.c.Request(ctx, connector.Outbound{Target: gw.control(), Type: typ, Payload: payload})
 	if err != nil {
 		var re *connector.RemoteError
 		if errors.As(err, &re) && re.Code == connector.CodeNotFound {
@@ -130,8 +134,7 @@ func (cl *Client) lookup(ctx context.Context, gw gatewayRef, id identity.NodeID)
 	if err := cl.ask(ctx, gw, wire.TypeLookup, &wire.NodeRequest{Node: string(id)}, &info); err != nil {
 		return wire.Record{}, err
 	}
-	observed, _ := netip.ParseAddrPort(info.Observed)
-	return wire.Record{ID: id, Observed: observed, Local: info.Local, Mapping: info.Mapping, Filtering: info.Filtering}, nil
+	return lookupRecord(id, info), nil
 }
 
 // direct races dials to every address and keeps the first that answers as
@@ -161,9 +164,14 @@ func (cl *Client) race(ctx context.Context, id identity.NodeID, addrs []string, 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	dials := make(chan dialResult, len(addrs))
-	for _, a := range addrs {
+	delays := dialDelays(addrs) // ipv6: happy eyeballs
+	for i, a := range addrs {
 		go func() {
-			ua, err := net.ResolveUDPAddr("udp", a)
+			err := wait(ctx, delays[i])
+			var ua *net.UDPAddr
+			if err == nil {
+				ua, err = net.ResolveUDPAddr("udp", a)
+			}
 			var conn connector.Conn
 			if err == nil {
 				conn, err = cl.c.DialPath(ctx, nil, ua, id, path)
@@ -244,7 +252,7 @@ func (cl *Client) relayTo(ctx context.Context, gw gatewayRef, id identity.NodeID
 		return connector.Conn{}, fmt.Errorf("natpunch: gateway granted a session of %d bytes", len(grant.Session))
 	}
 	s := wire.SessionID(grant.Session)
-	if err := cl.relay.addSession(s, gw.addr, id, time.Now(), false); err != nil {
+	if err := cl.relay.addSession(s, gw.at(), id, time.Now(), false); err != nil {
 		return connector.Conn{}, err
 	}
 	return cl.c.DialPath(ctx, cl.relayTr, relayAddr{s}, id, connector.PathRelayed)

@@ -84,8 +84,9 @@ func (cl *Client) directUsable(a *attempt) bool {
 }
 
 // directConnect races dials to the explicit endpoint, if any (the local
-// sender named it), the address the gateway saw the peer come from, and
-// the peer's claimed local addresses that are on this node's own subnets:
+// sender named it), the address the gateway saw the peer come from, the
+// peer's mapped port on that same IP, and the peer's claimed local
+// addresses that are on this node's own subnets:
 // never at an address a peer merely names (see reachable).
 func (cl *Client) directConnect(ctx context.Context, a *attempt) (connector.Conn, error) {
 	addrs := cl.directAddrs(a, cl.cfg.LocalSubnets())
@@ -99,7 +100,7 @@ func (cl *Client) directAddrs(a *attempt, subnets []netip.Prefix) []string {
 	if a.opts.Endpoint != "" {
 		addrs = append(addrs, a.opts.Endpoint)
 	}
-	for _, ap := range cl.reachable(a.info.Observed, a.info.Local, subnets) {
+	for _, ap := range cl.targets(a.info.Observed, a.info.Reflexive, a.info.Candidates(), subnets) { // portmap: Candidates adds the mapped port; ipv6: targets the checked reflexive ones
 		addrs = append(addrs, ap.String())
 	}
 	return addrs

@@ -126,9 +126,9 @@ func (cl *Client) connectTCP(gw gatewayRef) error {
 	if err != nil {
 		return err
 	}
-	link := cl.newTCPLink(ws, gw.addr)
+	link := cl.newTCPLink(ws, gw.at())
 	cl.swapTCPLink(link)
-	if _, err := cl.c.DialPath(ctx, link.tr, net.UDPAddrFromAddrPort(gw.addr), gw.target.NodeID, connector.PathRelayed); err != nil {
+	if _, err := cl.c.DialPath(ctx, link.tr, net.UDPAddrFromAddrPort(gw.at()), gw.target.NodeID, connector.PathRelayed); err != nil {
 		cl.closeTCP()
 		return err
 	}
@@ -229,7 +229,7 @@ func (cl *Client) tcpLoop(gw gatewayRef) {
 func (cl *Client) udpAnswers(gw gatewayRef) bool {
 	ctx, cancel := context.WithTimeout(cl.ctx, 2*time.Second)
 	defer cancel()
-	_, _, err := cl.prober().ask(ctx, gw.addr, 0)
+	_, _, err := cl.prober().ask(ctx, gw.at(), 0)
 	return err == nil
 }
 
@@ -240,7 +240,7 @@ func (cl *Client) udpAnswers(gw gatewayRef) bool {
 func (cl *Client) backToUDP(gw gatewayRef) bool {
 	ctx, cancel := context.WithTimeout(cl.ctx, 10*time.Second)
 	defer cancel()
-	_, err := cl.c.DialPath(ctx, nil, net.UDPAddrFromAddrPort(gw.addr), gw.target.NodeID, connector.PathDirect)
+	_, err := cl.c.DialPath(ctx, nil, net.UDPAddrFromAddrPort(gw.at()), gw.target.NodeID, connector.PathDirect)
 	if err == nil {
 		err = cl.registerUnprobed(gw)
 	}

@@ -47,7 +47,7 @@ func mainCode(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		err = fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "%s: %v (see '%s --help')\n", name, err, name)
+		fmt.Fprintf(stderr, "%s: %v (see '%s --help')\n", name, flagError(err), name)
 		return 2
 	}
 	if err := run(ctx, o, stdout, stderr); err != nil {

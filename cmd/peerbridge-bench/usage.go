@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"regexp"
 )
 
 // hiddenFlag reports whether --help leaves flag name out.
@@ -37,16 +38,59 @@ wan_ff_ratio_loss1, ...; wan_ran is 0 when it was skipped). Elsewhere it
 says in one line why the WAN scenario was skipped. It takes about a
 minute (--quick: about 30 s, so under a minute in all).
 
-Flags:
+Every flag also works as 'peerbridge bench --flag'.
 `)
-	fs.VisitAll(func(f *flag.Flag) {
-		if hiddenFlag(f.Name) {
-			return
+	for _, g := range flagGroups {
+		fmt.Fprintf(w, "\n%s:\n", g.title)
+		for _, n := range g.names {
+			printFlag(w, fs.Lookup(n))
 		}
-		arg, text := flag.UnquoteUsage(f)
-		if arg != "" {
-			arg = " " + arg
+		fmt.Fprintf(w, "  Example: %s\n", g.example)
+	}
+}
+
+// flagGroup is a titled group of flags in the help, with an example.
+type flagGroup struct {
+	title, example string
+	names          []string
+}
+
+// flagGroups are the groups of --help; every flag but the hidden ones is
+// in one.
+var flagGroups = []flagGroup{
+	{"What to measure", "peerbridge bench --quick", []string{"quick", "wan"}},
+	{"Output", "peerbridge bench --quick --json --cpuprofile cpu.prof", []string{"json", "cpuprofile", "memprofile"}},
+}
+
+// printFlag writes one flag in --flag style: "--name ARG" on a line, its
+// usage indented below.
+func printFlag(w io.Writer, f *flag.Flag) {
+	arg, text := flag.UnquoteUsage(f)
+	line := "  --" + f.Name
+	if b, ok := f.Value.(interface{ IsBoolFlag() bool }); arg != "" && !(ok && b.IsBoolFlag()) {
+		line += " " + arg
+	}
+	fmt.Fprintf(w, "%s\n      %s\n", line, text)
+}
+
+// flagErrors are the flag package's parse errors and, for each, how to
+// say it with two dashes, as peerbridge does.
+var flagErrors = []struct {
+	re   *regexp.Regexp
+	with string
+}{
+	{regexp.MustCompile(`^flag provided but not defined: -+(.*)$`), "unknown flag --$1"},
+	{regexp.MustCompile(`^flag needs an argument: -+(.*)$`), "--$1 needs a value"},
+	{regexp.MustCompile(`^invalid boolean value (".*") for -+([^:]+): .*$`), "--$2 $1: want true or false"},
+}
+
+// flagError rewrites a parse error of the flag package in --flag style.
+func flagError(err error) string {
+	msg := err.Error()
+	for _, e := range flagErrors {
+		if e.re.MatchString(msg) {
+			return e.re.ReplaceAllString(msg, e.with)
 		}
-		fmt.Fprintf(w, "  --%s%s\n    \t%s\n", f.Name, arg, text)
-	})
+	}
+	return msg
 }

@@ -101,9 +101,20 @@ Measures peerbridge against plain NATS and a NATS leaf node, on loopback,
 and across a simulated 40 ms WAN where it runs as root with /dev/net/tun,
 nft and ip. --quick takes about 20 s on loopback, plus about 30 s for the
 WAN scenario; a default run about 80 s.
---quick runs small counts, --json prints the figures as one JSON object,
---wan runs only the WAN scenario; --cpuprofile and --memprofile write
-profiles.
+
+What to measure:
+  --quick
+      small counts
+  --wan
+      run only the WAN scenario
+  Example: peerbridge bench --quick
+
+Output:
+  --json
+      print the figures as one JSON object instead of a table
+  --cpuprofile FILE, --memprofile FILE
+      write a CPU or heap profile of the run to FILE
+  Example: peerbridge bench --quick --json --cpuprofile cpu.prof
 
 The benchmark is a separate program, peerbridge-bench, so that the daemon
 links no test code; 'peerbridge bench' runs it with the same flags. It was

@@ -27,7 +27,7 @@ func TestBenchWithoutHelper(t *testing.T) {
 		wantCode int
 		wantErr  []string // in stderr
 	}{
-		{"help", []string{"--help"}, 0, []string{"--quick", "--json", "--wan", benchGoInstall, "go build -o peerbridge-bench"}},
+		{"help", []string{"--help"}, 0, []string{"\nWhat to measure:\n  --quick\n", "\nOutput:\n  --json\n", "--wan", benchGoInstall, "go build -o peerbridge-bench"}},
 		{"run", []string{"--quick"}, 2, []string{"peerbridge-bench, and it was not found", benchGoInstall, "go build -o peerbridge-bench ./cmd/peerbridge-bench"}},
 		{"help after --", []string{"--", "--help"}, 2, []string{benchGoInstall}},
 	}
@@ -65,8 +65,9 @@ func TestBenchRunsHelper(t *testing.T) {
 		wantErr    string // in stderr
 	}{
 		{"help", beside, []string{"--help"}, 0, "", "Usage: peerbridge-bench"},
+		{"help grouped", beside, []string{"--help"}, 0, "", "\nOutput:\n  --json\n"},
 		{"help from PATH", inPath, []string{"--help"}, 0, "", "Usage: peerbridge-bench"},
-		{"unknown flag", beside, []string{"--fast"}, 2, "", "peerbridge-bench: flag provided but not defined: -fast"},
+		{"unknown flag", beside, []string{"--fast"}, 2, "", "peerbridge-bench: unknown flag --fast"},
 		{"failure", beside, []string{"--cpuprofile", "/nonexistent/cpu.prof"}, 1, "", "peerbridge-bench: open /nonexistent/cpu.prof"},
 		{"stdin and stdout", beside, []string{"--serve-idle-peers", "1"}, 0, "\nready\n", ""},
 	}

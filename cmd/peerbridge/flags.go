@@ -25,7 +25,7 @@ func (f *targetsFlag) String() string {
 func (f *targetsFlag) Set(s string) error {
 	t, err := connector.ParseTarget(s)
 	if err != nil {
-		return err
+		return fmt.Errorf("want NODEID@host:port: %w", err)
 	}
 	if f.needBoth && (t.NodeID == "" || t.Endpoint == "") {
 		return fmt.Errorf("want NODEID@host:port, got %q", s)

@@ -27,29 +27,34 @@ type listFlag []string
 func (f *listFlag) String() string     { return strings.Join(*f, ",") }
 func (f *listFlag) Set(s string) error { *f = append(*f, s); return nil }
 
-func runGateway(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// gatewayFlags are the flags of 'peerbridge gateway'.
+type gatewayFlags struct {
+	cfg       modules.GatewayConfig
+	listen    listFlag
+	listenTCP listFlag
+	advertise listFlag
+	logLevel  slog.Level
+	logFormat string
+	config    *string
+}
+
+func newGatewayFlags(stderr io.Writer) (*flag.FlagSet, *gatewayFlags) {
 	fs := flag.NewFlagSet("peerbridge gateway", flag.ContinueOnError)
-	var (
-		cfg       modules.GatewayConfig
-		listen    listFlag
-		listenTCP listFlag
-		advertise listFlag
-		logLevel  slog.Level
-		logFormat string
-	)
+	f := &gatewayFlags{}
+	cfg := &f.cfg
 	fs.StringVar(&cfg.KeyFile, "key", "", keyFlagUsage(modules.DefaultGatewayKeyFile))
-	fs.Var(&listen, "listen", "UDP `ADDR` to serve on (repeatable; default "+gateway.DefaultListen+"; a second address on another IP and port lets NAT probes tell filtering and mapping apart)")
-	fs.Var(&listenTCP, "listen-tcp", "TCP `ADDR` of the relay over TLS and WebSocket, for bridges whose networks block UDP (repeatable; default: the host:port of each --listen, so one port number serves both; off: none)")
+	fs.Var(&f.listen, "listen", "UDP `ADDR` to serve on (repeatable; default "+gateway.DefaultListen+"; a second address on another IP and port lets NAT probes tell filtering and mapping apart)")
+	fs.Var(&f.listenTCP, "listen-tcp", "TCP `ADDR` of the relay over TLS and WebSocket, for bridges whose networks block UDP (repeatable; default: the host:port of each --listen, so one port number serves both; off: none)")
 	fs.IntVar(&cfg.Gateway.TCP.MaxConns, "tcp-max-conns", gateway.DefaultTCPMaxConns, "most TCP relay connections in all")
 	fs.IntVar(&cfg.Gateway.TCP.MaxConnsPerIP, "tcp-max-conns-per-ip", gateway.DefaultTCPMaxConnsPerIP, "most TCP relay connections from one IP address")
 	fs.DurationVar(&cfg.Gateway.RegistrationTTL, "registration-ttl", gateway.DefaultRegistrationTTL, "how long a bridge's registration lasts without a refresh")
-	fs.Var(&advertise, "advertise", "`ADDR` other gateways of the fleet and bridges reach each --listen at, in their order (repeatable; default: the bound address; needed in a fleet for a --listen on 0.0.0.0)")
-	fs.StringVar(&cfg.Fleet.URL, "nats-url", "", "NATS URL of the fleet of gateways to join: registrations at any of them are found, punched and relayed through every one (empty: a gateway on its own)")
-	fs.StringVar(&cfg.Fleet.CredsFile, "nats-creds", "", "credentials file for the fleet's NATS")
-	fs.StringVar(&cfg.Fleet.CAFile, "nats-ca", "", "CA certificate file for TLS to the fleet's NATS")
-	fs.StringVar(&cfg.Fleet.CertFile, "nats-cert", "", "client certificate file for TLS to the fleet's NATS")
-	fs.StringVar(&cfg.Fleet.KeyFile, "nats-key", "", "client key file for TLS to the fleet's NATS")
-	fs.StringVar(&cfg.FleetPrefix, "fleet-prefix", fleet.DefaultPrefix, "subject prefix the fleet's gateways share")
+	fs.Var(&f.advertise, "advertise", "`ADDR` other gateways of the fleet and bridges reach each --listen at, in their order (repeatable; default: the bound address; needed in a fleet for a --listen on 0.0.0.0)")
+	fs.StringVar(&cfg.Fleet.URL, "nats-url", "", "NATS `URL` of the fleet of gateways to join: registrations at any of them are found, punched and relayed through every one (empty: a gateway on its own)")
+	fs.StringVar(&cfg.Fleet.CredsFile, "nats-creds", "", "credentials `FILE` for the fleet's NATS")
+	fs.StringVar(&cfg.Fleet.CAFile, "nats-ca", "", "CA certificate `FILE` for TLS to the fleet's NATS")
+	fs.StringVar(&cfg.Fleet.CertFile, "nats-cert", "", "client certificate `FILE` for TLS to the fleet's NATS")
+	fs.StringVar(&cfg.Fleet.KeyFile, "nats-key", "", "client key `FILE` for TLS to the fleet's NATS")
+	fs.StringVar(&cfg.FleetPrefix, "fleet-prefix", fleet.DefaultPrefix, "subject `PREFIX` the fleet's gateways share")
 	httpFlags(fs, &cfg.HTTP, &cfg.HTTPMaxConns, "127.0.0.1:9091")
 	accessFlags(fs, &cfg.Access, "gateway")
 	cfg.Limits = gatewayLimits()
@@ -57,58 +62,71 @@ func runGateway(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	cfg.Gateway.Relay, cfg.Gateway.Limits = gateway.DefaultRelayLimits(), gateway.DefaultLimits()
 	relayFlags(fs, &cfg.Gateway.Relay)
 	gatewayLimitFlags(fs, &cfg.Gateway.Limits)
-	fs.TextVar(&logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn, error")
-	fs.StringVar(&logFormat, "log-format", logging.FormatText, "log format: text or json")
-	config := addConfigFlag(fs)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: peerbridge gateway --key FILE --listen ADDR [--listen ADDR2 ...]\n\nRuns the rendezvous and relay gateway bridges use for NAT traversal.\nFlags can also be set by PEERBRIDGE_<FLAG> variables and a --config file.")
-		printFlags(stderr, fs)
-	}
-	if err := parseFlags(fs, args, stderr); err != nil {
-		return err
-	}
-	if err := applyConfig(fs, *config, os.LookupEnv); err != nil {
-		return err
-	}
-	if len(listen) == 0 {
-		listen = listFlag{gateway.DefaultListen}
+	fs.TextVar(&f.logLevel, "log-level", slog.LevelInfo, "log `LEVEL`: debug, info, warn, error")
+	fs.StringVar(&f.logFormat, "log-format", logging.FormatText, "log `FORMAT`: text or json")
+	f.config = addConfigFlag(fs)
+	fs.Usage = func() { printGatewayHelp(stderr, fs) }
+	return fs, f
+}
+
+// check fills in the default --listen and reports the first bad flag
+// value.
+func (f *gatewayFlags) check() error {
+	if len(f.listen) == 0 {
+		f.listen = listFlag{gateway.DefaultListen}
 	}
 	var c checks
-	for _, l := range listen {
+	for _, l := range f.listen {
 		c.addr("listen", l, gateway.DefaultListen, false)
 	}
-	for _, l := range listenTCP {
+	for _, l := range f.listenTCP {
 		if l != wire.TCPOff {
 			c.addr("listen-tcp", l, "0.0.0.0:443", false)
 		}
 	}
-	c.positive("tcp-max-conns", cfg.Gateway.TCP.MaxConns, fmt.Sprint(gateway.DefaultTCPMaxConns))
-	c.positive("tcp-max-conns-per-ip", cfg.Gateway.TCP.MaxConnsPerIP, fmt.Sprint(gateway.DefaultTCPMaxConnsPerIP))
-	c.addr("http", cfg.HTTP, "127.0.0.1:9091", true)
-	c.positive("http-max-conns", cfg.HTTPMaxConns, fmt.Sprint(admin.DefaultMaxConns))
-	if err := c.err(); err != nil {
+	for _, a := range f.advertise {
+		c.ipPort("advertise", a, "203.0.113.1:9444")
+	}
+	c.duration("registration-ttl", f.cfg.Gateway.RegistrationTTL, gateway.DefaultRegistrationTTL.String())
+	c.positive("tcp-max-conns", f.cfg.Gateway.TCP.MaxConns, fmt.Sprint(gateway.DefaultTCPMaxConns))
+	c.positive("tcp-max-conns-per-ip", f.cfg.Gateway.TCP.MaxConnsPerIP, fmt.Sprint(gateway.DefaultTCPMaxConnsPerIP))
+	c.addr("http", f.cfg.HTTP, "127.0.0.1:9091", true)
+	c.positive("http-max-conns", f.cfg.HTTPMaxConns, fmt.Sprint(admin.DefaultMaxConns))
+	return c.err()
+}
+
+func runGateway(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, f := newGatewayFlags(stderr)
+	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
-	log, err := logging.New(stderr, logFormat, logLevel)
-	if err != nil {
-		return &usageError{fmt.Errorf("--log-format %q: want text or json", logFormat)}
+	if err := applyConfig(fs, *f.config, os.LookupEnv); err != nil {
+		return err
 	}
+	if err := f.check(); err != nil {
+		return err
+	}
+	log, err := logging.New(stderr, f.logFormat, f.logLevel)
+	if err != nil {
+		return &usageError{fmt.Errorf("--log-format %q: want text or json", f.logFormat)}
+	}
+	cfg := &f.cfg
 	explicitKey := cfg.KeyFile != ""
 	key, newKey, err := keyFile(cfg.KeyFile, modules.DefaultGatewayKeyFile, os.Getenv)
 	if err != nil {
 		return err
 	}
 	cfg.KeyFile = key
-	cfg.Gateway.Listen = listen
-	cfg.Gateway.ListenTCP = listenTCP
-	cfg.Gateway.Advertise = advertise
+	cfg.Gateway.Listen = f.listen
+	cfg.Gateway.ListenTCP = f.listenTCP
+	cfg.Gateway.Advertise = f.advertise
 	var (
 		g    *gateway.Gateway
 		http *admin.Server
 		p    *membership.Policy
 		stop stopping
 	)
-	app := fx.New(fxLogger(log, &stop), fx.Supply(log), modules.GatewayModule(cfg), fx.Populate(&g, &http, &p))
+	app := fx.New(fxLogger(log, &stop), fx.Supply(log), modules.GatewayModule(*cfg), fx.Populate(&g, &http, &p))
 	if err := app.Start(ctx); err != nil {
 		return startError(err)
 	}

@@ -19,7 +19,7 @@ func runID(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	nkey := fs.Bool("nkey", false, "print the key as a NATS user public nkey (U...), as `nsc add user --public-key` takes it, instead of the node ID")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: peerbridge id [--key FILE] [--nkey]\n\nPrints the node ID of the key in FILE, creating the key if it does not exist;\nwithout --key, of the key 'peerbridge run' uses by default.")
-		printFlags(stderr, fs)
+		printFlags(stderr, fs, idFlagGroups()...)
 	}
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
@@ -48,4 +48,11 @@ func runID(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintln(stdout, id.NodeID())
 	return nil
+}
+
+// idFlagGroups are the groups of 'peerbridge id --help'.
+func idFlagGroups() []flagGroup {
+	return []flagGroup{
+		{"Key", "peerbridge id --key /var/lib/peerbridge/peerbridge.key --nkey", []string{"key", "nkey"}},
+	}
 }

@@ -59,6 +59,9 @@ func main() {
 // mainCode runs the command line and returns the exit code: 0 on success, 2
 // for usage errors, 1 for failures.
 func mainCode(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 2 && args[0] == "help" {
+		args = []string{args[1], "--help"} // 'peerbridge help run' is 'peerbridge run --help'
+	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(stderr)
 		if len(args) == 0 {

@@ -14,6 +14,7 @@ import (
 	"github.com/peerbridge/peerbridge/connector"
 	"github.com/peerbridge/peerbridge/connector/identity"
 	"github.com/peerbridge/peerbridge/natpunch"
+	"github.com/peerbridge/peerbridge/natpunch/portmap"
 )
 
 // probeResult is one gateway's report, with whether the gateway proved
@@ -22,7 +23,14 @@ type probeResult struct {
 	*natpunch.Report
 	Node        string `json:"node"`
 	NodeChecked bool   `json:"node_checked"`
+	// PortMapping lists what the LAN's router offers: "UPnP, NAT-PMP,
+	// PCP", some of them, or "none".
+	PortMapping string `json:"port_mapping"`
 }
+
+// portMapWait bounds the question to the router: it runs while the
+// gateways are probed.
+const portMapWait = 3 * time.Second
 
 func runProbe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("peerbridge probe", flag.ContinueOnError)
@@ -30,22 +38,29 @@ func runProbe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Var(&gateways, "gateway", "gateway `NODEID@host:port` to probe, the host a name or an IP address (repeatable)")
 	listen := fs.String("listen", "0.0.0.0:0", "UDP `ADDR` to probe from")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
-	timeout := fs.Duration("timeout", 10*time.Second, "give up after this long")
+	timeout := fs.Duration("timeout", 10*time.Second, "give up after this long, e.g. 5s")
+	askRouter := fs.Bool("port-mapping", true, "ask the LAN's router which port mapping protocols it offers")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: peerbridge probe --gateway NODEID@host:port [--json]\n\nReports this host's public address and NAT behaviour (RFC 4787 mapping and\nfiltering) as seen by a gateway, and \"udp: blocked\" when only the gateway's\nTCP relay answers. It checks that the gateway holds the key of NODEID, and\nfails if it does not.")
-		printFlags(stderr, fs)
+		fmt.Fprintln(stderr, "Usage: peerbridge probe --gateway NODEID@host:port [--json]\n\nReports this host's public address and NAT behaviour (RFC 4787 mapping and\nfiltering) as seen by a gateway, and \"udp: blocked\" when only the gateway's\nTCP relay answers. It checks that the gateway holds the key of NODEID, and\nfails if it does not. It also asks the LAN's router which port mapping\nprotocols it offers (UPnP, NAT-PMP, PCP).")
+		printFlags(stderr, fs, probeFlagGroups()...)
 	}
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
 	if len(gateways.targets) == 0 {
-		return &usageError{errors.New("--gateway is required")}
+		return &usageError{errors.New("--gateway NODEID@host:port is required (see 'peerbridge probe --help')")}
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
+	offers := make(chan string, 1)
+	go func() { offers <- probePortMapping(ctx, *askRouter, *listen) }()
 	results, err := probeAll(ctx, *listen, gateways.targets)
+	pm := <-offers
 	if err != nil {
 		return err
+	}
+	for i := range results {
+		results[i].PortMapping = pm
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
@@ -56,9 +71,33 @@ func runProbe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return enc.Encode(results)
 	}
 	for _, r := range results {
-		fmt.Fprintf(stdout, "gateway:    %s\nnode:       %s (checked)\n%s\n", r.Gateway, r.Node, r.Report)
+		fmt.Fprintf(stdout, "gateway:    %s\nnode:       %s (checked)\n%sport map:   %s\n\n", r.Gateway, r.Node, r.Report, r.PortMapping)
 	}
 	return nil
+}
+
+// probePortMapping asks the default gateway which of UPnP, NAT-PMP and
+// PCP it offers, unless told not to or probing from loopback (a loopback
+// socket is never mapped).
+func probePortMapping(ctx context.Context, ask bool, listen string) string {
+	if ap, err := netip.ParseAddrPort(listen); !ask || err == nil && ap.Addr().IsLoopback() {
+		return "not asked"
+	}
+	ctx, cancel := context.WithTimeout(ctx, portMapWait)
+	defer cancel()
+	o, err := portmap.Probe(ctx, netip.Addr{}, nil)
+	if err != nil {
+		return "none (" + err.Error() + ")"
+	}
+	return o.String()
+}
+
+// probeFlagGroups are the groups of 'peerbridge probe --help'.
+func probeFlagGroups() []flagGroup {
+	return []flagGroup{
+		{"Probe", "peerbridge probe --gateway NODEID@gateway.example.com:9444 --gateway NODEID2@198.51.100.2:9444 --json",
+			[]string{"gateway", "listen", "timeout", "port-mapping", "json"}},
+	}
 }
 
 // probeAll probes the NAT against each gateway from a fresh key and a

@@ -48,6 +48,7 @@ func newRunFlags(stderr io.Writer) (*flag.FlagSet, *runFlags) {
 	fs.Var(&f.peers, "peer", "static peer `NODEID@host:port` (repeatable)")
 	fs.Var(&f.gateways, "gateway", "gateway `NODEID@host:port` for NAT traversal (repeatable)")
 	fs.StringVar(&c.TCPRelay, "tcp-relay", "", "TCP relay `host:port` of the first gateway, used when UDP to it gets no answer (default: the gateway's own host:port; off: never); HTTPS_PROXY is honoured")
+	fs.BoolVar(&c.PortMapping, "port-mapping", true, "with --gateway, ask the router for a mapping of the UDP port (UPnP, NAT-PMP or PCP) and register it as a candidate, so peers reach this bridge directly")
 	fs.Var(f.serve, "serve", "answer inbound requests of `TYPE=SUBJECT` from that NATS subject (repeatable)")
 	fs.StringVar(&c.Prefix, "prefix", bridge.DefaultPrefix, "subject `PREFIX`: <prefix>.send.>, <prefix>.request.>, <prefix>.recv.<type>")
 	fs.StringVar(&c.QueueGroup, "queue", bridge.DefaultQueueGroup, "NATS queue `GROUP` shared by bridges on one NATS")

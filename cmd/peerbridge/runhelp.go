@@ -24,7 +24,7 @@ func runFlagGroups() []flagGroup {
 		{"Peers", "peerbridge run --key /var/lib/peerbridge/peerbridge.key --peer NODEID@203.0.113.7:9443 --timeout 4s",
 			[]string{"listen", "key", "peer", "timeout", "reply-timeout", "idle-timeout", "max-payload", "max-targets"}},
 		{"NAT traversal", "peerbridge run --gateway NODEID@gateway.example.com:9443",
-			[]string{"gateway", "tcp-relay", "punch-packets", "punches-per-minute", "max-punches", "relay-idle-timeout", "relay-sessions-per-peer", "max-relay-sessions"}},
+			[]string{"gateway", "tcp-relay", "port-mapping", "punch-packets", "punches-per-minute", "max-punches", "relay-idle-timeout", "relay-sessions-per-peer", "max-relay-sessions"}},
 		{"Who may connect", "peerbridge run --allow NODEID --allow NODEID2:orders,audit --trust ACCOUNT",
 			[]string{"allow", "trust", "creds"}},
 		{"Limits", "peerbridge run --max-conns 500 --max-inbound-requests 256 --max-queue 2048",

@@ -19,11 +19,11 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := flag.NewFlagSet("peerbridge status", flag.ContinueOnError)
 	url := fs.String("nats-url", "nats://"+modules.DefaultNATSListen, "NATS `URL` the bridges use (env NATS_URL)")
 	asJSON := fs.Bool("json", false, "print JSON instead of tables")
-	wait := fs.Duration("wait", time.Second, "how long to wait for bridges to answer")
-	creds := fs.String("nats-creds", "", "credentials file for the NATS")
+	wait := fs.Duration("wait", time.Second, "how long to wait for bridges to answer, e.g. 2s")
+	creds := fs.String("nats-creds", "", "credentials `FILE` for the NATS")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: peerbridge status [--nats-url URL] [--json]\n\nFinds every bridge on a NATS through its peerbridge micro service and\nprints its node ID and a table of its peers.")
-		printFlags(stderr, fs)
+		printFlags(stderr, fs, statusFlagGroups()...)
 	}
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
@@ -55,4 +55,13 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return enc.Encode(bridges)
 	}
 	return status.WriteTable(stdout, bridges)
+}
+
+// statusFlagGroups are the groups of 'peerbridge status --help'.
+func statusFlagGroups() []flagGroup {
+	return []flagGroup{
+		{"NATS", "peerbridge status --nats-url nats://127.0.0.1:4222 --nats-creds user.creds --wait 2s",
+			[]string{"nats-url", "nats-creds", "wait"}},
+		{"Output", "peerbridge status --json", []string{"json"}},
+	}
 }

@@ -10,6 +10,8 @@ import (
 
 	"go.uber.org/fx"
 	"go.uber.org/fx/fxevent"
+
+	"github.com/peerbridge/peerbridge/modules/logging"
 )
 
 // stopReportEvery is how often a stop in progress says what it waits for.
@@ -22,11 +24,19 @@ type stopping struct {
 	current atomic.Pointer[string] // the stop hook running, by its owner's name
 }
 
-// LogEvent passes e on and notes the stop hook it starts.
+// LogEvent passes e on, its run time rounded, and notes the stop hook it
+// starts.
 func (s *stopping) LogEvent(e fxevent.Event) {
-	if ev, ok := e.(*fxevent.OnStopExecuting); ok {
+	switch ev := e.(type) {
+	case *fxevent.OnStopExecuting:
 		name := hookOwner(ev.CallerName)
 		s.current.Store(&name)
+	case *fxevent.OnStartExecuted:
+		ev.Runtime = logging.Round(ev.Runtime)
+	case *fxevent.OnStopExecuted:
+		ev.Runtime = logging.Round(ev.Runtime)
+	case *fxevent.Run:
+		ev.Runtime = logging.Round(ev.Runtime)
 	}
 	s.Logger.LogEvent(e)
 }
@@ -67,22 +77,13 @@ func stopApp(app *fx.App, s *stopping, timeout time.Duration, log *slog.Logger, 
 	for {
 		select {
 		case err := <-done:
-			log.Info("stopped", "took", roundDuration(time.Since(start)))
+			log.Info("stopped", "took", logging.Round(time.Since(start)))
 			return err
 		case <-tick.C:
-			args := []any{"waiting_for", s.waitingFor(), "elapsed", roundDuration(time.Since(start)), "left", roundDuration(time.Until(start.Add(timeout)))}
+			args := []any{"waiting_for", s.waitingFor(), "elapsed", logging.Round(time.Since(start)), "left", logging.Round(time.Until(start.Add(timeout)))}
 			log.Info("stopping: waiting for work in flight", append(args, inFlight()...)...)
 		}
 	}
-}
-
-// roundDuration rounds d for a log line: to the millisecond below a
-// second, to the tenth of a second above.
-func roundDuration(d time.Duration) time.Duration {
-	if d < time.Second {
-		return d.Round(time.Millisecond)
-	}
-	return d.Round(100 * time.Millisecond)
 }
 
 // fxLogger sends fx's own events, errors included, to log at debug level

@@ -3,11 +3,18 @@ package main
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"os"
+	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"go.uber.org/fx"
+
+	"github.com/peerbridge/peerbridge/modules/logging"
 )
 
 // TestSecondSignalExitsAtOnce: the first signal cancels the context, the
@@ -47,14 +54,78 @@ func TestHookOwner(t *testing.T) {
 	}
 }
 
-func TestRoundDuration(t *testing.T) {
-	for in, want := range map[time.Duration]time.Duration{
-		2499994893 * time.Nanosecond: 2500 * time.Millisecond,
-		1234567 * time.Nanosecond:    time.Millisecond,
-		0:                            0,
-	} {
-		if got := roundDuration(in); got != want {
-			t.Errorf("roundDuration(%v) = %v, want %v", in, got, want)
+// lineWriter is a log destination that tells when a line containing want
+// has been written.
+type lineWriter struct {
+	mu   sync.Mutex // guards buf and seen
+	buf  bytes.Buffer
+	want string
+	seen chan struct{} // closed once want was written
+}
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if bytes.Contains(p, []byte(w.want)) && w.seen != nil {
+		close(w.seen)
+		w.seen = nil
+	}
+	return w.buf.Write(p)
+}
+
+func (w *lineWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
+// nanoDuration finds a duration printed with more than three decimals.
+var nanoDuration = regexp.MustCompile(`\d\.\d{4,}(h|m|s|ms|µs|us)\b`)
+
+// TestSlowStopLogsRoundedDurations: a stop that waits for a stop hook says
+// what it waits for and how long it took, and no line of it, fx's own
+// debug events included, prints a duration to the nanosecond.
+func TestSlowStopLogsRoundedDurations(t *testing.T) {
+	w := &lineWriter{want: "stopping: waiting for work in flight", seen: make(chan struct{})}
+	seen := w.seen
+	log, err := logging.New(w, logging.FormatText, slog.LevelDebug)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	var stop stopping
+	app := fx.New(fxLogger(log, &stop), fx.Invoke(func(lc fx.Lifecycle) {
+		lc.Append(fx.Hook{OnStop: func(ctx context.Context) error {
+			select {
+			case <-release:
+			case <-ctx.Done():
+			}
+			return nil
+		}})
+	}))
+	if err := app.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	stopped := make(chan error, 1)
+	go func() {
+		stopped <- stopApp(app, &stop, 30*time.Second, log, func() []any { return []any{"inbound_requests", 1} })
+	}()
+	select {
+	case <-seen:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("no report of the stop in 10 s; log:\n%s", w)
+	}
+	close(release)
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
+	}
+	out := w.String()
+	for _, want := range []string{"elapsed=", "left=", "inbound_requests=1", "msg=stopped took=", "runtime="} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %q:\n%s", want, out)
 		}
+	}
+	if m := nanoDuration.FindString(out); m != "" {
+		t.Errorf("log prints the duration %s unrounded:\n%s", m, out)
 	}
 }

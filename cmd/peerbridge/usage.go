@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"regexp"
 	"slices"
 	"strings"
@@ -61,10 +62,21 @@ func printFlag(w io.Writer, f *flag.Flag) {
 	if arg != "" && !isBool(f.Value) {
 		line += " " + argName(arg)
 	}
-	if !slices.Contains([]string{"", "0", "false", "[]"}, f.DefValue) {
-		usage += " (default " + f.DefValue + ")"
+	if def := defaultText(f); !slices.Contains([]string{"", "0", "0s", "false", "[]"}, def) {
+		usage += " (default " + def + ")"
 	}
 	fmt.Fprintf(w, "%s\n      %s\n", line, usage)
+}
+
+// defaultText is how the help writes f's default: as the flag takes it,
+// so a log level in lower case ("info", not slog's "INFO").
+func defaultText(f *flag.Flag) string {
+	if g, ok := unhinted(f.Value).(flag.Getter); ok {
+		if _, ok := g.Get().(*slog.Level); ok {
+			return strings.ToLower(f.DefValue)
+		}
+	}
+	return f.DefValue
 }
 
 // argName is the placeholder of a flag's value: the name its usage
@@ -128,6 +140,8 @@ func formatHint(v flag.Value) string {
 		return "a number such as 2.5"
 	case bool:
 		return "true or false"
+	case *slog.Level:
+		return "debug, info, warn or error"
 	}
 	return ""
 }

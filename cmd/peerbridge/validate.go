@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"strconv"
 	"time"
 )
@@ -22,6 +23,13 @@ func (c *checks) addr(flagName, v, example string, optional bool) {
 	}
 	if err != nil {
 		*c = append(*c, fmt.Errorf("--%s %q: want host:port, e.g. %s", flagName, v, example))
+	}
+}
+
+// ipPort checks an ip:port flag, which takes no host name.
+func (c *checks) ipPort(flagName, v, example string) {
+	if _, err := netip.ParseAddrPort(v); err != nil {
+		*c = append(*c, fmt.Errorf("--%s %q: want ip:port, e.g. %s", flagName, v, example))
 	}
 }
 

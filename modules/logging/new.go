@@ -23,9 +23,9 @@ var ErrBadFormat = errors.New("logging: format must be text or json")
 
 // New returns a logger writing format ("text" or "json") to w at level and
 // above, with warnings and errors rate-limited per message to one every
-// DefaultRepeatEvery.
+// DefaultRepeatEvery, and every duration attribute rounded by Round.
 func New(w io.Writer, format string, level slog.Level) (*slog.Logger, error) {
-	opts := &slog.HandlerOptions{Level: level}
+	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: roundDurations}
 	var h slog.Handler
 	switch format {
 	case FormatText:

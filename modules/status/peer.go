@@ -42,7 +42,7 @@ func peersOf(infos []connector.PeerInfo, now time.Time, membership func(identity
 			Node: string(p.Node), Path: string(p.Path), Endpoint: p.Remote.String(),
 			RTTMillis: float64(p.RTT.Microseconds()) / 1000,
 			BytesIn:   p.BytesIn, BytesOut: p.BytesOut,
-			Since: p.Since.UTC(), AgeSeconds: now.Sub(p.Since).Round(time.Millisecond).Seconds(),
+			Since: p.Since.UTC(), AgeSeconds: float64(now.Sub(p.Since).Round(time.Millisecond).Milliseconds()) / 1000,
 			Membership: membership(p.Node),
 		})
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/peerbridge/peerbridge/connector"
 	"github.com/peerbridge/peerbridge/connector/connectortest"
+	"github.com/peerbridge/peerbridge/connector/identity"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -139,6 +140,23 @@ func TestServiceVersion(t *testing.T) {
 	for in, want := range map[string]string{"v1.2.3": "1.2.3", "(devel)": "0.0.0", "": "0.0.0", "v0.0.0-20261125154333-3682ac2f1ab1+dirty": "0.0.0-20261125154333-3682ac2f1ab1+dirty"} {
 		if got := ServiceVersion(in); got != want {
 			t.Errorf("ServiceVersion(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestPeerFiguresAreRounded: a peer's age and RTT come out in JSON to the
+// millisecond and microsecond, without float noise (1.598, not
+// 1.5979999999999999).
+func TestPeerFiguresAreRounded(t *testing.T) {
+	now := time.Unix(1000, 0)
+	infos := []connector.PeerInfo{{Node: "n", Pooled: true, RTT: 761234 * time.Nanosecond, Since: now.Add(-1598000001 * time.Nanosecond)}}
+	b, err := json.Marshal(peersOf(infos, now, func(identity.NodeID) string { return "open" })[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"rtt_ms":0.761,`, `"age_s":1.598,`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("peer %s lacks %s", b, want)
 		}
 	}
 }

@@ -68,7 +68,7 @@ func remoteRecord(id identity.NodeID, ans *wire.FleetAnswer) (record, error) {
 	if err := errors.Join(err1, err2, err3); err != nil || ans.Peer.Node != string(id) {
 		return record{}, fleetErr(errors.Join(err, errors.New("a malformed answer")))
 	}
-	rec := wire.Record{ID: id, Observed: observed, Local: ans.Peer.Local, Mapping: ans.Peer.Mapping, Filtering: ans.Peer.Filtering}
+	rec := wire.Record{ID: id, Observed: observed, Local: ans.Peer.Local, Mapped: wire.ParseMapped(ans.Peer.Mapped), Mapping: ans.Peer.Mapping, Filtering: ans.Peer.Filtering}
 	return record{Record: rec, home: &fleetHome{id: home, addr: addr, tcp: ans.TCP}}, nil
 }
 

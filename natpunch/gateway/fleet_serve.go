@@ -76,7 +76,7 @@ func (g *Gateway) answer(rec record) *wire.FleetAnswer {
 
 // info is rec as a lookup answers it.
 func info(rec record) *wire.PeerInfo {
-	return &wire.PeerInfo{Node: string(rec.ID), Observed: rec.Observed.String(), Local: rec.Local, Mapping: rec.Mapping, Filtering: rec.Filtering}
+	return &wire.PeerInfo{Node: string(rec.ID), Observed: rec.Observed.String(), Local: rec.Local, Mapped: rec.MappedString(), Mapping: rec.Mapping, Filtering: rec.Filtering}
 }
 
 // servePunch tells b, registered here, to punch toward the asker a, whose
@@ -126,7 +126,7 @@ func (g *Gateway) askerRecord(from identity.NodeID, p wire.PeerInfo) (record, er
 	if !ok1 || !ok2 {
 		return record{}, wire.BadRequest("unknown NAT behaviour")
 	}
-	return record{Record: wire.Record{ID: from, Observed: observed, Local: p.Local, Mapping: mapping, Filtering: filtering}}, nil
+	return record{Record: wire.Record{ID: from, Observed: observed, Local: p.Local, Mapped: wire.ParseMapped(p.Mapped), Mapping: mapping, Filtering: filtering}}, nil
 }
 
 // serveRelay opens the home half of a relay session between the asker,

@@ -33,6 +33,7 @@ type Gateway struct {
 	rates gatewayRates
 	tcp   *tcpServer // the TCP relay; serves once StartTCPOn gave it listeners
 	fleet Fleet      // nil for a gateway on its own
+	tok   *tokens    // probe answers' tokens, for bridges' other address family
 	fs    fleetStats
 
 	ctx    context.Context
@@ -52,8 +53,12 @@ func New(cfg Config, id *identity.Identity, log *slog.Logger) (*Gateway, error) 
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	tok, err := newTokens()
+	if err != nil {
+		return nil, err
+	}
 	return &Gateway{
-		cfg: cfg, id: id, log: log,
+		cfg: cfg, id: id, log: log, tok: tok,
 		reg: newRegistry(cfg.Limits.MaxRegistrations, cfg.Limits.MaxRegistrationsPerIP), relay: newRelayTable(cfg.Relay), rates: newGatewayRates(cfg.Limits),
 		tcp: newTCPServer(id, cfg.TCP, log),
 	}, nil
@@ -239,12 +244,15 @@ func (g *Gateway) other(i int) int {
 // answered from the other address's alt socket, or not at all without one.
 func (g *Gateway) probeServer(i int) func(netip.AddrPort, wire.Probe) {
 	return func(from netip.AddrPort, p wire.Probe) {
-		o := g.other(i)
+		o := g.otherFor(i, from)
 		resp := wire.ProbeResponse{Txn: p.Txn, Observed: from}
 		if o >= 0 {
 			resp.Other = g.addrs[o]
 		}
-		b := resp.Append(make([]byte, 0, wire.ProbeResponseSize))
+		if p.Flags&wire.ProbeFlagToken != 0 { // ipv6: proof for the bridge's other family
+			resp.Token = g.tok.mint(from, time.Now())
+		}
+		b := resp.Append(make([]byte, 0, wire.ProbeResponseTokenSize))
 		to := net.UDPAddrFromAddrPort(from)
 		if p.Flags&wire.ProbeFlagChange == 0 {
 			g.conns[i].Transport().WriteTo(b, to)

@@ -128,8 +128,12 @@ func (g *Gateway) record(i int, m *connector.Message) (record, error) {
 	if g.onTCP(m.Remote) { // tcprelay: UDP cannot reach a node on the TCP relay
 		mapping, filtering = wire.MappingDependent, wire.FilteringDependent
 	}
+	reflexive, err := g.tok.reflexive(req.Reflexive, m.Remote, time.Now()) // ipv6
+	if err != nil {
+		return record{}, err
+	}
 	return record{
-		Record: wire.Record{ID: m.From, Observed: m.Remote, Local: local, Mapping: mapping, Filtering: filtering},
+		Record: wire.Record{ID: m.From, Observed: m.Remote, Local: local, Mapped: wire.ParseMapped(req.Mapped), Mapping: mapping, Filtering: filtering, Reflexive: reflexive},
 		via:    i, ip: g.ipKey(m.Remote), expires: time.Now().Add(g.cfg.RegistrationTTL),
 	}, nil
 }
@@ -184,6 +188,7 @@ func (g *Gateway) lookup(ctx context.Context, m *connector.Message) (*wire.PeerI
 		return nil, err
 	}
 	pi := info(rec)
+	pi.Reflexive = wire.ReflexiveStrings(rec.Reflexive) // ipv6
 	if rec.home != nil {
 		pi.Home, pi.HomeAddr = string(rec.home.id), rec.home.addr.String()
 	}
@@ -230,11 +235,11 @@ func (g *Gateway) punch(ctx context.Context, m *connector.Message) (*wire.PunchP
 	rttB, _ := g.conns[b.via].RTT(b.ID)
 	start := max(rttA, rttB)/2 + 10*time.Millisecond
 	dial := wire.ADials(a.Record, b.Record)
-	toB := wire.PunchPlan{Node: string(a.ID), Observed: a.Observed.String(), Addrs: a.Candidates(), Dial: !dial, DelayMs: (start - rttB/2).Milliseconds()}
+	toB := wire.PunchPlan{Node: string(a.ID), Observed: a.Observed.String(), Addrs: a.Candidates(), Dial: !dial, DelayMs: (start - rttB/2).Milliseconds(), Reflexive: wire.ReflexiveStrings(a.Reflexive)}
 	if err := g.notify(ctx, b, wire.TypePunchNotify, &toB); err != nil {
 		return nil, err
 	}
-	return &wire.PunchPlan{Node: string(b.ID), Observed: b.Observed.String(), Addrs: b.Candidates(), Dial: dial, DelayMs: (start - rttA/2).Milliseconds()}, nil
+	return &wire.PunchPlan{Node: string(b.ID), Observed: b.Observed.String(), Addrs: b.Candidates(), Dial: dial, DelayMs: (start - rttA/2).Milliseconds(), Reflexive: wire.ReflexiveStrings(b.Reflexive)}, nil
 }
 
 // notify sends a control message to a registered bridge over its own

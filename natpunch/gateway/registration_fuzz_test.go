@@ -21,6 +21,7 @@ func FuzzRegistration(f *testing.F) {
 		{Local: []string{strings.Repeat("1", 300)}},
 		{Local: slices.Repeat([]string{"198.19.1.10:1"}, 9)},
 		{Mapping: "full cone"},
+		{Reflexive: []wire.Reflexive{{Addr: "[2001:db8::12]:4242", Token: []byte{1, 2, 3, 4, 5, 6, 7, 8}}, {Addr: "198.18.0.12:1"}}},
 	} {
 		b, err := wire.Encode(&reg)
 		if err != nil {
@@ -28,7 +29,11 @@ func FuzzRegistration(f *testing.F) {
 		}
 		f.Add(b)
 	}
-	g := &Gateway{cfg: Config{RegistrationTTL: 1}}
+	tok, err := newTokens()
+	if err != nil {
+		f.Fatal(err)
+	}
+	g := &Gateway{cfg: Config{RegistrationTTL: 1}, tok: tok}
 	g.cfg.Limits.populate()
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m := &connector.Message{From: "n", Payload: b, Remote: netip.MustParseAddrPort("198.18.0.12:61542")}
@@ -36,7 +41,7 @@ func FuzzRegistration(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if len(b) > DefaultMaxRecordBytes || len(rec.Local) > DefaultMaxLocalAddrs {
+		if len(b) > DefaultMaxRecordBytes || len(rec.Local) > DefaultMaxLocalAddrs || len(rec.Reflexive) > wire.MaxReflexive {
 			t.Fatalf("accepted %d bytes with %d local addresses", len(b), len(rec.Local))
 		}
 		for _, l := range rec.Local {

@@ -25,11 +25,17 @@ const (
 	TypeRelayNotify = "$pb.relay"
 )
 
-// Registration is what a bridge tells its gateway about itself.
+// Registration is what a bridge tells its gateway about itself. Mapped,
+// the port mapping it holds on its router, is left out when there is none;
+// gateways that predate it ignore it.
 type Registration struct {
 	Local     []string `msgpack:"local"`
+	Mapped    string   `msgpack:"mapped,omitempty"`
 	Mapping   string   `msgpack:"mapping"`
 	Filtering string   `msgpack:"filtering"`
+	// Reflexive are the bridge's addresses in the other address family, as
+	// the gateway's probes saw them, each with the probe answer's token.
+	Reflexive []Reflexive `msgpack:"reflexive,omitempty"`
 }
 
 // Registered is the gateway's answer: the bridge's address as the gateway
@@ -44,17 +50,23 @@ type NodeRequest struct {
 	Node string `msgpack:"node"`
 }
 
-// PeerInfo is what a gateway knows of a node. Home and HomeAddr name the
+// PeerInfo is what a gateway knows of a node; Mapped is left out when the
+// node holds no port mapping, and bridges that predate it ignore it. Home
+// and HomeAddr name the
 // gateway of the fleet the node is registered at, when that is not the
 // gateway that answered.
 type PeerInfo struct {
 	Node      string   `msgpack:"node"`
 	Observed  string   `msgpack:"observed"`
 	Local     []string `msgpack:"local"`
+	Mapped    string   `msgpack:"mapped,omitempty"`
 	Mapping   string   `msgpack:"mapping"`
 	Filtering string   `msgpack:"filtering"`
 	Home      string   `msgpack:"home,omitempty"`
 	HomeAddr  string   `msgpack:"home_addr,omitempty"`
+	// Reflexive are the node's addresses in the other address family that
+	// the gateway checked (see Reflexive); as trusted as Observed.
+	Reflexive []string `msgpack:"reflexive,omitempty"`
 }
 
 // PunchPlan tells one side of a hole punch what to do: punch toward Addrs
@@ -67,6 +79,9 @@ type PunchPlan struct {
 	Addrs    []string `msgpack:"addrs"`
 	Dial     bool     `msgpack:"dial"`
 	DelayMs  int64    `msgpack:"delay_ms"`
+	// Reflexive are the peer's gateway-checked addresses in the other
+	// address family (see PeerInfo.Reflexive).
+	Reflexive []string `msgpack:"reflexive,omitempty"`
 }
 
 // RelayGrant gives both sides of a relay its session.

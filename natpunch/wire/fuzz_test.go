@@ -22,6 +22,8 @@ func seedPackets() [][]byte {
 		p.Append(nil),
 		r.Append(nil),
 		(&ProbeResponse{Txn: p.Txn}).Append(nil),
+		(&ProbeResponse{Txn: p.Txn, Observed: r.Observed, Token: [TokenLen]byte{1, 2, 3, 4, 5, 6, 7, 8}}).Append(nil),
+		(&Probe{Txn: p.Txn, Flags: ProbeFlagToken}).Append(nil),
 		AppendPunch(nil, []byte("12345678")),
 		AppendRelay(nil, SessionID{9, 8, 7}, []byte{0xc0, 1, 2, 3}),
 	}
@@ -141,6 +143,9 @@ var controlTypes = []func() any{
 func FuzzDecodeControl(f *testing.F) {
 	seeds := []any{
 		&Registration{Local: []string{"198.19.1.10:4242"}, Mapping: MappingIndependent, Filtering: FilteringDependent},
+		&Registration{Local: []string{"[2001:db8:1::10]:4242"}, Reflexive: []Reflexive{{Addr: "198.18.0.12:61542", Token: []byte{1, 2, 3, 4, 5, 6, 7, 8}}}},
+		&PeerInfo{Node: "n", Observed: "[2001:db8::13]:41811", Reflexive: []string{"198.18.0.13:41811"}},
+		&PunchPlan{Node: "n", Observed: "[2001:db8::13]:41811", Reflexive: []string{"198.18.0.13:41811"}},
 		&Registered{Observed: "198.18.0.12:61542", Others: []string{"198.18.0.11:7443"}},
 		&NodeRequest{Node: "qrciqwke"},
 		&PeerInfo{Node: "n", Observed: "198.18.0.13:41811", Local: []string{"198.19.2.10:1"}},

@@ -53,11 +53,14 @@ func (p *Probe) Append(b []byte) []byte {
 }
 
 // ProbeResponse answers a probe: the address the probe came from, and the
-// gateway's other address (invalid if it has none).
+// gateway's other address (invalid if it has none). Token, if not zero,
+// is the gateway's proof that the prober receives packets at Observed
+// (see ProbeFlagToken); it is sent only when asked for.
 type ProbeResponse struct {
 	Txn      [TxnLen]byte
 	Observed netip.AddrPort
 	Other    netip.AddrPort
+	Token    [TokenLen]byte
 }
 
 const ProbeResponseSize = HeaderLen + TxnLen + 2*AddrLen
@@ -66,7 +69,11 @@ func (r *ProbeResponse) Append(b []byte) []byte {
 	b = append(b, PacketProbeResponse, Magic[0], Magic[1])
 	b = append(b, r.Txn[:]...)
 	b = appendAddr(b, r.Observed)
-	return appendAddr(b, r.Other)
+	b = appendAddr(b, r.Other)
+	if r.Token != ([TokenLen]byte{}) {
+		b = append(b, r.Token[:]...)
+	}
+	return b
 }
 
 func appendAddr(b []byte, a netip.AddrPort) []byte {
@@ -113,12 +120,13 @@ func ParseProbe(b []byte) (Probe, error) {
 
 func ParseProbeResponse(b []byte) (ProbeResponse, error) {
 	var r ProbeResponse
-	if len(b) != ProbeResponseSize || !IsType(b, PacketProbeResponse) {
-		return r, fmt.Errorf("wire: not a probe response: %d bytes, want its header and %d", len(b), ProbeResponseSize)
+	if (len(b) != ProbeResponseSize && len(b) != ProbeResponseTokenSize) || !IsType(b, PacketProbeResponse) {
+		return r, fmt.Errorf("wire: not a probe response: %d bytes, want its header and %d or %d", len(b), ProbeResponseSize, ProbeResponseTokenSize)
 	}
 	copy(r.Txn[:], b[HeaderLen:])
 	r.Observed = parseAddr(b[HeaderLen+TxnLen:])
 	r.Other = parseAddr(b[HeaderLen+TxnLen+AddrLen:])
+	copy(r.Token[:], b[ProbeResponseSize:])
 	return r, nil
 }
 

@@ -11,11 +11,20 @@ import (
 // lookup answers it (as a PeerInfo), so both sides reason about a peer
 // with the same methods.
 type Record struct {
-	ID        identity.NodeID
-	Observed  netip.AddrPort // the bridge's address as the gateway sees it
-	Local     []string       // addresses the bridge reports for itself
+	ID       identity.NodeID
+	Observed netip.AddrPort // the bridge's address as the gateway sees it
+	Local    []string       // addresses the bridge reports for itself
+	// Mapped is the port mapping the bridge says it holds on its router
+	// (UPnP, NAT-PMP or PCP): a claim like Local, zero if none. A peer
+	// sends to it only where its IP is the one the gateway saw the bridge
+	// come from (see natpunch's Client.reachable).
+	Mapped    netip.AddrPort
 	Mapping   string
 	Filtering string
+	// Reflexive are the bridge's addresses in the other address family,
+	// each checked by the gateway (see wire.Reflexive): as trusted as
+	// Observed.
+	Reflexive []netip.AddrPort
 }
 
 // Open reports whether a NAT with this filtering admits packets from
@@ -26,11 +35,15 @@ func (rec Record) Open() bool { return rec.Filtering == FilteringIndependent }
 // Symmetric reports endpoint-dependent mapping.
 func (rec Record) Symmetric() bool { return rec.Mapping == MappingDependent }
 
-// Candidates returns the addresses to try for rec: public first, then local.
+// Candidates returns the addresses to try for rec: public first, then the
+// mapped port, then local.
 func (rec Record) Candidates() []string {
-	out := make([]string, 0, 1+len(rec.Local))
+	out := make([]string, 0, 2+len(rec.Local))
 	if rec.Observed.IsValid() {
 		out = append(out, rec.Observed.String())
+	}
+	if rec.Mapped.IsValid() && rec.Mapped != rec.Observed {
+		out = append(out, rec.Mapped.String())
 	}
 	for _, l := range rec.Local {
 		if l != rec.Observed.String() {
@@ -41,8 +54,8 @@ func (rec Record) Candidates() []string {
 }
 
 // ADials decides which side of a hole punch dials: the side whose packets
-// will get through. A peer with endpoint-independent filtering admits
-// anyone, so the other dials it; a symmetric peer's mapping toward the
+// will get through. A peer that holds a port mapping on its router, or has
+// endpoint-independent filtering, admits anyone, so the other dials it; a symmetric peer's mapping toward the
 // other is unknown in advance, so it dials; otherwise the lower node ID
 // dials. Exactly one side dials, so the punch makes one connection.
 //
@@ -55,10 +68,33 @@ func (rec Record) Candidates() []string {
 // only brings the victim's packets back to the attacker itself.
 func ADials(a, b Record) bool {
 	switch {
+	case a.Mapped.IsValid() != b.Mapped.IsValid():
+		return b.Mapped.IsValid()
 	case b.Open() != a.Open():
 		return b.Open()
 	case a.Symmetric() != b.Symmetric():
 		return a.Symmetric()
 	}
 	return a.ID < b.ID
+}
+
+// MappedString is rec.Mapped as the wire carries it: empty for none.
+func (rec Record) MappedString() string {
+	if !rec.Mapped.IsValid() {
+		return ""
+	}
+	return rec.Mapped.String()
+}
+
+// ParseMapped reads a mapped address from the wire: the zero AddrPort for
+// none or anything that is not a unicast IPv4 or IPv6 address and a
+// non-zero port, so a malformed claim is dropped, not refused (older
+// bridges send none).
+func ParseMapped(s string) netip.AddrPort {
+	ap, err := netip.ParseAddrPort(s)
+	a := ap.Addr().Unmap()
+	if err != nil || ap.Port() == 0 || !a.IsGlobalUnicast() {
+		return netip.AddrPort{}
+	}
+	return netip.AddrPortFrom(a, ap.Port())
 }

@@ -34,7 +34,8 @@
 //
 // # Address plan
 //
-// Only the benchmarking range 198.18.0.0/15 is used:
+// Only the benchmarking range 198.18.0.0/15 is used (and, in a lab made
+// [WithIPv6], the documentation prefix 2001:db8::/32; see lab6.go):
 //
 //   - public segment 198.18.0.0/24; routers and public hosts get addresses
 //     from 198.18.0.10 upwards, in the order they are added;
@@ -68,6 +69,11 @@
 //     packets addressed to itself, as a Linux host masquerading for Docker
 //     containers does by default: such a packet leaves a conntrack entry,
 //     and the next outbound flow to its sender gets another public port.
+//   - [Mapped]: symmetric, but the router runs the real miniupnpd (UPnP
+//     IGD, NAT-PMP, PCP), so a host that asks for a port mapping is
+//     reachable there by anyone. The lab owns the miniupnpd process and a
+//     STUN server it needs on the public segment, and stops both at
+//     teardown; [New] skips the test when miniupnpd is not installed.
 //
 // Routers raise conntrack's UDP timeouts to ten minutes so mappings do not
 // expire during a test, and (all but [DockerHost]) drop unsolicited packets

@@ -13,8 +13,9 @@ import (
 // segment or on a NAT's LAN. Create it with [Lab.AddPublicHost] or
 // [NAT.AddHost].
 type Host struct {
-	ns    string
-	addrs []netip.Addr
+	ns     string
+	addrs  []netip.Addr
+	addrs6 []netip.Addr // see WithIPv6
 	// wireNS and wireDev are the far end of the host's link (its port on
 	// the public bridge or its router's LAN bridge), where the packets it
 	// sends are dropped to simulate loss.
@@ -27,11 +28,15 @@ func (h *Host) Name() string { return h.ns }
 // Addrs returns the host's IPv4 addresses, the first being its primary one.
 func (h *Host) Addrs() []netip.Addr { return slices.Clone(h.addrs) }
 
-// Subnets returns the host's subnets: every lab segment is a /24.
+// Subnets returns the host's subnets: every lab segment is a /24, and
+// with IPv6 (see WithIPv6) a /64.
 func (h *Host) Subnets() []netip.Prefix {
-	out := make([]netip.Prefix, 0, len(h.addrs))
+	out := make([]netip.Prefix, 0, len(h.addrs)+len(h.addrs6))
 	for _, a := range h.addrs {
 		out = append(out, netip.PrefixFrom(a, 24).Masked())
+	}
+	for _, a := range h.addrs6 {
+		out = append(out, netip.PrefixFrom(a, 64).Masked())
 	}
 	return out
 }

@@ -3,6 +3,7 @@ package natlab_test
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"os"
 	"strings"
 	"sync"
@@ -59,12 +60,14 @@ type pairResult struct {
 	firstBA time.Duration
 	want    string
 	err     error
+	remote  netip.AddrPort // where a's connection to b ends, once settled (invalid if relayed)
 }
 
 // matrixPair is one pair's lab hosts, made on the test's goroutine.
 type matrixPair struct {
 	a, b   natlab.Kind
 	ha, hb *natlab.Host
+	want   string // the paths expected; "" means as mustRelay says
 }
 
 // TestMatrix connects a bridge behind every kind of NAT with one behind
@@ -136,6 +139,7 @@ func runLossyMatrix(t *testing.T, together bool, loss int, opts ...natlab.Option
 			}
 		}
 	}
+	pairs = append(pairs, mappedPairs(t, lab)...) // portmap
 	var mu sync.Mutex
 	var results []pairResult
 	t.Run("pairs", func(t *testing.T) {
@@ -165,8 +169,12 @@ func runPair(t *testing.T, pr matrixPair, cfg natpunch.ClientConfig, together bo
 	if mustRelay(pr.a, pr.b) {
 		res.want = "relayed"
 	}
-	a := startPeer(t, "a-"+string(pr.a), pr.ha, cfg)
-	b := startPeer(t, "b-"+string(pr.b), pr.hb, cfg)
+	if pr.want != "" { // ipv6: pairs that IPv6 lets meet without the relay
+		res.want = pr.want
+	}
+	a := startPeer(t, "a-"+string(pr.a), pr.ha, withPortMap(cfg, pr.a, pr.ha))
+	b := startPeer(t, "b-"+string(pr.b), pr.hb, withPortMap(cfg, pr.b, pr.hb))
+	awaitPortMaps(t, pr, a, b)
 	ctx, cancel := context.WithTimeout(context.Background(), firstReplyWait)
 	defer cancel()
 	var ab, ba answer
@@ -200,6 +208,7 @@ func runPair(t *testing.T, pr matrixPair, cfg natpunch.ClientConfig, together bo
 			*dir.path = got.path
 		}
 	}
+	res.remote = remoteTo(a, b) // ipv6: which family a direct path runs over
 	for _, p := range []string{res.pathAB, res.pathBA} {
 		if !strings.Contains(res.want, p) || p == "" {
 			t.Errorf("%s/%s: path %q, want %s", pr.a, pr.b, p, res.want)
@@ -244,18 +253,45 @@ func matrixTable(results []pairResult) string {
 }
 
 // directRate renders the share of pairs that found a path without the
-// relay, both ways, as iroh and Tailscale count it.
+// relay, both ways, as iroh and Tailscale count it: of all pairs, and, when
+// some pairs have a side with port mapping or IPv6, of those pairs and of
+// the others apart (issue 22: the rate with and without them).
 func directRate(results []pairResult) string {
 	if len(results) == 0 {
 		return ""
 	}
+	var with, without []pairResult
+	for _, r := range results {
+		if helped(r.a) || helped(r.b) {
+			with = append(with, r)
+		} else {
+			without = append(without, r)
+		}
+	}
+	out := "\ndirect rate: " + rateOf(results) + " pairs direct or punched"
+	if len(with) > 0 {
+		out += "; with port mapping or IPv6 on a side: " + rateOf(with) + "; without: " + rateOf(without)
+	}
+	return out + "\n"
+}
+
+// helped reports whether a side of kind k has port mapping or IPv6.
+func helped(k natlab.Kind) bool {
+	return k == natlab.Mapped || strings.HasSuffix(string(k), "/v6")
+}
+
+// rateOf renders how many of results went without the relay both ways.
+func rateOf(results []pairResult) string {
 	direct := 0
 	for _, r := range results {
 		if r.err == nil && r.pathAB != "relayed" && r.pathBA != "relayed" {
 			direct++
 		}
 	}
-	return fmt.Sprintf("\ndirect rate: %d of %d pairs direct or punched (%.0f%%)\n", direct, len(results), 100*float64(direct)/float64(len(results)))
+	if len(results) == 0 {
+		return "0 of 0"
+	}
+	return fmt.Sprintf("%d of %d (%.0f%%)", direct, len(results), 100*float64(direct)/float64(len(results)))
 }
 
 // roundMs renders d to the millisecond, or as "<1ms".

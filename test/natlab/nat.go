@@ -62,6 +62,7 @@ type NAT struct {
 	router string     // router namespace; "" for None
 	public netip.Addr // router's public address; invalid for None
 	lan    int        // N of 198.19.N.0/24; 0 for None
+	v6     bool       // routes IPv6 (see WithIPv6)
 
 	hostsMu sync.Mutex // guards hosts, and kind (which only SetKind changes)
 	hosts   int        // LAN hosts added so far
@@ -105,7 +106,11 @@ func (n *NAT) addHost(name string) (*Host, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Host{ns: ns, addrs: []netip.Addr{addr}, wireNS: n.router, wireDev: port}, nil
+	addrs6, err := n.plugLANHost6(ns, addr) // ipv6: nothing unless n routes IPv6
+	if err != nil {
+		return nil, err
+	}
+	return &Host{ns: ns, addrs: []netip.Addr{addr}, addrs6: addrs6, wireNS: n.router, wireDev: port}, nil
 }
 
 // attachLAN makes namespace name and plugs it into n's LAN with the LAN's
@@ -268,7 +273,7 @@ func (l *Lab) addNAT(name string, kind Kind) (*NAT, error) {
 			return nil, err
 		}
 		return &NAT{lab: l, name: name, kind: kind}, nil
-	case FullCone, PortRestricted, Symmetric, DockerHost, Corporate:
+	case FullCone, PortRestricted, Symmetric, DockerHost, Corporate, Mapped:
 	default:
 		return nil, fmt.Errorf("natlab: unknown NAT kind %q", kind)
 	}
@@ -289,7 +294,13 @@ func (l *Lab) addNAT(name string, kind Kind) (*NAT, error) {
 	if n.router, _, err = l.attachPublic(name, public); err != nil {
 		return nil, err
 	}
-	return n, n.setupRouter()
+	if _, err := l.public6Up(name, n.router, public); err != nil { // ipv6: nothing without it
+		return nil, err
+	}
+	if err := n.setupRouter(); err != nil {
+		return n, err
+	}
+	return n, n.setupRouter6()
 }
 
 // setupRouter gives the router its LAN bridge, its nftables rules and its
@@ -356,6 +367,9 @@ func (n *NAT) SetKind(kind Kind) error {
 // that sends (a dynamic set) and sends any public UDP arriving on such a
 // port to the LAN host.
 func ruleset(kind Kind, fullConeHost netip.Addr) string {
+	if kind == Mapped {
+		return mappedRuleset()
+	}
 	var b strings.Builder
 	b.WriteString(udpBlockRules(kind == Corporate))
 	fmt.Fprintf(&b, "table ip %s\ndelete table ip %s\ntable ip %s {\n", natTable, natTable, natTable)

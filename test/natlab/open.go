@@ -48,6 +48,8 @@ func open(opts []Option) (*Lab, error) {
 		nextPublic: firstHostOctet,
 		nextLAN:    1,
 		wire:       cfg.wire,
+		ipv6:       cfg.ipv6,
+		v4only:     make(map[string]bool),
 	}
 	ns, err := l.createNamespace(internetName)
 	if err != nil {
@@ -74,7 +76,7 @@ func (l *Lab) CreatePublicHost(name string, nAddrs int) (*Host, error) {
 
 // CreateNAT is [Lab.AddNAT] returning its error, for a lab made by [Open].
 func (l *Lab) CreateNAT(name string, kind Kind) (*NAT, error) {
-	return l.addNAT(name, kind)
+	return l.createNAT(name, kind)
 }
 
 // CreateHost is [NAT.AddHost] returning its error, for a lab made by

@@ -148,7 +148,7 @@ func (p *peer) start(ctx context.Context, cfg natpunch.ClientConfig) error {
 	if p.conn, err = connector.New(connector.Config{}, id, log); err != nil {
 		return err
 	}
-	udp, err := p.host.ListenUDP(netip.AddrPortFrom(p.host.Addrs()[0], 0))
+	udp, err := p.listenUDP() // ipv6: dual-stack where the host has IPv6
 	if err != nil {
 		p.conn = nil
 		return err
