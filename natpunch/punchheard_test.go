@@ -3,6 +3,12 @@ package natpunch
 import (
 	"net/netip"
 	"testing"
+
+	"github.com/peerbridge/peerbridge/connector"
+	"github.com/peerbridge/peerbridge/connector/identity"
+	"github.com/peerbridge/peerbridge/natpunch/gateway"
+	"github.com/peerbridge/peerbridge/natpunch/natpunchtest"
+	"github.com/peerbridge/peerbridge/natpunch/wire"
 )
 
 // TestHeardMatchesTheHostNotThePort: a punch packet from a punched host
@@ -49,5 +55,23 @@ func closed(ch <-chan struct{}) bool {
 		return true
 	default:
 		return false
+	}
+}
+
+// TestNotifiedSideOpensItsNATBeforeAnswering: the notified side's low-TTL
+// packets are sent before punchFor returns, that is before the gateway is
+// answered and so before the asker can send anything.
+func TestNotifiedSideOpensItsNATBeforeAnswering(t *testing.T) {
+	_, cl := startBridgeServing(t, ClientConfig{Gateways: []connector.Target{natpunchtest.Target(natpunchtest.StartGateway(t, gateway.Config{}))}}, natpunchtest.Echo())
+	peer, err := identity.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := wire.PunchPlan{Node: string(peer.NodeID()), Observed: "127.0.0.1:9", DelayMs: 0}
+	if err := cl.punchFor(cl.gateways[0], peer.NodeID(), plan); err != nil {
+		t.Fatal(err)
+	}
+	if got := cl.PunchStats().PacketsSent; got != lowTTLPackets {
+		t.Fatalf("%d punch packets sent when punchFor returned, want the %d low-TTL ones", got, lowTTLPackets)
 	}
 }
