@@ -41,6 +41,7 @@ type Client struct {
 	punches  *punchGate
 	grants   *ratelimit.KeyLimiter[identity.NodeID] // relay sessions peers ask for, per peer and in all
 	sent     punchCounters
+	heard    heard    // punches waiting for their peer's first packet
 	tcp      tcpState // the TCP relay, when UDP gets no answer
 	pm       portMap  // the router's port mapping, with PortMap set
 
@@ -112,6 +113,7 @@ func (cl *Client) Start(ctx context.Context) error {
 		return err
 	}
 	cl.d = wire.NewDemux(cl.log)
+	cl.d.OnPunch = cl.heard.punchFrom
 	cl.d.OnRelay = func(from netip.AddrPort, s wire.SessionID, pkt []byte) {
 		if !cl.relay.deliver(from, s, pkt[wire.RelayOverhead:]) {
 			cl.d.Dropped.Add(1)

@@ -37,7 +37,7 @@ func (cl *Client) gatewayByID(id identity.NodeID) (gatewayRef, bool) {
 // peer is within its punch rate and no punch for it is running, and fewer
 // than MaxPunches are. The request is answered at once; the punch runs on
 // its own clock, on a goroutine Close waits for.
-func (cl *Client) punchFor(peer identity.NodeID, plan wire.PunchPlan) error {
+func (cl *Client) punchFor(gw gatewayRef, peer identity.NodeID, plan wire.PunchPlan) error {
 	if err := cl.accept(peer); err != nil {
 		return err
 	}
@@ -45,14 +45,23 @@ func (cl *Client) punchFor(peer identity.NodeID, plan wire.PunchPlan) error {
 	if err != nil {
 		return &connector.RemoteError{Code: wire.CodeRateLimited, Text: err.Error()}
 	}
+	// The low-TTL packets go out before this request is answered: the
+	// gateway answers the asker only after that, so this side's mapping
+	// exists before the asker's first packet (see followPlan).
+	targets := cl.punchTargets(plan, cl.cfg.LocalSubnets())
+	heard, stopHeard := cl.heard.listen(targets)
+	opened := cl.openOwnNAT(targets)
 	started := cl.goOwned(func() {
 		defer release()
-		ctx, cancel := context.WithTimeout(cl.ctx, maxPunchDelay+cl.cfg.PunchTimeout+5*time.Second)
+		defer stopHeard()
+		maxWait := cl.notifiedWait(gw)
+		ctx, cancel := context.WithTimeout(cl.ctx, maxPunchDelay+maxWait+cl.cfg.PunchTimeout+5*time.Second)
 		defer cancel()
-		_, err := cl.followPlan(ctx, peer, plan)
+		_, err := cl.followNotified(ctx, peer, plan, targets, opened, heard, maxWait)
 		cl.trace(peer, "punch-notified", err)
 	})
 	if !started {
+		stopHeard()
 		release()
 		return &connector.RemoteError{Code: connector.CodeUnavailable, Text: "natpunch: client is not running"}
 	}
@@ -99,7 +108,7 @@ func (cl *Client) serveControl(gw gatewayRef, m *connector.Message) error {
 		if err != nil {
 			return wire.BadRequest("%v", err)
 		}
-		return cl.punchFor(peer, plan)
+		return cl.punchFor(gw, peer, plan)
 	case wire.TypeRelayNotify:
 		var grant wire.RelayGrant
 		if err := wire.Decode(m.Payload, &grant); err != nil || len(grant.Session) != wire.SessionLen {

@@ -39,23 +39,27 @@ func (cl *Client) Route(ctx context.Context, id identity.NodeID, opts connector.
 }
 
 // directFirst reports whether a direct dial to rec is worth its timeout
-// before a hole punch: rec's NAT admits strangers (or its filtering is
-// unknown), rec holds a port mapping on its router (which admits anyone at
-// the mapped port), or rec is behind this node's own public address, so on a LAN
-// with it. Otherwise the dial cannot be answered before a punch opens
-// rec's NAT, and the punch tries rec's local addresses as well. The dial
-// would also do harm: a NAT that keeps state for the unsolicited packets
-// may map this node's next flow to another port, spoiling the punch.
+// before a hole punch: rec's NAT is known to admit strangers, rec holds a
+// port mapping on its router (which admits anyone at the mapped port), or
+// rec is behind this node's own public address, so on a LAN with it.
+// Otherwise the dial cannot be answered before a punch opens rec's NAT,
+// and the punch tries rec's local addresses as well. The dial would also
+// do harm: a NAT that takes the unsolicited packets into its own stack (a
+// Docker host) records a connection for them and maps rec's next flow
+// toward this node to another port, so the punch that follows cannot
+// succeed. A peer whose filtering is unknown (its probe went unanswered,
+// as on a loaded host or a lossy link, or its gateway has one address) is
+// therefore punched, not dialled: the punch reaches an open peer too.
 func (cl *Client) directFirst(rec wire.Record) bool {
-	if rec.Filtering != wire.FilteringDependent || rec.Mapped.IsValid() { // portmap: a mapped port admits anyone
+	if rec.Open() || rec.Mapped.IsValid() { // portmap: a mapped port admits anyone
 		return true
 	}
 	me := cl.Report()
 	if me == nil {
-		return true
+		return false
 	}
 	public, err := netip.ParseAddrPort(me.Public)
-	return err != nil || public.Addr() == rec.Observed.Addr()
+	return err == nil && public.Addr() == rec.Observed.Addr()
 }
 
 // punchMayWork reports whether a hole punch with rec can succeed, as far

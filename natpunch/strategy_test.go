@@ -31,6 +31,7 @@ func TestStrategyRules(t *testing.T) {
 	open := wire.Record{Observed: peer, Mapping: wire.MappingIndependent, Filtering: wire.FilteringIndependent}
 	closed := wire.Record{Observed: peer, Mapping: wire.MappingIndependent, Filtering: wire.FilteringDependent}
 	symmetric := wire.Record{Observed: peer, Mapping: wire.MappingDependent, Filtering: wire.FilteringDependent}
+	unknown := wire.Record{Observed: peer, Mapping: wire.Unknown, Filtering: wire.Unknown}
 	lan := wire.Record{Observed: netip.MustParseAddrPort("198.51.100.1:5000"), Mapping: wire.MappingIndependent, Filtering: wire.FilteringDependent}
 	skip := connector.NATOptions{SkipHolePunch: true}
 	endpoint := connector.NATOptions{Endpoint: "192.0.2.7:4000"}
@@ -43,6 +44,7 @@ func TestStrategyRules(t *testing.T) {
 	}{
 		{"open peer", open, connector.NATOptions{}, false, []string{"direct", "punch", "relay"}},
 		{"filtering peer", closed, connector.NATOptions{}, false, []string{"punch", "relay"}},
+		{"peer whose probe went unanswered", unknown, connector.NATOptions{}, false, []string{"punch", "relay"}},
 		{"filtering peer behind our address", lan, connector.NATOptions{}, false, []string{"direct", "punch", "relay"}},
 		{"filtering peer, endpoint given", closed, endpoint, false, []string{"direct", "punch", "relay"}},
 		{"filtering peer, punch skipped", closed, skip, false, []string{"direct", "relay"}},

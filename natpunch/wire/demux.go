@@ -19,6 +19,9 @@ type Demux struct {
 	// valid only until onRelay returns.
 	OnProbe func(from netip.AddrPort, p Probe)
 	OnRelay func(from netip.AddrPort, s SessionID, pkt []byte)
+	// OnPunch, if set, is told of every punch packet, on the reading
+	// goroutine; it must not block.
+	OnPunch func(from netip.AddrPort)
 
 	mu      sync.Mutex // guards waiters
 	waiters map[[TxnLen]byte]chan ProbeResponse
@@ -57,6 +60,9 @@ func (d *Demux) Dispatch(from netip.AddrPort, b []byte) {
 		d.answer(r)
 	case PacketPunch:
 		d.Punches.Add(1)
+		if d.OnPunch != nil {
+			d.OnPunch(from)
+		}
 	case PacketRelay:
 		s, _, err := ParseRelay(b)
 		if err != nil || d.OnRelay == nil {
