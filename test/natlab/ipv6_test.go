@@ -179,7 +179,20 @@ var ipv6Pairs = [][2]natlab.Kind{
 // IPv6). A last pair has IPv6 on one side only: it relays, through a
 // gateway one side reaches over IPv6 and the other over IPv4.
 func TestMatrixIPv6(t *testing.T) {
-	lab := natlab.New(t, natlab.WithIPv6())
+	runIPv6Matrix(t, "PEERBRIDGE_NATLAB_IPV6_TABLE")
+}
+
+// TestMatrixIPv6WAN is TestMatrixIPv6 across TestMatrixWAN's wired lab: 40
+// ms of round trip with up to 20 ms of jitter.
+func TestMatrixIPv6WAN(t *testing.T) {
+	runIPv6Matrix(t, "PEERBRIDGE_NATLAB_IPV6_WAN_TABLE", natlab.WithWire(wanWire))
+}
+
+// runIPv6Matrix runs TestMatrixIPv6's pairs in a lab made with opts and
+// writes the table to the file the environment variable tableEnv names,
+// if set.
+func runIPv6Matrix(t *testing.T, tableEnv string, opts ...natlab.Option) {
+	lab := natlab.New(t, append([]natlab.Option{natlab.WithIPv6()}, opts...)...)
 	gwHost := lab.AddPublicHost("gw", 2)
 	g := startDualGateway(t, gwHost)
 	type row struct {
@@ -221,7 +234,7 @@ func TestMatrixIPv6(t *testing.T) {
 	// The kinds carry a family, so matrixTable keeps the rows' order.
 	table := matrixTable(results)
 	t.Logf("IPv4 and IPv6:\n%s", table)
-	if f := os.Getenv("PEERBRIDGE_NATLAB_IPV6_TABLE"); f != "" {
+	if f := os.Getenv(tableEnv); f != "" {
 		if err := os.WriteFile(f, []byte(table), 0o644); err != nil {
 			t.Errorf("writing the table: %v", err)
 		}
