@@ -41,21 +41,7 @@ func startDualStackBridge(t *testing.T, g *gateway.Gateway, ctrl string, cfg Cli
 			t.Fatalf("no control connection to the gateway at %s", ctrl)
 		}
 	}
-	cl, err := NewClient(c, cfg, natpunchtest.Logger("bridge"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.SetHandler(cl.Handler(natpunchtest.Echo()))
-	if err := cl.Start(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cl.Close() })
-	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
-	defer cancel()
-	if err := cl.Registered(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return c, cl
+	return c, startClientOn(t, c, cfg, natpunchtest.Echo())
 }
 
 // TestRelayWhenGatewayReachedOverOtherFamily is the dual-stack bug of

@@ -91,20 +91,7 @@ func TestStartupNotSlowedByPortMapping(t *testing.T) {
 // registered.
 func startOnAll(t *testing.T, cfg ClientConfig) *Client {
 	c := connectortest.Start(t, connector.Config{ListenAddr: "0.0.0.0:0"}, nil)
-	cl, err := NewClient(c, cfg, natpunchtest.Logger("bridge"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cl.Start(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cl.Close() })
-	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
-	defer cancel()
-	if err := cl.Registered(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return cl
+	return startClientOn(t, c, cfg, nil)
 }
 
 // A gateway keeps the mapped address a bridge registers and answers it to

@@ -20,11 +20,21 @@ import (
 func startBridgeServing(t testing.TB, cfg ClientConfig, h connector.Handler) (*connector.Connector, *Client) {
 	t.Helper()
 	c := connectortest.Start(t, connector.Config{}, nil)
+	return c, startClientOn(t, c, cfg, h)
+}
+
+// startClientOn starts a NAT client on c configured by cfg, serving h
+// unless it is nil, and waits for its registration; the test's cleanup
+// closes it.
+func startClientOn(t testing.TB, c *connector.Connector, cfg ClientConfig, h connector.Handler) *Client {
+	t.Helper()
 	cl, err := NewClient(c, cfg, natpunchtest.Logger("bridge"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.SetHandler(cl.Handler(h))
+	if h != nil {
+		c.SetHandler(cl.Handler(h))
+	}
 	if err := cl.Start(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +44,7 @@ func startBridgeServing(t testing.TB, cfg ClientConfig, h connector.Handler) (*c
 	if err := cl.Registered(ctx); err != nil {
 		t.Fatal(err)
 	}
-	return c, cl
+	return cl
 }
 
 // TestTCPRelayReachesUDPPeer runs a bridge whose gateway's UDP address
