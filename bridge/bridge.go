@@ -49,16 +49,19 @@ type Bridge struct {
 	sends    tracker       // outbound messages waiting for acknowledgement
 	inbound  tracker       // ServePeer calls in progress
 
-	outType   memo[string, string]               // the last outbound type checked
-	recvSubj  memo[string, string]               // the last inbound type's subject
-	fromHdr   memo[identity.NodeID, nats.Header] // the last requester's Peer-From header
-	fromBlock memo[identity.NodeID, []byte]      // the last sender's Peer-From header block
-	lastTo    atomic.Pointer[targetMemo]         // the last target read from headers
-	ackOne    []byte                             // ackOne, never modified
+	outType   memo[string, string]          // the last outbound type checked
+	recvSubj  memo[string, string]          // the last inbound type's subject
+	fromBlock memo[identity.NodeID, []byte] // the last sender's Peer-From header block
+	lastTo    atomic.Pointer[targetMemo]    // the last target read from headers
+	ackOne    []byte                        // ackOne, never modified
 
-	mu      sync.Mutex // guards subs and started
-	subs    []hotSub
-	started bool // Start succeeded; never reset, so a stopped bridge stays stopped
+	mu   sync.Mutex // guards subs and started
+	subs []hotSub
+	// replies carries requests to local services; replySub is its
+	// subscription, kept until what is in progress has ended.
+	replies  *replyMux
+	replySub hotSub
+	started  bool // Start succeeded; never reset, so a stopped bridge stays stopped
 
 	// ctx is the bridge's lifetime, set by Start and read-only afterwards;
 	// cancel ends what is still in progress when Stop's grace period is up.
@@ -81,7 +84,7 @@ func New(cfg Config, nc *nats.Conn, peers Peers, log *slog.Logger) (*Bridge, err
 		log = slog.New(slog.DiscardHandler)
 	}
 	cfg.Serve = maps.Clone(cfg.Serve)
-	b := &Bridge{cfg: cfg, nc: nc, peers: peers, log: log, ackOne: []byte(ackOne)}
+	b := &Bridge{cfg: cfg, nc: nc, peers: peers, log: log, ackOne: []byte(ackOne), replies: newReplyMux()}
 	if cfg.Dial == nil {
 		b.hot = natsGoPath{nc}
 	}
@@ -125,6 +128,11 @@ func (b *Bridge) startTrackers() {
 }
 
 func (b *Bridge) subscribeLocked(ctx context.Context) error {
+	sub, err := b.hot.subscribe(b.replies.subject(), "", b.replies.deliver)
+	if err != nil {
+		return fmt.Errorf("bridge: subscribing to %s: %w", b.replies.subject(), err)
+	}
+	b.replySub = sub
 	handlers := []struct {
 		verb string
 		cb   natsconn.Handler
@@ -157,9 +165,21 @@ func (b *Bridge) abortStartLocked() {
 	cancel() // drop the subscriptions at once
 	drain(ctx, b.subs)
 	b.subs = nil
+	b.dropReplies()
 	b.closeTrackers()
 	b.cancel()
 	b.hot.close()
+}
+
+// dropReplies ends the replies' subscription, once nothing waits for one.
+func (b *Bridge) dropReplies() {
+	if b.replySub == nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // at once
+	b.replySub.drain(ctx)
+	b.replySub = nil
 }
 
 func (b *Bridge) closeTrackers() []<-chan struct{} {
@@ -181,6 +201,7 @@ func (b *Bridge) Stop(ctx context.Context) error {
 	for _, ch := range idle {
 		<-ch // prompt: everything in progress watches the cancelled lifetime
 	}
+	b.dropReplies()
 	errClose := b.hot.close() // the answers sent by now are written
 	st := b.Stats()
 	b.log.Info("bridge stopped", "forwarded", st.Forwarded, "failed", st.Failed, "inbound", st.Inbound, "inbound_failed", st.InboundFailed, "forbidden", st.Forbidden)

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"strings"
 
-	"github.com/nats-io/nats.go"
-
 	"github.com/peerbridge/peerbridge/bridge/natsconn"
 )
 
@@ -110,18 +108,6 @@ func splitHeaders(h natsconn.Header, own *peerHeaders) (rest map[string][]string
 		}
 	}
 	return rest
-}
-
-// withoutBridgeHeaders copies h without the bridge's headers, so a peer
-// cannot set them.
-func withoutBridgeHeaders(h map[string][]string) nats.Header {
-	out := make(nats.Header, len(h)+3)
-	for k, v := range h {
-		if !isBridgeHeader(k) {
-			out[k] = v
-		}
-	}
-	return out
 }
 
 // setHeader appends values to key in h, making h if it is nil. A key not

@@ -119,8 +119,9 @@ func (b *Bridge) mayDeliver(m *connector.Message, subject string) error {
 }
 
 // request sends a peer's request to the NATS service for its type and
-// returns the service's reply as it is, error headers included. (A message
-// is published without waiting, so only a request needs the lifetime.)
+// returns the service's reply as it is, error headers included. It goes
+// over the hot path (see replyMux). (A message is published without
+// waiting, so only a request needs the lifetime.)
 func (b *Bridge) request(ctx context.Context, m *connector.Message) (*connector.Response, error) {
 	subject, err := b.serveSubject(m.Type)
 	if err == nil {
@@ -129,17 +130,20 @@ func (b *Bridge) request(ctx context.Context, m *connector.Message) (*connector.
 	if err != nil {
 		return nil, remoteError(err)
 	}
+	h, err := b.inboundHeader(m)
+	if err != nil {
+		return nil, remoteError(err)
+	}
 	ctx, cancel := b.withLifetime(ctx)
 	defer cancel()
-	msg := b.inboundMsg(subject, m)
-	reply, err := b.nc.RequestMsgWithContext(ctx, &msg)
-	if err == nil && reply.Header.Get("Status") == "503" {
+	reply, err := b.replies.request(ctx, b.hot, subject, h, m.Payload)
+	if err == nil && noResponders(reply.header) {
 		err = nats.ErrNoResponders
 	}
 	if err != nil {
 		return nil, requestError(subject, err)
 	}
-	return &connector.Response{Headers: reply.Header, Payload: reply.Data}, nil
+	return &connector.Response{Headers: headerMap(reply.header), Payload: reply.data}, nil
 }
 
 func requestError(subject string, err error) *connector.RemoteError {
@@ -150,20 +154,4 @@ func requestError(subject string, err error) *connector.RemoteError {
 		return &connector.RemoteError{Code: connector.CodeTimeout, Text: "timeout waiting for " + subject}
 	}
 	return remoteError(fmt.Errorf("bridge: request on %s: %w", subject, err))
-}
-
-// inboundMsg is the nats.go form of a peer's request: its headers, but
-// none of the bridge's, plus Peer-From. A message without headers of its own gets
-// the last sender's Peer-From header if it is from the same peer: nats.go
-// only reads a message's headers while publishing it.
-func (b *Bridge) inboundMsg(subject string, m *connector.Message) nats.Msg {
-	if len(m.Headers) == 0 {
-		h, _ := b.fromHdr.get(m.From, func(id identity.NodeID) (nats.Header, error) {
-			return nats.Header{HeaderFrom: {id.String()}}, nil
-		})
-		return nats.Msg{Subject: subject, Header: h, Data: m.Payload}
-	}
-	h := withoutBridgeHeaders(m.Headers)
-	h[HeaderFrom] = []string{m.From.String()} // canonical already: no Set
-	return nats.Msg{Subject: subject, Header: h, Data: m.Payload}
 }

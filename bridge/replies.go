@@ -1,0 +1,114 @@
+package bridge
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"math"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"github.com/peerbridge/peerbridge/bridge/natsconn"
+)
+
+// replyMux carries the bridge's requests to local services (a peer's
+// request, answered by a NATS service here) over the hot path, as nats.go's
+// request mux does: one subscription to a wildcard inbox of the bridge's
+// own, and a token per request at the end of its reply subject. A reply
+// stays a raw header block and a payload: no header map is made for it
+// unless the peer is sent headers.
+type replyMux struct {
+	prefix string // "_INBOX.<random>.", where every reply subject starts
+
+	next atomic.Uint64 // the last token handed out
+
+	mu      sync.Mutex             // guards waiting
+	waiting map[uint64]chan answer // one per request in flight: the bridge's inbound tracker bounds them
+}
+
+// newReplyMux returns a mux with an inbox of its own.
+func newReplyMux() *replyMux {
+	return &replyMux{prefix: "_INBOX." + rand.Text() + ".", waiting: make(map[uint64]chan answer)}
+}
+
+// subject is the subscription that takes every reply.
+func (r *replyMux) subject() string { return r.prefix + "*" }
+
+// deliver hands a reply to the request waiting for it; replies nobody
+// waits for (any more) are dropped. It runs on the hot path's reader, so
+// it copies what it keeps.
+func (r *replyMux) deliver(m *natsconn.Msg) {
+	tok, ok := parseToken(m.Subject, r.prefix)
+	if !ok {
+		return
+	}
+	r.mu.Lock()
+	ch := r.waiting[tok]
+	delete(r.waiting, tok)
+	r.mu.Unlock()
+	if ch != nil {
+		ch <- answer{header: bytes.Clone(m.Header), data: bytes.Clone(m.Data)} // room for one: never blocks
+	}
+}
+
+// parseToken reads the token after prefix in subject.
+func parseToken(subject []byte, prefix string) (uint64, bool) {
+	rest, ok := bytes.CutPrefix(subject, []byte(prefix))
+	if !ok || len(rest) == 0 || len(rest) > 20 {
+		return 0, false
+	}
+	var tok uint64
+	for _, c := range rest {
+		d := uint64(c - '0')
+		if c < '0' || c > '9' || tok > (math.MaxUint64-d)/10 {
+			return 0, false
+		}
+		tok = tok*10 + d
+	}
+	return tok, true
+}
+
+// request publishes data with header on subject through p and waits for
+// the reply, until ctx ends. A publish that finds the connection's buffer
+// full waits for the server to read it, as long as ctx allows.
+func (r *replyMux) request(ctx context.Context, p hotPath, subject string, header, data []byte) (answer, error) {
+	tok := r.next.Add(1)
+	ch := make(chan answer, 1)
+	r.mu.Lock()
+	r.waiting[tok] = ch
+	r.mu.Unlock()
+	defer func() {
+		r.mu.Lock()
+		delete(r.waiting, tok)
+		r.mu.Unlock()
+	}()
+	reply := r.prefix + strconv.FormatUint(tok, 10)
+	err := p.publish(subject, reply, header, data)
+	for errors.Is(err, natsconn.ErrPendingFull) {
+		if err = p.flush(ctx); err == nil {
+			err = p.publish(subject, reply, header, data)
+		}
+	}
+	if err != nil {
+		return answer{}, err
+	}
+	select {
+	case a := <-ch:
+		return a, nil
+	case <-ctx.Done():
+		return answer{}, ctx.Err()
+	}
+}
+
+// noResponders reports whether h is the server's answer that nobody
+// serves the subject: the status 503 in the version line (the NATS
+// protocol), or as a Status header (nats.go's map, made a block again).
+func noResponders(h natsconn.Header) bool {
+	if code, _ := h.Status(); string(code) == "503" {
+		return true
+	}
+	v, ok := h.Get("Status")
+	return ok && string(v) == "503"
+}
