@@ -36,7 +36,7 @@ var (
 // SetHandler to deliver what peers send.
 type Bridge struct {
 	cfg   Config
-	nc    *nats.Conn // requests to local services; the hot path too without Config.Dial
+	nc    *nats.Conn // the hot path without Config.Dial
 	hot   hotPath    // set by New, or by Start with Config.Dial
 	peers Peers
 	log   *slog.Logger
@@ -71,7 +71,7 @@ type Bridge struct {
 
 // New returns a bridge between nc and peers. It does no I/O: Start
 // subscribes. With Config.Dial, the hot path runs on connections of its
-// own and nc serves only requests from peers to local services.
+// own and nc serves nothing of the bridge's.
 func New(cfg Config, nc *nats.Conn, peers Peers, log *slog.Logger) (*Bridge, error) {
 	cfg.populate()
 	if err := cfg.validate(); err != nil {

@@ -66,6 +66,23 @@ func (h *Host) ListenUDP(addr netip.AddrPort) (*net.UDPConn, error) {
 	return conn, nil
 }
 
+// DialContext connects to address over network from inside the host's
+// namespace, as a program on the host would; the connection stays in the
+// namespace for its whole life. It fits nats.SetCustomDialer and the like.
+func (h *Host) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	var conn net.Conn
+	err := inNetns(h.ns, func() error {
+		var d net.Dialer
+		var err error
+		conn, err = d.DialContext(ctx, network, address)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("natlab: dial %s %s in %s: %w", network, address, h.ns, err)
+	}
+	return conn, nil
+}
+
 // Command returns a command that runs program name with args inside the
 // host's namespace (through "ip netns exec"). ctx bounds its life as in
 // exec.CommandContext.
