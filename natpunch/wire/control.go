@@ -90,6 +90,8 @@ type RelayGrant struct {
 	Session []byte `msgpack:"session"`
 }
 
+// Encode encodes a control message or record as msgpack, the body of a
+// connector request between bridge and gateway.
 func Encode(v any) ([]byte, error) {
 	b, err := msgpack.Marshal(v)
 	if err != nil {

@@ -30,6 +30,8 @@ type Demux struct {
 	Dropped atomic.Uint64 // packets that were not ours or malformed
 }
 
+// NewDemux returns a demultiplexer with no probe waiting; log receives
+// what it drops, at debug level.
 func NewDemux(log *slog.Logger) *Demux {
 	return &Demux{log: log, waiters: make(map[[TxnLen]byte]chan ProbeResponse)}
 }
@@ -84,6 +86,8 @@ func (d *Demux) Expect(txn [TxnLen]byte) chan ProbeResponse {
 	return ch
 }
 
+// Forget stops waiting for the probe response with transaction txn: one
+// that arrives later is dropped.
 func (d *Demux) Forget(txn [TxnLen]byte) {
 	d.mu.Lock()
 	delete(d.waiters, txn)

@@ -17,6 +17,8 @@ const (
 	PacketRelay         byte = 0x04 // bridge ↔ gateway: a relayed QUIC packet
 )
 
+// Magic follows the type byte of every packet of ours, so that stray
+// datagrams are told apart from ours.
 var Magic = [2]byte{'P', 'B'}
 
 const (
@@ -45,6 +47,7 @@ type Probe struct {
 	Flags byte
 }
 
+// Append appends the probe, padded to ProbeSize, to b.
 func (p *Probe) Append(b []byte) []byte {
 	b = append(b, PacketProbe, Magic[0], Magic[1])
 	b = append(b, p.Txn[:]...)
@@ -63,8 +66,10 @@ type ProbeResponse struct {
 	Token    [TokenLen]byte
 }
 
+// ProbeResponseSize is the size of a probe response without a token.
 const ProbeResponseSize = HeaderLen + TxnLen + 2*AddrLen
 
+// Append appends the response to b, with its token only if it has one.
 func (r *ProbeResponse) Append(b []byte) []byte {
 	b = append(b, PacketProbeResponse, Magic[0], Magic[1])
 	b = append(b, r.Txn[:]...)
@@ -108,6 +113,7 @@ func IsType(b []byte, typ byte) bool {
 	return err == nil && t == typ
 }
 
+// ParseProbe reads a probe; anything but a whole probe is an error.
 func ParseProbe(b []byte) (Probe, error) {
 	var p Probe
 	if len(b) != ProbeSize || !IsType(b, PacketProbe) {
@@ -118,6 +124,8 @@ func ParseProbe(b []byte) (Probe, error) {
 	return p, nil
 }
 
+// ParseProbeResponse reads a probe response, with or without a token;
+// anything else is an error.
 func ParseProbeResponse(b []byte) (ProbeResponse, error) {
 	var r ProbeResponse
 	if (len(b) != ProbeResponseSize && len(b) != ProbeResponseTokenSize) || !IsType(b, PacketProbeResponse) {
@@ -140,12 +148,16 @@ func AppendPunch(b []byte, filler []byte) []byte {
 // SessionID names a relay session.
 type SessionID [SessionLen]byte
 
+// AppendRelay appends a relay packet carrying inner, a QUIC packet, in
+// session s to b.
 func AppendRelay(b []byte, s SessionID, inner []byte) []byte {
 	b = append(b, PacketRelay, Magic[0], Magic[1])
 	b = append(b, s[:]...)
 	return append(b, inner...)
 }
 
+// ParseRelay reads a relay packet's session and the QUIC packet it carries
+// (a slice of b); a packet with nothing inside is an error.
 func ParseRelay(b []byte) (SessionID, []byte, error) {
 	var s SessionID
 	if len(b) <= RelayOverhead || !IsType(b, PacketRelay) {
