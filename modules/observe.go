@@ -43,11 +43,7 @@ func registerTCPRelayMetrics(reg *prometheus.Registry, cl *natpunch.Client) erro
 func newBridgeMetrics(reg *prometheus.Registry, cfg Config, c *connector.Connector, p *membership.Policy, log *slog.Logger) (*metrics.Bridge, error) {
 	m := metrics.NewBridge(c)
 	m.WatchMembership(p)
-	var gateways []identity.NodeID
-	for _, g := range cfg.Gateways {
-		gateways = append(gateways, g.NodeID)
-	}
-	m.WatchGateways(gateways)
+	m.WatchGateways(gatewayIDs(cfg))
 	if err := m.Register(reg); err != nil {
 		return nil, err
 	}
@@ -119,13 +115,22 @@ func (n *NATS) healthy() error {
 	return nil
 }
 
+// gatewayIDs are the node IDs of the configured gateways.
+func gatewayIDs(cfg Config) []identity.NodeID {
+	var ids []identity.NodeID
+	for _, g := range cfg.Gateways {
+		ids = append(ids, g.NodeID)
+	}
+	return ids
+}
+
 // registerService announces the bridge as the peerbridge micro service
 // from start to stop.
 func registerService(lc fx.Lifecycle, cfg Config, n *NATS, c *connector.Connector, p *membership.Policy) {
 	var svc micro.Service
 	lc.Append(fx.Hook{
 		OnStart: func(context.Context) (err error) {
-			svc, err = status.Register(n.Conn, status.ServiceConfig{Node: string(c.NodeID()), Version: cfg.Version, Membership: p.Membership}, c)
+			svc, err = status.Register(n.Conn, status.ServiceConfig{Node: string(c.NodeID()), Version: cfg.Version, Membership: p.Membership, Gateways: gatewayIDs(cfg)}, c)
 			return err
 		},
 		OnStop: func(context.Context) error {

@@ -1,6 +1,7 @@
 package status
 
 import (
+	"slices"
 	"time"
 
 	"github.com/peerbridge/peerbridge/connector"
@@ -29,10 +30,13 @@ type Peer struct {
 	// list", "member of account A...". Empty from a bridge that does not
 	// say.
 	Membership string `json:"membership,omitempty"`
+	// Gateway is set when the node is one of the bridge's gateways: its
+	// connection serves NAT traversal, and it is not counted as a peer.
+	Gateway bool `json:"gateway,omitempty"`
 }
 
 // peersOf converts the connector's snapshot of pooled connections.
-func peersOf(infos []connector.PeerInfo, now time.Time, membership func(identity.NodeID) string) []Peer {
+func peersOf(infos []connector.PeerInfo, now time.Time, membership func(identity.NodeID) string, gateways []identity.NodeID) []Peer {
 	out := make([]Peer, 0, len(infos))
 	for _, p := range infos {
 		if !p.Pooled {
@@ -44,6 +48,7 @@ func peersOf(infos []connector.PeerInfo, now time.Time, membership func(identity
 			BytesIn:   p.BytesIn, BytesOut: p.BytesOut,
 			Since: p.Since.UTC(), AgeSeconds: float64(now.Sub(p.Since).Round(time.Millisecond).Milliseconds()) / 1000,
 			Membership: membership(p.Node),
+			Gateway:    slices.Contains(gateways, p.Node),
 		})
 	}
 	return out

@@ -41,6 +41,9 @@ type ServiceConfig struct {
 	// Membership says why the bridge accepts a peer (see
 	// membership.Policy.Membership). Nil leaves it out.
 	Membership func(identity.NodeID) string
+	// Gateways are the bridge's gateways: their connections are listed
+	// with Peer.Gateway set.
+	Gateways []identity.NodeID
 }
 
 // PeersSubject is the subject of node's peers endpoint: one per bridge, so
@@ -73,7 +76,7 @@ func Register(nc *nats.Conn, cfg ServiceConfig, peers PeerLister) (micro.Service
 		return nil, fmt.Errorf("status: registering the micro service: %w", err)
 	}
 	handler := micro.HandlerFunc(func(r micro.Request) {
-		list := peersOf(peers.Peers(), cfg.Now(), cfg.Membership)
+		list := peersOf(peers.Peers(), cfg.Now(), cfg.Membership, cfg.Gateways)
 		slices.SortFunc(list, func(a, b Peer) int { return strings.Compare(a.Node, b.Node) })
 		if err := r.RespondJSON(list); err != nil {
 			r.Error("500", err.Error(), nil)

@@ -150,13 +150,33 @@ func TestServiceVersion(t *testing.T) {
 func TestPeerFiguresAreRounded(t *testing.T) {
 	now := time.Unix(1000, 0)
 	infos := []connector.PeerInfo{{Node: "n", Pooled: true, RTT: 761234 * time.Nanosecond, Since: now.Add(-1598000001 * time.Nanosecond)}}
-	b, err := json.Marshal(peersOf(infos, now, func(identity.NodeID) string { return "open" })[0])
+	b, err := json.Marshal(peersOf(infos, now, func(identity.NodeID) string { return "open" }, nil)[0])
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{`"rtt_ms":0.761,`, `"age_s":1.598,`} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("peer %s lacks %s", b, want)
+		}
+	}
+}
+
+// TestGatewaysAreMarked: a gateway's connection is listed with gateway set
+// and counted apart from the peers, in JSON and in the table.
+func TestGatewaysAreMarked(t *testing.T) {
+	now := time.Unix(1000, 0)
+	infos := []connector.PeerInfo{{Node: "gw", Pooled: true, Path: "direct", Since: now}, {Node: "p", Pooled: true, Path: "punched", Since: now}}
+	peers := peersOf(infos, now, func(identity.NodeID) string { return "" }, []identity.NodeID{"gw"})
+	if !peers[0].Gateway || peers[1].Gateway {
+		t.Fatalf("gateway flags %v, %v; want true, false", peers[0].Gateway, peers[1].Gateway)
+	}
+	var out strings.Builder
+	if err := WriteTable(&out, []Bridge{{Node: "b", Version: "1.0.0", Peers: peers}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"(version 1.0.0, 1 peer, 1 gateway)", "direct (gateway)"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, out.String())
 		}
 	}
 }

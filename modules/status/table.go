@@ -16,7 +16,17 @@ func WriteTable(w io.Writer, bridges []Bridge) error {
 		if i > 0 {
 			fmt.Fprintln(tw)
 		}
-		fmt.Fprintf(tw, "bridge %s (version %s, %s)\n", b.Node, b.Version, plural(len(b.Peers), "peer"))
+		gateways := 0
+		for _, p := range b.Peers {
+			if p.Gateway {
+				gateways++
+			}
+		}
+		counts := plural(len(b.Peers)-gateways, "peer")
+		if gateways > 0 {
+			counts += ", " + plural(gateways, "gateway")
+		}
+		fmt.Fprintf(tw, "bridge %s (version %s, %s)\n", b.Node, b.Version, counts)
 		if b.Error != "" {
 			fmt.Fprintf(tw, "  error: %s\n", b.Error)
 			continue
@@ -26,7 +36,11 @@ func WriteTable(w io.Writer, bridges []Bridge) error {
 		}
 		fmt.Fprintln(tw, "  NODE\tPATH\tENDPOINT\tRTT\tAGE\tIN\tOUT\tMEMBERSHIP")
 		for _, p := range b.Peers {
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Node, p.Path, p.Endpoint,
+			path := p.Path
+			if p.Gateway {
+				path += " (gateway)"
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Node, path, p.Endpoint,
 				rtt(p.RTTMillis), age(p.AgeSeconds), size(p.BytesIn), size(p.BytesOut), cmp.Or(p.Membership, "-"))
 		}
 	}
