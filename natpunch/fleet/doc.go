@@ -21,6 +21,13 @@
 // comes back as the headers Nats-Service-Error and Nats-Service-Error-Code,
 // as nats.go micro services answer.
 //
+// A node may briefly have a gateway subscribed that no longer holds it
+// (its record expired, its subscription not yet gone): that gateway
+// answers not-found. Ask therefore reads more than the first answer: a
+// not-found answer is returned only if no other holder answers within
+// the stall time after it (DefaultGatherStall), and at most a few
+// answers are read.
+//
 // Why not a KV bucket with a TTL:
 //
 //   - The entry lives exactly as long as the registration, and no longer

@@ -36,7 +36,9 @@ type Config struct {
 	// DefaultPrefix.
 	Prefix string
 	// GatherStall is how long AskAll waits for another answer after the
-	// last one. Default DefaultGatherStall.
+	// last one, and how long Ask waits for another holder's answer after
+	// a gateway answered that it does not hold the node. Default
+	// DefaultGatherStall.
 	GatherStall time.Duration
 }
 
@@ -157,22 +159,6 @@ func (f *Fleet) Err() error {
 
 func (f *Fleet) subject(id identity.NodeID, op string) string {
 	return f.prefix + "." + string(id) + "." + op
-}
-
-// Ask sends op about id to a home gateway of id and returns its answer.
-func (f *Fleet) Ask(ctx context.Context, id identity.NodeID, op string, payload []byte) ([]byte, error) {
-	m, err := f.nc.RequestMsgWithContext(ctx, &nats.Msg{Subject: f.subject(id, op), Data: payload})
-	switch {
-	case errors.Is(err, nats.ErrNoResponders):
-		return nil, gateway.ErrNotInFleet
-	case err != nil:
-		return nil, fmt.Errorf("fleet: asking %s of %s: %w", op, id.Short(), err)
-	}
-	if text := m.Header.Get(headerError); text != "" {
-		code, _ := strconv.Atoi(m.Header.Get(headerErrorCode))
-		return nil, &connector.RemoteError{Code: cmp.Or(code, connector.CodeUnavailable), Text: text}
-	}
-	return m.Data, nil
 }
 
 // The headers of a refusal, as nats.go micro services answer errors.

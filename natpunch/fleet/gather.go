@@ -26,15 +26,11 @@ const DefaultGatherStall = 100 * time.Millisecond
 // with nats.NoEcho; without it, this gateway answers itself and AskAll
 // waits out the stall).
 func (f *Fleet) AskAll(ctx context.Context, id identity.NodeID, op string, payload []byte, each func([]byte) bool) error {
-	inbox := f.nc.NewInbox()
-	sub, err := f.nc.SubscribeSync(inbox)
+	sub, err := f.publish(id, op, payload)
 	if err != nil {
 		return fmt.Errorf("fleet: asking every holder %s of %s: %w", op, id.Short(), err)
 	}
 	defer sub.Unsubscribe()
-	if err := f.nc.PublishMsg(&nats.Msg{Subject: f.subject(id, op), Reply: inbox, Data: payload}); err != nil {
-		return fmt.Errorf("fleet: asking every holder %s of %s: %w", op, id.Short(), err)
-	}
 	first := true
 	for {
 		wait := ctx

@@ -25,7 +25,9 @@ type Fleet interface {
 	Withdraw(id identity.NodeID)
 	// Ask sends op about id, with payload, to a home of id and returns its
 	// answer: ErrNotInFleet if no gateway is, a *connector.RemoteError if
-	// the home refused.
+	// the home refused. A not-found refusal, which a gateway that no
+	// longer holds id gives, gives way to another home's answer that
+	// comes shortly after it.
 	Ask(ctx context.Context, id identity.NodeID, op string, payload []byte) ([]byte, error)
 	// AskAll sends op about id to every home of id and hands each answer
 	// (this gateway's own among them, unless the fleet leaves it out) to

@@ -68,7 +68,7 @@ func remoteRecord(id identity.NodeID, ans *wire.FleetAnswer) (record, error) {
 	if err := errors.Join(err1, err2, err3); err != nil || ans.Peer.Node != string(id) {
 		return record{}, fleetErr(errors.Join(err, errors.New("a malformed answer")))
 	}
-	rec := wire.Record{ID: id, Observed: observed, Local: ans.Peer.Local, Mapped: wire.ParseMapped(ans.Peer.Mapped), Mapping: ans.Peer.Mapping, Filtering: ans.Peer.Filtering}
+	rec := wire.Record{ID: id, Observed: observed, Local: ans.Peer.Local, Mapped: wire.ParseMapped(ans.Peer.Mapped), Mapping: ans.Peer.Mapping, Filtering: ans.Peer.Filtering, Reflexive: wire.ParseReflexive(ans.Peer.Reflexive)}
 	return record{Record: rec, home: &fleetHome{id: home, addr: addr, tcp: ans.TCP}}, nil
 }
 
@@ -85,7 +85,7 @@ func (g *Gateway) punchRemote(ctx context.Context, a, b record) (*wire.PunchPlan
 		return nil, err
 	}
 	delay := remotePunchDelay(time.Since(t0), start, rttA, time.Duration(ans.RTTMs)*time.Millisecond)
-	return &wire.PunchPlan{Node: string(b.ID), Observed: b.Observed.String(), Addrs: b.Candidates(), Dial: ans.AskerDials, DelayMs: delay.Milliseconds()}, nil
+	return &wire.PunchPlan{Node: string(b.ID), Observed: b.Observed.String(), Addrs: b.Candidates(), Dial: ans.AskerDials, DelayMs: delay.Milliseconds(), Reflexive: wire.ReflexiveStrings(b.Reflexive)}, nil
 }
 
 // remotePunchDelay is how long the asker waits, once it has the answer,

@@ -76,9 +76,14 @@ func (g *Gateway) answer(rec record) *wire.FleetAnswer {
 	}
 }
 
-// info is rec as a lookup answers it.
+// info is rec as a lookup answers it, here or through the fleet: its
+// checked addresses of the other family included, which older gateways
+// ignore.
 func info(rec record) *wire.PeerInfo {
-	return &wire.PeerInfo{Node: string(rec.ID), Observed: rec.Observed.String(), Local: rec.Local, Mapped: rec.MappedString(), Mapping: rec.Mapping, Filtering: rec.Filtering}
+	return &wire.PeerInfo{
+		Node: string(rec.ID), Observed: rec.Observed.String(), Local: rec.Local, Mapped: rec.MappedString(),
+		Mapping: rec.Mapping, Filtering: rec.Filtering, Reflexive: wire.ReflexiveStrings(rec.Reflexive),
+	}
 }
 
 // servePunch tells b, registered here, to punch toward the asker a, whose
@@ -102,7 +107,7 @@ func (g *Gateway) servePunch(ctx context.Context, from identity.NodeID, ask wire
 	rttB, _ := g.conns[b.via].RTT(b.ID)
 	start := time.Duration(min(max(ask.StartMs, 0), 2000)) * time.Millisecond
 	dial := wire.ADials(a.Record, b.Record)
-	toB := wire.PunchPlan{Node: string(from), Observed: a.Observed.String(), Addrs: a.Candidates(), Dial: !dial, DelayMs: max(start-rttB/2, 0).Milliseconds()}
+	toB := wire.PunchPlan{Node: string(from), Observed: a.Observed.String(), Addrs: a.Candidates(), Dial: !dial, DelayMs: max(start-rttB/2, 0).Milliseconds(), Reflexive: wire.ReflexiveStrings(a.Reflexive)}
 	if err := g.notify(ctx, b, wire.TypePunchNotify, &toB); err != nil {
 		return nil, err
 	}
@@ -112,7 +117,9 @@ func (g *Gateway) servePunch(ctx context.Context, from identity.NodeID, ask wire
 }
 
 // askerRecord checks what another gateway says of the bridge that asked
-// there, as a registration is checked.
+// there, as a registration is checked. Its reflexive addresses were
+// checked there, as its observed one was: they are kept, at most
+// wire.MaxReflexive of them.
 func (g *Gateway) askerRecord(from identity.NodeID, p wire.PeerInfo) (record, error) {
 	observed, err := netip.ParseAddrPort(p.Observed)
 	if err != nil || len(p.Local) > g.cfg.Limits.MaxLocalAddrs {
@@ -128,7 +135,7 @@ func (g *Gateway) askerRecord(from identity.NodeID, p wire.PeerInfo) (record, er
 	if !ok1 || !ok2 {
 		return record{}, wire.BadRequest("unknown NAT behaviour")
 	}
-	return record{Record: wire.Record{ID: from, Observed: observed, Local: p.Local, Mapped: wire.ParseMapped(p.Mapped), Mapping: mapping, Filtering: filtering}}, nil
+	return record{Record: wire.Record{ID: from, Observed: observed, Local: p.Local, Mapped: wire.ParseMapped(p.Mapped), Mapping: mapping, Filtering: filtering, Reflexive: wire.ParseReflexive(p.Reflexive)}}, nil
 }
 
 // serveRelay opens the home half of a relay session between the asker,

@@ -153,6 +153,8 @@ func FuzzDecodeControl(f *testing.F) {
 		&RelayGrant{Node: "n", Session: []byte{1, 2, 3, 4, 5, 6, 7, 8}},
 		&FleetAsk{From: "n", Peer: &PeerInfo{Node: "m", Observed: "198.18.0.13:41811"}, StartMs: 40, Session: []byte{1, 2}, RelayFrom: "198.18.0.2:9444"},
 		&FleetAnswer{Peer: PeerInfo{Node: "n"}, Home: "h", HomeAddr: "198.18.0.3:9444", RTTMs: 3, AskerDials: true, Since: 1764990000123456789},
+		&FleetAsk{From: "n", Peer: &PeerInfo{Node: "n", Observed: "[2001:db8::13]:41811", Mapped: "198.51.100.7:6000", Reflexive: []string{"198.18.0.13:41811"}}, StartMs: 40},
+		&FleetAnswer{Peer: PeerInfo{Node: "m", Observed: "[2001:db8::14]:41812", Mapped: "198.51.100.8:6000", Reflexive: []string{"198.18.0.14:41812"}}, Home: "h", HomeAddr: "198.18.0.3:9444"},
 	}
 	for _, v := range seeds {
 		b, err := Encode(v)
