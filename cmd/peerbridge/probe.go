@@ -26,6 +26,11 @@ type probeResult struct {
 	// PortMapping lists what the LAN's router offers: "UPnP, NAT-PMP,
 	// PCP", some of them, or "none".
 	PortMapping string `json:"port_mapping"`
+	// OtherFamily is what the gateway saw over the other IP family, where
+	// its name has an address there and the socket can use it: the
+	// public address ("[2001:db8::7]:41641"), or "no answer". Empty when
+	// not asked (as tailscale netcheck's IPv4 and IPv6 lines).
+	OtherFamily string `json:"other_family,omitempty"`
 }
 
 // portMapWait bounds the question to the router: it runs while the
@@ -71,7 +76,11 @@ func runProbe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return enc.Encode(results)
 	}
 	for _, r := range results {
-		fmt.Fprintf(stdout, "gateway:    %s\nnode:       %s (checked)\n%sport map:   %s\n\n", r.Gateway, r.Node, r.Report, r.PortMapping)
+		fmt.Fprintf(stdout, "gateway:    %s\nnode:       %s (checked)\n%s", r.Gateway, r.Node, r.Report)
+		if r.OtherFamily != "" {
+			fmt.Fprintf(stdout, "%s:       %s\n", otherFamilyName(r.Gateway), r.OtherFamily)
+		}
+		fmt.Fprintf(stdout, "port map:   %s\n\n", r.PortMapping)
 	}
 	return nil
 }
@@ -154,7 +163,60 @@ func probeOne(ctx context.Context, c *connector.Connector, cl *natpunch.Client, 
 	if _, err := c.DialPath(ctx, nil, net.UDPAddrFromAddrPort(ap), gw.NodeID, connector.PathDirect); err != nil {
 		return probeResult{}, fmt.Errorf("checking the node ID of gateway %s: %w", gw.Endpoint, err)
 	}
-	return probeResult{Report: r, Node: gw.NodeID.String(), NodeChecked: true}, nil
+	return probeResult{Report: r, Node: gw.NodeID.String(), NodeChecked: true, OtherFamily: probeOtherFamily(ctx, c, cl, gw.Endpoint, ap)}, nil
+}
+
+// probeOtherFamily asks the gateway, at an address of its name in the
+// family ap is not in, which address it sees this host at, where the
+// socket can send to that family: a dual-stack host learns both of its
+// public addresses, as tailscale netcheck reports IPv4 and IPv6.
+func probeOtherFamily(ctx context.Context, c *connector.Connector, cl *natpunch.Client, endpoint string, ap netip.AddrPort) string {
+	if !c.Addr().Addr().Is6() || !c.Addr().Addr().IsUnspecified() {
+		return "" // a socket bound to one family reaches only that one
+	}
+	other, ok := resolveFamily(ctx, endpoint, !ap.Addr().Is4())
+	if !ok {
+		return ""
+	}
+	r, err := cl.Probe(ctx, other)
+	if err != nil {
+		return "no answer"
+	}
+	return r.Public
+}
+
+// resolveFamily resolves endpoint to its first address of one family,
+// IPv4 if ipv4; ok is false if it has none.
+func resolveFamily(ctx context.Context, endpoint string, ipv4 bool) (netip.AddrPort, bool) {
+	host, port, err := net.SplitHostPort(endpoint)
+	if err != nil {
+		return netip.AddrPort{}, false
+	}
+	network := "ip6"
+	if ipv4 {
+		network = "ip4"
+	}
+	ips, err := net.DefaultResolver.LookupNetIP(ctx, network, host)
+	if err != nil || len(ips) == 0 {
+		return netip.AddrPort{}, false
+	}
+	p, err := net.DefaultResolver.LookupPort(ctx, "udp", port)
+	if err != nil {
+		return netip.AddrPort{}, false
+	}
+	ip := ips[0].Unmap()
+	if ip.Is4() != ipv4 {
+		return netip.AddrPort{}, false
+	}
+	return netip.AddrPortFrom(ip, uint16(p)), true
+}
+
+// otherFamilyName names the family the gateway address gw is not in.
+func otherFamilyName(gw string) string {
+	if ap, err := netip.ParseAddrPort(gw); err == nil && ap.Addr().Unmap().Is4() {
+		return "ipv6"
+	}
+	return "ipv4"
 }
 
 // resolveUDP resolves a host:port, the host a name or an IP address, to

@@ -3,11 +3,14 @@ package natlab_test
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -257,4 +260,50 @@ func (d hostDialer) Dial(network, address string) (net.Conn, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), walkWait)
 	defer cancel()
 	return d.h.DialContext(ctx, network, address)
+}
+
+// TestProbeReportsBothFamilies: 'peerbridge probe' on a dual-stack home,
+// naming the gateway by a name with an A and an AAAA record, reports the
+// IPv4 NAT and the home's public IPv6 address, as tailscale netcheck
+// reports both (issue 22).
+func TestProbeReportsBothFamilies(t *testing.T) {
+	lab := natlab.New(t, natlab.WithIPv6())
+	bin := buildPeerbridge(t)
+	gwHost := lab.AddPublicHost("pg", 2)
+	g := startDualGateway(t, gwHost)
+	h := lab.AddNAT("pn", natlab.PortRestricted).AddHost("ph")
+	hostsFile(t, h, gatewayName, gwHost.Addrs()[0], gwHost.Addrs6()[0])
+	out := runIn(t, h, bin, t.TempDir(), "probe", "--port-mapping=false",
+		"--gateway", g.NodeID().String()+"@"+gatewayName+":"+strconv.Itoa(gatewayPort))
+	if want := "[" + h.Addrs6()[0].String() + "]:"; !strings.Contains(out, "port-restricted") || !strings.Contains(lineWith(out, "ipv6:"), want) {
+		t.Errorf("probe output lacks the IPv4 NAT or an ipv6 line with %s:\n%s", want, out)
+	}
+	t.Logf("probe:\n%s", out)
+}
+
+// hostsFile gives the commands run on h (through "ip netns exec", which
+// mounts /etc/netns/<namespace>/hosts over /etc/hosts) a hosts file naming
+// addrs name, until the test ends.
+func hostsFile(t *testing.T, h *natlab.Host, name string, addrs ...netip.Addr) {
+	t.Helper()
+	const base = "/etc/netns"
+	_, err := os.Stat(base)
+	made := os.IsNotExist(err)
+	dir := filepath.Join(base, h.Name())
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		os.RemoveAll(dir) // the namespace's own, named with the lab's prefix
+		if made {
+			os.Remove(base) // only if empty: another program may use it by now
+		}
+	})
+	var b strings.Builder
+	for _, a := range addrs {
+		fmt.Fprintf(&b, "%s %s\n", a, name)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "hosts"), []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
