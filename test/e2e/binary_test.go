@@ -244,6 +244,26 @@ func startGateway(t *testing.T, bin string) string {
 	return p.await(t, "gateway")["gateway"]
 }
 
+// requestOnceRegistered sends data to node's echo service through nc,
+// naming node alone, until the answer is something else than 404 (node
+// unknown to the gateways), which it is until node's registration arrives:
+// nothing outside node shows that moment. It fails the test on any other
+// error code, or if node is still unknown after wait.
+func requestOnceRegistered(t *testing.T, nc *nats.Conn, node, data string) *nats.Msg {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for {
+		r := request(t, nc, "peer.request.echo", nats.Header{bridge.HeaderNode: {node}}, []byte(data))
+		if errCode(r) == "" {
+			return r
+		}
+		if errCode(r) != "404" || time.Now().After(deadline) {
+			t.Fatalf("request by node ID: %s %s", errCode(r), r.Header.Get(bridge.HeaderError))
+		}
+		time.Sleep(20 * time.Millisecond) // bounded by the deadline
+	}
+}
+
 func TestBinaryFindsPeerThroughGateway(t *testing.T) {
 	bin := buildBinary(t)
 	gw := startGateway(t, bin)
@@ -254,20 +274,10 @@ func TestBinaryFindsPeerThroughGateway(t *testing.T) {
 	echo(t, ncB, "peer.recv.echo")
 
 	// a knows only b's node ID; the gateway knows where b is once b has
-	// registered, which it does as it starts, so retry briefly until then.
-	deadline := time.Now().Add(wait)
-	for {
-		r := request(t, ncA, "peer.request.echo", nats.Header{bridge.HeaderNode: {b.node}}, []byte("via gateway"))
-		if errCode(r) == "" {
-			if string(r.Data) != "via gateway" || r.Header.Get(bridge.HeaderFrom) != b.node {
-				t.Errorf("reply %q from %q", r.Data, r.Header.Get(bridge.HeaderFrom))
-			}
-			break
-		}
-		if errCode(r) != "404" || time.Now().After(deadline) {
-			t.Fatalf("request by node ID: %s %s", errCode(r), r.Header.Get(bridge.HeaderError))
-		}
-		time.Sleep(20 * time.Millisecond) // b's registration has no event a can see
+	// registered, which it does as it starts.
+	r := requestOnceRegistered(t, ncA, b.node, "via gateway")
+	if string(r.Data) != "via gateway" || r.Header.Get(bridge.HeaderFrom) != b.node {
+		t.Errorf("reply %q from %q", r.Data, r.Header.Get(bridge.HeaderFrom))
 	}
 	a.terminate(t)
 	b.terminate(t)

@@ -28,20 +28,10 @@ func TestBinaryGatewayFleet(t *testing.T) {
 	a := runDaemon(t, bin, append(common, "--key", filepath.Join(dir, "a.key"), "--gateway", g1)...)
 	ncA, ncB := dial(t, a.nats), dial(t, b.nats)
 	echo(t, ncB, "peer.recv.echo")
-	// b registers at g2 as it starts; retry briefly until the fleet knows it.
-	deadline := time.Now().Add(wait)
-	for {
-		r := request(t, ncA, "peer.request.echo", nats.Header{bridge.HeaderNode: {b.node}}, []byte("across the fleet"))
-		if errCode(r) == "" {
-			if string(r.Data) != "across the fleet" || r.Header.Get(bridge.HeaderFrom) != b.node {
-				t.Errorf("reply %q from %q", r.Data, r.Header.Get(bridge.HeaderFrom))
-			}
-			break
-		}
-		if errCode(r) != "404" || time.Now().After(deadline) {
-			t.Fatalf("request by node ID across the fleet: %s %s", errCode(r), r.Header.Get(bridge.HeaderError))
-		}
-		time.Sleep(20 * time.Millisecond) // b's registration has no event a can see
+	// b registers at g2 as it starts, and the fleet knows it from then.
+	r := requestOnceRegistered(t, ncA, b.node, "across the fleet")
+	if string(r.Data) != "across the fleet" || r.Header.Get(bridge.HeaderFrom) != b.node {
+		t.Errorf("reply %q from %q", r.Data, r.Header.Get(bridge.HeaderFrom))
 	}
 }
 
@@ -70,17 +60,7 @@ func TestBinaryGatewayFleetFailover(t *testing.T) {
 
 	a := runDaemon(t, bin, append(common, "--key", filepath.Join(dir, "a.key"), "--gateway", g1)...)
 	ncA := dial(t, a.nats)
-	deadline := time.Now().Add(wait)
-	for { // b registers as it starts; a cannot see when
-		r := request(t, ncA, "peer.request.echo", nats.Header{bridge.HeaderNode: {b.node}}, []byte("before"))
-		if errCode(r) == "" {
-			break
-		}
-		if errCode(r) != "404" || time.Now().After(deadline) {
-			t.Fatalf("request through the first gateway: %s %s", errCode(r), r.Header.Get(bridge.HeaderError))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	requestOnceRegistered(t, ncA, b.node, "before") // b registers as it starts
 
 	if err := p1.cmd.Process.Kill(); err != nil { // a crash, not a stop
 		t.Fatal(err)
