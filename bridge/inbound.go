@@ -83,11 +83,18 @@ func (b *Bridge) publish(ctx context.Context, m *connector.Message) error {
 func (b *Bridge) publishSlowly(ctx context.Context, subject string, h, data []byte) error {
 	ctx, cancel := b.withLifetime(ctx)
 	defer cancel()
+	return publishWhenRead(ctx, b.hot, subject, "", h, data)
+}
+
+// publishWhenRead publishes on p after a publish found its buffer full:
+// it waits for the server to read what is buffered, then tries again,
+// while the buffer stays full, until ctx ends.
+func publishWhenRead(ctx context.Context, p hotPath, subject, reply string, h, data []byte) error {
 	for {
-		if err := b.hot.flush(ctx); err != nil {
+		if err := p.flush(ctx); err != nil {
 			return err
 		}
-		if err := b.hot.publish(subject, "", h, data); !errors.Is(err, natsconn.ErrPendingFull) {
+		if err := p.publish(subject, reply, h, data); !errors.Is(err, natsconn.ErrPendingFull) {
 			return err
 		}
 	}

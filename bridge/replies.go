@@ -72,7 +72,8 @@ func parseToken(subject []byte, prefix string) (uint64, bool) {
 
 // request publishes data with header on subject through p and waits for
 // the reply, until ctx ends. A publish that finds the connection's buffer
-// full waits for the server to read it, as long as ctx allows.
+// full waits for the server to read it, as long as ctx allows
+// (publishWhenRead).
 func (r *replyMux) request(ctx context.Context, p hotPath, subject string, header, data []byte) (answer, error) {
 	tok := r.next.Add(1)
 	ch := make(chan answer, 1)
@@ -86,10 +87,8 @@ func (r *replyMux) request(ctx context.Context, p hotPath, subject string, heade
 	}()
 	reply := r.prefix + strconv.FormatUint(tok, 10)
 	err := p.publish(subject, reply, header, data)
-	for errors.Is(err, natsconn.ErrPendingFull) {
-		if err = p.flush(ctx); err == nil {
-			err = p.publish(subject, reply, header, data)
-		}
+	if errors.Is(err, natsconn.ErrPendingFull) {
+		err = publishWhenRead(ctx, p, subject, reply, header, data)
 	}
 	if err != nil {
 		return answer{}, err
