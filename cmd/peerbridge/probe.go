@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/peerbridge/peerbridge/connector"
@@ -146,7 +147,7 @@ func probeAll(ctx context.Context, listen string, gateways []connector.Target) (
 // probeOne probes gateway gw over UDP, checking its node ID with a QUIC
 // handshake, or else over its TCP relay, whose handshake checks it too.
 func probeOne(ctx context.Context, c *connector.Connector, cl *natpunch.Client, gw connector.Target) (probeResult, error) {
-	ap, err := resolveUDP(ctx, gw.Endpoint, c.Addr().Addr().Is4())
+	ap, other, err := resolveUDP(ctx, gw.Endpoint, c.Addr().Addr().Is4())
 	if err != nil {
 		return probeResult{}, err
 	}
@@ -163,52 +164,23 @@ func probeOne(ctx context.Context, c *connector.Connector, cl *natpunch.Client, 
 	if _, err := c.DialPath(ctx, nil, net.UDPAddrFromAddrPort(ap), gw.NodeID, connector.PathDirect); err != nil {
 		return probeResult{}, fmt.Errorf("checking the node ID of gateway %s: %w", gw.Endpoint, err)
 	}
-	return probeResult{Report: r, Node: gw.NodeID.String(), NodeChecked: true, OtherFamily: probeOtherFamily(ctx, c, cl, gw.Endpoint, ap)}, nil
+	return probeResult{Report: r, Node: gw.NodeID.String(), NodeChecked: true, OtherFamily: probeOtherFamily(ctx, c, cl, other)}, nil
 }
 
-// probeOtherFamily asks the gateway, at an address of its name in the
-// family ap is not in, which address it sees this host at, where the
-// socket can send to that family: a dual-stack host learns both of its
-// public addresses, as tailscale netcheck reports IPv4 and IPv6.
-func probeOtherFamily(ctx context.Context, c *connector.Connector, cl *natpunch.Client, endpoint string, ap netip.AddrPort) string {
-	if !c.Addr().Addr().Is6() || !c.Addr().Addr().IsUnspecified() {
+// probeOtherFamily asks the gateway at other, its address in the family
+// the first probe did not use (invalid if its name has none), which
+// address it sees this host at, where the socket can send to that family:
+// a dual-stack host learns both of its public addresses, as tailscale
+// netcheck reports IPv4 and IPv6.
+func probeOtherFamily(ctx context.Context, c *connector.Connector, cl *natpunch.Client, other netip.AddrPort) string {
+	if !other.IsValid() || !c.Addr().Addr().Is6() || !c.Addr().Addr().IsUnspecified() {
 		return "" // a socket bound to one family reaches only that one
-	}
-	other, ok := resolveFamily(ctx, endpoint, !ap.Addr().Is4())
-	if !ok {
-		return ""
 	}
 	r, err := cl.Probe(ctx, other)
 	if err != nil {
 		return "no answer"
 	}
 	return r.Public
-}
-
-// resolveFamily resolves endpoint to its first address of one family,
-// IPv4 if ipv4; ok is false if it has none.
-func resolveFamily(ctx context.Context, endpoint string, ipv4 bool) (netip.AddrPort, bool) {
-	host, port, err := net.SplitHostPort(endpoint)
-	if err != nil {
-		return netip.AddrPort{}, false
-	}
-	network := "ip6"
-	if ipv4 {
-		network = "ip4"
-	}
-	ips, err := net.DefaultResolver.LookupNetIP(ctx, network, host)
-	if err != nil || len(ips) == 0 {
-		return netip.AddrPort{}, false
-	}
-	p, err := net.DefaultResolver.LookupPort(ctx, "udp", port)
-	if err != nil {
-		return netip.AddrPort{}, false
-	}
-	ip := ips[0].Unmap()
-	if ip.Is4() != ipv4 {
-		return netip.AddrPort{}, false
-	}
-	return netip.AddrPortFrom(ip, uint16(p)), true
 }
 
 // otherFamilyName names the family the gateway address gw is not in.
@@ -221,11 +193,12 @@ func otherFamilyName(gw string) string {
 
 // resolveUDP resolves a host:port, the host a name or an IP address, to
 // one address, IPv4 if it has one; only IPv4 ones if ipv4 (a socket bound
-// to an IPv4 address cannot reach others).
-func resolveUDP(ctx context.Context, endpoint string, ipv4 bool) (netip.AddrPort, error) {
+// to an IPv4 address cannot reach others). other is the first address of
+// the other family, invalid if there is none.
+func resolveUDP(ctx context.Context, endpoint string, ipv4 bool) (ap, other netip.AddrPort, err error) {
 	host, port, err := net.SplitHostPort(endpoint)
 	if err != nil {
-		return netip.AddrPort{}, &usageError{fmt.Errorf("gateway endpoint %q: want host:port", endpoint)}
+		return ap, other, &usageError{fmt.Errorf("gateway endpoint %q: want host:port", endpoint)}
 	}
 	network := "ip"
 	if ipv4 {
@@ -233,18 +206,18 @@ func resolveUDP(ctx context.Context, endpoint string, ipv4 bool) (netip.AddrPort
 	}
 	ips, err := net.DefaultResolver.LookupNetIP(ctx, network, host)
 	if err != nil {
-		return netip.AddrPort{}, fmt.Errorf("gateway endpoint %q: %w", endpoint, err)
+		return ap, other, fmt.Errorf("gateway endpoint %q: %w", endpoint, err)
 	}
 	p, err := net.DefaultResolver.LookupPort(ctx, "udp", port)
 	if err != nil {
-		return netip.AddrPort{}, &usageError{fmt.Errorf("gateway endpoint %q: %w", endpoint, err)}
+		return ap, other, &usageError{fmt.Errorf("gateway endpoint %q: %w", endpoint, err)}
 	}
 	ip := ips[0].Unmap()
-	for _, a := range ips {
-		if a.Unmap().Is4() {
-			ip = a.Unmap()
-			break
-		}
+	if i := slices.IndexFunc(ips, func(a netip.Addr) bool { return a.Unmap().Is4() }); i >= 0 {
+		ip = ips[i].Unmap()
 	}
-	return netip.AddrPortFrom(ip, uint16(p)), nil
+	if i := slices.IndexFunc(ips, func(a netip.Addr) bool { return a.Unmap().Is4() != ip.Is4() }); i >= 0 {
+		other = netip.AddrPortFrom(ips[i].Unmap(), uint16(p))
+	}
+	return netip.AddrPortFrom(ip, uint16(p)), other, nil
 }
