@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"math"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -25,49 +24,35 @@ type replyMux struct {
 	next atomic.Uint64 // the last token handed out
 
 	mu      sync.Mutex             // guards waiting
-	waiting map[uint64]chan answer // one per request in flight: the bridge's inbound tracker bounds them
+	waiting map[string]chan answer // by token, one per request in flight: the bridge's inbound tracker bounds them
 }
 
 // newReplyMux returns a mux with an inbox of its own.
 func newReplyMux() *replyMux {
-	return &replyMux{prefix: "_INBOX." + rand.Text() + ".", waiting: make(map[uint64]chan answer)}
+	return &replyMux{prefix: "_INBOX." + rand.Text() + ".", waiting: make(map[string]chan answer)}
 }
 
 // subject is the subscription that takes every reply.
 func (r *replyMux) subject() string { return r.prefix + "*" }
 
 // deliver hands a reply to the request waiting for it; replies nobody
-// waits for (any more) are dropped. It runs on the hot path's reader, so
-// it copies what it keeps.
+// waits for (any more), and every reply after a request's first, are
+// dropped. It runs on the hot path's reader, so it copies what it keeps.
 func (r *replyMux) deliver(m *natsconn.Msg) {
-	tok, ok := parseToken(m.Subject, r.prefix)
+	tok, ok := bytes.CutPrefix(m.Subject, []byte(r.prefix))
 	if !ok {
 		return
 	}
 	r.mu.Lock()
-	ch := r.waiting[tok]
-	delete(r.waiting, tok)
+	ch := r.waiting[string(tok)]
 	r.mu.Unlock()
-	if ch != nil {
-		ch <- answer{header: bytes.Clone(m.Header), data: bytes.Clone(m.Data)} // room for one: never blocks
+	if ch == nil {
+		return
 	}
-}
-
-// parseToken reads the token after prefix in subject.
-func parseToken(subject []byte, prefix string) (uint64, bool) {
-	rest, ok := bytes.CutPrefix(subject, []byte(prefix))
-	if !ok || len(rest) == 0 || len(rest) > 20 {
-		return 0, false
+	select {
+	case ch <- answer{header: bytes.Clone(m.Header), data: bytes.Clone(m.Data)}:
+	default: // it has its reply: the first one wins, as in a NATS request
 	}
-	var tok uint64
-	for _, c := range rest {
-		d := uint64(c - '0')
-		if c < '0' || c > '9' || tok > (math.MaxUint64-d)/10 {
-			return 0, false
-		}
-		tok = tok*10 + d
-	}
-	return tok, true
 }
 
 // request publishes data with header on subject through p and waits for
@@ -75,7 +60,8 @@ func parseToken(subject []byte, prefix string) (uint64, bool) {
 // full waits for the server to read it, as long as ctx allows
 // (publishWhenRead).
 func (r *replyMux) request(ctx context.Context, p hotPath, subject string, header, data []byte) (answer, error) {
-	tok := r.next.Add(1)
+	reply := r.prefix + strconv.FormatUint(r.next.Add(1), 10)
+	tok := reply[len(r.prefix):]
 	ch := make(chan answer, 1)
 	r.mu.Lock()
 	r.waiting[tok] = ch
@@ -85,7 +71,6 @@ func (r *replyMux) request(ctx context.Context, p hotPath, subject string, heade
 		delete(r.waiting, tok)
 		r.mu.Unlock()
 	}()
-	reply := r.prefix + strconv.FormatUint(tok, 10)
 	err := p.publish(subject, reply, header, data)
 	if errors.Is(err, natsconn.ErrPendingFull) {
 		err = publishWhenRead(ctx, p, subject, reply, header, data)

@@ -1,8 +1,8 @@
 package bridge
 
 import (
-	"strconv"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go"
 
@@ -11,7 +11,8 @@ import (
 
 // TestPeerRequestsOnBothPaths: a peer's request reaches the local service
 // over the reply mux, on the bridge's own protocol and on nats.go alike:
-// headers both ways (repeated values kept), no responders is 503, a
+// headers both ways (repeated values kept), a second answer to one request
+// is dropped without holding up the next, no responders is 503, a
 // service slower than the request's timeout is 504, and the replies'
 // subscription is gone once the bridge stops.
 func TestPeerRequestsOnBothPaths(t *testing.T) {
@@ -29,15 +30,23 @@ func TestPeerRequestsOnBothPaths(t *testing.T) {
 				return &nats.Msg{Header: nats.Header{"X-Seen": m.Header.Values("X-Multi")}, Data: m.Data}
 			})
 			subscribe(t, b.nc, "peer.recv.slow") // a service that never answers
+			for range 2 {                        // two services answer each request: the first answer wins
+				serve(t, b.nc, "peer.recv.twice", func(m *nats.Msg) *nats.Msg { return &nats.Msg{Data: m.Data} })
+			}
 
 			h := with(to(b), "X-Multi", "1")
 			h.Add("X-Multi", "2")
 			reply := request(t, a.nc, "peer.request.echo", h, []byte("ping"))
+			twice := request(t, a.nc, "peer.request.twice", to(b), []byte("once"))
+			after := request(t, a.nc, "peer.request.echo", to(b), []byte("after"))
 			nobody := request(t, a.nc, "peer.request.nobody", to(b), nil)
 			slow := request(t, a.nc, "peer.request.slow", with(to(b), HeaderTimeout, "300ms"), nil)
 
 			if got := reply.Header.Values("X-Seen"); string(reply.Data) != "ping" || len(got) != 2 || got[0] != "1" || got[1] != "2" {
 				t.Errorf("reply %q with %v, want ping with X-Seen 1 and 2", reply.Data, reply.Header)
+			}
+			if string(twice.Data) != "once" || string(after.Data) != "after" {
+				t.Errorf("with two answers to one request: %q, then %q; want once, then after", twice.Data, after.Data)
 			}
 			if errCode(nobody) != "503" || errCode(slow) != "504" {
 				t.Errorf("nobody serving: %q, a slow service: %q; want 503 and 504", errCode(nobody), errCode(slow))
@@ -45,56 +54,12 @@ func TestPeerRequestsOnBothPaths(t *testing.T) {
 			if err := b.bridge.Stop(t.Context()); err != nil {
 				t.Fatal(err)
 			}
-			// The test's two services in, the bridge's three (replies,
+			// The test's four services in, the bridge's three (replies,
 			// sends, requests) out.
-			want := before + 2 - 3
+			want := before + 4 - 3
 			waitFor(t, func() bool { return b.srv.NumSubscriptions() == want })
 		})
 	}
-}
-
-// TestParseToken reads a reply subject's token, and only its own.
-func TestParseToken(t *testing.T) {
-	const prefix = "_INBOX.abc."
-	for _, tc := range []struct {
-		subject string
-		tok     uint64
-		ok      bool
-	}{
-		{"_INBOX.abc.1", 1, true},
-		{"_INBOX.abc.18446744073709551615", 1<<64 - 1, true},
-		{"_INBOX.abc.", 0, false},
-		{"_INBOX.abd.1", 0, false},
-		{"_INBOX.abc.1x", 0, false},
-		{"_INBOX.abc.-1", 0, false},
-		{"_INBOX.abc.1.2", 0, false},
-		{"_INBOX.abc.123456789012345678901", 0, false},
-		{"_INBOX.abc.18446744073709551616", 0, false},
-	} {
-		tok, ok := parseToken([]byte(tc.subject), prefix)
-		if tok != tc.tok || ok != tc.ok {
-			t.Errorf("parseToken(%q) = %d, %v; want %d, %v", tc.subject, tok, ok, tc.tok, tc.ok)
-		}
-	}
-}
-
-// FuzzParseToken: any subject the server hands over parses cleanly, and a
-// token read back is the one written.
-func FuzzParseToken(f *testing.F) {
-	const prefix = "_INBOX.abc."
-	for _, s := range []string{"_INBOX.abc.1", "_INBOX.abc.", "_INBOX.abc.99999999999999999999", "x"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, subject string) {
-		tok, ok := parseToken([]byte(subject), prefix)
-		if !ok {
-			return
-		}
-		want, err := strconv.ParseUint(subject[len(prefix):], 10, 64)
-		if err != nil || want != tok {
-			t.Errorf("%q read as %d; strconv says %d, %v", subject, tok, want, err)
-		}
-	})
 }
 
 // TestNoResponders knows the server's 503 in both forms.
@@ -113,5 +78,31 @@ func TestNoResponders(t *testing.T) {
 		if got := noResponders(natsconn.Header(tc.h)); got != tc.want {
 			t.Errorf("noResponders(%q) = %v", tc.h, got)
 		}
+	}
+}
+
+// TestDeliverKeepsTheFirstAnswer: answers to a request that already has
+// one are dropped, on the reader's goroutine, without blocking it; answers
+// to tokens nobody waits for, or outside the inbox, are dropped too.
+func TestDeliverKeepsTheFirstAnswer(t *testing.T) {
+	r := newReplyMux()
+	ch := make(chan answer, 1)
+	r.waiting["7"] = ch
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for _, s := range []string{"first", "second", "third"} {
+			r.deliver(&natsconn.Msg{Subject: []byte(r.prefix + "7"), Data: []byte(s)})
+		}
+		r.deliver(&natsconn.Msg{Subject: []byte(r.prefix + "8"), Data: []byte("nobody waits")})
+		r.deliver(&natsconn.Msg{Subject: []byte("_INBOX.other.7"), Data: []byte("not ours")})
+	}()
+	select {
+	case <-done:
+	case <-time.After(wait):
+		t.Fatal("deliver blocked on a second answer")
+	}
+	if a := <-ch; string(a.data) != "first" || len(ch) != 0 {
+		t.Errorf("got %q with %d more; want first alone", a.data, len(ch))
 	}
 }
