@@ -217,7 +217,6 @@ func (g *Gateway) lookup(ctx context.Context, m *connector.Message) (*wire.PeerI
 		return nil, err
 	}
 	pi := info(rec)
-	pi.Reflexive = wire.ReflexiveStrings(rec.Reflexive) // ipv6
 	if rec.home != nil {
 		pi.Home, pi.HomeAddr = string(rec.home.id), rec.home.addr.String()
 	}
