@@ -31,24 +31,18 @@ func (f *Fleet) AskAll(ctx context.Context, id identity.NodeID, op string, paylo
 		return fmt.Errorf("fleet: asking every holder %s of %s: %w", op, id.Short(), err)
 	}
 	defer sub.Unsubscribe()
-	first := true
+	var by time.Time // zero until the first answer
 	for {
-		wait := ctx
-		var cancel context.CancelFunc = func() {}
-		if !first {
-			wait, cancel = context.WithTimeout(ctx, f.stall)
-		}
-		m, err := sub.NextMsgWithContext(wait)
-		cancel()
+		m, err := nextBy(ctx, sub, by)
 		switch {
 		case errors.Is(err, nats.ErrNoResponders):
 			return nil
-		case errors.Is(err, context.DeadlineExceeded) && !first && ctx.Err() == nil:
+		case errors.Is(err, context.DeadlineExceeded) && !by.IsZero() && ctx.Err() == nil:
 			return nil // stalled: every holder that could answer did
 		case err != nil:
 			return fmt.Errorf("fleet: asking every holder %s of %s: %w", op, id.Short(), err)
 		}
-		first = false
+		by = time.Now().Add(f.stall)
 		if m.Header.Get(headerError) != "" {
 			continue
 		}
