@@ -6,7 +6,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/peerbridge/peerbridge/connector/identity"
 	"github.com/peerbridge/peerbridge/natpunch/wire"
 )
 
@@ -141,10 +140,4 @@ func dialDelays(addrs []string) []time.Duration {
 		}
 	}
 	return delays
-}
-
-// lookupRecord is lookup's record with the peer's reflexive addresses.
-func lookupRecord(id identity.NodeID, info wire.PeerInfo) wire.Record {
-	observed, _ := netip.ParseAddrPort(info.Observed)
-	return wire.Record{ID: id, Observed: observed, Local: info.Local, Mapped: wire.ParseMapped(info.Mapped), Mapping: info.Mapping, Filtering: info.Filtering, Reflexive: wire.ParseReflexive(info.Reflexive)}
 }

@@ -134,7 +134,8 @@ func (cl *Client) lookup(ctx context.Context, gw gatewayRef, id identity.NodeID)
 	if err := cl.ask(ctx, gw, wire.TypeLookup, &wire.NodeRequest{Node: string(id)}, &info); err != nil {
 		return wire.Record{}, err
 	}
-	return lookupRecord(id, info), nil
+	rec, _ := info.Record(id) // an address that does not parse is left out, as before
+	return rec, nil
 }
 
 // direct races dials to every address and keeps the first that answers as

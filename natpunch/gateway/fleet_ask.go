@@ -64,11 +64,10 @@ func (g *Gateway) remotePeer(ctx context.Context, from, id identity.NodeID) (rec
 func remoteRecord(id identity.NodeID, ans *wire.FleetAnswer) (record, error) {
 	home, err1 := identity.ParseNodeID(ans.Home)
 	addr, err2 := netip.ParseAddrPort(ans.HomeAddr)
-	observed, err3 := netip.ParseAddrPort(ans.Peer.Observed)
+	rec, err3 := ans.Peer.Record(id)
 	if err := errors.Join(err1, err2, err3); err != nil || ans.Peer.Node != string(id) {
 		return record{}, fleetErr(errors.Join(err, errors.New("a malformed answer")))
 	}
-	rec := wire.Record{ID: id, Observed: observed, Local: ans.Peer.Local, Mapped: wire.ParseMapped(ans.Peer.Mapped), Mapping: ans.Peer.Mapping, Filtering: ans.Peer.Filtering, Reflexive: wire.ParseReflexive(ans.Peer.Reflexive)}
 	return record{Record: rec, home: &fleetHome{id: home, addr: addr, tcp: ans.TCP}}, nil
 }
 

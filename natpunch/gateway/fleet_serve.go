@@ -121,7 +121,7 @@ func (g *Gateway) servePunch(ctx context.Context, from identity.NodeID, ask wire
 // checked there, as its observed one was: they are kept, at most
 // wire.MaxReflexive of them.
 func (g *Gateway) askerRecord(from identity.NodeID, p wire.PeerInfo) (record, error) {
-	observed, err := netip.ParseAddrPort(p.Observed)
+	rec, err := p.Record(from)
 	if err != nil || len(p.Local) > g.cfg.Limits.MaxLocalAddrs {
 		return record{}, wire.BadRequest("fleet asker's record: address %q, %d local addresses", p.Observed, len(p.Local))
 	}
@@ -135,7 +135,8 @@ func (g *Gateway) askerRecord(from identity.NodeID, p wire.PeerInfo) (record, er
 	if !ok1 || !ok2 {
 		return record{}, wire.BadRequest("unknown NAT behaviour")
 	}
-	return record{Record: wire.Record{ID: from, Observed: observed, Local: p.Local, Mapped: wire.ParseMapped(p.Mapped), Mapping: mapping, Filtering: filtering, Reflexive: wire.ParseReflexive(p.Reflexive)}}, nil
+	rec.Mapping, rec.Filtering = mapping, filtering
+	return record{Record: rec}, nil
 }
 
 // serveRelay opens the home half of a relay session between the asker,

@@ -27,6 +27,17 @@ type Record struct {
 	Reflexive []netip.AddrPort
 }
 
+// Record is the record p describes, of node id: what a bridge learns
+// from a lookup and a gateway from a fleet answer. err says Observed did
+// not parse; the record then has it invalid.
+func (p PeerInfo) Record(id identity.NodeID) (Record, error) {
+	observed, err := netip.ParseAddrPort(p.Observed)
+	return Record{
+		ID: id, Observed: observed, Local: p.Local, Mapped: ParseMapped(p.Mapped),
+		Mapping: p.Mapping, Filtering: p.Filtering, Reflexive: ParseReflexive(p.Reflexive),
+	}, err
+}
+
 // Open reports whether a NAT with this filtering admits packets from
 // anyone its mapping has sent to... or from anyone at all: endpoint-independent
 // filtering (no NAT, or a full cone).
