@@ -28,12 +28,12 @@ import (
 // *admin.Server (nil without Config.HTTP).
 var ObserveModule = fx.Module("observe",
 	fx.Provide(metrics.NewRegistry, newBridgeMetrics, newDaemonAdmin),
-	fx.Invoke(registerService, registerTCPRelayMetrics, func(*admin.Server) {}),
+	fx.Invoke(registerService, registerNATClientMetrics, func(*admin.Server) {}),
 )
 
-// registerTCPRelayMetrics exports the bridge's TCP relay state, and its
-// port mapping.
-func registerTCPRelayMetrics(reg *prometheus.Registry, cl *natpunch.Client) error {
+// registerNATClientMetrics exports the state of the bridge's NAT client:
+// its TCP relay and its port mapping.
+func registerNATClientMetrics(reg *prometheus.Registry, cl *natpunch.Client) error {
 	if err := metrics.NewPortMap(cl).Register(reg); err != nil {
 		return err
 	}
